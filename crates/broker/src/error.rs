@@ -1,0 +1,76 @@
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use mcp_gateway_protocol::{codes, error_body};
+use thiserror::Error;
+
+/// A failed broker request; turned into a JSON-RPC error body in exactly one place
+/// ([`IntoResponse`]), with the HTTP status the transport rules ask for.
+#[derive(Debug, Error)]
+#[error("{message}")]
+pub struct BrokerError {
+    /// HTTP status of the response.
+    pub status: StatusCode,
+    /// JSON-RPC error code.
+    pub code: i64,
+    /// Human-readable message.
+    pub message: String,
+    /// The request's id as sent (raw JSON), when known.
+    pub id: Option<String>,
+}
+
+impl BrokerError {
+    /// An error with the given status, code and message.
+    pub fn new(status: StatusCode, code: i64, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            id: None,
+        }
+    }
+
+    /// Attaches the request id the error answers.
+    pub fn with_id(mut self, id: Option<&str>) -> Self {
+        self.id = id.map(str::to_owned);
+        self
+    }
+
+    /// 400: the request has no `Mcp-Session-Id`.
+    pub fn missing_session() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            codes::INVALID_REQUEST,
+            "missing Mcp-Session-Id header: call initialize first",
+        )
+    }
+
+    /// 404: the session does not exist (never issued, ended or expired).
+    pub fn unknown_session() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            codes::INVALID_REQUEST,
+            "session not found: it has ended or expired; initialize a new one",
+        )
+    }
+
+    /// 500: the session store failed.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            codes::INTERNAL_ERROR,
+            message,
+        )
+    }
+}
+
+impl IntoResponse for BrokerError {
+    fn into_response(self) -> Response {
+        let body = error_body(self.id.as_deref(), self.code, &self.message, None);
+        let mut response = (self.status, body).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        response
+    }
+}

@@ -1,0 +1,51 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use mcp_gateway_catalog::CatalogStore;
+use mcp_gateway_config::ConfigStore;
+use mcp_gateway_session::{SessionIds, SessionStore};
+use mcp_gateway_upstream::UpstreamClient;
+
+use crate::OAuthMetadata;
+
+/// Everything the broker shares with the router and its upstream managers.
+pub struct BrokerState {
+    /// The hot-reloaded gateway config.
+    pub config: Arc<ConfigStore>,
+    /// What the backends offer, as discovered.
+    pub catalog: Arc<CatalogStore>,
+    /// Gateway sessions.
+    pub sessions: Arc<dyn SessionStore>,
+    /// Mints and verifies session ids.
+    pub ids: SessionIds,
+    /// How long a new session lives.
+    pub session_lifetime: Duration,
+    /// Client for backends.
+    pub upstream: UpstreamClient,
+    /// Served at `/.well-known/oauth-protected-resource`.
+    pub oauth: OAuthMetadata,
+    /// Largest request body accepted (Envoy enforces the same limit first).
+    pub max_request_bytes: usize,
+}
+
+/// Ready once every enabled backend has had its first discovery attempt (so the first
+/// `tools/list` is complete), whether or not the backend answered.
+pub(crate) async fn readyz(State(state): State<Arc<BrokerState>>) -> (StatusCode, String) {
+    let config = state.config.load();
+    let catalog = state.catalog.load();
+    let pending: Vec<&str> = config
+        .enabled_servers()
+        .filter(|s| !catalog.server(&s.name).is_some_and(|st| st.attempted))
+        .map(|s| s.name.as_str())
+        .collect();
+    if pending.is_empty() {
+        (StatusCode::OK, "ready".into())
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("discovering: {}", pending.join(", ")),
+        )
+    }
+}

@@ -1,0 +1,86 @@
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::duration;
+
+/// An Envoy-based gateway for Model Context Protocol servers: the ext_proc router and the
+/// broker in one process. Without a subcommand it runs the gateway.
+#[derive(Debug, Parser)]
+#[command(name = "mcp-broker-router", version, about, long_about = None)]
+pub struct Cli {
+    /// A subcommand; none runs the gateway.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Flags of the gateway itself.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the Envoy bootstrap YAML that fronts this gateway.
+    EnvoyConfig(EnvoyConfigArgs),
+}
+
+/// Flags of the gateway.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Address of the ext_proc router (gRPC; also serves Envoy's clusters and routes over ADS).
+    #[arg(long, env = "MCP_ROUTER_ADDRESS", default_value = "0.0.0.0:50051")]
+    pub mcp_router_address: SocketAddr,
+    /// Address of the broker (HTTP: /mcp, /.well-known/oauth-protected-resource, /healthz, /readyz).
+    #[arg(long, env = "MCP_BROKER_ADDRESS", default_value = "0.0.0.0:8080")]
+    pub mcp_broker_address: SocketAddr,
+    /// The gateway config file; edits take effect without a restart.
+    #[arg(
+        long,
+        env = "MCP_GATEWAY_CONFIG",
+        default_value = "./config/mcp-system/config.yaml"
+    )]
+    pub mcp_gateway_config: PathBuf,
+    /// Run the Kubernetes controller instead of the gateway.
+    #[arg(long)]
+    pub controller: bool,
+    /// Largest request body accepted, in bytes (keep equal to Envoy's limit).
+    #[arg(long, env = "MCP_MAX_REQUEST_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_request_bytes: usize,
+    /// Secret that signs session ids; replicas sharing sessions need the same one. Random when unset.
+    #[arg(long, env = "MCP_SESSION_KEY", hide_env_values = true)]
+    pub session_key: Option<String>,
+    /// How long a gateway session lives.
+    #[arg(long, default_value = "24h", value_parser = duration::parse)]
+    pub session_lifetime: Duration,
+    /// Time between tool refreshes of a healthy backend.
+    #[arg(long, default_value = "30s", value_parser = duration::parse)]
+    pub discovery_interval: Duration,
+    /// Timeout of one request to a backend made by the gateway itself (initialize, list).
+    #[arg(long, default_value = "5s", value_parser = duration::parse)]
+    pub upstream_timeout: Duration,
+    /// How often the config file is checked for changes.
+    #[arg(long, default_value = "1s", value_parser = duration::parse)]
+    pub config_poll_interval: Duration,
+}
+
+/// Flags of `envoy-config`.
+#[derive(Debug, Args)]
+pub struct EnvoyConfigArgs {
+    /// Address Envoy listens on for MCP clients.
+    #[arg(long, default_value = "0.0.0.0:8888")]
+    pub listen: SocketAddr,
+    /// Envoy's admin address.
+    #[arg(long, default_value = "127.0.0.1:9901")]
+    pub admin: SocketAddr,
+    /// Where Envoy reaches the router (ext_proc and ADS).
+    #[arg(long, default_value = "127.0.0.1:50051")]
+    pub router: SocketAddr,
+    /// Where Envoy reaches the broker.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub broker: SocketAddr,
+    /// Largest request body Envoy buffers, in bytes; larger bodies get 413.
+    #[arg(long, default_value_t = 4 * 1024 * 1024)]
+    pub max_request_bytes: u32,
+}

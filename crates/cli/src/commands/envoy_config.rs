@@ -1,0 +1,17 @@
+use mcp_gateway_xds::{BootstrapOptions, render_bootstrap};
+
+use crate::EnvoyConfigArgs;
+
+/// Prints the Envoy bootstrap for the given addresses.
+pub(crate) fn execute(args: &EnvoyConfigArgs) -> anyhow::Result<()> {
+    let opts = BootstrapOptions {
+        listen: args.listen,
+        admin: args.admin,
+        router: args.router,
+        broker: args.broker,
+        max_request_bytes: args.max_request_bytes,
+        ..BootstrapOptions::default()
+    };
+    print!("{}", render_bootstrap(&opts));
+    Ok(())
+}

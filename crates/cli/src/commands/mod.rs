@@ -1,0 +1,2 @@
+pub(crate) mod envoy_config;
+pub(crate) mod run;

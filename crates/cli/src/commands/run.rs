@@ -1,0 +1,160 @@
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, bail};
+use mcp_gateway_broker::upstream::{DiscoveryTiming, run_discovery};
+use mcp_gateway_broker::{BrokerState, OAuthMetadata, app};
+use mcp_gateway_catalog::CatalogStore;
+use mcp_gateway_config::{Config, ConfigStore, watch_file};
+use mcp_gateway_router::Router;
+use mcp_gateway_session::{MemoryStore, SessionIds, SessionKey, SessionStore};
+use mcp_gateway_upstream::{UpstreamClient, install_crypto_provider};
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+use tracing_subscriber::EnvFilter;
+
+use crate::RunArgs;
+
+/// How long shutdown may take before the process exits anyway.
+const GRACE: Duration = Duration::from_secs(10);
+/// How often expired sessions are swept from memory.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+/// Runs the router and the broker until SIGINT/SIGTERM.
+pub(crate) fn execute(args: RunArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    if args.controller {
+        bail!("--controller: the Kubernetes controller is not part of this build yet");
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(serve(args))
+}
+
+async fn serve(args: RunArgs) -> anyhow::Result<()> {
+    install_crypto_provider();
+    let config = Config::load_file(&args.mcp_gateway_config)
+        .with_context(|| format!("loading {}", args.mcp_gateway_config.display()))?;
+    let config = ConfigStore::new(config);
+    let key = match &args.session_key {
+        Some(secret) => SessionKey::from_secret(secret.as_bytes()),
+        None => SessionKey::random(),
+    };
+    let ids = SessionIds::new(key, args.session_lifetime);
+    let memory = Arc::new(MemoryStore::new());
+    let sessions: Arc<dyn SessionStore> = memory.clone();
+    let catalog = Arc::new(CatalogStore::new());
+    let upstream =
+        UpstreamClient::new(args.upstream_timeout).context("building the HTTP client")?;
+
+    let broker = Arc::new(BrokerState {
+        config: config.clone(),
+        catalog: catalog.clone(),
+        sessions: sessions.clone(),
+        ids: ids.clone(),
+        session_lifetime: args.session_lifetime,
+        upstream: upstream.clone(),
+        oauth: OAuthMetadata::from_env(),
+        max_request_bytes: args.max_request_bytes,
+    });
+    let router = Router::new(
+        config.clone(),
+        catalog,
+        sessions,
+        ids,
+        upstream,
+        args.max_request_bytes,
+    );
+
+    let router_listener = TcpListener::bind(args.mcp_router_address)
+        .await
+        .with_context(|| format!("binding the router to {}", args.mcp_router_address))?;
+    let broker_listener = TcpListener::bind(args.mcp_broker_address)
+        .await
+        .with_context(|| format!("binding the broker to {}", args.mcp_broker_address))?;
+    let router_addr = router_listener.local_addr()?;
+    let broker_addr = broker_listener.local_addr()?;
+    info!(router = %router_addr, broker = %broker_addr, servers = config.load().servers().len(), "mcp-broker-router listening");
+    // One machine-readable line on stdout for scripts and tests that bind port 0.
+    println!("mcp-broker-router ready router={router_addr} broker={broker_addr}");
+    std::io::stdout().flush().ok();
+
+    let cancel = CancellationToken::new();
+    tokio::spawn(watch_file(
+        args.mcp_gateway_config.clone(),
+        config.clone(),
+        args.config_poll_interval,
+        cancel.clone(),
+    ));
+    let timing = DiscoveryTiming {
+        refresh: args.discovery_interval,
+        ..DiscoveryTiming::default()
+    };
+    tokio::spawn(run_discovery(broker.clone(), timing, cancel.clone()));
+    tokio::spawn(sweep(memory, cancel.clone()));
+    tokio::spawn(shutdown_on_signal(cancel.clone()));
+
+    let grpc = tonic::transport::Server::builder()
+        .tcp_nodelay(true)
+        .add_service(router.into_service())
+        .add_service(mcp_gateway_xds::ads_service(config.subscribe()))
+        .serve_with_incoming_shutdown(
+            TcpListenerStream::new(router_listener),
+            cancel.clone().cancelled_owned(),
+        );
+    let http = axum::serve(broker_listener, app(broker))
+        .with_graceful_shutdown(cancel.clone().cancelled_owned());
+    let servers = async {
+        let (grpc, http) = tokio::join!(grpc, http);
+        grpc.context("router")?;
+        http.context("broker")?;
+        anyhow::Ok(())
+    };
+    tokio::pin!(servers);
+    tokio::select! {
+        result = &mut servers => result,
+        _ = async { cancel.cancelled().await; tokio::time::sleep(GRACE).await } => {
+            warn!("shutdown grace period over; exiting with connections still open");
+            Ok(())
+        }
+    }
+}
+
+async fn shutdown_on_signal(cancel: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+            }
+            Err(e) => {
+                error!(error = %e, "cannot listen for SIGTERM");
+                ctrl_c.await.ok();
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    ctrl_c.await.ok();
+    info!("shutting down");
+    cancel.cancel();
+}
+
+async fn sweep(store: Arc<MemoryStore>, cancel: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = tokio::time::sleep(SWEEP_EVERY) => { store.sweep(SystemTime::now()); }
+        }
+    }
+}

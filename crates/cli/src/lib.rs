@@ -1,0 +1,27 @@
+//! Command-line entry point: parses flags and runs the chosen command.
+
+mod args;
+mod commands;
+mod duration;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use args::{Cli, Command, EnvoyConfigArgs, RunArgs};
+
+/// Parses the command line and runs it; errors are printed with their causes.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::EnvoyConfig(args)) => commands::envoy_config::execute(&args),
+        None => commands::run::execute(cli.run),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mcp-broker-router: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! The validated configuration and its lookups.
+
+use std::path::Path;
+
+use url::Url;
+
+use crate::error::ConfigError;
+use crate::raw::RawConfig;
+use crate::validation;
+
+/// A validated, immutable gateway configuration. Share it as `Arc<Config>`.
+///
+/// Holding one guarantees: names are unique; URLs are http(s) with a host; hostnames
+/// are DNS names or IPv4 addresses, unique among enabled servers; prefixes are legal
+/// tool-name characters and no enabled server's prefix starts another's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Config {
+    servers: Vec<Server>,
+}
+
+/// One backend MCP server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Server {
+    /// Unique name, `[A-Za-z0-9][A-Za-z0-9_.-]*`, at most 63 characters.
+    pub name: String,
+    /// The backend's MCP endpoint (http or https).
+    pub url: Url,
+    /// What Envoy routes this server by (`:authority`); the URL's host unless set.
+    pub hostname: String,
+    /// Disabled servers are kept in the config but never routed to.
+    pub enabled: bool,
+    /// Prepended to the server's tool and prompt names; may be empty.
+    pub tool_prefix: String,
+}
+
+impl Server {
+    /// The backend's own name for an exposed tool name: `exposed` minus this server's
+    /// prefix, or `None` if `exposed` does not carry the prefix or nothing follows it.
+    pub fn tool_name<'a>(&self, exposed: &'a str) -> Option<&'a str> {
+        exposed
+            .strip_prefix(self.tool_prefix.as_str())
+            .filter(|rest| !rest.is_empty())
+    }
+}
+
+impl Config {
+    /// A configuration with no servers.
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    /// Parses and validates YAML text. Empty text is a valid config with no servers.
+    pub fn from_yaml(text: &str) -> Result<Self, ConfigError> {
+        Self::from_yaml_slice(text.as_bytes())
+    }
+
+    /// Parses and validates YAML bytes (which must be UTF-8).
+    pub fn from_yaml_slice(bytes: &[u8]) -> Result<Self, ConfigError> {
+        let raw: Option<RawConfig> = serde_yaml::from_slice(bytes)
+            .map_err(|source| ConfigError::Yaml { path: None, source })?;
+        Self::try_from(raw.unwrap_or_default())
+    }
+
+    /// Reads, parses and validates a file, following symlinks. Errors name the file.
+    pub fn load_file(path: &Path) -> Result<Self, ConfigError> {
+        let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_yaml_slice(&bytes).map_err(|e| e.in_file(path))
+    }
+
+    /// Every server, enabled or not, in file order.
+    pub fn servers(&self) -> &[Server] {
+        &self.servers
+    }
+
+    /// The servers that are routed to, in file order.
+    pub fn enabled_servers(&self) -> impl Iterator<Item = &Server> {
+        self.servers.iter().filter(|s| s.enabled)
+    }
+
+    /// The server with this exact name, enabled or not.
+    pub fn server(&self, name: &str) -> Option<&Server> {
+        self.servers.iter().find(|s| s.name == name)
+    }
+
+    /// The enabled server routed by `hostname`, compared case-insensitively.
+    pub fn server_by_hostname(&self, hostname: &str) -> Option<&Server> {
+        self.enabled_servers()
+            .find(|s| s.hostname.eq_ignore_ascii_case(hostname))
+    }
+
+    /// The enabled server an exposed tool name belongs to by prefix alone: the one
+    /// whose non-empty prefix starts the name, else the single enabled server with an
+    /// empty prefix. This is the fallback when discovery has not built a routing table.
+    /// The name must be longer than the prefix.
+    pub fn server_for_tool(&self, exposed_tool: &str) -> Option<&Server> {
+        // Validation guarantees at most one enabled prefix matches, and an empty
+        // prefix only on a server that is the only one enabled.
+        self.enabled_servers()
+            .find(|s| s.tool_name(exposed_tool).is_some())
+    }
+}
+
+impl TryFrom<RawConfig> for Config {
+    type Error = ConfigError;
+
+    fn try_from(raw: RawConfig) -> Result<Self, ConfigError> {
+        validation::validate(raw)
+            .map(|servers| Self { servers })
+            .map_err(|errors| ConfigError::Invalid { path: None, errors })
+    }
+}
+
+#[cfg(test)]
+mod tests;

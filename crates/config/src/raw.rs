@@ -1,0 +1,68 @@
+//! The configuration file as written: serde types with no rules applied.
+//!
+//! Every field is optional here so that validation can report all missing and bad
+//! fields at once instead of stopping at the first one. Unknown keys are ignored, for
+//! compatibility with the upstream MCP Gateway format.
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::Config;
+
+/// The whole file: `servers:` and nothing else that the gateway reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RawConfig {
+    /// Backend MCP servers, in file order. Missing or `null` means none.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub servers: Vec<RawServer>,
+}
+
+/// One entry of `servers:`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawServer {
+    /// Unique server name. Required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Backend MCP endpoint, `http` or `https`. Required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Host Envoy routes this server by (`:authority`). Missing or empty: the URL's host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// Whether the server is routed to. Missing: `true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Prepended to the server's tool and prompt names. Missing: empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_prefix: Option<String>,
+    /// Alias of `toolPrefix`; setting both is an error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+}
+
+/// Writes a validated config back in the file format (what the controller publishes).
+impl From<&Config> for RawConfig {
+    fn from(config: &Config) -> Self {
+        let servers = config
+            .servers()
+            .iter()
+            .map(|server| RawServer {
+                name: Some(server.name.clone()),
+                url: Some(server.url.to_string()),
+                hostname: Some(server.hostname.clone()),
+                enabled: Some(server.enabled),
+                tool_prefix: Some(server.tool_prefix.clone()),
+                prefix: None,
+            })
+            .collect();
+        Self { servers }
+    }
+}
+
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}

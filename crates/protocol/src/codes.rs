@@ -1,0 +1,18 @@
+//! JSON-RPC 2.0 and MCP error codes.
+
+/// The body is not valid JSON.
+pub const PARSE_ERROR: i64 = -32700;
+/// The JSON is not a valid JSON-RPC request object.
+pub const INVALID_REQUEST: i64 = -32600;
+/// The method does not exist or is not available.
+pub const METHOD_NOT_FOUND: i64 = -32601;
+/// Invalid method parameters.
+pub const INVALID_PARAMS: i64 = -32602;
+/// Internal JSON-RPC error.
+pub const INTERNAL_ERROR: i64 = -32603;
+/// Implementation-defined server error used by the MCP SDKs when a connection closes.
+pub const CONNECTION_CLOSED: i64 = -32000;
+/// Implementation-defined server error used by the MCP SDKs when a request times out.
+pub const REQUEST_TIMEOUT: i64 = -32001;
+/// MCP: the requested resource does not exist (`resources/read`).
+pub const RESOURCE_NOT_FOUND: i64 = -32002;

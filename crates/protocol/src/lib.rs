@@ -1,0 +1,23 @@
+//! JSON-RPC / MCP message views over a request body, byte-splicing rewrites,
+//! JSON-RPC error bodies and the gateway's naming rules.
+//!
+//! Everything here is pure and runs on the router's hot path: a body is parsed
+//! once into borrowed views ([`Message`]), a rewrite replaces only the bytes of
+//! one JSON token ([`splice_str`]) and every other byte of the body is left
+//! exactly as the client sent it. No function in this crate panics on any input.
+//! See `README.md` for why the gateway splices instead of re-serialising.
+
+pub mod codes;
+mod envelope;
+mod error;
+mod error_body;
+mod json_str;
+mod message;
+pub mod naming;
+mod params;
+mod splice;
+
+pub use error::ProtocolError;
+pub use error_body::error_body;
+pub use message::{Kind, Message, StrField};
+pub use splice::{splice_raw, splice_str};

@@ -1,0 +1,331 @@
+//! Finding a member inside `params` by key path, on the borrowed raw text,
+//! helped by an index of the top-level members of `params` built while the
+//! body was parsed.
+
+use crate::error::ProtocolError;
+use serde::Deserializer as _;
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use std::fmt;
+
+/// The raw JSON token at `path` inside the raw `params` object, borrowed
+/// from it. `index`, when given, holds every top-level member of `params`;
+/// otherwise (and below the top level) each object on the way is scanned to
+/// its end. Either way a key that appears twice is reported instead of
+/// silently picking one copy.
+pub(crate) fn find<'a>(
+    params: &'a str,
+    index: Option<&Index<'a>>,
+    path: &[&str],
+) -> Result<&'a str, ProtocolError> {
+    let mut current = params;
+    for (depth, key) in path.iter().enumerate() {
+        let parent = path.get(..depth).unwrap_or_default();
+        if !current.starts_with('{') {
+            let got = crate::json_str::type_name(current);
+            return Err(ProtocolError::InvalidParams(format!(
+                "`{}` must be an object, got {got}",
+                dotted(parent)
+            )));
+        }
+        let found = match index {
+            Some(index) if depth == 0 => index.get(key),
+            _ => scan(current, key)?,
+        };
+        let here = path.get(..=depth).unwrap_or_default();
+        current = match found {
+            Found::One(raw) => raw,
+            Found::None => {
+                return Err(ProtocolError::InvalidParams(format!(
+                    "`{}` is missing",
+                    dotted(here)
+                )));
+            }
+            Found::Repeated => {
+                return Err(ProtocolError::InvalidParams(format!(
+                    "`{}` appears more than once",
+                    dotted(here)
+                )));
+            }
+        };
+    }
+    Ok(current)
+}
+
+/// Scans the raw object `object` for `key`.
+fn scan<'a>(object: &'a str, key: &str) -> Result<Found<'a>, ProtocolError> {
+    let mut de = serde_json::Deserializer::from_str(object);
+    (&mut de)
+        .deserialize_map(FindMember { key })
+        .map_err(|e| ProtocolError::InvalidParams(e.to_string()))
+}
+
+/// How many top-level members of `params` the index holds; objects with
+/// more are scanned instead.
+const INDEXED_MEMBERS: usize = 8;
+
+/// The top-level members of an object, as (key text without quotes, raw
+/// value), for objects whose keys have no escapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Index<'a> {
+    members: [(&'a str, &'a str); INDEXED_MEMBERS],
+    len: usize,
+}
+
+impl<'a> Index<'a> {
+    fn new() -> Self {
+        Self {
+            members: [("", ""); INDEXED_MEMBERS],
+            len: 0,
+        }
+    }
+
+    /// Adds a member; false when the index is full.
+    fn push(&mut self, key: &'a str, value: &'a str) -> bool {
+        let Some(slot) = self.members.get_mut(self.len) else {
+            return false;
+        };
+        *slot = (key, value);
+        self.len += 1;
+        true
+    }
+
+    fn get(&self, key: &str) -> Found<'a> {
+        let members = self.members.get(..self.len).unwrap_or_default();
+        let mut found = Found::None;
+        for &(_, value) in members.iter().filter(|(k, _)| *k == key) {
+            found = found.and(value);
+        }
+        found
+    }
+}
+
+/// What reading an object with [`IndexSeed`] saw.
+pub(crate) struct Indexed<'a> {
+    /// Every member, unless one had an escaped key or there were too many.
+    pub(crate) index: Option<Index<'a>>,
+    /// The raw value of the last member, which ends where the object's
+    /// closing brace (after optional whitespace) begins.
+    pub(crate) last_value: Option<&'a str>,
+}
+
+/// Reads an object, indexing its top-level members.
+pub(crate) struct IndexSeed;
+
+impl<'de> DeserializeSeed<'de> for IndexSeed {
+    type Value = Indexed<'de>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Indexed<'de>, D::Error> {
+        de.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for IndexSeed {
+    type Value = Indexed<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Indexed<'de>, A::Error> {
+        let mut index = Some(Index::new());
+        let mut last_value = None;
+        while let Some(key) = map.next_key_seed(BorrowedKey)? {
+            let value: &'de RawValue = map.next_value()?;
+            last_value = Some(value.get());
+            let fits = match (&mut index, key) {
+                (Some(index), Some(key)) => index.push(key, value.get()),
+                _ => false,
+            };
+            if !fits {
+                index = None;
+            }
+        }
+        Ok(Indexed { index, last_value })
+    }
+}
+
+/// An object key's text in the input, or `None` when it has escapes.
+struct BorrowedKey;
+
+impl<'de> DeserializeSeed<'de> for BorrowedKey {
+    type Value = Option<&'de str>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+        de.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for BorrowedKey {
+    type Value = Option<&'de str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_borrowed_str<E: serde::de::Error>(self, key: &'de str) -> Result<Self::Value, E> {
+        Ok(Some(key))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// `params.a.b` for the path `["a", "b"]`, for error messages.
+pub(crate) fn dotted(path: &[&str]) -> String {
+    let mut out = String::from("params");
+    for key in path {
+        out.push('.');
+        out.push_str(key);
+    }
+    out
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Found<'a> {
+    None,
+    One(&'a str),
+    Repeated,
+}
+
+impl<'a> Found<'a> {
+    /// What was found after seeing one more member with the wanted key.
+    fn and(self, value: &'a str) -> Self {
+        match self {
+            Found::None => Found::One(value),
+            Found::One(_) | Found::Repeated => Found::Repeated,
+        }
+    }
+}
+
+struct FindMember<'k> {
+    key: &'k str,
+}
+
+impl<'de> Visitor<'de> for FindMember<'_> {
+    type Value = Found<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Found<'de>, A::Error> {
+        let mut found = Found::None;
+        while let Some(matches) = map.next_key_seed(KeyIs(self.key))? {
+            if !matches {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            let value: &'de RawValue = map.next_value()?;
+            found = found.and(value.get());
+        }
+        Ok(found)
+    }
+}
+
+/// Whether an object key, after decoding escapes, equals the wanted key.
+struct KeyIs<'k>(&'k str);
+
+impl<'de> DeserializeSeed<'de> for KeyIs<'_> {
+    type Value = bool;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<bool, D::Error> {
+        de.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for KeyIs<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<bool, E> {
+        Ok(key == self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_nested_members_by_decoded_key() {
+        let params = r#"{"ref":{"type":"ref/prompt","n\u0061me":"weather_x"},"argument":{}}"#;
+        assert_eq!(find(params, None, &["ref", "name"]), Ok(r#""weather_x""#));
+        assert_eq!(
+            find(params, None, &["ref"]).map(|r| r.starts_with('{')),
+            Ok(true)
+        );
+        assert_eq!(find(params, None, &[]), Ok(params));
+    }
+
+    #[test]
+    fn reports_missing_repeated_and_non_objects() {
+        let err = |params, path| match find(params, None, path) {
+            Err(ProtocolError::InvalidParams(m)) => m,
+            other => panic!("expected InvalidParams, got {other:?}"),
+        };
+        assert_eq!(err(r#"{"a":1}"#, &["name"]), "`params.name` is missing");
+        assert_eq!(
+            err(r#"{"name":"a","x":1,"name":"b"}"#, &["name"]),
+            "`params.name` appears more than once"
+        );
+        assert_eq!(
+            err(r#"{"ref":"x"}"#, &["ref", "name"]),
+            "`params.ref` must be an object, got a string"
+        );
+        assert_eq!(
+            err(r#"["name"]"#, &["name"]),
+            "`params` must be an object, got an array"
+        );
+    }
+
+    #[test]
+    fn duplicates_off_the_path_are_ignored() {
+        let params = r#"{"arguments":{},"arguments":[],"name":"t"}"#;
+        assert_eq!(find(params, None, &["name"]), Ok(r#""t""#));
+    }
+
+    #[test]
+    fn index_and_scan_agree() {
+        let objects = [
+            r#"{}"#,
+            r#"{"name":"a","arguments":{"name":"inner"}}"#,
+            r#"{"name":"a","x":[],"name":"b"}"#,
+            r#"{ "x" : 1 , "arguments" : null }"#,
+        ];
+        for object in objects {
+            let mut de = serde_json::Deserializer::from_str(object);
+            let indexed = IndexSeed.deserialize(&mut de).expect(object);
+            let index = indexed.index.expect("complete index");
+            for key in ["name", "arguments", "x", "missing"] {
+                assert_eq!(Ok(index.get(key)), scan(object, key), "{object} {key}");
+                assert_eq!(
+                    find(object, Some(&index), &[key]),
+                    find(object, None, &[key])
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn index_gives_up_on_escaped_keys_and_overflow() {
+        let read = |object| {
+            let mut de = serde_json::Deserializer::from_str(object);
+            IndexSeed
+                .deserialize(&mut de)
+                .map(|i| (i.index.is_some(), i.last_value))
+        };
+        assert_eq!(
+            read(r#"{"a":1,"b" : [2] }"#).ok(),
+            Some((true, Some("[2]")))
+        );
+        assert_eq!(read(r#"{"\u0061":1}"#).ok(), Some((false, Some("1"))));
+        assert_eq!(read(r#"{}"#).ok(), Some((true, None)));
+        let nine = r#"{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9}"#;
+        assert_eq!(read(nine).ok(), Some((false, Some("9"))));
+    }
+}

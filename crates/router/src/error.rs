@@ -1,0 +1,66 @@
+use mcp_gateway_protocol::codes;
+use thiserror::Error;
+
+/// Why the router answered a request itself instead of forwarding it. Each becomes an
+/// immediate JSON-RPC error response in one place (`mutation::reject`).
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum RouteError {
+    /// The body is not JSON or not a JSON-RPC message.
+    #[error("{message}")]
+    BadRequest { code: i64, message: String },
+    /// The body exceeds the configured limit.
+    #[error("request body too large ({size} bytes; limit {limit})")]
+    TooLarge { size: usize, limit: usize },
+    /// A request that must belong to a session has no `Mcp-Session-Id`.
+    #[error("missing Mcp-Session-Id header: call initialize first")]
+    MissingSession,
+    /// The session id is not (or no longer) valid.
+    #[error("session not found: it has ended or expired; initialize a new one")]
+    UnknownSession,
+    /// No backend offers the tool.
+    #[error("unknown tool {0:?}")]
+    UnknownTool(String),
+    /// The request is well-formed JSON-RPC but its params are not what the method needs.
+    #[error("{0}")]
+    InvalidParams(String),
+    /// The owning backend could not be reached or refused to open a session.
+    #[error("MCP server '{server}' is unavailable: {reason}")]
+    BackendUnavailable { server: String, reason: String },
+    /// The backend forgot the session mid-request; the next request opens a new one.
+    #[error("MCP server '{server}' lost its session; retry the request")]
+    BackendSessionLost { server: String },
+    /// The gateway itself failed (e.g. the session store).
+    #[error("internal gateway error: {0}")]
+    Internal(String),
+}
+
+impl RouteError {
+    /// The HTTP status of the immediate response.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::BadRequest { .. } | Self::MissingSession => 400,
+            Self::TooLarge { .. } => 413,
+            Self::UnknownSession => 404,
+            // Well-formed JSON-RPC requests get their error as a JSON-RPC response.
+            Self::UnknownTool(_)
+            | Self::InvalidParams(_)
+            | Self::BackendUnavailable { .. }
+            | Self::BackendSessionLost { .. } => 200,
+            Self::Internal(_) => 500,
+        }
+    }
+
+    /// The JSON-RPC error code.
+    pub fn code(&self) -> i64 {
+        match self {
+            Self::BadRequest { code, .. } => *code,
+            Self::TooLarge { .. } | Self::MissingSession | Self::UnknownSession => {
+                codes::INVALID_REQUEST
+            }
+            Self::UnknownTool(_) | Self::InvalidParams(_) => codes::INVALID_PARAMS,
+            Self::BackendUnavailable { .. }
+            | Self::BackendSessionLost { .. }
+            | Self::Internal(_) => codes::INTERNAL_ERROR,
+        }
+    }
+}

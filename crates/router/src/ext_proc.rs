@@ -1,0 +1,299 @@
+//! The gRPC side: one ext_proc stream per HTTP request, with the state that request needs.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use envoy_types::pb::envoy::config::core::v3::HeaderMap;
+use envoy_types::pb::envoy::service::ext_proc::v3::external_processor_server::{
+    ExternalProcessor, ExternalProcessorServer,
+};
+use envoy_types::pb::envoy::service::ext_proc::v3::processing_request::Request;
+use envoy_types::pb::envoy::service::ext_proc::v3::processing_response::Response;
+use envoy_types::pb::envoy::service::ext_proc::v3::{
+    BodyResponse, HttpBody, HttpHeaders, ProcessingRequest, ProcessingResponse, TrailersResponse,
+};
+use futures::Stream;
+use mcp_gateway_catalog::CatalogStore;
+use mcp_gateway_config::ConfigStore;
+use mcp_gateway_protocol::Message;
+use mcp_gateway_session::{SessionIds, SessionStore};
+use mcp_gateway_upstream::UpstreamClient;
+use tonic::{Status, Streaming};
+use tracing::debug;
+
+use crate::RouteError;
+use crate::backend::Backends;
+use crate::mutation;
+use crate::routing::{Decision, ToolTarget, decide};
+
+const SESSION_HEADER: &str = "mcp-session-id";
+const VERSION_HEADER: &str = "mcp-protocol-version";
+/// Headers only the gateway may set; a client's copies are removed before anything reads them.
+const INTERNAL_PREFIX: &str = "x-mcp-";
+/// Room for headers and framing in an ext_proc message beyond the body itself.
+const MESSAGE_OVERHEAD: usize = 1 << 20;
+
+/// What the router shares across streams.
+pub struct RouterState {
+    config: Arc<ConfigStore>,
+    catalog: Arc<CatalogStore>,
+    ids: SessionIds,
+    backends: Backends,
+    max_request_bytes: usize,
+}
+
+/// The ext_proc service.
+#[derive(Clone)]
+pub struct Router(Arc<RouterState>);
+
+impl Router {
+    /// A router over the shared config, catalog and sessions.
+    pub fn new(
+        config: Arc<ConfigStore>,
+        catalog: Arc<CatalogStore>,
+        sessions: Arc<dyn SessionStore>,
+        ids: SessionIds,
+        upstream: UpstreamClient,
+        max_request_bytes: usize,
+    ) -> Self {
+        Self(Arc::new(RouterState {
+            config,
+            catalog,
+            ids,
+            backends: Backends::new(sessions, upstream),
+            max_request_bytes,
+        }))
+    }
+
+    /// The tonic service to add to a gRPC server. Its message limit leaves room for a body of
+    /// `max_request_bytes` plus headers (tonic's default of 4 MiB would not).
+    pub fn into_service(self) -> ExternalProcessorServer<Router> {
+        let limit = self.0.max_request_bytes.saturating_add(MESSAGE_OVERHEAD);
+        ExternalProcessorServer::new(self).max_decoding_message_size(limit)
+    }
+}
+
+/// Per-request state, alive for one ext_proc stream.
+#[derive(Default)]
+struct RequestState {
+    session: Option<String>,
+    routed: Option<Routed>,
+}
+
+/// A request sent to a backend: what the response phase needs.
+struct Routed {
+    server: String,
+    gateway_session: String,
+    request_id: Option<String>,
+}
+
+type ResponseStream = Pin<Box<dyn Stream<Item = Result<ProcessingResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl ExternalProcessor for Router {
+    type ProcessStream = ResponseStream;
+
+    async fn process(
+        &self,
+        request: tonic::Request<Streaming<ProcessingRequest>>,
+    ) -> Result<tonic::Response<Self::ProcessStream>, Status> {
+        let inbound = request.into_inner();
+        let state = self.0.clone();
+        let stream = futures::stream::unfold(
+            (inbound, RequestState::default(), state),
+            |(mut inbound, mut req, state)| async move {
+                match inbound.message().await {
+                    Ok(Some(msg)) => {
+                        let out = state.handle(&mut req, msg).await;
+                        Some((Ok(out), (inbound, req, state)))
+                    }
+                    Ok(None) => None,
+                    Err(status) => {
+                        debug!(error = %status, "ext_proc stream ended with an error");
+                        None
+                    }
+                }
+            },
+        );
+        Ok(tonic::Response::new(Box::pin(stream)))
+    }
+}
+
+impl RouterState {
+    async fn handle(&self, req: &mut RequestState, msg: ProcessingRequest) -> ProcessingResponse {
+        match msg.request {
+            Some(Request::RequestHeaders(h)) => self.request_headers(req, &h),
+            Some(Request::RequestBody(b)) => self.request_body(req, &b).await,
+            Some(Request::ResponseHeaders(h)) => self.response_headers(req, &h).await,
+            Some(Request::ResponseBody(_)) => ProcessingResponse {
+                response: Some(Response::ResponseBody(BodyResponse::default())),
+                ..Default::default()
+            },
+            Some(Request::RequestTrailers(_)) => ProcessingResponse {
+                response: Some(Response::RequestTrailers(TrailersResponse::default())),
+                ..Default::default()
+            },
+            Some(Request::ResponseTrailers(_)) => ProcessingResponse {
+                response: Some(Response::ResponseTrailers(TrailersResponse::default())),
+                ..Default::default()
+            },
+            None => mutation::reject(&RouteError::Internal("empty ext_proc message".into()), None),
+        }
+    }
+
+    fn request_headers(&self, req: &mut RequestState, h: &HttpHeaders) -> ProcessingResponse {
+        let mut remove = Vec::new();
+        let mut is_post = false;
+        for header in headers(h.headers.as_ref()) {
+            let (key, value) = header;
+            if key.starts_with(INTERNAL_PREFIX) {
+                remove.push(key.to_owned());
+            } else if key == SESSION_HEADER {
+                req.session = Some(String::from_utf8_lossy(value).into_owned());
+            } else if key == ":method" {
+                is_post = value == b"POST";
+            }
+        }
+        if let Some(session) = &req.session
+            && self.ids.verify(session, None).is_err()
+        {
+            return mutation::reject(&RouteError::UnknownSession, None);
+        }
+        // Only a POST in a session can be routed to a backend, and only then must the router
+        // see the response headers (to map the backend's session id back).
+        let mode = (is_post && req.session.is_some()).then(mutation::with_response_headers);
+        mutation::request_headers(remove, mode)
+    }
+
+    async fn request_body(&self, req: &mut RequestState, b: &HttpBody) -> ProcessingResponse {
+        let body = b.body.as_slice();
+        if body.len() > self.max_request_bytes {
+            let error = RouteError::TooLarge {
+                size: body.len(),
+                limit: self.max_request_bytes,
+            };
+            return mutation::reject(&error, None);
+        }
+        if body.is_empty() {
+            return mutation::request_body_unchanged();
+        }
+        let msg = match Message::parse(body) {
+            Ok(msg) => msg,
+            Err(e) => {
+                let error = RouteError::BadRequest {
+                    code: e.code(),
+                    message: e.to_string(),
+                };
+                return mutation::reject(&error, None);
+            }
+        };
+        let config = self.config.load();
+        let catalog = self.catalog.load();
+        match decide(&config, &catalog, &msg) {
+            Decision::Broker => mutation::request_body_unchanged(),
+            Decision::Reject(error) => mutation::reject(&error, msg.id_raw()),
+            Decision::Tool(target) => match self.route_tool(req, &msg, body, target).await {
+                Ok(response) => response,
+                Err(error) => mutation::reject(&error, msg.id_raw()),
+            },
+        }
+    }
+
+    async fn route_tool(
+        &self,
+        req: &mut RequestState,
+        msg: &Message<'_>,
+        body: &[u8],
+        target: ToolTarget<'_>,
+    ) -> Result<ProcessingResponse, RouteError> {
+        let gateway = req.session.as_deref().ok_or(RouteError::MissingSession)?;
+        let server = target.server;
+        let backend = self.backends.session_for(gateway, server).await?;
+        let new_body = target
+            .rewrite
+            .then(|| mcp_gateway_protocol::splice_str(body, target.name_range, &target.original));
+        let length = new_body.as_ref().map_or(body.len(), Vec::len);
+        let mut set = vec![
+            mutation::set(":authority", server.hostname.as_bytes()),
+            mutation::set("x-mcp-method", "tools/call"),
+            mutation::set("x-mcp-servername", server.name.as_bytes()),
+            mutation::set("x-mcp-toolname", target.original.as_bytes()),
+            mutation::set(VERSION_HEADER, backend.protocol_version.as_bytes()),
+            mutation::set("content-length", length.to_string()),
+        ];
+        // Client credentials are for the gateway, never passed through to backends.
+        let mut remove = vec!["authorization".to_owned()];
+        match &backend.session_id {
+            Some(id) => set.push(mutation::set(SESSION_HEADER, id.as_bytes())),
+            None => remove.push(SESSION_HEADER.to_owned()),
+        }
+        let metadata = [
+            ("method", "tools/call"),
+            ("server", server.name.as_str()),
+            ("tool", target.original.as_ref()),
+        ];
+        req.routed = Some(Routed {
+            server: server.name.clone(),
+            gateway_session: gateway.to_owned(),
+            request_id: msg.id_raw().map(str::to_owned),
+        });
+        Ok(mutation::request_body_routed(
+            set, remove, new_body, &metadata,
+        ))
+    }
+
+    async fn response_headers(
+        &self,
+        req: &mut RequestState,
+        h: &HttpHeaders,
+    ) -> ProcessingResponse {
+        let Some(routed) = &req.routed else {
+            return mutation::response_headers(Vec::new());
+        };
+        let mut status = None;
+        let mut has_session = false;
+        for (key, value) in headers(h.headers.as_ref()) {
+            if key == ":status" {
+                status = Some(value.to_owned());
+            } else if key == SESSION_HEADER {
+                has_session = true;
+            }
+        }
+        if status.as_deref() == Some(b"404") {
+            // The backend no longer knows its session (restart or expiry): forget it so the
+            // next request opens a new one, and tell the client to retry rather than ending
+            // its gateway session.
+            self.backends
+                .forget(&routed.gateway_session, &routed.server)
+                .await;
+            let error = RouteError::BackendSessionLost {
+                server: routed.server.clone(),
+            };
+            return mutation::reject(&error, routed.request_id.as_deref());
+        }
+        let set = if has_session {
+            vec![mutation::set(
+                SESSION_HEADER,
+                routed.gateway_session.as_bytes(),
+            )]
+        } else {
+            Vec::new()
+        };
+        mutation::response_headers(set)
+    }
+}
+
+/// (lower-case name, value) pairs; Envoy sends values in `raw_value`, older versions in `value`.
+fn headers(map: Option<&HeaderMap>) -> impl Iterator<Item = (&str, &[u8])> {
+    map.into_iter().flat_map(|m| m.headers.iter()).map(|h| {
+        let value = if h.raw_value.is_empty() {
+            h.value.as_bytes()
+        } else {
+            h.raw_value.as_slice()
+        };
+        (h.key.as_str(), value)
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,410 @@
+//! Replays Envoy's ext_proc phases against the router, without gRPC or sockets.
+
+use std::time::{Duration, SystemTime};
+
+use envoy_types::pb::envoy::config::core::v3::HeaderValue;
+use envoy_types::pb::envoy::service::ext_proc::v3::{
+    CommonResponse, HttpBody, HttpHeaders, ImmediateResponse, body_mutation,
+};
+use mcp_gateway_catalog::ServerTools;
+use mcp_gateway_config::Config;
+use mcp_gateway_session::{MemoryStore, SessionKey, SessionRecord};
+use mcp_gateway_upstream::BackendSession;
+use serde_json::{Value, json};
+
+use super::*;
+
+const CONFIG: &str = r#"
+servers:
+  - name: calc
+    url: http://127.0.0.1:1/mcp
+    hostname: calc.mcp.local
+    toolPrefix: calc_
+"#;
+
+struct Harness {
+    router: Router,
+    sessions: Arc<MemoryStore>,
+    ids: SessionIds,
+}
+
+impl Harness {
+    fn new(max_request_bytes: usize) -> Self {
+        let config = ConfigStore::new(Config::from_yaml(CONFIG).expect("valid config"));
+        let catalog = Arc::new(CatalogStore::new());
+        catalog.update(
+            "calc",
+            ServerTools {
+                prefix: "calc_".into(),
+                healthy: true,
+                tools: vec![json!({"name": "add"})],
+                last_error: None,
+            },
+        );
+        let sessions = Arc::new(MemoryStore::new());
+        let ids = SessionIds::new(SessionKey::random(), Duration::from_secs(60));
+        let upstream = UpstreamClient::new(Duration::from_millis(200)).expect("client");
+        let router = Router::new(
+            config,
+            catalog,
+            sessions.clone(),
+            ids.clone(),
+            upstream,
+            max_request_bytes,
+        );
+        Self {
+            router,
+            sessions,
+            ids,
+        }
+    }
+
+    /// A live gateway session with an open backend session `backend-1` on calc.
+    async fn session(&self) -> String {
+        let id = self.ids.mint(None);
+        let record = SessionRecord {
+            protocol_version: "2025-06-18".into(),
+            client_capabilities: json!({}),
+            client_info: json!({}),
+            subject: None,
+            expires: SystemTime::now() + Duration::from_secs(60),
+        };
+        self.sessions.insert(&id, record).await.expect("insert");
+        let backend = BackendSession {
+            session_id: Some("backend-1".into()),
+            protocol_version: "2025-03-26".into(),
+            capabilities: json!({}),
+            server_info: json!({}),
+            instructions: None,
+        };
+        self.sessions
+            .set_backend(&id, "calc", Arc::new(backend))
+            .await
+            .expect("set");
+        id
+    }
+
+    async fn send(&self, req: &mut RequestState, request: Request) -> ProcessingResponse {
+        let msg = ProcessingRequest {
+            request: Some(request),
+            ..Default::default()
+        };
+        self.router.0.handle(req, msg).await
+    }
+}
+
+fn headers(pairs: &[(&str, &str)]) -> Request {
+    Request::RequestHeaders(http_headers(pairs))
+}
+
+fn http_headers(pairs: &[(&str, &str)]) -> HttpHeaders {
+    HttpHeaders {
+        headers: Some(HeaderMap {
+            headers: pairs
+                .iter()
+                .map(|(k, v)| HeaderValue {
+                    key: (*k).into(),
+                    raw_value: v.as_bytes().to_vec(),
+                    ..Default::default()
+                })
+                .collect(),
+        }),
+        end_of_stream: false,
+        ..Default::default()
+    }
+}
+
+fn body(text: &str) -> Request {
+    Request::RequestBody(HttpBody {
+        body: text.as_bytes().to_vec(),
+        end_of_stream: true,
+        ..Default::default()
+    })
+}
+
+fn common(resp: &ProcessingResponse) -> &CommonResponse {
+    match &resp.response {
+        Some(Response::RequestHeaders(h) | Response::ResponseHeaders(h)) => h.response.as_ref(),
+        Some(Response::RequestBody(b)) => b.response.as_ref(),
+        other => panic!("expected a continue response, got {other:?}"),
+    }
+    .expect("common response")
+}
+
+fn immediate(resp: &ProcessingResponse) -> (i32, Value) {
+    match &resp.response {
+        Some(Response::ImmediateResponse(ImmediateResponse { status, body, .. })) => (
+            status.as_ref().map_or(0, |s| s.code),
+            serde_json::from_slice(body).expect("JSON-RPC error body"),
+        ),
+        other => panic!("expected an immediate response, got {other:?}"),
+    }
+}
+
+fn set_headers(c: &CommonResponse) -> Vec<(String, String)> {
+    c.header_mutation
+        .iter()
+        .flat_map(|m| &m.set_headers)
+        .filter_map(|h| h.header.as_ref())
+        .map(|h| {
+            (
+                h.key.clone(),
+                String::from_utf8_lossy(&h.raw_value).into_owned(),
+            )
+        })
+        .collect()
+}
+
+fn removed(c: &CommonResponse) -> Vec<String> {
+    c.header_mutation
+        .iter()
+        .flat_map(|m| m.remove_headers.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn routes_a_tool_call_to_its_backend() {
+    let h = Harness::new(1 << 20);
+    let gw = h.session().await;
+    let mut req = RequestState::default();
+    let resp = h
+        .send(
+            &mut req,
+            headers(&[
+                (":method", "POST"),
+                ("mcp-session-id", &gw),
+                ("x-mcp-servername", "evil"),
+                ("authorization", "Bearer secret"),
+            ]),
+        )
+        .await;
+    assert_eq!(
+        removed(common(&resp)),
+        ["x-mcp-servername"],
+        "client x-mcp-* headers are stripped"
+    );
+    assert!(
+        resp.mode_override.is_some(),
+        "routable requests ask for response headers"
+    );
+
+    let sent = r#"{"jsonrpc":"2.0","id":12345678901234567890,"method":"tools/call","params":{"name":"calc_add","arguments":{"a":2,"b":3,"z":"\u00e9"}}}"#;
+    let resp = h.send(&mut req, body(sent)).await;
+    let c = common(&resp);
+    assert!(c.clear_route_cache);
+    let set: std::collections::HashMap<_, _> = set_headers(c).into_iter().collect();
+    assert_eq!(set[":authority"], "calc.mcp.local");
+    assert_eq!(set["mcp-session-id"], "backend-1");
+    assert_eq!(set["mcp-protocol-version"], "2025-03-26");
+    assert_eq!(set["x-mcp-method"], "tools/call");
+    assert_eq!(set["x-mcp-servername"], "calc");
+    assert_eq!(set["x-mcp-toolname"], "add");
+    assert!(
+        removed(c).contains(&"authorization".to_owned()),
+        "credentials are not passed through"
+    );
+    let Some(body_mutation::Mutation::Body(new_body)) =
+        c.body_mutation.as_ref().and_then(|m| m.mutation.clone())
+    else {
+        panic!("body must be rewritten");
+    };
+    let expected = sent.replace(r#""calc_add""#, r#""add""#);
+    assert_eq!(
+        String::from_utf8(new_body).expect("utf8"),
+        expected,
+        "only the name's bytes change"
+    );
+    assert_eq!(set["content-length"], expected.len().to_string());
+    let md = resp.dynamic_metadata.as_ref().expect("metadata");
+    assert!(md.fields.contains_key("mcp"));
+
+    // The backend's session id never reaches the client.
+    let resp = h
+        .send(
+            &mut req,
+            Request::ResponseHeaders(http_headers(&[
+                (":status", "200"),
+                ("mcp-session-id", "backend-1"),
+            ])),
+        )
+        .await;
+    assert_eq!(
+        set_headers(common(&resp)),
+        [("mcp-session-id".to_owned(), gw.clone())]
+    );
+}
+
+#[tokio::test]
+async fn backend_losing_its_session_is_forgotten_and_reported() {
+    let h = Harness::new(1 << 20);
+    let gw = h.session().await;
+    let mut req = RequestState::default();
+    h.send(
+        &mut req,
+        headers(&[(":method", "POST"), ("mcp-session-id", &gw)]),
+    )
+    .await;
+    h.send(
+        &mut req,
+        body(r#"{"jsonrpc":"2.0","id":"a","method":"tools/call","params":{"name":"calc_add"}}"#),
+    )
+    .await;
+    let resp = h
+        .send(
+            &mut req,
+            Request::ResponseHeaders(http_headers(&[(":status", "404")])),
+        )
+        .await;
+    let (status, err) = immediate(&resp);
+    assert_eq!(status, 200);
+    assert_eq!(err["id"], "a");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("'calc'")
+    );
+    let (_, backend) = h
+        .sessions
+        .lookup(&gw, "calc")
+        .await
+        .expect("store")
+        .expect("session");
+    assert!(backend.is_none(), "the lost backend session is forgotten");
+}
+
+#[tokio::test]
+async fn broker_requests_pass_untouched() {
+    let h = Harness::new(1 << 20);
+    let gw = h.session().await;
+    let mut req = RequestState::default();
+    h.send(
+        &mut req,
+        headers(&[(":method", "POST"), ("mcp-session-id", &gw)]),
+    )
+    .await;
+    let resp = h
+        .send(
+            &mut req,
+            body(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#),
+        )
+        .await;
+    match &resp.response {
+        Some(Response::RequestBody(b)) => assert!(b.response.is_none()),
+        other => panic!("unexpected {other:?}"),
+    }
+    let resp = h
+        .send(
+            &mut req,
+            Request::ResponseHeaders(http_headers(&[(":status", "200")])),
+        )
+        .await;
+    assert!(set_headers(common(&resp)).is_empty());
+}
+
+#[tokio::test]
+async fn bad_input_gets_json_rpc_errors() {
+    let h = Harness::new(100);
+    let gw = h.session().await;
+    let cases: Vec<(Option<&str>, String, i32, i64)> = vec![
+        (Some(&gw), "not json".into(), 400, -32700),
+        (Some(&gw), r#"{"foo":1}"#.into(), 400, -32600),
+        (Some(&gw), "[]".into(), 400, -32600),
+        (
+            Some(&gw),
+            format!(
+                r#"{{"jsonrpc":"2.0","id":1,"method":"ping","pad":"{}"}}"#,
+                "x".repeat(100)
+            ),
+            413,
+            -32600,
+        ),
+        (
+            Some(&gw),
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"nope"}}"#.into(),
+            200,
+            -32602,
+        ),
+        (
+            None,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"calc_add"}}"#.into(),
+            400,
+            -32600,
+        ),
+    ];
+    for (session, sent, status, code) in cases {
+        let mut req = RequestState::default();
+        let mut hs = vec![(":method", "POST")];
+        if let Some(s) = session {
+            hs.push(("mcp-session-id", s));
+        }
+        h.send(&mut req, headers(&hs)).await;
+        let (got_status, err) = immediate(&h.send(&mut req, body(&sent)).await);
+        assert_eq!(
+            (got_status, err["error"]["code"].as_i64()),
+            (status, Some(code)),
+            "{sent}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn unknown_and_ended_sessions_get_404() {
+    let h = Harness::new(1 << 20);
+    // forged id: rejected in the headers phase
+    let mut req = RequestState::default();
+    let (status, _) = immediate(
+        &h.send(
+            &mut req,
+            headers(&[(":method", "POST"), ("mcp-session-id", "forged")]),
+        )
+        .await,
+    );
+    assert_eq!(status, 404);
+    // valid signature but ended: rejected when routing
+    let gw = h.session().await;
+    h.sessions.remove(&gw).await.expect("remove");
+    let mut req = RequestState::default();
+    h.send(
+        &mut req,
+        headers(&[(":method", "POST"), ("mcp-session-id", &gw)]),
+    )
+    .await;
+    let resp = h
+        .send(
+            &mut req,
+            body(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"calc_add"}}"#),
+        )
+        .await;
+    assert_eq!(immediate(&resp).0, 404);
+}
+
+#[tokio::test]
+async fn unreachable_backend_is_named() {
+    let h = Harness::new(1 << 20);
+    let gw = h.session().await;
+    h.sessions
+        .remove_backend(&gw, "calc")
+        .await
+        .expect("remove backend");
+    let mut req = RequestState::default();
+    h.send(
+        &mut req,
+        headers(&[(":method", "POST"), ("mcp-session-id", &gw)]),
+    )
+    .await;
+    let resp = h
+        .send(
+            &mut req,
+            body(r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"calc_add"}}"#),
+        )
+        .await;
+    let (status, err) = immediate(&resp);
+    assert_eq!(status, 200);
+    assert_eq!(err["id"], 7);
+    let message = err["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("MCP server 'calc' is unavailable"),
+        "{message}"
+    );
+}

@@ -1,0 +1,164 @@
+//! Turning decisions into Envoy ext_proc responses.
+
+use envoy_types::pb::envoy::config::core::v3::header_value_option::HeaderAppendAction;
+use envoy_types::pb::envoy::config::core::v3::{HeaderValue, HeaderValueOption};
+use envoy_types::pb::envoy::extensions::filters::http::ext_proc::v3::ProcessingMode;
+use envoy_types::pb::envoy::extensions::filters::http::ext_proc::v3::processing_mode::{
+    BodySendMode, HeaderSendMode,
+};
+use envoy_types::pb::envoy::service::ext_proc::v3::processing_response::Response;
+use envoy_types::pb::envoy::service::ext_proc::v3::{
+    BodyMutation, BodyResponse, CommonResponse, HeaderMutation, HeadersResponse, ImmediateResponse,
+    ProcessingResponse, body_mutation,
+};
+use envoy_types::pb::envoy::r#type::v3::HttpStatus;
+use envoy_types::pb::google::protobuf::{Struct, Value, value};
+use mcp_gateway_protocol::error_body;
+
+use crate::RouteError;
+
+/// Namespace of the dynamic metadata the router sets for Envoy (RBAC, rate limits, logs).
+pub(crate) const METADATA_NAMESPACE: &str = "mcp";
+
+/// Sets (overwriting) one header.
+pub(crate) fn set(key: &str, value: impl Into<Vec<u8>>) -> HeaderValueOption {
+    HeaderValueOption {
+        header: Some(HeaderValue {
+            key: key.to_owned(),
+            raw_value: value.into(),
+            ..Default::default()
+        }),
+        append_action: HeaderAppendAction::OverwriteIfExistsOrAdd as i32,
+        ..Default::default()
+    }
+}
+
+/// The processing mode for a request whose response headers the router must see
+/// (to map the backend session id back); everything else as configured in Envoy.
+pub(crate) fn with_response_headers() -> ProcessingMode {
+    ProcessingMode {
+        request_header_mode: HeaderSendMode::Send as i32,
+        response_header_mode: HeaderSendMode::Send as i32,
+        request_body_mode: BodySendMode::Buffered as i32,
+        response_body_mode: BodySendMode::None as i32,
+        request_trailer_mode: HeaderSendMode::Skip as i32,
+        response_trailer_mode: HeaderSendMode::Skip as i32,
+    }
+}
+
+/// Continue after request headers, removing `remove`.
+pub(crate) fn request_headers(
+    remove: Vec<String>,
+    mode: Option<ProcessingMode>,
+) -> ProcessingResponse {
+    let header_mutation = (!remove.is_empty()).then(|| HeaderMutation {
+        set_headers: Vec::new(),
+        remove_headers: remove,
+    });
+    ProcessingResponse {
+        response: Some(Response::RequestHeaders(HeadersResponse {
+            response: Some(CommonResponse {
+                header_mutation,
+                ..Default::default()
+            }),
+        })),
+        mode_override: mode,
+        ..Default::default()
+    }
+}
+
+/// Continue after the request body, untouched.
+pub(crate) fn request_body_unchanged() -> ProcessingResponse {
+    ProcessingResponse {
+        response: Some(Response::RequestBody(BodyResponse { response: None })),
+        ..Default::default()
+    }
+}
+
+/// Continue after the request body with new headers, an optional new body, and a re-route.
+pub(crate) fn request_body_routed(
+    set_headers: Vec<HeaderValueOption>,
+    remove_headers: Vec<String>,
+    body: Option<Vec<u8>>,
+    metadata: &[(&str, &str)],
+) -> ProcessingResponse {
+    ProcessingResponse {
+        response: Some(Response::RequestBody(BodyResponse {
+            response: Some(CommonResponse {
+                header_mutation: Some(HeaderMutation {
+                    set_headers,
+                    remove_headers,
+                }),
+                body_mutation: body.map(|b| BodyMutation {
+                    mutation: Some(body_mutation::Mutation::Body(b)),
+                }),
+                clear_route_cache: true,
+                ..Default::default()
+            }),
+        })),
+        dynamic_metadata: Some(dynamic_metadata(metadata)),
+        ..Default::default()
+    }
+}
+
+/// Continue after response headers, setting `set_headers`.
+pub(crate) fn response_headers(set_headers: Vec<HeaderValueOption>) -> ProcessingResponse {
+    let header_mutation = (!set_headers.is_empty()).then(|| HeaderMutation {
+        set_headers,
+        remove_headers: Vec::new(),
+    });
+    ProcessingResponse {
+        response: Some(Response::ResponseHeaders(HeadersResponse {
+            response: Some(CommonResponse {
+                header_mutation,
+                ..Default::default()
+            }),
+        })),
+        ..Default::default()
+    }
+}
+
+/// Answer the client directly with a JSON-RPC error (the one place errors become responses).
+pub(crate) fn reject(error: &RouteError, id_raw: Option<&str>) -> ProcessingResponse {
+    ProcessingResponse {
+        response: Some(Response::ImmediateResponse(ImmediateResponse {
+            status: Some(HttpStatus {
+                code: i32::from(error.http_status()),
+            }),
+            headers: Some(HeaderMutation {
+                set_headers: vec![set("content-type", "application/json")],
+                remove_headers: Vec::new(),
+            }),
+            body: error_body(id_raw, error.code(), &error.to_string(), None),
+            details: "mcp_gateway_router".into(),
+            ..Default::default()
+        })),
+        ..Default::default()
+    }
+}
+
+fn dynamic_metadata(fields: &[(&str, &str)]) -> Struct {
+    let inner = Struct {
+        fields: fields
+            .iter()
+            .map(|(k, v)| {
+                (
+                    (*k).to_owned(),
+                    Value {
+                        kind: Some(value::Kind::StringValue((*v).to_owned())),
+                    },
+                )
+            })
+            .collect(),
+    };
+    Struct {
+        fields: [(
+            METADATA_NAMESPACE.to_owned(),
+            Value {
+                kind: Some(value::Kind::StructValue(inner)),
+            },
+        )]
+        .into_iter()
+        .collect(),
+    }
+}

@@ -1,0 +1,207 @@
+//! The client the gateway uses to talk to backend MCP servers.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+use tracing::debug;
+use url::Url;
+
+use crate::error::UpstreamError;
+use crate::message::encode;
+use crate::session::{BackendSession, InitOptions};
+use crate::transport::{Exchange, describe};
+
+/// Most pages [`UpstreamClient::list_all`] follows before giving up.
+pub const MAX_PAGES: usize = 1000;
+
+const USER_AGENT: &str = concat!("mcp-gateway/", env!("CARGO_PKG_VERSION"));
+
+/// A streamable-HTTP MCP client. Cheap to clone; clones share connections
+/// and the request id counter.
+///
+/// Every HTTP exchange (one POST with its answer, one DELETE) is bounded by
+/// the timeout given to [`UpstreamClient::new`], so no call can hang.
+#[derive(Clone, Debug)]
+pub struct UpstreamClient {
+    http: reqwest::Client,
+    timeout: Duration,
+    next_id: Arc<AtomicU64>,
+}
+
+impl UpstreamClient {
+    /// A client whose every exchange (and every connection attempt) is bounded
+    /// by `timeout`. Installs the rustls crypto provider if none is installed.
+    pub fn new(timeout: Duration) -> Result<Self, UpstreamError> {
+        crate::install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .connect_timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(USER_AGENT)
+            .build()
+            .map_err(|e| {
+                UpstreamError::Connect(format!("building HTTP client: {}", describe(&e)))
+            })?;
+        Ok(Self {
+            http,
+            timeout,
+            next_id: Arc::new(AtomicU64::new(1)),
+        })
+    }
+
+    /// The per-exchange timeout.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Opens a session: POSTs `initialize` with `opts`, reads `Mcp-Session-Id`
+    /// from the response, then sends `notifications/initialized` in that
+    /// session with the negotiated `MCP-Protocol-Version` (the version the
+    /// server answered with).
+    pub async fn initialize(
+        &self,
+        url: &Url,
+        opts: &InitOptions,
+    ) -> Result<BackendSession, UpstreamError> {
+        let params = json!({
+            "protocolVersion": opts.protocol_version,
+            "capabilities": opts.capabilities,
+            "clientInfo": opts.client_info,
+        });
+        let exchange = Exchange::new(&self.http, url, HeaderMap::new());
+        let id = self.next_id();
+        let body = encode(Some(id), "initialize", Some(&params))?;
+        let (headers, result) = self.bounded(exchange.request(id, body)).await?;
+        let session = BackendSession::from_initialize(result, &headers)?;
+        if let Err(error) = self
+            .notify(url, &session, "notifications/initialized", None)
+            .await
+        {
+            if !error.is_unreachable() {
+                // Best effort: do not leave a half-open session behind.
+                let _ = self.terminate(url, &session).await;
+            }
+            return Err(error);
+        }
+        debug!(
+            host = url.host_str().unwrap_or_default(),
+            version = %session.protocol_version,
+            stateful = session.session_id.is_some(),
+            "backend session initialised"
+        );
+        Ok(session)
+    }
+
+    /// Sends request `method` in `session`; returns the JSON-RPC `result`.
+    pub async fn request(
+        &self,
+        url: &Url,
+        session: &BackendSession,
+        method: &str,
+        params: Option<Value>,
+    ) -> Result<Value, UpstreamError> {
+        let exchange = Exchange::new(&self.http, url, session.headers()?);
+        let id = self.next_id();
+        let body = encode(Some(id), method, params.as_ref())?;
+        let (_, result) = self.bounded(exchange.request(id, body)).await?;
+        Ok(result)
+    }
+
+    /// Sends notification `method` in `session`.
+    pub async fn notify(
+        &self,
+        url: &Url,
+        session: &BackendSession,
+        method: &str,
+        params: Option<Value>,
+    ) -> Result<(), UpstreamError> {
+        let exchange = Exchange::new(&self.http, url, session.headers()?);
+        let body = encode(None, method, params.as_ref())?;
+        self.bounded(exchange.notify(body)).await
+    }
+
+    /// Sends `ping`; Ok when the backend answered.
+    pub async fn ping(&self, url: &Url, session: &BackendSession) -> Result<(), UpstreamError> {
+        self.request(url, session, "ping", None).await.map(drop)
+    }
+
+    /// Calls a paginated list method (`tools/list`, `prompts/list`, ...) and
+    /// follows `nextCursor` to the end, returning the items under `item_key`
+    /// of every page in order. An absent, null or empty `nextCursor` ends the
+    /// list; a repeated cursor or more than [`MAX_PAGES`] pages is an error.
+    pub async fn list_all(
+        &self,
+        url: &Url,
+        session: &BackendSession,
+        method: &str,
+        item_key: &str,
+    ) -> Result<Vec<Value>, UpstreamError> {
+        let mut items = Vec::new();
+        let mut seen = HashSet::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let params = cursor.as_ref().map(|cursor| json!({ "cursor": cursor }));
+            let mut page = self.request(url, session, method, params).await?;
+            match page.get_mut(item_key).map(Value::take) {
+                Some(Value::Array(page_items)) => items.extend(page_items),
+                _ => {
+                    return Err(UpstreamError::Protocol(format!(
+                        "{method} result has no {item_key:?} array"
+                    )));
+                }
+            }
+            match page.get_mut("nextCursor").map(Value::take) {
+                None | Some(Value::Null) => return Ok(items),
+                Some(Value::String(next)) if next.is_empty() => return Ok(items),
+                Some(Value::String(next)) => {
+                    if !seen.insert(next.clone()) {
+                        return Err(UpstreamError::Protocol(format!(
+                            "{method} repeated a cursor"
+                        )));
+                    }
+                    cursor = Some(next);
+                }
+                Some(_) => {
+                    return Err(UpstreamError::Protocol(format!(
+                        "{method} nextCursor is not a string"
+                    )));
+                }
+            }
+        }
+        Err(UpstreamError::Protocol(format!(
+            "{method} has more than {MAX_PAGES} pages"
+        )))
+    }
+
+    /// Ends the session with DELETE. Best effort: a stateless session, a
+    /// server that does not allow DELETE (405) or has already forgotten the
+    /// session (404) is fine.
+    pub async fn terminate(
+        &self,
+        url: &Url,
+        session: &BackendSession,
+    ) -> Result<(), UpstreamError> {
+        if session.session_id.is_none() {
+            return Ok(());
+        }
+        let exchange = Exchange::new(&self.http, url, session.headers()?);
+        self.bounded(exchange.delete()).await
+    }
+
+    fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    async fn bounded<T>(
+        &self,
+        exchange: impl Future<Output = Result<T, UpstreamError>>,
+    ) -> Result<T, UpstreamError> {
+        tokio::time::timeout(self.timeout, exchange)
+            .await
+            .unwrap_or(Err(UpstreamError::Timeout))
+    }
+}

@@ -1,0 +1,287 @@
+//! The static half of Envoy's configuration: the bootstrap YAML file.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use crate::resources::{
+    BROKER_CLUSTER, CIRCUIT_BREAKER_LIMIT, ROUTE_CONFIG_NAME, ROUTER_CLUSTER,
+    STREAM_IDLE_TIMEOUT_SECS,
+};
+
+/// Where Envoy listens and where it finds the gateway, plus the few knobs that
+/// differ between deployments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BootstrapOptions {
+    /// The MCP listener clients connect to.
+    pub listen: SocketAddr,
+    /// Envoy's admin interface (keep it on loopback).
+    pub admin: SocketAddr,
+    /// The gateway's gRPC port: ext_proc and ADS.
+    pub router: SocketAddr,
+    /// The broker's HTTP port.
+    pub broker: SocketAddr,
+    /// Largest request body Envoy buffers for the router; larger bodies get a 413.
+    pub max_request_bytes: u32,
+    /// How long Envoy waits for the router's answer to one ext_proc message.
+    pub message_timeout: Duration,
+}
+
+impl Default for BootstrapOptions {
+    fn default() -> Self {
+        let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        Self {
+            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 8888),
+            admin: SocketAddr::new(loopback, 9901),
+            router: SocketAddr::new(loopback, 50051),
+            broker: SocketAddr::new(loopback, 8080),
+            max_request_bytes: 4 * 1024 * 1024,
+            message_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The router may stretch one message's timeout (`override_message_timeout`) up to
+/// this, e.g. while it initialises a backend session on the first routed call.
+const MAX_MESSAGE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Most client connections Envoy keeps open at once.
+const MAX_DOWNSTREAM_CONNECTIONS: u32 = 50_000;
+
+/// Renders the Envoy v3 bootstrap as commented YAML.
+///
+/// Static: the MCP listener with ext_proc, and the router and broker clusters.
+/// Dynamic, over ADS from the router's gRPC port: one cluster per enabled MCP
+/// server and the route table [`ROUTE_CONFIG_NAME`].
+pub fn render_bootstrap(opts: &BootstrapOptions) -> String {
+    let max_message_timeout = opts.message_timeout.max(MAX_MESSAGE_TIMEOUT);
+    format!(
+        r#"# Envoy bootstrap for mcp-gateway, rendered by `mcp-broker-router envoy-config`.
+# Regenerate instead of editing: see envoy/README.md.
+#
+# Static here: the MCP listener (ext_proc, then the router filter) and two clusters,
+# the gateway's gRPC port (ext_proc + ADS) and its broker. Dynamic, served over ADS
+# by the gateway itself: one cluster per enabled MCP server and the route table
+# `{ROUTE_CONFIG_NAME}`, which sends a request to a server when the ext_proc router has
+# set `:authority` to that server's hostname, and to the broker otherwise.
+
+node:
+  id: mcp-gateway
+  cluster: mcp-gateway
+
+admin:
+  address:
+    socket_address:
+      address: "{admin_ip}"
+      port_value: {admin_port}
+
+# Bounds open client connections (SSE streams hold theirs for long).
+overload_manager:
+  resource_monitors:
+  - name: envoy.resource_monitors.global_downstream_max_connections
+    typed_config:
+      "@type": type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig
+      max_active_downstream_connections: {MAX_DOWNSTREAM_CONNECTIONS}
+
+dynamic_resources:
+  # Clusters and routes come from the gateway over one gRPC stream (state of the world).
+  ads_config:
+    api_type: GRPC
+    transport_api_version: V3
+    set_node_on_first_message_only: true
+    grpc_services:
+    - envoy_grpc:
+        cluster_name: {ROUTER_CLUSTER}
+  cds_config:
+    ads: {{}}
+    resource_api_version: V3
+
+static_resources:
+  listeners:
+  - name: mcp
+    address:
+      socket_address:
+        address: "{listen_ip}"
+        port_value: {listen_port}
+    # Also the most Envoy buffers of one request body for ext_proc: beyond it the
+    # client gets a 413 (rewritten to a JSON-RPC error below).
+    per_connection_buffer_limit_bytes: {max_request_bytes}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: mcp
+          codec_type: AUTO
+          # Envoy is the edge: it sets X-Forwarded-For and drops client x-envoy-* headers.
+          use_remote_address: true
+          normalize_path: true
+          merge_slashes: true
+          # SSE streams are long-lived: no overall request timeout, and an idle
+          # timeout far above any keep-alive interval.
+          request_timeout: 0s
+          stream_idle_timeout: {STREAM_IDLE_TIMEOUT_SECS}s
+          rds:
+            route_config_name: {ROUTE_CONFIG_NAME}
+            config_source:
+              ads: {{}}
+              resource_api_version: V3
+          # Envoy's own errors as JSON-RPC bodies. Mappers see every local reply,
+          # the router's ext_proc immediate responses included (never responses from
+          # the broker or a backend), so each filter is narrow.
+          local_reply_config:
+            mappers:
+            # The request body exceeded per_connection_buffer_limit_bytes. (A 413 the
+            # router answered itself would be rewritten too.)
+            - filter:
+                status_code_filter:
+                  comparison:
+                    op: EQ
+                    value:
+                      default_value: 413
+                      runtime_key: mcp.local_reply.body_too_large
+              body_format_override:
+                content_type: application/json
+                json_format:
+                  jsonrpc: "2.0"
+                  id: null
+                  error:
+                    code: -32600
+                    message: "request body too large (limit {max_request_bytes} bytes)"
+            # The router picked a backend (x-mcp-servername) and Envoy could not reach
+            # it: no healthy host, connect failure, reset. Requiring a response flag
+            # leaves the router's own immediate responses alone.
+            - filter:
+                and_filter:
+                  filters:
+                  - status_code_filter:
+                      comparison:
+                        op: GE
+                        value:
+                          default_value: 502
+                          runtime_key: mcp.local_reply.unavailable_min
+                  - status_code_filter:
+                      comparison:
+                        op: LE
+                        value:
+                          default_value: 504
+                          runtime_key: mcp.local_reply.unavailable_max
+                  - header_filter:
+                      header:
+                        name: x-mcp-servername
+                        present_match: true
+                  - response_flag_filter: {{}}
+              body_format_override:
+                content_type: application/json
+                json_format:
+                  jsonrpc: "2.0"
+                  id: null
+                  error:
+                    code: -32603
+                    message: "MCP server '%REQ(x-mcp-servername)%' is unavailable: %LOCAL_REPLY_BODY%"
+          http_filters:
+          # The router: reads the buffered JSON-RPC body, picks the target, sets
+          # :authority (and x-mcp-* headers) and clears the route cache.
+          - name: envoy.filters.http.ext_proc
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor
+              grpc_service:
+                envoy_grpc:
+                  cluster_name: {ROUTER_CLUSTER}
+              # Never let a request bypass the router.
+              failure_mode_allow: false
+              # Two messages per routed call: request headers, then the whole body.
+              # Response phases only where the router asks for them (mode override).
+              processing_mode:
+                request_header_mode: SEND
+                response_header_mode: SKIP
+                request_body_mode: BUFFERED
+                response_body_mode: NONE
+                request_trailer_mode: SKIP
+                response_trailer_mode: SKIP
+              allow_mode_override: true
+              message_timeout: {message_timeout}
+              max_message_timeout: {max_message_timeout}
+              mutation_rules:
+                # Routing headers (:authority, :path) may be set; x-mcp-* headers are
+                # allowed by default, x-envoy-* and other system headers are not.
+                allow_all_routing: true
+          - name: envoy.filters.http.router
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+
+  clusters:
+  # The gateway's gRPC port: ext_proc streams and the ADS stream (HTTP/2).
+  - name: {ROUTER_CLUSTER}
+    type: STATIC
+    connect_timeout: 1s
+    typed_extension_protocol_options:
+      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+        explicit_http_config:
+          http2_protocol_options:
+            connection_keepalive:
+              interval: 30s
+              timeout: 5s
+    # Every in-flight request holds an ext_proc stream: lift the default 1024.
+    circuit_breakers:
+      thresholds:
+      - max_connections: {CIRCUIT_BREAKER_LIMIT}
+        max_pending_requests: {CIRCUIT_BREAKER_LIMIT}
+        max_requests: {CIRCUIT_BREAKER_LIMIT}
+    load_assignment:
+      cluster_name: {ROUTER_CLUSTER}
+      endpoints:
+      - lb_endpoints:
+        - endpoint:
+            address:
+              socket_address:
+                address: "{router_ip}"
+                port_value: {router_port}
+  # The broker (HTTP/1.1): initialize, lists, GET notification streams, DELETE.
+  - name: {BROKER_CLUSTER}
+    type: STATIC
+    connect_timeout: 1s
+    # Each open SSE stream holds a request: lift the default 1024.
+    circuit_breakers:
+      thresholds:
+      - max_connections: {CIRCUIT_BREAKER_LIMIT}
+        max_pending_requests: {CIRCUIT_BREAKER_LIMIT}
+        max_requests: {CIRCUIT_BREAKER_LIMIT}
+    load_assignment:
+      cluster_name: {BROKER_CLUSTER}
+      endpoints:
+      - lb_endpoints:
+        - endpoint:
+            address:
+              socket_address:
+                address: "{broker_ip}"
+                port_value: {broker_port}
+"#,
+        admin_ip = opts.admin.ip(),
+        admin_port = opts.admin.port(),
+        listen_ip = opts.listen.ip(),
+        listen_port = opts.listen.port(),
+        router_ip = opts.router.ip(),
+        router_port = opts.router.port(),
+        broker_ip = opts.broker.ip(),
+        broker_port = opts.broker.port(),
+        max_request_bytes = opts.max_request_bytes,
+        message_timeout = proto_duration(opts.message_timeout),
+        max_message_timeout = proto_duration(max_message_timeout),
+    )
+}
+
+/// A protobuf JSON/YAML duration: seconds with up to nine fractional digits.
+fn proto_duration(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    match duration.subsec_nanos() {
+        0 => format!("{seconds}s"),
+        nanos => {
+            let fraction = format!("{nanos:09}");
+            format!("{seconds}.{}s", fraction.trim_end_matches('0'))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,185 @@
+use std::path::Path;
+
+use serde_yaml::Value;
+
+use super::*;
+
+fn parse(yaml: &str) -> Value {
+    serde_yaml::from_str(yaml).expect("bootstrap is YAML")
+}
+
+fn custom() -> BootstrapOptions {
+    BootstrapOptions {
+        listen: "127.0.0.2:18888".parse().expect("addr"),
+        admin: "127.0.0.3:19901".parse().expect("addr"),
+        router: "10.1.2.3:15051".parse().expect("addr"),
+        broker: "10.1.2.4:18080".parse().expect("addr"),
+        max_request_bytes: 1000,
+        message_timeout: Duration::from_millis(2500),
+    }
+}
+
+fn socket(value: &Value) -> (String, u64) {
+    let socket = &value["socket_address"];
+    (
+        socket["address"].as_str().expect("address").to_owned(),
+        socket["port_value"].as_u64().expect("port"),
+    )
+}
+
+fn endpoint(cluster: &Value) -> (String, u64) {
+    socket(&cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"])
+}
+
+fn connection_manager(bootstrap: &Value) -> &Value {
+    &bootstrap["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+}
+
+#[test]
+fn checked_in_envoy_yaml_matches_the_renderer() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../envoy/envoy.yaml");
+    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        checked_in == render_bootstrap(&BootstrapOptions::default()),
+        "envoy/envoy.yaml ({}) is out of date with render_bootstrap(); regenerate it with \
+         `cargo run -p mcp-gateway-cli -- envoy-config > envoy/envoy.yaml`",
+        path.display()
+    );
+}
+
+#[test]
+fn defaults_are_the_documented_ports_and_limits() {
+    let opts = BootstrapOptions::default();
+    assert_eq!(opts.listen.to_string(), "0.0.0.0:8888");
+    assert_eq!(opts.admin.to_string(), "127.0.0.1:9901");
+    assert_eq!(opts.router.to_string(), "127.0.0.1:50051");
+    assert_eq!(opts.broker.to_string(), "127.0.0.1:8080");
+    assert_eq!(opts.max_request_bytes, 4 * 1024 * 1024);
+    assert_eq!(opts.message_timeout, Duration::from_secs(10));
+}
+
+#[test]
+fn addresses_come_from_the_options() {
+    let bootstrap = parse(&render_bootstrap(&custom()));
+    assert_eq!(
+        socket(&bootstrap["admin"]["address"]),
+        ("127.0.0.3".into(), 19901)
+    );
+    let listener = &bootstrap["static_resources"]["listeners"][0];
+    assert_eq!(socket(&listener["address"]), ("127.0.0.2".into(), 18888));
+    let clusters = &bootstrap["static_resources"]["clusters"];
+    assert_eq!(clusters[0]["name"], "mcp_router");
+    assert_eq!(endpoint(&clusters[0]), ("10.1.2.3".into(), 15051));
+    assert_eq!(clusters[1]["name"], "mcp_broker");
+    assert_eq!(endpoint(&clusters[1]), ("10.1.2.4".into(), 18080));
+}
+
+#[test]
+fn ipv6_addresses_are_quoted_bare() {
+    let opts = BootstrapOptions {
+        listen: "[::]:8888".parse().expect("addr"),
+        ..BootstrapOptions::default()
+    };
+    let bootstrap = parse(&render_bootstrap(&opts));
+    let listener = &bootstrap["static_resources"]["listeners"][0];
+    assert_eq!(socket(&listener["address"]), ("::".into(), 8888));
+}
+
+#[test]
+fn body_limit_sets_the_buffer_and_the_413_message() {
+    let bootstrap = parse(&render_bootstrap(&custom()));
+    let listener = &bootstrap["static_resources"]["listeners"][0];
+    assert_eq!(listener["per_connection_buffer_limit_bytes"], 1000);
+    let mappers = &connection_manager(&bootstrap)["local_reply_config"]["mappers"];
+    let too_large = &mappers[0];
+    assert_eq!(
+        too_large["filter"]["status_code_filter"]["comparison"]["value"]["default_value"],
+        413
+    );
+    let body = &too_large["body_format_override"];
+    assert_eq!(body["content_type"], "application/json");
+    assert_eq!(body["json_format"]["error"]["code"], -32600);
+    assert_eq!(
+        body["json_format"]["error"]["message"],
+        "request body too large (limit 1000 bytes)"
+    );
+}
+
+#[test]
+fn unavailable_backend_mapper_needs_the_server_header_and_an_envoy_failure() {
+    let bootstrap = parse(&render_bootstrap(&custom()));
+    let mapper = &connection_manager(&bootstrap)["local_reply_config"]["mappers"][1];
+    let filters = mapper["filter"]["and_filter"]["filters"]
+        .as_sequence()
+        .expect("and filter");
+    assert!(
+        filters
+            .iter()
+            .any(|f| f["header_filter"]["header"]["name"] == "x-mcp-servername")
+    );
+    assert!(
+        filters
+            .iter()
+            .any(|f| f.get("response_flag_filter").is_some())
+    );
+    let error = &mapper["body_format_override"]["json_format"]["error"];
+    assert_eq!(error["code"], -32603);
+    assert!(
+        error["message"].as_str().is_some_and(
+            |m| m.contains("%REQ(x-mcp-servername)%") && m.contains("%LOCAL_REPLY_BODY%")
+        )
+    );
+}
+
+#[test]
+fn routes_come_from_ads_and_clusters_too() {
+    let bootstrap = parse(&render_bootstrap(&custom()));
+    let rds = &connection_manager(&bootstrap)["rds"];
+    assert_eq!(rds["route_config_name"], ROUTE_CONFIG_NAME);
+    assert!(rds["config_source"]["ads"].is_mapping());
+    let dynamic = &bootstrap["dynamic_resources"];
+    assert_eq!(dynamic["ads_config"]["api_type"], "GRPC");
+    assert_eq!(
+        dynamic["ads_config"]["grpc_services"][0]["envoy_grpc"]["cluster_name"],
+        ROUTER_CLUSTER
+    );
+    assert!(dynamic["cds_config"]["ads"].is_mapping());
+}
+
+#[test]
+fn ext_proc_buffers_request_bodies_and_may_route() {
+    let bootstrap = parse(&render_bootstrap(&custom()));
+    let filters = &connection_manager(&bootstrap)["http_filters"];
+    assert_eq!(filters[0]["name"], "envoy.filters.http.ext_proc");
+    assert_eq!(filters[1]["name"], "envoy.filters.http.router");
+    let ext_proc = &filters[0]["typed_config"];
+    assert_eq!(ext_proc["failure_mode_allow"], false);
+    assert_eq!(ext_proc["allow_mode_override"], true);
+    assert_eq!(ext_proc["message_timeout"], "2.5s");
+    assert_eq!(ext_proc["max_message_timeout"], "60s");
+    assert_eq!(ext_proc["mutation_rules"]["allow_all_routing"], true);
+    let mode = &ext_proc["processing_mode"];
+    assert_eq!(mode["request_header_mode"], "SEND");
+    assert_eq!(mode["request_body_mode"], "BUFFERED");
+    assert_eq!(mode["response_header_mode"], "SKIP");
+    assert_eq!(mode["response_body_mode"], "NONE");
+}
+
+#[test]
+fn long_message_timeouts_raise_the_override_ceiling() {
+    let opts = BootstrapOptions {
+        message_timeout: Duration::from_secs(90),
+        ..BootstrapOptions::default()
+    };
+    let bootstrap = parse(&render_bootstrap(&opts));
+    let ext_proc = &connection_manager(&bootstrap)["http_filters"][0]["typed_config"];
+    assert_eq!(ext_proc["max_message_timeout"], "90s");
+}
+
+#[test]
+fn durations_use_protobuf_notation() {
+    assert_eq!(proto_duration(Duration::from_secs(10)), "10s");
+    assert_eq!(proto_duration(Duration::from_millis(1500)), "1.5s");
+    assert_eq!(proto_duration(Duration::from_nanos(1)), "0.000000001s");
+    assert_eq!(proto_duration(Duration::ZERO), "0s");
+}

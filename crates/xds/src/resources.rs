@@ -1,0 +1,306 @@
+//! The dynamic half of Envoy's configuration: one cluster per enabled MCP server and
+//! the route table that sends a request to a server's cluster when its `:authority`
+//! is that server's hostname, and to the broker otherwise.
+
+use std::net::IpAddr;
+
+use envoy_types::pb::envoy::config::cluster::v3::{
+    CircuitBreakers, Cluster, OutlierDetection,
+    circuit_breakers::Thresholds,
+    cluster::{ClusterDiscoveryType, DiscoveryType, DnsLookupFamily, LbPolicy},
+};
+use envoy_types::pb::envoy::config::core::v3::{
+    Address, SocketAddress, TransportSocket, address, socket_address, transport_socket,
+};
+use envoy_types::pb::envoy::config::endpoint::v3::{
+    ClusterLoadAssignment, Endpoint, LbEndpoint, LocalityLbEndpoints, lb_endpoint,
+};
+use envoy_types::pb::envoy::config::route::v3::{
+    Route, RouteAction, RouteConfiguration, RouteMatch, VirtualHost, route, route_action,
+    route_match,
+};
+use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::{
+    CommonTlsContext, UpstreamTlsContext,
+};
+use envoy_types::pb::envoy::r#type::matcher::v3::{RegexMatchAndSubstitute, RegexMatcher};
+use envoy_types::pb::google::protobuf::{Any, Duration, UInt32Value};
+use mcp_gateway_config::{Config, Server};
+use prost::Name;
+use tracing::warn;
+use url::{Host, Url};
+
+/// Name of the route table served over ADS; the bootstrap's listener asks for it.
+pub const ROUTE_CONFIG_NAME: &str = "mcp_routes";
+
+/// Name of the static broker cluster, the route table's fallback.
+pub const BROKER_CLUSTER: &str = "mcp_broker";
+
+/// Name of the static router cluster (ext_proc and ADS).
+pub const ROUTER_CLUSTER: &str = "mcp_router";
+
+/// Upper bound for connections, pending and active requests on every gateway
+/// cluster. Envoy's default (1024) would cap concurrent SSE streams; memory is bounded
+/// by the listener's connection handling instead.
+pub(crate) const CIRCUIT_BREAKER_LIMIT: u32 = 100_000;
+
+/// Route and stream idle timeout: well above any SSE keep-alive interval.
+pub(crate) const STREAM_IDLE_TIMEOUT_SECS: i64 = 3600;
+
+const BACKEND_CONNECT_TIMEOUT_SECS: i64 = 2;
+const TLS_TRANSPORT_SOCKET: &str = "envoy.transport_sockets.tls";
+
+/// The resources the ADS server sends: clusters (CDS) and the route table (RDS).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resources {
+    /// One cluster per enabled server, in config order.
+    pub clusters: Vec<Cluster>,
+    /// [`ROUTE_CONFIG_NAME`]: a virtual host per enabled server, then the broker.
+    pub routes: RouteConfiguration,
+}
+
+/// The Envoy cluster name of a server: `mcp_server_<name>`.
+pub fn cluster_name(server_name: &str) -> String {
+    format!("mcp_server_{server_name}")
+}
+
+/// Builds the clusters and the route table for a config's enabled servers.
+///
+/// The config's validation guarantees unique names and hostnames, so Envoy never sees
+/// duplicate clusters or domains. A server whose URL has no host (impossible after
+/// validation) is skipped with a warning rather than producing a resource Envoy
+/// would reject, which would reject the whole update with it.
+pub fn resources(cfg: &Config) -> Resources {
+    let backends: Vec<Backend<'_>> = cfg.enabled_servers().filter_map(Backend::new).collect();
+    let mut virtual_hosts: Vec<VirtualHost> = backends.iter().map(Backend::virtual_host).collect();
+    virtual_hosts.push(broker_virtual_host());
+    Resources {
+        clusters: backends.iter().map(Backend::cluster).collect(),
+        routes: RouteConfiguration {
+            name: ROUTE_CONFIG_NAME.to_owned(),
+            virtual_hosts,
+            ..Default::default()
+        },
+    }
+}
+
+/// An enabled server with its URL taken apart the way Envoy needs it.
+struct Backend<'a> {
+    server: &'a Server,
+    /// Host to resolve or connect to: a DNS name or an IP literal without brackets.
+    address: String,
+    port: u16,
+    tls: bool,
+}
+
+impl<'a> Backend<'a> {
+    fn new(server: &'a Server) -> Option<Self> {
+        let url = &server.url;
+        let address = match url.host() {
+            Some(Host::Domain(domain)) => domain.to_owned(),
+            Some(Host::Ipv4(ip)) => IpAddr::V4(ip).to_string(),
+            Some(Host::Ipv6(ip)) => IpAddr::V6(ip).to_string(),
+            None => {
+                warn!(server = %server.name, url = %url, "server URL has no host; not routed");
+                return None;
+            }
+        };
+        let Some(port) = url.port_or_known_default() else {
+            warn!(server = %server.name, url = %url, "server URL has no port; not routed");
+            return None;
+        };
+        Some(Self {
+            server,
+            address,
+            port,
+            tls: url.scheme() == "https",
+        })
+    }
+
+    fn cluster(&self) -> Cluster {
+        let name = cluster_name(&self.server.name);
+        Cluster {
+            cluster_discovery_type: Some(ClusterDiscoveryType::Type(
+                DiscoveryType::StrictDns as i32,
+            )),
+            connect_timeout: Some(seconds(BACKEND_CONNECT_TIMEOUT_SECS)),
+            lb_policy: LbPolicy::RoundRobin as i32,
+            dns_lookup_family: DnsLookupFamily::V4Preferred as i32,
+            load_assignment: Some(load_assignment(&name, &self.address, self.port)),
+            transport_socket: self.tls.then(|| tls_transport_socket(&self.address)),
+            circuit_breakers: Some(generous_circuit_breakers()),
+            outlier_detection: Some(gateway_failure_detection()),
+            name,
+            ..Default::default()
+        }
+    }
+
+    fn virtual_host(&self) -> VirtualHost {
+        let hostname = &self.server.hostname;
+        VirtualHost {
+            name: cluster_name(&self.server.name),
+            domains: vec![hostname.clone(), format!("{hostname}:*")],
+            routes: vec![catch_all_route(RouteAction {
+                cluster_specifier: Some(route_action::ClusterSpecifier::Cluster(cluster_name(
+                    &self.server.name,
+                ))),
+                host_rewrite_specifier: Some(
+                    route_action::HostRewriteSpecifier::HostRewriteLiteral(authority(
+                        &self.server.url,
+                    )),
+                ),
+                regex_rewrite: Some(whole_path_rewrite(self.server.url.path())),
+                ..sse_route_action()
+            })],
+            ..Default::default()
+        }
+    }
+}
+
+/// The fallback: every host no server claims goes to the broker.
+fn broker_virtual_host() -> VirtualHost {
+    VirtualHost {
+        name: BROKER_CLUSTER.to_owned(),
+        domains: vec!["*".to_owned()],
+        routes: vec![catch_all_route(RouteAction {
+            cluster_specifier: Some(route_action::ClusterSpecifier::Cluster(
+                BROKER_CLUSTER.to_owned(),
+            )),
+            ..sse_route_action()
+        })],
+        ..Default::default()
+    }
+}
+
+fn catch_all_route(action: RouteAction) -> Route {
+    Route {
+        r#match: Some(RouteMatch {
+            path_specifier: Some(route_match::PathSpecifier::Prefix("/".to_owned())),
+            ..Default::default()
+        }),
+        action: Some(route::Action::Route(action)),
+        ..Default::default()
+    }
+}
+
+/// No overall timeout (SSE responses stay open), an idle timeout above keep-alives.
+fn sse_route_action() -> RouteAction {
+    RouteAction {
+        timeout: Some(seconds(0)),
+        idle_timeout: Some(seconds(STREAM_IDLE_TIMEOUT_SECS)),
+        ..Default::default()
+    }
+}
+
+/// Replaces the whole path (the query string is kept) with the backend's own path:
+/// clients talk to the gateway's endpoint, a backend may live at `/` or `/mcp/v1`.
+fn whole_path_rewrite(path: &str) -> RegexMatchAndSubstitute {
+    RegexMatchAndSubstitute {
+        pattern: Some(RegexMatcher {
+            regex: "^.*$".to_owned(),
+            ..Default::default()
+        }),
+        // RE2 substitutions treat `\` as an escape; URL paths never hold one (the url
+        // crate turns it into `/`), but escaping keeps the rewrite literal regardless.
+        substitution: path.replace('\\', "\\\\"),
+    }
+}
+
+/// `host[:port]` as the backend expects it in `Host`; the port only when not the
+/// scheme's default.
+fn authority(url: &Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    }
+}
+
+fn load_assignment(cluster: &str, address: &str, port: u16) -> ClusterLoadAssignment {
+    let endpoint = Endpoint {
+        address: Some(Address {
+            address: Some(address::Address::SocketAddress(SocketAddress {
+                address: address.to_owned(),
+                port_specifier: Some(socket_address::PortSpecifier::PortValue(u32::from(port))),
+                ..Default::default()
+            })),
+        }),
+        hostname: address.to_owned(),
+        ..Default::default()
+    };
+    ClusterLoadAssignment {
+        cluster_name: cluster.to_owned(),
+        endpoints: vec![LocalityLbEndpoints {
+            lb_endpoints: vec![LbEndpoint {
+                host_identifier: Some(lb_endpoint::HostIdentifier::Endpoint(endpoint)),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+/// TLS to the backend with SNI set to the URL's host and HTTP/1.1 offered by ALPN.
+///
+/// The config has no trust settings yet, so the backend's certificate is not
+/// verified (Envoy verifies only when given a CA bundle, and which bundle exists
+/// depends on where Envoy runs).
+fn tls_transport_socket(host: &str) -> TransportSocket {
+    let context = UpstreamTlsContext {
+        sni: host.to_owned(),
+        common_tls_context: Some(CommonTlsContext {
+            alpn_protocols: vec!["http/1.1".to_owned()],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    TransportSocket {
+        name: TLS_TRANSPORT_SOCKET.to_owned(),
+        config_type: Some(transport_socket::ConfigType::TypedConfig(to_any(&context))),
+    }
+}
+
+fn generous_circuit_breakers() -> CircuitBreakers {
+    let limit = Some(UInt32Value {
+        value: CIRCUIT_BREAKER_LIMIT,
+    });
+    CircuitBreakers {
+        thresholds: vec![Thresholds {
+            max_connections: limit,
+            max_pending_requests: limit,
+            max_requests: limit,
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+/// Ejects a backend host briefly after consecutive connect failures, resets and
+/// 502/503/504s, so a dead backend fails fast; other 5xx never eject (a backend's
+/// 500 is an answer, not an outage).
+fn gateway_failure_detection() -> OutlierDetection {
+    OutlierDetection {
+        consecutive_gateway_failure: Some(UInt32Value { value: 5 }),
+        enforcing_consecutive_gateway_failure: Some(UInt32Value { value: 100 }),
+        enforcing_consecutive_5xx: Some(UInt32Value { value: 0 }),
+        enforcing_success_rate: Some(UInt32Value { value: 0 }),
+        base_ejection_time: Some(seconds(5)),
+        max_ejection_time: Some(seconds(30)),
+        ..Default::default()
+    }
+}
+
+fn seconds(seconds: i64) -> Duration {
+    Duration { seconds, nanos: 0 }
+}
+
+/// Packs a message as `google.protobuf.Any` with its canonical type URL.
+pub(crate) fn to_any<M: Name>(message: &M) -> Any {
+    Any {
+        type_url: M::type_url(),
+        value: message.encode_to_vec(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

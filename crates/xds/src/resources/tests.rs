@@ -1,0 +1,263 @@
+use super::*;
+use envoy_types::pb::envoy::config::core::v3::transport_socket::ConfigType;
+use prost::Message;
+
+const CONFIG: &str = r#"
+servers:
+  - name: weather
+    url: http://weather.internal:8080/mcp
+    hostname: weather.mcp.local
+    toolPrefix: weather_
+  - name: github
+    url: https://api.example.com/mcp/v1
+    hostname: github.mcp.local
+    toolPrefix: gh_
+  - name: off
+    url: http://off.internal/
+    hostname: off.mcp.local
+    enabled: false
+    toolPrefix: off_
+  - name: local
+    url: http://127.0.0.1/
+    hostname: local.mcp.local
+    toolPrefix: local_
+"#;
+
+fn config() -> Config {
+    Config::from_yaml(CONFIG).expect("test config is valid")
+}
+
+fn socket_address(cluster: &Cluster) -> (&str, u32, &str) {
+    let assignment = cluster.load_assignment.as_ref().expect("load assignment");
+    assert_eq!(assignment.cluster_name, cluster.name);
+    let [locality] = assignment.endpoints.as_slice() else {
+        panic!("one locality expected: {assignment:?}");
+    };
+    let [lb_endpoint] = locality.lb_endpoints.as_slice() else {
+        panic!("one endpoint expected: {locality:?}");
+    };
+    let Some(lb_endpoint::HostIdentifier::Endpoint(endpoint)) = &lb_endpoint.host_identifier else {
+        panic!("endpoint expected");
+    };
+    let Some(address::Address::SocketAddress(socket)) =
+        endpoint.address.as_ref().and_then(|a| a.address.as_ref())
+    else {
+        panic!("socket address expected");
+    };
+    let Some(socket_address::PortSpecifier::PortValue(port)) = socket.port_specifier else {
+        panic!("port value expected");
+    };
+    (&socket.address, port, &endpoint.hostname)
+}
+
+fn route_action(vhost: &VirtualHost) -> &RouteAction {
+    let [route] = vhost.routes.as_slice() else {
+        panic!("one route expected in {}", vhost.name);
+    };
+    let Some(route_match::PathSpecifier::Prefix(prefix)) = route
+        .r#match
+        .as_ref()
+        .and_then(|m| m.path_specifier.as_ref())
+    else {
+        panic!("prefix match expected");
+    };
+    assert_eq!(prefix, "/");
+    let Some(route::Action::Route(action)) = &route.action else {
+        panic!("route action expected");
+    };
+    action
+}
+
+fn target_cluster(action: &RouteAction) -> &str {
+    let Some(route_action::ClusterSpecifier::Cluster(cluster)) = &action.cluster_specifier else {
+        panic!("cluster target expected");
+    };
+    cluster
+}
+
+#[test]
+fn cluster_names_carry_the_server_name() {
+    assert_eq!(cluster_name("weather"), "mcp_server_weather");
+}
+
+#[test]
+fn one_cluster_per_enabled_server_in_config_order() {
+    let names: Vec<String> = resources(&config())
+        .clusters
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "mcp_server_weather",
+            "mcp_server_github",
+            "mcp_server_local"
+        ]
+    );
+}
+
+#[test]
+fn plain_http_cluster_resolves_the_url_host_and_port() {
+    let clusters = resources(&config()).clusters;
+    let weather = &clusters[0];
+    assert_eq!(
+        weather.cluster_discovery_type,
+        Some(ClusterDiscoveryType::Type(DiscoveryType::StrictDns as i32))
+    );
+    assert_eq!(weather.connect_timeout, Some(seconds(2)));
+    assert_eq!(weather.lb_policy, LbPolicy::RoundRobin as i32);
+    assert_eq!(
+        weather.dns_lookup_family,
+        DnsLookupFamily::V4Preferred as i32
+    );
+    assert_eq!(
+        socket_address(weather),
+        ("weather.internal", 8080, "weather.internal")
+    );
+    assert!(weather.transport_socket.is_none(), "http must not use TLS");
+}
+
+#[test]
+fn default_ports_follow_the_scheme() {
+    let clusters = resources(&config()).clusters;
+    assert_eq!(socket_address(&clusters[1]).1, 443);
+    assert_eq!(socket_address(&clusters[2]), ("127.0.0.1", 80, "127.0.0.1"));
+}
+
+#[test]
+fn https_cluster_uses_tls_with_sni_of_the_url_host() {
+    let clusters = resources(&config()).clusters;
+    let socket = clusters[1]
+        .transport_socket
+        .as_ref()
+        .expect("TLS for https");
+    assert_eq!(socket.name, "envoy.transport_sockets.tls");
+    let Some(ConfigType::TypedConfig(any)) = &socket.config_type else {
+        panic!("typed config expected");
+    };
+    assert_eq!(
+        any.type_url,
+        "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext"
+    );
+    let tls = UpstreamTlsContext::decode(any.value.as_slice()).expect("decodes");
+    assert_eq!(tls.sni, "api.example.com");
+    let common = tls.common_tls_context.expect("common context");
+    assert_eq!(common.alpn_protocols, ["http/1.1"]);
+    assert!(common.tls_certificates.is_empty(), "no client certificates");
+}
+
+#[test]
+fn backend_clusters_lift_the_default_request_limits() {
+    let clusters = resources(&config()).clusters;
+    let thresholds = &clusters[0]
+        .circuit_breakers
+        .as_ref()
+        .expect("breakers")
+        .thresholds;
+    assert_eq!(
+        thresholds[0].max_requests,
+        Some(UInt32Value {
+            value: CIRCUIT_BREAKER_LIMIT
+        })
+    );
+}
+
+#[test]
+fn route_table_has_one_virtual_host_per_server_and_the_broker_last() {
+    let routes = resources(&config()).routes;
+    assert_eq!(routes.name, ROUTE_CONFIG_NAME);
+    let names: Vec<&str> = routes
+        .virtual_hosts
+        .iter()
+        .map(|v| v.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "mcp_server_weather",
+            "mcp_server_github",
+            "mcp_server_local",
+            "mcp_broker"
+        ]
+    );
+    let broker = routes.virtual_hosts.last().expect("broker vhost");
+    assert_eq!(broker.domains, ["*"]);
+    let action = route_action(broker);
+    assert_eq!(target_cluster(action), "mcp_broker");
+    assert_eq!(action.timeout, Some(seconds(0)));
+    assert!(action.regex_rewrite.is_none() && action.host_rewrite_specifier.is_none());
+}
+
+#[test]
+fn server_virtual_host_matches_hostname_with_any_port() {
+    let routes = resources(&config()).routes;
+    assert_eq!(
+        routes.virtual_hosts[0].domains,
+        ["weather.mcp.local", "weather.mcp.local:*"]
+    );
+}
+
+#[test]
+fn server_route_rewrites_host_and_path_to_the_backend_url() {
+    let routes = resources(&config()).routes;
+    let cases = [
+        (0, "mcp_server_weather", "weather.internal:8080", "/mcp"),
+        (1, "mcp_server_github", "api.example.com", "/mcp/v1"),
+        (2, "mcp_server_local", "127.0.0.1", "/"),
+    ];
+    for (index, cluster, host, path) in cases {
+        let action = route_action(&routes.virtual_hosts[index]);
+        assert_eq!(target_cluster(action), cluster);
+        assert_eq!(
+            action.host_rewrite_specifier,
+            Some(route_action::HostRewriteSpecifier::HostRewriteLiteral(
+                host.to_owned()
+            )),
+            "{cluster}"
+        );
+        let rewrite = action.regex_rewrite.as_ref().expect("path rewrite");
+        assert_eq!(
+            rewrite.pattern.as_ref().map(|p| p.regex.as_str()),
+            Some("^.*$")
+        );
+        assert_eq!(rewrite.substitution, path, "{cluster}");
+        assert_eq!(
+            action.timeout,
+            Some(seconds(0)),
+            "SSE needs no route timeout"
+        );
+        assert_eq!(action.idle_timeout, Some(seconds(STREAM_IDLE_TIMEOUT_SECS)));
+    }
+}
+
+#[test]
+fn empty_config_still_routes_everything_to_the_broker() {
+    let resources = resources(&Config::empty());
+    assert!(resources.clusters.is_empty());
+    let [broker] = resources.routes.virtual_hosts.as_slice() else {
+        panic!("only the broker expected");
+    };
+    assert_eq!(target_cluster(route_action(broker)), "mcp_broker");
+}
+
+#[test]
+fn ipv6_backends_connect_to_the_bare_address_and_keep_brackets_in_host() {
+    let cfg = Config::from_yaml(
+        "servers:\n  - name: six\n    url: http://[::1]:9000/mcp\n    hostname: six.mcp.local\n",
+    )
+    .expect("valid");
+    let resources = resources(&cfg);
+    assert_eq!(socket_address(&resources.clusters[0]).0, "::1");
+    assert_eq!(
+        route_action(&resources.routes.virtual_hosts[0]).host_rewrite_specifier,
+        Some(route_action::HostRewriteSpecifier::HostRewriteLiteral(
+            "[::1]:9000".to_owned()
+        ))
+    );
+}
+
+#[test]
+fn path_rewrite_escapes_backslashes_for_re2() {
+    assert_eq!(whole_path_rewrite(r"/a\b").substitution, r"/a\\b");
+}

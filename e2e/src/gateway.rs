@@ -1,0 +1,263 @@
+//! The whole deployment of one test: example servers, the gateway binary and Envoy,
+//! each in its own process, sharing one temporary directory for config and logs.
+
+use std::{collections::BTreeSet, net::SocketAddr, path::PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use futures::future::try_join_all;
+use tempfile::TempDir;
+use tokio::process::Command;
+
+use crate::{
+    backend::{Backend, ServerKind},
+    client::{self, McpClient},
+    envoy::{Envoy, EnvoySettings},
+    process::{ChildProcess, eventually, workspace_binary, write_atomically},
+    raw::{RawClient, http_client},
+};
+
+/// How often the gateway checks its config file.
+const CONFIG_POLL_INTERVAL: &str = "100ms";
+/// How often the gateway refreshes a healthy backend's tools.
+const DISCOVERY_INTERVAL: &str = "500ms";
+
+/// What to start.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GatewayOptions<'a> {
+    /// Example servers to start and configure.
+    pub servers: &'a [ServerKind],
+    /// `--max-request-bytes` for both the gateway and Envoy; their default when `None`.
+    pub max_request_bytes: Option<usize>,
+}
+
+/// Envoy in front of `mcp-broker-router` in front of example servers. Every process
+/// is killed on drop, which also prints the end of each log (libtest shows it only
+/// when the test fails).
+#[derive(Debug)]
+pub struct Gateway {
+    backends: Vec<Backend>,
+    gateway: ChildProcess,
+    envoy: Envoy,
+    broker: SocketAddr,
+    config_path: PathBuf,
+    // Last: removed only after every process is gone.
+    dir: TempDir,
+}
+
+impl Gateway {
+    /// Starts everything and waits until a `tools/list` through Envoy shows every
+    /// configured server's tools.
+    pub async fn start(options: GatewayOptions<'_>) -> Result<Self> {
+        let dir = tempfile::Builder::new()
+            .prefix("mcp-gateway-e2e-")
+            .tempdir()
+            .context("creating the test directory")?;
+        let backends = try_join_all(
+            options
+                .servers
+                .iter()
+                .map(|kind| Backend::start(*kind, dir.path())),
+        )
+        .await?;
+        let config_path = dir.path().join("config.yaml");
+        write_atomically(
+            &config_path,
+            &config_yaml(&backends.iter().collect::<Vec<_>>()),
+        )?;
+
+        let binary = workspace_binary("mcp-broker-router")?;
+        let mut command = Command::new(&binary);
+        command
+            .args(["--mcp-router-address", "127.0.0.1:0"])
+            .args(["--mcp-broker-address", "127.0.0.1:0"])
+            .arg("--mcp-gateway-config")
+            .arg(&config_path)
+            .args(["--config-poll-interval", CONFIG_POLL_INTERVAL])
+            .args(["--discovery-interval", DISCOVERY_INTERVAL]);
+        if let Some(bytes) = options.max_request_bytes {
+            command.arg("--max-request-bytes").arg(bytes.to_string());
+        }
+        let log = dir.path().join("gateway.log");
+        let (mut gateway, line) =
+            ChildProcess::spawn_announced("mcp-broker-router", command, &log).await?;
+        let (router, broker) = parse_ready_line(&line)?;
+
+        let http = http_client()?;
+        eventually("the broker's /readyz to answer 200", || {
+            let running = gateway.ensure_running();
+            let http = &http;
+            async move {
+                running?;
+                let response = http.get(format!("http://{broker}/readyz")).send().await?;
+                if !response.status().is_success() {
+                    bail!("/readyz: {}", response.status());
+                }
+                Ok(())
+            }
+        })
+        .await?;
+
+        let settings = EnvoySettings {
+            gateway_binary: &binary,
+            router,
+            broker,
+            max_request_bytes: options.max_request_bytes,
+        };
+        let envoy = Envoy::start(dir.path(), &settings).await?;
+        let this = Self {
+            backends,
+            gateway,
+            envoy,
+            broker,
+            config_path,
+            dir,
+        };
+        let expected: BTreeSet<String> = options
+            .servers
+            .iter()
+            .flat_map(|kind| kind.exposed_tools())
+            .collect();
+        this.wait_for_tools("every configured tool", |names| *names == expected)
+            .await?;
+        Ok(this)
+    }
+
+    /// The MCP endpoint clients use: Envoy's listener.
+    pub fn mcp_url(&self) -> String {
+        format!("http://{}/mcp", self.envoy.listener())
+    }
+
+    /// The broker's base URL (health endpoints; bypasses Envoy).
+    pub fn broker_url(&self) -> String {
+        format!("http://{}", self.broker)
+    }
+
+    /// The example server called `name`.
+    pub fn backend(&self, name: &str) -> Result<&Backend> {
+        self.backends
+            .iter()
+            .find(|backend| backend.kind().name() == name)
+            .ok_or_else(|| anyhow!("no backend named {name}"))
+    }
+
+    /// Starts another example server without configuring it (see [`Self::config_yaml`]).
+    pub async fn add_backend(&mut self, kind: ServerKind) -> Result<&Backend> {
+        if self.backend(kind.name()).is_ok() {
+            bail!("{} is already running", kind.name());
+        }
+        let backend = Backend::start(kind, self.dir.path()).await?;
+        self.backends.push(backend);
+        self.backend(kind.name())
+    }
+
+    /// The gateway config listing the running servers of the given kinds.
+    pub fn config_yaml(&self, kinds: &[ServerKind]) -> Result<String> {
+        let backends = kinds
+            .iter()
+            .map(|kind| self.backend(kind.name()))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(config_yaml(&backends))
+    }
+
+    /// Replaces the gateway's config file atomically (it hot-reloads it).
+    pub fn write_config(&self, yaml: &str) -> Result<()> {
+        write_atomically(&self.config_path, yaml)
+    }
+
+    /// A new MCP client session through Envoy.
+    pub async fn client(&self) -> Result<McpClient> {
+        client::connect(&self.mcp_url()).await
+    }
+
+    /// A raw JSON-RPC client for the MCP endpoint through Envoy.
+    pub fn raw(&self) -> Result<RawClient> {
+        RawClient::new(&self.mcp_url())
+    }
+
+    /// Polls `tools/list` through Envoy (a fresh raw session each time) until the
+    /// tool names satisfy `done`; returns them.
+    pub async fn wait_for_tools(
+        &self,
+        what: &str,
+        done: impl Fn(&BTreeSet<String>) -> bool,
+    ) -> Result<BTreeSet<String>> {
+        let raw = self.raw()?;
+        let done = &done;
+        eventually(&format!("tools/list through Envoy to show {what}"), || {
+            let raw = &raw;
+            async move {
+                let session = raw.initialize().await?;
+                let names = raw.tool_names(&session).await?;
+                if done(&names) {
+                    Ok(names)
+                } else {
+                    bail!("tools/list showed {names:?}")
+                }
+            }
+        })
+        .await
+    }
+
+    /// The end of every log: gateway, Envoy and example servers.
+    pub fn log_tails(&self) -> String {
+        let mut tails = vec![self.gateway.log_tail(), self.envoy.log_tail()];
+        tails.extend(self.backends.iter().map(Backend::log_tail));
+        tails.join("\n")
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        // Captured by libtest and shown only for a failing test.
+        eprintln!("{}", self.log_tails());
+    }
+}
+
+/// The gateway config for these servers, with the harness's names and prefixes.
+fn config_yaml(backends: &[&Backend]) -> String {
+    let mut yaml = String::from("servers:\n");
+    for backend in backends {
+        let kind = backend.kind();
+        yaml.push_str(&format!(
+            "  - name: {}\n    url: {}\n    hostname: {}\n    enabled: true\n    toolPrefix: {}\n",
+            kind.name(),
+            backend.url(),
+            kind.hostname(),
+            kind.tool_prefix(),
+        ));
+    }
+    if backends.is_empty() {
+        yaml = String::from("servers: []\n");
+    }
+    yaml
+}
+
+/// `mcp-broker-router ready router=ADDR broker=ADDR` -> (router, broker).
+fn parse_ready_line(line: &str) -> Result<(SocketAddr, SocketAddr)> {
+    let field = |name: &str| -> Result<SocketAddr> {
+        line.split_whitespace()
+            .find_map(|word| word.strip_prefix(name))
+            .and_then(|addr| addr.parse().ok())
+            .with_context(|| format!("no {name}ADDR in the gateway's ready line {line:?}"))
+    };
+    if !line.starts_with("mcp-broker-router ready") {
+        bail!("unexpected first line from the gateway: {line:?}");
+    }
+    Ok((field("router=")?, field("broker=")?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_ready_line() {
+        let (router, broker) =
+            parse_ready_line("mcp-broker-router ready router=127.0.0.1:1 broker=127.0.0.1:2")
+                .expect("parses");
+        assert_eq!(router.port(), 1);
+        assert_eq!(broker.port(), 2);
+        assert!(parse_ready_line("mcp-broker-router ready router=x").is_err());
+        assert!(parse_ready_line("hello").is_err());
+    }
+}

@@ -1,0 +1,37 @@
+//! End-to-end harness: a real Envoy, the real `mcp-broker-router` binary and real
+//! MCP servers (`mcp-example-server`, built with rmcp), each a child process on free
+//! loopback ports, driven by a real rmcp client and by raw HTTP.
+//!
+//! Build the binaries first (`make test` does): `cargo build --workspace --bins`.
+//! Envoy comes from `$ENVOY_BIN` or `scripts/ensure-envoy.sh`.
+//!
+//! ```no_run
+//! # async fn example() -> anyhow::Result<()> {
+//! use mcp_gateway_e2e::{Gateway, GatewayOptions, ServerKind, call_text};
+//! let gateway = Gateway::start(GatewayOptions {
+//!     servers: &[ServerKind::Calc],
+//!     ..GatewayOptions::default()
+//! })
+//! .await?;
+//! let client = gateway.client().await?;
+//! let sum = call_text(&client, "calc_add", serde_json::json!({"a": 2, "b": 3})).await?;
+//! assert_eq!(sum, "5");
+//! # Ok(())
+//! # }
+//! ```
+
+mod backend;
+mod client;
+mod envoy;
+mod gateway;
+mod process;
+mod raw;
+
+pub use backend::{Backend, ServerKind, Stats};
+pub use client::{
+    CALL_TIMEOUT, McpClient, call_text, call_tool, connect, first_text, list_tools, tool_names,
+};
+pub use envoy::{Envoy, EnvoySettings, envoy_binary};
+pub use gateway::{Gateway, GatewayOptions};
+pub use process::{DEADLINE, eventually, eventually_within};
+pub use raw::{PROTOCOL_VERSION, RawClient, Reply, SESSION_HEADER};

@@ -1,0 +1,143 @@
+//! Gateway sessions: one backend session per (client session, backend) even under
+//! concurrent first calls, gateway and backend session ids never cross, and a
+//! deleted session is gone.
+
+use anyhow::{Context, Result, ensure};
+use futures::future::try_join_all;
+use mcp_gateway_e2e::{Gateway, GatewayOptions, McpClient, Reply, ServerKind, call_text};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+async fn calc_gateway() -> Result<Gateway> {
+    Gateway::start(GatewayOptions {
+        servers: &[ServerKind::Calc],
+        ..GatewayOptions::default()
+    })
+    .await
+}
+
+/// Fires `count` concurrent first calls to calc on one client session.
+async fn concurrent_adds(client: &McpClient, count: u32) -> Result<()> {
+    let calls = (0..count).map(|i| async move {
+        let sum = call_text(client, "calc_add", json!({"a": i, "b": 1})).await?;
+        ensure!(
+            sum == (i + 1).to_string(),
+            "calc_add({i}, 1) returned {sum}"
+        );
+        Ok(())
+    });
+    try_join_all(calls).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn one_backend_session_per_client_session_and_backend() -> Result<()> {
+    let gateway = calc_gateway().await?;
+    let calc = gateway.backend("calc")?;
+    // The gateway's own discovery session is already open: Gateway::start waited
+    // for calc's tools.
+    let before = calc.stats().await?;
+
+    let first = gateway.client().await?;
+    concurrent_adds(&first, 20).await?;
+    let after_first = calc.stats().await?;
+    assert_eq!(
+        after_first.initialize,
+        before.initialize + 1,
+        "20 concurrent first calls of one client session must open exactly one calc session"
+    );
+    assert_eq!(after_first.tool_calls, before.tool_calls + 20);
+
+    let second = gateway.client().await?;
+    concurrent_adds(&second, 5).await?;
+    // More calls on the first session reuse its backend session.
+    concurrent_adds(&first, 3).await?;
+    let after_second = calc.stats().await?;
+    assert_eq!(
+        after_second.initialize,
+        before.initialize + 2,
+        "a second client session must open exactly one more calc session"
+    );
+    assert_eq!(after_second.tool_calls, before.tool_calls + 28);
+
+    first.cancel().await?;
+    second.cancel().await?;
+    Ok(())
+}
+
+/// The `{server, session_id}` that `whoami` returned.
+fn whoami(reply: &Reply) -> Result<(String, Option<String>)> {
+    let result = reply.result()?;
+    let identity = match result.get("structuredContent") {
+        Some(structured) => structured.clone(),
+        None => serde_json::from_str(reply.tool_text()?).context("whoami text is not JSON")?,
+    };
+    let server = identity
+        .get("server")
+        .and_then(Value::as_str)
+        .with_context(|| format!("whoami without a server: {identity}"))?;
+    let session = identity
+        .get("session_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    Ok((server.to_owned(), session))
+}
+
+#[tokio::test]
+async fn backend_never_sees_the_gateway_session_id() -> Result<()> {
+    let gateway = calc_gateway().await?;
+    let raw = gateway.raw()?;
+    let session = raw.initialize().await?;
+
+    for _ in 0..2 {
+        let reply = raw
+            .call_tool(Some(&session), "calc_whoami", json!({}))
+            .await?;
+        assert_eq!(reply.status, StatusCode::OK, "{reply}");
+        let (server, backend_session) = whoami(&reply)?;
+        assert_eq!(server, "calc");
+        let backend_session =
+            backend_session.context("calc saw no session id: the gateway sent none")?;
+        assert_ne!(
+            backend_session, session,
+            "the backend saw the gateway's session id"
+        );
+        if let Some(header) = reply.session_id() {
+            assert_eq!(
+                header, session,
+                "the client must only ever see the gateway's session id"
+            );
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn deleted_session_answers_404() -> Result<()> {
+    let gateway = calc_gateway().await?;
+    let raw = gateway.raw()?;
+    let session = raw.initialize().await?;
+    let reply = raw
+        .call_tool(Some(&session), "calc_add", json!({"a": 2, "b": 3}))
+        .await?;
+    assert_eq!(reply.tool_text()?, "5");
+
+    let status = raw.delete(&session).await?;
+    assert!(status.is_success(), "DELETE answered {status}");
+
+    let reply = raw
+        .call_tool(Some(&session), "calc_add", json!({"a": 2, "b": 3}))
+        .await?;
+    assert_eq!(
+        reply.status,
+        StatusCode::NOT_FOUND,
+        "tools/call after DELETE: {reply}"
+    );
+    let reply = raw.list_tools(Some(&session)).await?;
+    assert_eq!(
+        reply.status,
+        StatusCode::NOT_FOUND,
+        "tools/list after DELETE: {reply}"
+    );
+    Ok(())
+}

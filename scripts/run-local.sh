@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Start the whole local gateway: two example MCP servers, mcp-broker-router and Envoy.
+# Ctrl-C stops everything this script started.
+#
+# Ports (override with environment variables):
+#   MCP_PORT=8888      Envoy listener: the gateway's MCP endpoint http://127.0.0.1:8888/mcp
+#   ADMIN_PORT=9901    Envoy admin
+#   ROUTER_PORT=50051  ext_proc router + ADS (gRPC)
+#   BROKER_PORT=8080   broker (HTTP)
+#   CALC_PORT=9001 TEXT_PORT=9002   example servers (must match config/mcp-system/config.yaml)
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "${repo}"
+MCP_PORT="${MCP_PORT:-8888}"
+ADMIN_PORT="${ADMIN_PORT:-9901}"
+ROUTER_PORT="${ROUTER_PORT:-50051}"
+BROKER_PORT="${BROKER_PORT:-8080}"
+CALC_PORT="${CALC_PORT:-9001}"
+TEXT_PORT="${TEXT_PORT:-9002}"
+CONFIG="${MCP_GATEWAY_CONFIG:-${repo}/config/mcp-system/config.yaml}"
+target="${CARGO_TARGET_DIR:-${repo}/target}/release"
+run_dir="${repo}/.run"
+mkdir -p "${run_dir}"
+
+log() { printf 'make run: %s\n' "$*" >&2; }
+
+pids=()
+cleanup() {
+    trap - INT TERM EXIT
+    if ((${#pids[@]})); then
+        log "stopping"
+        kill "${pids[@]}" 2>/dev/null || true
+        wait "${pids[@]}" 2>/dev/null || true
+    fi
+}
+trap cleanup INT TERM EXIT
+
+# wait_for URL WHAT: poll until URL answers 2xx, for at most 60 s.
+wait_for() {
+    local url="$1" what="$2"
+    for _ in $(seq 1 600); do
+        if curl -fsS -o /dev/null "${url}" 2>/dev/null; then return 0; fi
+        for pid in "${pids[@]}"; do
+            kill -0 "${pid}" 2>/dev/null || { log "${what}: a process exited; see ${run_dir}/*.log"; exit 1; }
+        done
+        sleep 0.1
+    done
+    log "${what} did not become ready; see ${run_dir}/*.log"
+    exit 1
+}
+
+envoy_bin="$("${repo}/scripts/ensure-envoy.sh")"
+
+"${target}/mcp-example-server" --server calc --listen "127.0.0.1:${CALC_PORT}" >"${run_dir}/calc.log" 2>&1 &
+pids+=("$!")
+"${target}/mcp-example-server" --server text --listen "127.0.0.1:${TEXT_PORT}" >"${run_dir}/text.log" 2>&1 &
+pids+=("$!")
+wait_for "http://127.0.0.1:${CALC_PORT}/stats" "calc example server"
+wait_for "http://127.0.0.1:${TEXT_PORT}/stats" "text example server"
+
+"${target}/mcp-broker-router" \
+    --mcp-router-address "127.0.0.1:${ROUTER_PORT}" \
+    --mcp-broker-address "127.0.0.1:${BROKER_PORT}" \
+    --mcp-gateway-config "${CONFIG}" >"${run_dir}/gateway.log" 2>&1 &
+pids+=("$!")
+wait_for "http://127.0.0.1:${BROKER_PORT}/readyz" "mcp-broker-router"
+
+"${target}/mcp-broker-router" envoy-config \
+    --listen "127.0.0.1:${MCP_PORT}" --admin "127.0.0.1:${ADMIN_PORT}" \
+    --router "127.0.0.1:${ROUTER_PORT}" --broker "127.0.0.1:${BROKER_PORT}" >"${run_dir}/envoy.yaml"
+"${envoy_bin}" -c "${run_dir}/envoy.yaml" --use-dynamic-base-id -l warning >"${run_dir}/envoy.log" 2>&1 &
+pids+=("$!")
+wait_for "http://127.0.0.1:${ADMIN_PORT}/ready" "Envoy"
+
+cat <<MSG
+
+  MCP gateway ready: http://127.0.0.1:${MCP_PORT}/mcp   (streamable HTTP)
+
+  List the tools of both example servers:
+    npx @modelcontextprotocol/inspector --cli http://127.0.0.1:${MCP_PORT}/mcp --transport http --method tools/list
+  Call one:
+    npx @modelcontextprotocol/inspector --cli http://127.0.0.1:${MCP_PORT}/mcp --transport http \\
+        --method tools/call --tool-name calc_add --tool-arg a=2 --tool-arg b=3
+
+  Config: ${CONFIG} (edits apply live)   Logs: ${run_dir}/   Ctrl-C stops everything.
+
+MSG
+wait -n "${pids[@]}" || true
+log "a process exited; see ${run_dir}/*.log"
