@@ -16,6 +16,7 @@ mod message;
 pub mod naming;
 mod params;
 mod splice;
+pub mod uri;
 
 pub use error::ProtocolError;
 pub use error_body::error_body;

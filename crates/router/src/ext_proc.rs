@@ -238,7 +238,11 @@ impl RouterState {
             request_id: msg.id_raw().map(str::to_owned),
         });
         Ok(mutation::request_body_routed(
-            set, remove, new_body, &metadata,
+            set,
+            remove,
+            new_body,
+            &metadata,
+            msg.id_raw(),
         ))
     }
 

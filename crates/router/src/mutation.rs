@@ -81,6 +81,7 @@ pub(crate) fn request_body_routed(
     remove_headers: Vec<String>,
     body: Option<Vec<u8>>,
     metadata: &[(&str, &str)],
+    request_id: Option<&str>,
 ) -> ProcessingResponse {
     ProcessingResponse {
         response: Some(Response::RequestBody(BodyResponse {
@@ -96,7 +97,7 @@ pub(crate) fn request_body_routed(
                 ..Default::default()
             }),
         })),
-        dynamic_metadata: Some(dynamic_metadata(metadata)),
+        dynamic_metadata: Some(dynamic_metadata(metadata, request_id)),
         ..Default::default()
     }
 }
@@ -137,20 +138,17 @@ pub(crate) fn reject(error: &RouteError, id_raw: Option<&str>) -> ProcessingResp
     }
 }
 
-fn dynamic_metadata(fields: &[(&str, &str)]) -> Struct {
-    let inner = Struct {
-        fields: fields
-            .iter()
-            .map(|(k, v)| {
-                (
-                    (*k).to_owned(),
-                    Value {
-                        kind: Some(value::Kind::StringValue((*v).to_owned())),
-                    },
-                )
-            })
-            .collect(),
-    };
+/// `mcp` namespace metadata: the string `fields`, and `request_id` typed as the client sent
+/// it (number or string) so Envoy's JSON error bodies can answer with the same id.
+fn dynamic_metadata(fields: &[(&str, &str)], request_id: Option<&str>) -> Struct {
+    let mut fields: std::collections::HashMap<String, Value> = fields
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), string_value(v)))
+        .collect();
+    if let Some(id) = request_id.and_then(typed_id) {
+        fields.insert("request_id".to_owned(), id);
+    }
+    let inner = Struct { fields };
     Struct {
         fields: [(
             METADATA_NAMESPACE.to_owned(),
@@ -160,5 +158,22 @@ fn dynamic_metadata(fields: &[(&str, &str)]) -> Struct {
         )]
         .into_iter()
         .collect(),
+    }
+}
+
+fn string_value(s: &str) -> Value {
+    Value {
+        kind: Some(value::Kind::StringValue(s.to_owned())),
+    }
+}
+
+/// A JSON-RPC id (raw JSON text) as a protobuf value: numbers stay numbers.
+fn typed_id(raw: &str) -> Option<Value> {
+    match serde_json::from_str::<serde_json::Value>(raw).ok()? {
+        serde_json::Value::Number(n) => Some(Value {
+            kind: Some(value::Kind::NumberValue(n.as_f64()?)),
+        }),
+        serde_json::Value::String(s) => Some(string_value(&s)),
+        _ => None,
     }
 }

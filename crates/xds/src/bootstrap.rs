@@ -170,11 +170,14 @@ static_resources:
                         name: x-mcp-servername
                         present_match: true
                   - response_flag_filter: {{}}
+              # A JSON-RPC error answering the request (the router put its id in the
+              # metadata), with status 200 so clients match it to their call.
+              status_code: 200
               body_format_override:
                 content_type: application/json
                 json_format:
                   jsonrpc: "2.0"
-                  id: null
+                  id: "%DYNAMIC_METADATA(mcp:request_id)%"
                   error:
                     code: -32603
                     message: "MCP server '%REQ(x-mcp-servername)%' is unavailable: %LOCAL_REPLY_BODY%"
@@ -199,6 +202,11 @@ static_resources:
                 request_trailer_mode: SKIP
                 response_trailer_mode: SKIP
               allow_mode_override: true
+              # The router sets dynamic metadata (method, server, tool, request id) for
+              # RBAC, rate limits, access logs and the error bodies above.
+              metadata_options:
+                receiving_namespaces:
+                  untyped: [mcp]
               message_timeout: {message_timeout}
               max_message_timeout: {max_message_timeout}
               mutation_rules:

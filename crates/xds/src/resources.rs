@@ -16,13 +16,15 @@ use envoy_types::pb::envoy::config::endpoint::v3::{
     ClusterLoadAssignment, Endpoint, LbEndpoint, LocalityLbEndpoints, lb_endpoint,
 };
 use envoy_types::pb::envoy::config::route::v3::{
-    Route, RouteAction, RouteConfiguration, RouteMatch, VirtualHost, route, route_action,
-    route_match,
+    HeaderMatcher, Route, RouteAction, RouteConfiguration, RouteMatch, VirtualHost, header_matcher,
+    route, route_action, route_match,
 };
 use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::{
     CommonTlsContext, UpstreamTlsContext,
 };
-use envoy_types::pb::envoy::r#type::matcher::v3::{RegexMatchAndSubstitute, RegexMatcher};
+use envoy_types::pb::envoy::r#type::matcher::v3::{
+    RegexMatchAndSubstitute, RegexMatcher, StringMatcher, string_matcher,
+};
 use envoy_types::pb::google::protobuf::{Any, Duration, UInt32Value};
 use mcp_gateway_config::{Config, Server};
 use prost::Name;
@@ -37,6 +39,10 @@ pub const BROKER_CLUSTER: &str = "mcp_broker";
 
 /// Name of the static router cluster (ext_proc and ADS).
 pub const ROUTER_CLUSTER: &str = "mcp_router";
+
+/// The header the router sets to the chosen server's name; a backend route matches only
+/// with it, so a client-chosen `Host` alone never reaches a backend.
+pub const ROUTED_HEADER: &str = "x-mcp-servername";
 
 /// Upper bound for connections, pending and active requests on every gateway
 /// cluster. Envoy's default (1024) would cap concurrent SSE streams; memory is bounded
@@ -134,12 +140,30 @@ impl<'a> Backend<'a> {
         }
     }
 
+    /// The server's virtual host. Only a request the router marked for this server
+    /// (`x-mcp-servername`, a header clients cannot set: the router removes client
+    /// copies) reaches the backend; anything else that merely names the hostname — a
+    /// client choosing `Host: <backend hostname>` — still goes to the broker.
     fn virtual_host(&self) -> VirtualHost {
         let hostname = &self.server.hostname;
-        VirtualHost {
-            name: cluster_name(&self.server.name),
-            domains: vec![hostname.clone(), format!("{hostname}:*")],
-            routes: vec![catch_all_route(RouteAction {
+        let backend = Route {
+            r#match: Some(RouteMatch {
+                path_specifier: Some(route_match::PathSpecifier::Prefix("/".to_owned())),
+                headers: vec![HeaderMatcher {
+                    name: ROUTED_HEADER.to_owned(),
+                    header_match_specifier: Some(
+                        header_matcher::HeaderMatchSpecifier::StringMatch(StringMatcher {
+                            match_pattern: Some(string_matcher::MatchPattern::Exact(
+                                self.server.name.clone(),
+                            )),
+                            ..Default::default()
+                        }),
+                    ),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            action: Some(route::Action::Route(RouteAction {
                 cluster_specifier: Some(route_action::ClusterSpecifier::Cluster(cluster_name(
                     &self.server.name,
                 ))),
@@ -150,7 +174,13 @@ impl<'a> Backend<'a> {
                 ),
                 regex_rewrite: Some(whole_path_rewrite(self.server.url.path())),
                 ..sse_route_action()
-            })],
+            })),
+            ..Default::default()
+        };
+        VirtualHost {
+            name: cluster_name(&self.server.name),
+            domains: vec![hostname.clone(), format!("{hostname}:*")],
+            routes: vec![backend, broker_route()],
             ..Default::default()
         }
     }
@@ -161,14 +191,18 @@ fn broker_virtual_host() -> VirtualHost {
     VirtualHost {
         name: BROKER_CLUSTER.to_owned(),
         domains: vec!["*".to_owned()],
-        routes: vec![catch_all_route(RouteAction {
-            cluster_specifier: Some(route_action::ClusterSpecifier::Cluster(
-                BROKER_CLUSTER.to_owned(),
-            )),
-            ..sse_route_action()
-        })],
+        routes: vec![broker_route()],
         ..Default::default()
     }
+}
+
+fn broker_route() -> Route {
+    catch_all_route(RouteAction {
+        cluster_specifier: Some(route_action::ClusterSpecifier::Cluster(
+            BROKER_CLUSTER.to_owned(),
+        )),
+        ..sse_route_action()
+    })
 }
 
 fn catch_all_route(action: RouteAction) -> Route {

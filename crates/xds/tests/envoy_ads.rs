@@ -147,9 +147,24 @@ async fn envoy_routes_by_authority_and_answers_its_errors_in_json_rpc() {
     };
     let post = |host: &str| post_to(host, &url);
 
-    // The backend's hostname reaches the backend, with its own Host and path.
+    // A client naming a backend's hostname itself does not reach the backend: only a
+    // request the router marked (x-mcp-servername) does.
     let got = json(
         post("echo.mcp.test")
+            .body(&call[..])
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(got["server"], "broker", "{got}");
+
+    // What the router does: set :authority and x-mcp-servername in the body phase and
+    // clear the route cache. The backend sees its own Host and path.
+    let got = json(
+        post_to("gateway.example.com", &format!("{url}?keep=me"))
+            .header("x-test-route", "echo.mcp.test")
+            .header("x-test-servername", "echo")
             .body(&call[..])
             .send()
             .await
@@ -160,19 +175,6 @@ async fn envoy_routes_by_authority_and_answers_its_errors_in_json_rpc() {
     assert_eq!(got["path"], "/backend/mcp");
     assert_eq!(got["host"], backend.addr.to_string());
     assert_eq!(got["body_bytes"], call.len());
-
-    // What the router does: set :authority in the body phase and clear the route cache.
-    let got = json(
-        post_to("gateway.example.com", &format!("{url}?keep=me"))
-            .header("x-test-route", "echo.mcp.test")
-            .body(&call[..])
-            .send()
-            .await
-            .expect("send"),
-    )
-    .await;
-    assert_eq!(got["server"], "backend", "{got}");
-    assert_eq!(got["path"], "/backend/mcp");
     assert_eq!(
         got["query"], "keep=me",
         "the query string survives the path rewrite"
@@ -210,7 +212,9 @@ async fn envoy_routes_by_authority_and_answers_its_errors_in_json_rpc() {
     // A body just under the limit makes it through ext_proc to the backend.
     let large = vec![b' '; 3 * 1024 * 1024];
     let got = json(
-        post("echo.mcp.test")
+        post("gateway.example.com")
+            .header("x-test-route", "echo.mcp.test")
+            .header("x-test-servername", "echo")
             .body(large.clone())
             .send()
             .await
@@ -218,6 +222,7 @@ async fn envoy_routes_by_authority_and_answers_its_errors_in_json_rpc() {
     )
     .await;
     assert_eq!(got["body_bytes"], large.len(), "{got}");
+    assert_eq!(got["server"], "backend", "{got}");
 
     // Over the limit: 413 with a JSON-RPC error.
     let response = post("echo.mcp.test")
@@ -234,7 +239,8 @@ async fn envoy_routes_by_authority_and_answers_its_errors_in_json_rpc() {
             "code": -32600, "message": "request body too large (limit 4194304 bytes)"}})
     );
 
-    // A routed call to a backend that is down: 503 with a JSON-RPC error naming it.
+    // A routed call to a backend that is down: a JSON-RPC error answering the call (its id,
+    // status 200, so SDK clients match it to the pending request), naming the server.
     let response = post("gateway.example.com")
         .header("x-test-route", "dead.mcp.test")
         .header("x-test-servername", "dead")
@@ -243,21 +249,22 @@ async fn envoy_routes_by_authority_and_answers_its_errors_in_json_rpc() {
         .send()
         .await
         .expect("send");
-    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.status(), StatusCode::OK);
     assert_json_content_type(&response);
-    let body: Value = response.json().await.expect("503 body is JSON");
+    let body: Value = response.json().await.expect("error body is JSON");
     assert_eq!(body["jsonrpc"], "2.0");
-    assert_eq!(body["id"], Value::Null);
+    assert_eq!(body["id"], 1, "{body}");
     assert_eq!(body["error"]["code"], -32603);
     let message = body["error"]["message"].as_str().unwrap_or_default();
     assert!(
         message.starts_with("MCP server 'dead' is unavailable: ") && message.len() > 34,
         "{message}"
     );
-    // Envoy 1.40 runs its own local replies through ext_proc's response phase.
+    // Envoy 1.40 runs its own local replies through ext_proc's response phase, after the
+    // local reply mapper (the router sees the mapped status, not a backend 404 or 503).
     assert_eq!(
         gateway.response_statuses.recv().await.as_deref(),
-        Some("503")
+        Some("200")
     );
 
     // The router's own immediate responses are left alone, even for a named server.

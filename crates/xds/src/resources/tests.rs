@@ -1,5 +1,7 @@
 use super::*;
 use envoy_types::pb::envoy::config::core::v3::transport_socket::ConfigType;
+use envoy_types::pb::envoy::config::route::v3::header_matcher;
+use envoy_types::pb::envoy::r#type::matcher::v3::{StringMatcher, string_matcher};
 use prost::Message;
 
 const CONFIG: &str = r#"
@@ -50,10 +52,47 @@ fn socket_address(cluster: &Cluster) -> (&str, u32, &str) {
     (&socket.address, port, &endpoint.hostname)
 }
 
+/// The backend route of a server's virtual host; also checks that it needs the router's
+/// `x-mcp-servername` and that anything else in the virtual host goes to the broker.
 fn route_action(vhost: &VirtualHost) -> &RouteAction {
-    let [route] = vhost.routes.as_slice() else {
-        panic!("one route expected in {}", vhost.name);
+    if vhost.name == BROKER_CLUSTER {
+        let [route] = vhost.routes.as_slice() else {
+            panic!("the broker's virtual host has one catch-all route");
+        };
+        let Some(route::Action::Route(action)) = &route.action else {
+            panic!("route action expected");
+        };
+        return action;
+    }
+    let [route, fallback] = vhost.routes.as_slice() else {
+        panic!(
+            "backend route and broker fallback expected in {}",
+            vhost.name
+        );
     };
+    let server = vhost
+        .name
+        .strip_prefix("mcp_server_")
+        .expect("server vhost");
+    let headers = &route.r#match.as_ref().expect("match").headers;
+    let [header] = headers.as_slice() else {
+        panic!("the backend route must require exactly one header");
+    };
+    assert_eq!(header.name, ROUTED_HEADER);
+    assert_eq!(
+        header.header_match_specifier,
+        Some(header_matcher::HeaderMatchSpecifier::StringMatch(
+            StringMatcher {
+                match_pattern: Some(string_matcher::MatchPattern::Exact(server.to_owned())),
+                ..Default::default()
+            }
+        )),
+        "a client-chosen Host alone must not reach {server}"
+    );
+    let Some(route::Action::Route(fallback)) = &fallback.action else {
+        panic!("route action expected");
+    };
+    assert_eq!(target_cluster(fallback), BROKER_CLUSTER);
     let Some(route_match::PathSpecifier::Prefix(prefix)) = route
         .r#match
         .as_ref()

@@ -1,7 +1,8 @@
 //! A stand-in for the router's ext_proc service, steered by test headers:
 //! - `x-test-route: <hostname>` sets `:authority` to it in the body phase and clears
 //!   the route cache (what the router does for a routed call), with
-//!   `x-test-servername: <name>` also setting `x-mcp-servername`;
+//!   `x-test-servername: <name>` also setting `x-mcp-servername` (and the body's id as
+//!   `mcp.request_id` metadata, as the router does);
 //! - `x-test-immediate` answers 503 with a JSON body itself;
 //! - `x-test-observe-response` switches the response-headers phase on (mode override)
 //!   and reports each `:status` Envoy sends through it.
@@ -24,6 +25,7 @@ use envoy_types::pb::envoy::service::ext_proc::v3::{
     ProcessingRequest, ProcessingResponse, processing_request, processing_response,
 };
 use envoy_types::pb::envoy::r#type::v3::HttpStatus;
+use envoy_types::pb::google::protobuf::{Struct, Value, value};
 use futures::{Stream, StreamExt};
 use tokio::sync::mpsc;
 use tonic::{Request, Response, Status, Streaming};
@@ -93,14 +95,26 @@ fn answer(
                 ..Default::default()
             });
         }
-        processing_request::Request::RequestBody(_) => {
-            let common = match route.take() {
-                Some((host, servername)) => routed(host, servername),
-                None => CommonResponse::default(),
+        processing_request::Request::RequestBody(body) => {
+            let Some((host, servername)) = route.take() else {
+                return Some(ProcessingResponse {
+                    response: Some(processing_response::Response::RequestBody(
+                        BodyResponse::default(),
+                    )),
+                    ..Default::default()
+                });
             };
-            processing_response::Response::RequestBody(BodyResponse {
-                response: Some(common),
-            })
+            // Like the router: the request's id goes into `mcp` metadata for error bodies.
+            let id = serde_json::from_slice::<serde_json::Value>(&body.body)
+                .ok()
+                .and_then(|v| v.get("id").and_then(serde_json::Value::as_f64));
+            return Some(ProcessingResponse {
+                response: Some(processing_response::Response::RequestBody(BodyResponse {
+                    response: Some(routed(host, servername)),
+                })),
+                dynamic_metadata: id.map(request_id_metadata),
+                ..Default::default()
+            });
         }
         processing_request::Request::ResponseHeaders(headers) => {
             let headers = headers.headers.unwrap_or_default();
@@ -177,4 +191,23 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
             String::from_utf8_lossy(&h.raw_value).into_owned()
         }
     })
+}
+
+fn request_id_metadata(id: f64) -> Struct {
+    let number = Value {
+        kind: Some(value::Kind::NumberValue(id)),
+    };
+    let inner = Struct {
+        fields: [("request_id".to_owned(), number)].into_iter().collect(),
+    };
+    Struct {
+        fields: [(
+            "mcp".to_owned(),
+            Value {
+                kind: Some(value::Kind::StructValue(inner)),
+            },
+        )]
+        .into_iter()
+        .collect(),
+    }
 }
