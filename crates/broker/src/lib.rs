@@ -6,16 +6,19 @@
 //! routed past it by the ext_proc router. It also keeps one upstream manager per backend
 //! ([`upstream::run_discovery`]) and serves the OAuth protected-resource metadata and probes.
 
+mod cursor;
 mod error;
+mod fanout;
 mod mcp;
 mod oauth;
 mod state;
+pub mod stream;
 pub mod upstream;
-pub mod versions;
 
 pub use error::BrokerError;
 pub use oauth::OAuthMetadata;
 pub use state::BrokerState;
+pub use stream::Streams;
 
 use std::sync::Arc;
 

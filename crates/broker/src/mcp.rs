@@ -1,18 +1,29 @@
 //! `/mcp`: the streamable-HTTP endpoint for everything the router does not send to a backend.
 
+use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
 use std::time::SystemTime;
+use tokio_stream::wrappers::BroadcastStream;
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use mcp_gateway_catalog::{Capabilities, ListKind};
 use mcp_gateway_protocol::{Kind, Message, codes};
 use mcp_gateway_session::SessionRecord;
 use serde_json::{Value, json};
 use tracing::debug;
 
-use crate::{BrokerError, BrokerState, versions};
+use crate::{BrokerError, BrokerState, cursor, fanout, stream};
+use mcp_gateway_protocol::versions;
+
+/// SSE comment interval on GET streams, well under Envoy's idle timeouts.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 const SESSION_HEADER: &str = "mcp-session-id";
 const VERSION_HEADER: &str = "mcp-protocol-version";
@@ -28,7 +39,7 @@ pub(crate) async fn post(
 }
 
 async fn handle_post(
-    state: &BrokerState,
+    state: &Arc<BrokerState>,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, BrokerError> {
@@ -55,34 +66,26 @@ async fn handle_post(
         .await
         .map_err(|e| e.with_id(id))?;
     match msg.kind() {
-        // Notifications and responses to server requests: nothing to answer.
-        Kind::Notification | Kind::Response => Ok(StatusCode::ACCEPTED.into_response()),
+        Kind::Notification => {
+            if msg.method() == Some("notifications/cancelled") {
+                let params = parse_params(&msg);
+                fanout::broadcast(
+                    state.clone(),
+                    session.to_owned(),
+                    "notifications/cancelled".into(),
+                    params,
+                );
+            }
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        // Responses to server requests are routed to their backend by the router.
+        Kind::Response => Ok(StatusCode::ACCEPTED.into_response()),
         Kind::Request => {
             let method = msg.method().unwrap_or_default();
-            debug!(%method, session = %session, "broker request");
-            let result = match method {
-                "ping" => "{}".to_owned(),
-                "tools/list" => {
-                    format!(r#"{{"tools":{}}}"#, state.catalog.load().tools_json())
-                }
-                "tools/call" => {
-                    let name = msg.param_str(&["name"]).map(|f| f.value.into_owned());
-                    return Err(BrokerError::new(
-                        StatusCode::OK,
-                        codes::INVALID_PARAMS,
-                        format!("unknown tool {:?}", name.unwrap_or_default()),
-                    )
-                    .with_id(id));
-                }
-                other => {
-                    return Err(BrokerError::new(
-                        StatusCode::OK,
-                        codes::METHOD_NOT_FOUND,
-                        format!("method not found: {other}"),
-                    )
-                    .with_id(id));
-                }
-            };
+            debug!(%method, "broker request");
+            let result = request(state, session, &msg, method)
+                .await
+                .map_err(|e| e.with_id(id))?;
             Ok(json_response(
                 StatusCode::OK,
                 result_body(id, &result),
@@ -92,23 +95,83 @@ async fn handle_post(
     }
 }
 
+/// The `result` of a request the broker answers itself, as JSON text.
+async fn request(
+    state: &BrokerState,
+    session: &str,
+    msg: &Message<'_>,
+    method: &str,
+) -> Result<String, BrokerError> {
+    if let Some(kind) = ListKind::from_method(method) {
+        return list(state, msg, kind);
+    }
+    match method {
+        "ping" => Ok("{}".to_owned()),
+        "logging/setLevel" => {
+            let params = parse_params(msg)
+                .filter(|p| p.get("level").is_some_and(Value::is_string))
+                .ok_or_else(|| {
+                    invalid_params("logging/setLevel: params.level (string) is required")
+                })?;
+            let config = state.config.load();
+            let catalog = state.catalog.load();
+            let failed = fanout::set_level(state, &config, &catalog, session, &params).await;
+            if failed.is_empty() {
+                Ok("{}".to_owned())
+            } else {
+                Err(BrokerError::new(
+                    StatusCode::OK,
+                    codes::INTERNAL_ERROR,
+                    format!(
+                        "logging/setLevel failed for MCP server(s): {}",
+                        failed.join(", ")
+                    ),
+                ))
+            }
+        }
+        // Owned by one backend: the router sends these past the broker. Reaching here means no
+        // backend owns the name.
+        "tools/call" => Err(invalid_params(format!(
+            "unknown tool {:?}",
+            msg.param_str(&["name"])
+                .map(|f| f.value.into_owned())
+                .unwrap_or_default()
+        ))),
+        other => Err(BrokerError::new(
+            StatusCode::OK,
+            codes::METHOD_NOT_FOUND,
+            format!("method not found: {other}"),
+        )),
+    }
+}
+
+/// One page of an aggregated list, from the catalog's pre-serialised items.
+fn list(state: &BrokerState, msg: &Message<'_>, kind: ListKind) -> Result<String, BrokerError> {
+    let offset = match msg.param_str(&["cursor"]) {
+        None => 0,
+        Some(cursor) => cursor::decode(kind, &cursor.value)
+            .ok_or_else(|| invalid_params(format!("invalid cursor for {}", kind.method())))?,
+    };
+    let catalog = state.catalog.load();
+    let page = catalog.list(kind).page(offset, state.list_page_size);
+    let mut result = format!(r#"{{"{}":{}"#, kind.item_key(), page.json);
+    if let Some(next) = page.next {
+        result.push_str(&format!(
+            r#","nextCursor":"{}""#,
+            cursor::encode(kind, next)
+        ));
+    }
+    result.push('}');
+    Ok(result)
+}
+
 async fn initialize(state: &BrokerState, msg: &Message<'_>) -> Result<Response, BrokerError> {
     let id = msg.id_raw();
-    let params: Value = msg
-        .params_raw()
-        .map(serde_json::from_str)
-        .transpose()
-        .ok()
-        .flatten()
-        .unwrap_or(Value::Null);
-    let requested = params.get("protocolVersion").and_then(Value::as_str);
-    let Some(requested) = requested else {
-        return Err(BrokerError::new(
-            StatusCode::OK,
-            codes::INVALID_PARAMS,
-            "initialize: params.protocolVersion (string) is required",
-        )
-        .with_id(id));
+    let params = parse_params(msg).unwrap_or(Value::Null);
+    let Some(requested) = params.get("protocolVersion").and_then(Value::as_str) else {
+        return Err(
+            invalid_params("initialize: params.protocolVersion (string) is required").with_id(id),
+        );
     };
     let version = versions::negotiate(Some(requested));
     let session_id = state.ids.mint(None);
@@ -126,15 +189,15 @@ async fn initialize(state: &BrokerState, msg: &Message<'_>) -> Result<Response, 
         expires: SystemTime::now() + state.session_lifetime,
     };
     state
-        .sessions
+        .sessions()
         .insert(&session_id, record)
         .await
         .map_err(|e| BrokerError::internal(e.to_string()).with_id(id))?;
     let result = json!({
         "protocolVersion": version,
-        "capabilities": { "tools": { "listChanged": false } },
+        "capabilities": capabilities(state.catalog.load().capabilities()),
         "serverInfo": { "name": "mcp-gateway", "version": env!("CARGO_PKG_VERSION") },
-        "instructions": "MCP gateway: the tools of several MCP servers, each prefixed with its server's toolPrefix.",
+        "instructions": "MCP gateway: the tools, prompts and resources of several MCP servers, each named with its server's prefix.",
     });
     Ok(json_response(
         StatusCode::OK,
@@ -143,16 +206,78 @@ async fn initialize(state: &BrokerState, msg: &Message<'_>) -> Result<Response, 
     ))
 }
 
-pub(crate) async fn get(State(state): State<Arc<BrokerState>>, headers: HeaderMap) -> Response {
-    if let Err(e) = require_session(&state, &headers).await {
-        return e.into_response();
+/// What the gateway offers: tools always; the rest when some healthy backend offers it.
+/// `listChanged` is true: changes of the aggregated lists are announced on GET streams.
+fn capabilities(caps: Capabilities) -> Value {
+    let mut out = json!({ "tools": { "listChanged": true } });
+    if caps.prompts {
+        out["prompts"] = json!({ "listChanged": true });
     }
-    // No server-to-client stream yet: the spec lets a server decline the GET stream with 405.
-    let mut response = StatusCode::METHOD_NOT_ALLOWED.into_response();
-    response
-        .headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static("POST, DELETE"));
-    response
+    if caps.resources {
+        out["resources"] = json!({ "subscribe": caps.subscribe, "listChanged": true });
+    }
+    if caps.logging {
+        out["logging"] = json!({});
+    }
+    if caps.completions {
+        out["completions"] = json!({});
+    }
+    out
+}
+
+fn parse_params(msg: &Message<'_>) -> Option<Value> {
+    msg.params_raw().and_then(|p| serde_json::from_str(p).ok())
+}
+
+fn invalid_params(message: impl Into<String>) -> BrokerError {
+    BrokerError::new(StatusCode::OK, codes::INVALID_PARAMS, message)
+}
+
+/// The session's GET stream (SSE): gateway notifications and the backends' own streams,
+/// resumable with `Last-Event-ID` within the resume window.
+pub(crate) async fn get(State(state): State<Arc<BrokerState>>, headers: HeaderMap) -> Response {
+    let session = match require_session(&state, &headers).await {
+        Ok(id) => id.to_owned(),
+        Err(e) => return e.into_response(),
+    };
+    let last_seen = header_str(&headers, "last-event-id").and_then(|v| v.parse::<u64>().ok());
+    let outbox = stream::outbox(&state, &session);
+    outbox.attach();
+    let (replay, live) = outbox.subscribe(last_seen);
+    let after = replay.last().map(|(id, _)| *id).or(last_seen).unwrap_or(0);
+    let guard = Detach {
+        state: state.clone(),
+        session,
+        outbox,
+    };
+    let live = BroadcastStream::new(live)
+        .filter_map(move |event| futures::future::ready(event.ok().filter(|(id, _)| *id > after)));
+    let events = futures::stream::iter(replay)
+        .chain(live)
+        .map(move |(id, data)| {
+            let _attached = &guard;
+            Ok::<_, Infallible>(SseEvent::default().id(id.to_string()).data(&*data))
+        });
+    Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
+        .into_response()
+}
+
+/// Detaches a GET stream from its outbox when the client goes away.
+struct Detach {
+    state: Arc<BrokerState>,
+    session: String,
+    outbox: Arc<stream::Outbox>,
+}
+
+impl Drop for Detach {
+    fn drop(&mut self) {
+        stream::detached(
+            self.state.clone(),
+            std::mem::take(&mut self.session),
+            self.outbox.clone(),
+        );
+    }
 }
 
 pub(crate) async fn delete(State(state): State<Arc<BrokerState>>, headers: HeaderMap) -> Response {
@@ -162,13 +287,14 @@ pub(crate) async fn delete(State(state): State<Arc<BrokerState>>, headers: Heade
     if state.ids.verify(id, None).is_err() {
         return BrokerError::unknown_session().into_response();
     }
-    let removed = match state.sessions.remove(id).await {
+    state.streams.end(id);
+    let removed = match state.sessions().remove(id).await {
         Ok(Some(removed)) => removed,
         Ok(None) => return BrokerError::unknown_session().into_response(),
         Err(e) => return BrokerError::internal(e.to_string()).into_response(),
     };
     let config = state.config.load();
-    let upstream = state.upstream.clone();
+    let upstream = state.upstream().clone();
     // Ending backend sessions is best effort and must not hold up the client.
     tokio::spawn(async move {
         for (server, backend) in removed.backends {
@@ -192,7 +318,7 @@ async fn require_session<'h>(
         .ids
         .verify(id, None)
         .map_err(|_| BrokerError::unknown_session())?;
-    match state.sessions.get(id).await {
+    match state.sessions().get(id).await {
         Ok(Some(_)) => Ok(id),
         Ok(None) => Err(BrokerError::unknown_session()),
         Err(e) => Err(BrokerError::internal(e.to_string())),

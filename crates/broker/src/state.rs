@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use mcp_gateway_catalog::CatalogStore;
 use mcp_gateway_config::ConfigStore;
-use mcp_gateway_session::{SessionIds, SessionStore};
+use mcp_gateway_session::{BackendSessions, SessionIds, SessionStore};
 use mcp_gateway_upstream::UpstreamClient;
 
 use crate::OAuthMetadata;
@@ -16,18 +16,32 @@ pub struct BrokerState {
     pub config: Arc<ConfigStore>,
     /// What the backends offer, as discovered.
     pub catalog: Arc<CatalogStore>,
-    /// Gateway sessions.
-    pub sessions: Arc<dyn SessionStore>,
+    /// Gateway sessions and the backend sessions opened for them (shared with the router).
+    pub backends: Arc<BackendSessions>,
     /// Mints and verifies session ids.
     pub ids: SessionIds,
     /// How long a new session lives.
     pub session_lifetime: Duration,
-    /// Client for backends.
-    pub upstream: UpstreamClient,
     /// Served at `/.well-known/oauth-protected-resource`.
     pub oauth: OAuthMetadata,
     /// Largest request body accepted (Envoy enforces the same limit first).
     pub max_request_bytes: usize,
+    /// Items per page of aggregated lists; 0 serves every item in one page.
+    pub list_page_size: usize,
+    /// Clients' GET streams.
+    pub streams: crate::Streams,
+}
+
+impl BrokerState {
+    /// The session store.
+    pub fn sessions(&self) -> &Arc<dyn SessionStore> {
+        self.backends.store()
+    }
+
+    /// The client for backends.
+    pub fn upstream(&self) -> &UpstreamClient {
+        self.backends.upstream()
+    }
 }
 
 /// Ready once every enabled backend has had its first discovery attempt (so the first

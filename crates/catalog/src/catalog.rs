@@ -1,17 +1,21 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Where an exposed tool name goes.
+use serde_json::Value;
+
+use crate::{ListKind, Listing};
+
+/// Where an exposed name or URI goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ToolRoute {
+pub struct Route {
     /// The owning server's configured name.
     pub server: Arc<str>,
-    /// The tool's name at that server (the exposed name without the prefix).
+    /// The name or URI at that server (without the prefix).
     pub original: Arc<str>,
 }
 
 /// What the catalog knows about one backend.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ServerStatus {
     /// The last discovery succeeded and the backend answers.
     pub healthy: bool,
@@ -19,37 +23,70 @@ pub struct ServerStatus {
     pub attempted: bool,
     /// Number of tools exposed from this backend.
     pub tools: usize,
+    /// The capabilities the backend declared to the gateway.
+    pub capabilities: Value,
     /// Why the backend is unhealthy, when it is.
     pub last_error: Option<String>,
+}
+
+/// What the healthy backends offer together; the gateway declares these capabilities.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Some backend offers prompts.
+    pub prompts: bool,
+    /// Some backend offers resources.
+    pub resources: bool,
+    /// Some backend supports resource subscriptions.
+    pub subscribe: bool,
+    /// Some backend accepts `logging/setLevel`.
+    pub logging: bool,
+    /// Some backend answers `completion/complete`.
+    pub completions: bool,
 }
 
 /// One immutable view of everything discovered; replaced whole on every change.
 #[derive(Debug, Default)]
 pub struct Catalog {
-    pub(crate) routes: HashMap<String, ToolRoute>,
+    pub(crate) routes: [HashMap<String, Route>; 4],
+    pub(crate) lists: [Listing; 4],
     pub(crate) servers: HashMap<String, ServerStatus>,
-    pub(crate) tools_json: String,
-    pub(crate) tool_count: usize,
+    pub(crate) capabilities: Capabilities,
 }
 
 impl Catalog {
-    /// The backend and original name for an exposed tool name, if a healthy backend offers it.
-    pub fn route(&self, exposed: &str) -> Option<&ToolRoute> {
-        self.routes.get(exposed)
+    /// The backend and original name of an exposed tool, if a healthy backend offers it.
+    pub fn tool(&self, exposed: &str) -> Option<&Route> {
+        self.routes[ListKind::Tools.index()].get(exposed)
     }
 
-    /// The aggregated tools as a JSON array (exposed names), ready to embed in a response.
+    /// The backend and original name of an exposed prompt.
+    pub fn prompt(&self, exposed: &str) -> Option<&Route> {
+        self.routes[ListKind::Prompts.index()].get(exposed)
+    }
+
+    /// The backend and original URI of a listed resource (exposed URI).
+    pub fn resource(&self, exposed_uri: &str) -> Option<&Route> {
+        self.routes[ListKind::Resources.index()].get(exposed_uri)
+    }
+
+    /// An aggregated list.
+    pub fn list(&self, kind: ListKind) -> &Listing {
+        &self.lists[kind.index()]
+    }
+
+    /// The aggregated tools as a JSON array (exposed names).
     pub fn tools_json(&self) -> &str {
-        if self.tools_json.is_empty() {
-            "[]"
-        } else {
-            &self.tools_json
-        }
+        self.list(ListKind::Tools).json()
     }
 
     /// Number of exposed tools.
     pub fn tool_count(&self) -> usize {
-        self.tool_count
+        self.list(ListKind::Tools).len()
+    }
+
+    /// What the healthy backends offer together.
+    pub fn capabilities(&self) -> Capabilities {
+        self.capabilities
     }
 
     /// Discovery status of a backend by server name.

@@ -1,11 +1,18 @@
-//! The discovered catalog: which backend owns each exposed tool name.
+//! The discovered catalog: which backend owns each exposed tool, prompt and resource.
 //!
-//! The broker's upstream managers publish what each backend offers ([`ServerTools`]); the store
-//! rebuilds one immutable [`Catalog`] and swaps it in atomically. The router reads it without
-//! locks on every `tools/call`, and the broker serves its pre-serialised tool list.
+//! The broker's upstream managers publish what each backend offers ([`ServerOffer`]); the
+//! store rebuilds one immutable [`Catalog`] and swaps it in atomically. The router reads it
+//! without locks on every routed request, and the broker serves its pre-serialised lists.
+//!
+//! Exposed names: tools and prompts are `toolPrefix + name`; resource URIs and URI templates
+//! carry the prefix after their scheme (see `mcp_gateway_protocol::uri`).
 
 mod catalog;
+mod kind;
+mod listing;
 mod store;
 
-pub use catalog::{Catalog, ServerStatus, ToolRoute};
-pub use store::{CatalogStore, ServerTools};
+pub use catalog::{Capabilities, Catalog, Route, ServerStatus};
+pub use kind::ListKind;
+pub use listing::{Listing, Page};
+pub use store::{CatalogStore, ServerOffer};

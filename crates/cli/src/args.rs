@@ -60,6 +60,13 @@ pub struct RunArgs {
     /// Timeout of one request to a backend made by the gateway itself (initialize, list).
     #[arg(long, default_value = "5s", value_parser = duration::parse)]
     pub upstream_timeout: Duration,
+    /// Items per page of aggregated lists (tools, prompts, resources); 0 sends each list whole.
+    #[arg(long, env = "MCP_LIST_PAGE_SIZE", default_value_t = 0)]
+    pub list_page_size: usize,
+    /// Origins browser clients may call from: comma-separated (`https://app.example.com`),
+    /// `*` for any. Default: loopback origins only. Requests without `Origin` are not affected.
+    #[arg(long, env = "MCP_ALLOWED_ORIGINS", default_value = "")]
+    pub allowed_origins: String,
     /// How often the config file is checked for changes.
     #[arg(long, default_value = "1s", value_parser = duration::parse)]
     pub config_poll_interval: Duration,
@@ -84,3 +91,4 @@ pub struct EnvoyConfigArgs {
     #[arg(long, default_value_t = 4 * 1024 * 1024)]
     pub max_request_bytes: u32,
 }
+

@@ -15,8 +15,10 @@ mod json_str;
 mod message;
 pub mod naming;
 mod params;
+pub mod server_request;
 mod splice;
 pub mod uri;
+pub mod versions;
 
 pub use error::ProtocolError;
 pub use error_body::error_body;

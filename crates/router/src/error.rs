@@ -29,6 +29,12 @@ pub enum RouteError {
     /// The backend forgot the session mid-request; the next request opens a new one.
     #[error("MCP server '{server}' lost its session; retry the request")]
     BackendSessionLost { server: String },
+    /// A browser page from an origin that may not call the gateway.
+    #[error("origin {0:?} is not allowed to call this gateway")]
+    ForbiddenOrigin(String),
+    /// The client speaks a protocol version the gateway does not.
+    #[error("unsupported MCP-Protocol-Version {0:?}")]
+    UnsupportedVersion(String),
     /// The gateway itself failed (e.g. the session store).
     #[error("internal gateway error: {0}")]
     Internal(String),
@@ -38,7 +44,8 @@ impl RouteError {
     /// The HTTP status of the immediate response.
     pub fn http_status(&self) -> u16 {
         match self {
-            Self::BadRequest { .. } | Self::MissingSession => 400,
+            Self::BadRequest { .. } | Self::MissingSession | Self::UnsupportedVersion(_) => 400,
+            Self::ForbiddenOrigin(_) => 403,
             Self::TooLarge { .. } => 413,
             Self::UnknownSession => 404,
             // Well-formed JSON-RPC requests get their error as a JSON-RPC response.
@@ -54,9 +61,11 @@ impl RouteError {
     pub fn code(&self) -> i64 {
         match self {
             Self::BadRequest { code, .. } => *code,
-            Self::TooLarge { .. } | Self::MissingSession | Self::UnknownSession => {
-                codes::INVALID_REQUEST
-            }
+            Self::TooLarge { .. }
+            | Self::MissingSession
+            | Self::UnknownSession
+            | Self::ForbiddenOrigin(_)
+            | Self::UnsupportedVersion(_) => codes::INVALID_REQUEST,
             Self::UnknownTool(_) | Self::InvalidParams(_) => codes::INVALID_PARAMS,
             Self::BackendUnavailable { .. }
             | Self::BackendSessionLost { .. }

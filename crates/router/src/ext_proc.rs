@@ -15,16 +15,14 @@ use envoy_types::pb::envoy::service::ext_proc::v3::{
 use futures::Stream;
 use mcp_gateway_catalog::CatalogStore;
 use mcp_gateway_config::ConfigStore;
-use mcp_gateway_protocol::Message;
-use mcp_gateway_session::{SessionIds, SessionStore};
-use mcp_gateway_upstream::UpstreamClient;
+use mcp_gateway_protocol::{Message, versions};
+use mcp_gateway_session::{BackendSessions, OpenError, SessionIds};
 use tonic::{Status, Streaming};
 use tracing::debug;
 
-use crate::RouteError;
-use crate::backend::Backends;
 use crate::mutation;
-use crate::routing::{Decision, ToolTarget, decide};
+use crate::routing::{Addressed, Decision, Target, decide};
+use crate::{OriginPolicy, RouteError};
 
 const SESSION_HEADER: &str = "mcp-session-id";
 const VERSION_HEADER: &str = "mcp-protocol-version";
@@ -38,8 +36,9 @@ pub struct RouterState {
     config: Arc<ConfigStore>,
     catalog: Arc<CatalogStore>,
     ids: SessionIds,
-    backends: Backends,
+    backends: Arc<BackendSessions>,
     max_request_bytes: usize,
+    origins: OriginPolicy,
 }
 
 /// The ext_proc service.
@@ -51,17 +50,18 @@ impl Router {
     pub fn new(
         config: Arc<ConfigStore>,
         catalog: Arc<CatalogStore>,
-        sessions: Arc<dyn SessionStore>,
+        backends: Arc<BackendSessions>,
         ids: SessionIds,
-        upstream: UpstreamClient,
         max_request_bytes: usize,
+        origins: OriginPolicy,
     ) -> Self {
         Self(Arc::new(RouterState {
             config,
             catalog,
             ids,
-            backends: Backends::new(sessions, upstream),
+            backends,
             max_request_bytes,
+            origins,
         }))
     }
 
@@ -152,6 +152,22 @@ impl RouterState {
                 req.session = Some(String::from_utf8_lossy(value).into_owned());
             } else if key == ":method" {
                 is_post = value == b"POST";
+            } else if key == "origin" {
+                let origin = String::from_utf8_lossy(value);
+                if !self.origins.allows(&origin) {
+                    return mutation::reject(
+                        &RouteError::ForbiddenOrigin(origin.into_owned()),
+                        None,
+                    );
+                }
+            } else if key == VERSION_HEADER {
+                let version = String::from_utf8_lossy(value);
+                if !versions::is_supported(&version) {
+                    return mutation::reject(
+                        &RouteError::UnsupportedVersion(version.into_owned()),
+                        None,
+                    );
+                }
             }
         }
         if let Some(session) = &req.session
@@ -192,35 +208,58 @@ impl RouterState {
         match decide(&config, &catalog, &msg) {
             Decision::Broker => mutation::request_body_unchanged(),
             Decision::Reject(error) => mutation::reject(&error, msg.id_raw()),
-            Decision::Tool(target) => match self.route_tool(req, &msg, body, target).await {
+            Decision::Backend(target) => match self.route(req, &msg, body, target).await {
                 Ok(response) => response,
                 Err(error) => mutation::reject(&error, msg.id_raw()),
             },
         }
     }
 
-    async fn route_tool(
+    async fn route(
         &self,
         req: &mut RequestState,
         msg: &Message<'_>,
         body: &[u8],
-        target: ToolTarget<'_>,
+        target: Target<'_>,
     ) -> Result<ProcessingResponse, RouteError> {
         let gateway = req.session.as_deref().ok_or(RouteError::MissingSession)?;
         let server = target.server;
-        let backend = self.backends.session_for(gateway, server).await?;
-        let new_body = target
-            .rewrite
-            .then(|| mcp_gateway_protocol::splice_str(body, target.name_range, &target.original));
+        let backend = self
+            .backends
+            .open(gateway, &server.name, &server.url)
+            .await
+            .map_err(|e| match e {
+                OpenError::UnknownSession => RouteError::UnknownSession,
+                OpenError::Unavailable(e) => RouteError::BackendUnavailable {
+                    server: server.name.clone(),
+                    reason: e.to_string(),
+                },
+                OpenError::Store(e) => RouteError::Internal(e.to_string()),
+            })?;
+        let new_body = target.rewrite.then(|| match target.kind {
+            Addressed::Response => {
+                mcp_gateway_protocol::splice_raw(body, target.range.clone(), &target.original)
+            }
+            _ => mcp_gateway_protocol::splice_str(body, target.range.clone(), &target.original),
+        });
         let length = new_body.as_ref().map_or(body.len(), Vec::len);
+        let method = msg.method().unwrap_or("response");
         let mut set = vec![
             mutation::set(":authority", server.hostname.as_bytes()),
-            mutation::set("x-mcp-method", "tools/call"),
+            mutation::set("x-mcp-method", method),
             mutation::set("x-mcp-servername", server.name.as_bytes()),
-            mutation::set("x-mcp-toolname", target.original.as_bytes()),
             mutation::set(VERSION_HEADER, backend.protocol_version.as_bytes()),
             mutation::set("content-length", length.to_string()),
         ];
+        let addressed = match target.kind {
+            Addressed::Tool => {
+                set.push(mutation::set("x-mcp-toolname", target.original.as_bytes()));
+                "tool"
+            }
+            Addressed::Prompt => "prompt",
+            Addressed::Resource => "resource",
+            Addressed::Response => "request_id",
+        };
         // Client credentials are for the gateway, never passed through to backends.
         let mut remove = vec!["authorization".to_owned()];
         match &backend.session_id {
@@ -228,9 +267,9 @@ impl RouterState {
             None => remove.push(SESSION_HEADER.to_owned()),
         }
         let metadata = [
-            ("method", "tools/call"),
+            ("method", method),
             ("server", server.name.as_str()),
-            ("tool", target.original.as_ref()),
+            (addressed, target.original.as_ref()),
         ];
         req.routed = Some(Routed {
             server: server.name.clone(),

@@ -4,17 +4,17 @@
 //! - `ext_proc` drives the gRPC stream and keeps per-request state;
 //! - [`routing::decide`] is the pure routing decision over one parsed body;
 //! - `mutation` turns decisions into Envoy header/body mutations or immediate responses;
-//! - `backend` opens backend sessions lazily, once per (gateway session, backend).
 //!
 //! Requests owned by one backend (`tools/call`) get the tool prefix spliced out of the body,
 //! the gateway session id swapped for the backend's, `:authority` set to the backend's
 //! hostname and the route cache cleared; everything else goes to the broker untouched.
 
-mod backend;
 mod error;
 mod ext_proc;
 mod mutation;
+mod origin;
 pub mod routing;
 
 pub use error::RouteError;
 pub use ext_proc::{Router, RouterState};
+pub use origin::OriginPolicy;

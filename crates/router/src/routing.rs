@@ -1,11 +1,20 @@
 //! The routing decision: a pure function of the config, the discovered catalog and one message.
+//!
+//! | method | routed by | rewritten |
+//! | --- | --- | --- |
+//! | `tools/call` | `params.name` | prefix removed |
+//! | `prompts/get` | `params.name` | prefix removed |
+//! | `resources/read`, `resources/subscribe`, `resources/unsubscribe` | `params.uri` | prefix removed from the URI |
+//! | `completion/complete` | `params.ref.name` (`ref/prompt`) or `params.ref.uri` (`ref/resource`) | likewise |
+//! | a response to a server request | its id `"<server>:<original id>"` | the original id restored |
+//! | anything else | — | goes to the broker untouched |
 
 use std::borrow::Cow;
 use std::ops::Range;
 
-use mcp_gateway_catalog::Catalog;
+use mcp_gateway_catalog::{Catalog, Route};
 use mcp_gateway_config::{Config, Server};
-use mcp_gateway_protocol::{Kind, Message, naming};
+use mcp_gateway_protocol::{Kind, Message, StrField, naming, server_request, uri};
 
 use crate::RouteError;
 
@@ -14,65 +23,186 @@ use crate::RouteError;
 pub enum Decision<'a> {
     /// To the broker, untouched.
     Broker,
-    /// To one backend's tool.
-    Tool(ToolTarget<'a>),
+    /// To one backend.
+    Backend(Target<'a>),
     /// Answered by the router with an error.
     Reject(RouteError),
 }
 
-/// A `tools/call` bound for a backend.
+/// A request bound for one backend.
 #[derive(Debug, PartialEq, Eq)]
-pub struct ToolTarget<'a> {
+pub struct Target<'a> {
     /// The owning server.
     pub server: &'a Server,
-    /// The tool's name at the server.
+    /// The name or URI at the server.
     pub original: Cow<'a, str>,
-    /// Byte range of the `params.name` string token in the body.
-    pub name_range: Range<usize>,
-    /// Whether the body must change (the exposed name differs from the original).
+    /// Byte range of the string token to rewrite in the body.
+    pub range: Range<usize>,
+    /// Whether the body must change (the exposed value differs from the original).
     pub rewrite: bool,
+    /// What is addressed.
+    pub kind: Addressed,
+}
+
+/// What a routed request addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Addressed {
+    /// A tool (`x-mcp-toolname` is set).
+    Tool,
+    /// A prompt.
+    Prompt,
+    /// A resource URI or URI template.
+    Resource,
+    /// The client's response to a request the server sent; `original` is the server's id
+    /// as JSON text.
+    Response,
 }
 
 /// Decides where `msg` goes.
 ///
-/// `tools/call` goes to the server that the catalog says owns the exposed name. When the catalog
-/// has no entry, the configured prefixes decide, unless the matching server has been discovered
-/// healthy without that tool (then the tool is unknown). Everything else goes to the broker.
+/// The catalog's exposed names decide first. When it has no entry, the configured prefixes
+/// decide — except for tools and prompts of a server that was discovered healthy without
+/// that name (then the name is unknown). Resource URIs always fall back to the prefix: a
+/// template can produce URIs no list shows.
 pub fn decide<'a>(config: &'a Config, catalog: &'a Catalog, msg: &Message<'a>) -> Decision<'a> {
-    if msg.kind() != Kind::Request || msg.method() != Some("tools/call") {
-        return Decision::Broker;
+    match msg.kind() {
+        Kind::Request => {}
+        Kind::Response => return response(config, msg).map_or(Decision::Broker, Decision::Backend),
+        Kind::Notification => return Decision::Broker,
     }
-    let Some(name) = msg.param_str(&["name"]) else {
-        return Decision::Reject(RouteError::InvalidParams(
-            "tools/call: params.name (string) is required".into(),
-        ));
+    let result = match msg.method() {
+        Some("tools/call") => by_name(config, catalog, msg, &["name"], Addressed::Tool),
+        Some("prompts/get") => by_name(config, catalog, msg, &["name"], Addressed::Prompt),
+        Some("resources/read" | "resources/subscribe" | "resources/unsubscribe") => {
+            by_uri(config, catalog, msg, &["uri"])
+        }
+        Some("completion/complete") => match msg
+            .param_str(&["ref", "type"])
+            .as_ref()
+            .map(|t| t.value.as_ref())
+        {
+            Some("ref/prompt") => {
+                by_name(config, catalog, msg, &["ref", "name"], Addressed::Prompt)
+            }
+            Some("ref/resource") => by_uri(config, catalog, msg, &["ref", "uri"]),
+            _ => Err(RouteError::InvalidParams(
+                "completion/complete: params.ref.type must be \"ref/prompt\" or \"ref/resource\""
+                    .into(),
+            )),
+        },
+        _ => return Decision::Broker,
     };
-    let exposed = name.value.as_ref();
-    if let Some(route) = catalog.route(exposed)
-        && let Some(server) = config.server(&route.server).filter(|s| s.enabled)
-    {
-        return Decision::Tool(ToolTarget {
-            server,
-            rewrite: route.original.as_ref() != exposed,
-            original: Cow::Borrowed(route.original.as_ref()),
-            name_range: name.range,
-        });
+    match result {
+        Ok(target) => Decision::Backend(target),
+        Err(e) => Decision::Reject(e),
     }
-    let Some(server) = config.server_for_tool(exposed) else {
-        return Decision::Reject(RouteError::UnknownTool(exposed.to_owned()));
+}
+
+/// The backend that sent the request this response answers (see
+/// `mcp_gateway_protocol::server_request`); `None` for ids the gateway did not issue.
+fn response<'a>(config: &'a Config, msg: &Message<'a>) -> Option<Target<'a>> {
+    let value: String = serde_json::from_str(msg.id_raw()?).ok()?;
+    let (server, original) = server_request::decode(&value)?;
+    let server = config.server(server).filter(|s| s.enabled)?;
+    Some(Target {
+        server,
+        original: Cow::Owned(original.to_owned()),
+        range: msg.id_range()?,
+        rewrite: true,
+        kind: Addressed::Response,
+    })
+}
+
+fn field<'a>(msg: &Message<'a>, path: &[&str]) -> Result<StrField<'a>, RouteError> {
+    msg.param_str(path).ok_or_else(|| {
+        RouteError::InvalidParams(format!(
+            "{}: params.{} (string) is required",
+            msg.method().unwrap_or_default(),
+            path.join(".")
+        ))
+    })
+}
+
+fn by_name<'a>(
+    config: &'a Config,
+    catalog: &'a Catalog,
+    msg: &Message<'a>,
+    path: &[&str],
+    kind: Addressed,
+) -> Result<Target<'a>, RouteError> {
+    let field = field(msg, path)?;
+    let exposed = field.value.as_ref();
+    let unknown = || match kind {
+        Addressed::Tool => RouteError::UnknownTool(exposed.to_owned()),
+        _ => RouteError::InvalidParams(format!("unknown prompt {exposed:?}")),
     };
+    let listed = match kind {
+        Addressed::Tool => catalog.tool(exposed),
+        _ => catalog.prompt(exposed),
+    };
+    if let Some(target) = listed.and_then(|r| listed_target(config, r, exposed, &field, kind)) {
+        return Ok(target);
+    }
+    let server = config.server_for_tool(exposed).ok_or_else(unknown)?;
     if catalog.server(&server.name).is_some_and(|s| s.healthy) {
-        return Decision::Reject(RouteError::UnknownTool(exposed.to_owned()));
+        return Err(unknown());
     }
-    match naming::strip(&server.tool_prefix, exposed) {
-        Some(original) if !original.is_empty() => Decision::Tool(ToolTarget {
-            server,
-            rewrite: !server.tool_prefix.is_empty(),
-            original: Cow::Owned(original.to_owned()),
-            name_range: name.range,
-        }),
-        _ => Decision::Reject(RouteError::UnknownTool(exposed.to_owned())),
+    let original = naming::strip(&server.tool_prefix, exposed).ok_or_else(unknown)?;
+    Ok(Target {
+        server,
+        rewrite: !server.tool_prefix.is_empty(),
+        original: Cow::Owned(original.to_owned()),
+        range: field.range,
+        kind,
+    })
+}
+
+fn by_uri<'a>(
+    config: &'a Config,
+    catalog: &'a Catalog,
+    msg: &Message<'a>,
+    path: &[&str],
+) -> Result<Target<'a>, RouteError> {
+    let field = field(msg, path)?;
+    let exposed = field.value.as_ref();
+    if let Some(target) = catalog
+        .resource(exposed)
+        .and_then(|r| listed_target(config, r, exposed, &field, Addressed::Resource))
+    {
+        return Ok(target);
     }
+    config
+        .enabled_servers()
+        .find_map(|server| {
+            let original = uri::strip_uri(&server.tool_prefix, exposed)?;
+            Some(Target {
+                server,
+                rewrite: original != exposed,
+                original: Cow::Owned(original),
+                range: field.range.clone(),
+                kind: Addressed::Resource,
+            })
+        })
+        .ok_or_else(|| {
+            RouteError::InvalidParams(format!("no MCP server offers resource {exposed:?}"))
+        })
+}
+
+fn listed_target<'a>(
+    config: &'a Config,
+    route: &'a Route,
+    exposed: &str,
+    field: &StrField<'a>,
+    kind: Addressed,
+) -> Option<Target<'a>> {
+    let server = config.server(&route.server).filter(|s| s.enabled)?;
+    Some(Target {
+        server,
+        rewrite: route.original.as_ref() != exposed,
+        original: Cow::Borrowed(route.original.as_ref()),
+        range: field.range.clone(),
+        kind,
+    })
 }
 
 #[cfg(test)]

@@ -5,12 +5,14 @@
 //! to the backend sessions the gateway opened on the client's behalf. Backend sessions are
 //! created lazily and exactly once per (gateway session, backend) by [`SingleFlight`].
 
+mod backends;
 mod error;
 mod flight;
 mod id;
 mod memory;
 mod store;
 
+pub use backends::{BackendSessions, OpenError, Opened};
 pub use error::SessionError;
 pub use flight::SingleFlight;
 pub use id::{SessionIds, SessionKey};

@@ -58,6 +58,10 @@ impl UpstreamClient {
         self.timeout
     }
 
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// Opens a session: POSTs `initialize` with `opts`, reads `Mcp-Session-Id`
     /// from the response, then sends `notifications/initialized` in that
     /// session with the negotiated `MCP-Protocol-Version` (the version the

@@ -10,6 +10,7 @@
 
 mod client;
 mod error;
+mod listen;
 mod message;
 mod session;
 pub mod sse;
@@ -17,6 +18,7 @@ mod transport;
 
 pub use client::{MAX_PAGES, UpstreamClient};
 pub use error::UpstreamError;
+pub use listen::Listener;
 pub use session::{BackendSession, InitOptions, PROTOCOL_VERSION_HEADER, SESSION_ID_HEADER};
 
 /// Installs rustls' ring crypto provider as the process default, once.

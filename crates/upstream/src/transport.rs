@@ -225,6 +225,11 @@ fn media_type(headers: &HeaderMap) -> Option<&str> {
 
 /// Turns a non-success response into an error: a JSON-RPC error answering
 /// request `id` if the body is one, otherwise the status and start of the body.
+/// The error for a non-2xx answer that is not tied to a request id.
+pub(crate) async fn describe_status(response: Response) -> UpstreamError {
+    failure(response, None).await
+}
+
 async fn failure(response: Response, id: Option<u64>) -> UpstreamError {
     let status = response.status().as_u16();
     let body = read_limited(response, MAX_ERROR_BODY_BYTES)

@@ -1,15 +1,19 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcp_gateway_catalog::ServerTools;
+use mcp_gateway_catalog::{ListKind, ServerOffer};
 use mcp_gateway_config::Server;
+use mcp_gateway_protocol::Message;
 use mcp_gateway_upstream::{BackendSession, InitOptions, UpstreamError};
 use serde_json::json;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
 use super::DiscoveryTiming;
-use crate::{BrokerState, versions};
+use crate::BrokerState;
+use mcp_gateway_protocol::versions;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 
@@ -23,28 +27,38 @@ pub(super) async fn run(
     let mut session: Option<BackendSession> = None;
     let mut healthy: Option<bool> = None;
     let mut backoff = FIRST_BACKOFF;
+    let changes = Arc::new(Notify::new());
+    let mut watcher: Option<JoinHandle<()>> = None;
     loop {
         let outcome = discover(&state, &server, &mut session).await;
+        match (&session, &watcher) {
+            (Some(current), w) if w.as_ref().is_none_or(JoinHandle::is_finished) => {
+                watcher = Some(tokio::spawn(watch_changes(
+                    state.clone(),
+                    server.clone(),
+                    current.clone(),
+                    changes.clone(),
+                )));
+            }
+            (None, Some(w)) => {
+                w.abort();
+                watcher = None;
+            }
+            _ => {}
+        }
         let wait = match outcome {
-            Ok(tools) => {
+            Ok(offer) => {
                 if healthy == Some(false) {
                     // Back after an outage: it may have restarted and lost every session.
                     forget_sessions(&state, &server).await;
                 }
                 if healthy != Some(true) {
-                    debug!(server = %server.name, tools = tools.len(), "backend healthy");
+                    debug!(server = %server.name, "backend healthy");
                 }
                 healthy = Some(true);
                 backoff = FIRST_BACKOFF;
-                state.catalog.update(
-                    &server.name,
-                    ServerTools {
-                        prefix: server.tool_prefix.clone(),
-                        healthy: true,
-                        tools,
-                        last_error: None,
-                    },
-                );
+                let changed = state.catalog.update(&server.name, offer);
+                state.streams.lists_changed(&changed);
                 timing.refresh
             }
             Err(e) => {
@@ -56,15 +70,11 @@ pub(super) async fn run(
                 }
                 healthy = Some(false);
                 session = None;
-                state.catalog.update(
+                let changed = state.catalog.update(
                     &server.name,
-                    ServerTools {
-                        prefix: server.tool_prefix.clone(),
-                        healthy: false,
-                        tools: Vec::new(),
-                        last_error: Some(e.to_string()),
-                    },
+                    ServerOffer::unhealthy(&server.tool_prefix, e.to_string()),
                 );
+                state.streams.lists_changed(&changed);
                 let wait = backoff.min(timing.max_backoff);
                 backoff = (backoff * 2).min(timing.max_backoff);
                 wait
@@ -73,37 +83,90 @@ pub(super) async fn run(
         tokio::select! {
             _ = cancel.cancelled() => break,
             _ = tokio::time::sleep(wait) => {}
+            // The backend announced a list change: re-list now.
+            _ = changes.notified() => {}
         }
     }
+    if let Some(w) = watcher {
+        w.abort();
+    }
     if let Some(session) = session {
-        let _ = state.upstream.terminate(&server.url, &session).await;
+        let _ = state.upstream().terminate(&server.url, &session).await;
     }
 }
 
+/// Listens on the discovery session's GET stream for `notifications/*/list_changed`.
+async fn watch_changes(
+    state: Arc<BrokerState>,
+    server: Server,
+    session: BackendSession,
+    changes: Arc<Notify>,
+) {
+    let mut listener = match state.upstream().listen(&server.url, &session, None).await {
+        Ok(Some(listener)) => listener,
+        Ok(None) => return,
+        Err(e) => {
+            debug!(server = %server.name, error = %e, "no change notifications from backend");
+            return;
+        }
+    };
+    while let Some(Ok(event)) = listener.next().await {
+        let is_change = Message::parse(event.data.as_bytes())
+            .ok()
+            .and_then(|m| m.method().map(|m| m.ends_with("/list_changed")))
+            .unwrap_or(false);
+        if is_change {
+            debug!(server = %server.name, "backend lists changed");
+            changes.notify_one();
+        }
+    }
+}
+
+/// Initialises the gateway's own session if needed and lists everything the backend declares.
 async fn discover(
     state: &BrokerState,
     server: &Server,
     session: &mut Option<BackendSession>,
-) -> Result<Vec<serde_json::Value>, UpstreamError> {
+) -> Result<ServerOffer, UpstreamError> {
     let current = match session.take() {
         Some(s) => s,
         None => {
             state
-                .upstream
+                .upstream()
                 .initialize(&server.url, &gateway_identity())
                 .await?
         }
     };
-    let tools = state
-        .upstream
-        .list_all(&server.url, &current, "tools/list", "tools")
-        .await?;
+    let mut lists: [Vec<serde_json::Value>; 4] = Default::default();
+    for (i, kind) in ListKind::ALL.into_iter().enumerate() {
+        if current
+            .capabilities
+            .get(kind.capability())
+            .is_none_or(serde_json::Value::is_null)
+        {
+            continue;
+        }
+        match state
+            .upstream()
+            .list_all(&server.url, &current, kind.method(), kind.item_key())
+            .await
+        {
+            Ok(items) => lists[i] = items,
+            // A backend that declares a capability but refuses one of its lists (e.g. no
+            // templates) still serves the rest.
+            Err(UpstreamError::Rpc { code, message, .. }) => {
+                debug!(server = %server.name, list = kind.method(), code, %message, "list refused");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let offer = ServerOffer::healthy(&server.tool_prefix, current.capabilities.clone(), lists);
     *session = Some(current);
-    Ok(tools)
+    Ok(offer)
 }
 
 async fn forget_sessions(state: &BrokerState, server: &Server) {
-    match state.sessions.forget_server(&server.name).await {
+    match state.sessions().forget_server(&server.name).await {
         Ok(0) => {}
         Ok(n) => {
             debug!(server = %server.name, sessions = n, "forgot backend sessions after backend restart")

@@ -92,5 +92,6 @@ fn reconcile(
         running.insert((*name).to_owned(), ((*server).clone(), token));
     }
     let names: HashSet<&str> = wanted.keys().copied().collect();
-    state.catalog.retain(&names);
+    let changed = state.catalog.retain(&names);
+    state.streams.lists_changed(&changed);
 }

@@ -4,11 +4,11 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, bail};
 use mcp_gateway_broker::upstream::{DiscoveryTiming, run_discovery};
-use mcp_gateway_broker::{BrokerState, OAuthMetadata, app};
+use mcp_gateway_broker::{BrokerState, OAuthMetadata, Streams, app};
 use mcp_gateway_catalog::CatalogStore;
 use mcp_gateway_config::{Config, ConfigStore, watch_file};
-use mcp_gateway_router::Router;
-use mcp_gateway_session::{MemoryStore, SessionIds, SessionKey, SessionStore};
+use mcp_gateway_router::{OriginPolicy, Router};
+use mcp_gateway_session::{BackendSessions, MemoryStore, SessionIds, SessionKey, SessionStore};
 use mcp_gateway_upstream::{UpstreamClient, install_crypto_provider};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -57,23 +57,26 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
     let upstream =
         UpstreamClient::new(args.upstream_timeout).context("building the HTTP client")?;
 
+    let backends = Arc::new(BackendSessions::new(sessions, upstream));
+
     let broker = Arc::new(BrokerState {
         config: config.clone(),
         catalog: catalog.clone(),
-        sessions: sessions.clone(),
+        backends: backends.clone(),
         ids: ids.clone(),
         session_lifetime: args.session_lifetime,
-        upstream: upstream.clone(),
         oauth: OAuthMetadata::from_env(),
         max_request_bytes: args.max_request_bytes,
+        list_page_size: args.list_page_size,
+        streams: Streams::default(),
     });
     let router = Router::new(
         config.clone(),
         catalog,
-        sessions,
+        backends,
         ids,
-        upstream,
         args.max_request_bytes,
+        OriginPolicy::parse(&args.allowed_origins),
     );
 
     let router_listener = TcpListener::bind(args.mcp_router_address)

@@ -6,10 +6,11 @@ use envoy_types::pb::envoy::config::core::v3::HeaderValue;
 use envoy_types::pb::envoy::service::ext_proc::v3::{
     CommonResponse, HttpBody, HttpHeaders, ImmediateResponse, body_mutation,
 };
-use mcp_gateway_catalog::ServerTools;
+use mcp_gateway_catalog::ServerOffer;
 use mcp_gateway_config::Config;
-use mcp_gateway_session::{MemoryStore, SessionKey, SessionRecord};
+use mcp_gateway_session::{MemoryStore, SessionKey, SessionRecord, SessionStore};
 use mcp_gateway_upstream::BackendSession;
+use mcp_gateway_upstream::UpstreamClient;
 use serde_json::{Value, json};
 
 use super::*;
@@ -34,23 +35,19 @@ impl Harness {
         let catalog = Arc::new(CatalogStore::new());
         catalog.update(
             "calc",
-            ServerTools {
-                prefix: "calc_".into(),
-                healthy: true,
-                tools: vec![json!({"name": "add"})],
-                last_error: None,
-            },
+            ServerOffer::tools("calc_", vec![json!({"name": "add"})]),
         );
         let sessions = Arc::new(MemoryStore::new());
         let ids = SessionIds::new(SessionKey::random(), Duration::from_secs(60));
         let upstream = UpstreamClient::new(Duration::from_millis(200)).expect("client");
+        let backends = Arc::new(BackendSessions::new(sessions.clone(), upstream));
         let router = Router::new(
             config,
             catalog,
-            sessions.clone(),
+            backends,
             ids.clone(),
-            upstream,
             max_request_bytes,
+            OriginPolicy::default(),
         );
         Self {
             router,
@@ -346,6 +343,39 @@ async fn bad_input_gets_json_rpc_errors() {
             "{sent}"
         );
     }
+}
+
+#[tokio::test]
+async fn foreign_origins_and_unknown_versions_are_refused() {
+    let h = Harness::new(1 << 20);
+    let cases = [
+        (("origin", "http://evil.example"), 403),
+        (("mcp-protocol-version", "1999-01-01"), 400),
+    ];
+    for ((name, value), status) in cases {
+        let mut req = RequestState::default();
+        let (got, body) = immediate(
+            &h.send(&mut req, headers(&[(":method", "GET"), (name, value)]))
+                .await,
+        );
+        assert_eq!(got, status, "{name}: {value}");
+        assert_eq!(body["error"]["code"], -32600);
+    }
+    let mut req = RequestState::default();
+    let resp = h
+        .send(
+            &mut req,
+            headers(&[
+                (":method", "POST"),
+                ("origin", "http://localhost:6274"),
+                ("mcp-protocol-version", "2025-06-18"),
+            ]),
+        )
+        .await;
+    assert!(
+        matches!(resp.response, Some(Response::RequestHeaders(_))),
+        "loopback origin passes"
+    );
 }
 
 #[tokio::test]

@@ -1,4 +1,4 @@
-use mcp_gateway_catalog::{CatalogStore, ServerTools};
+use mcp_gateway_catalog::{CatalogStore, ServerOffer};
 use mcp_gateway_config::Config;
 use mcp_gateway_protocol::Message;
 use serde_json::json;
@@ -24,15 +24,12 @@ servers:
 fn catalog(discovered: &[(&str, &str, bool, &[&str])]) -> CatalogStore {
     let store = CatalogStore::new();
     for (server, prefix, healthy, tools) in discovered {
-        store.update(
-            server,
-            ServerTools {
-                prefix: (*prefix).into(),
-                healthy: *healthy,
-                tools: tools.iter().map(|t| json!({"name": t})).collect(),
-                last_error: None,
-            },
-        );
+        let offer = if *healthy {
+            ServerOffer::tools(prefix, tools.iter().map(|t| json!({"name": t})).collect())
+        } else {
+            ServerOffer::unhealthy(prefix, "down".into())
+        };
+        store.update(server, offer);
     }
     store
 }
@@ -135,12 +132,8 @@ fn decisions() {
         let got = match decide(&config, &cat, &msg) {
             Decision::Broker => None,
             Decision::Reject(e) => Some(Err(e)),
-            Decision::Tool(t) => {
-                assert_eq!(
-                    &body[t.name_range.clone()].chars().next(),
-                    &Some('"'),
-                    "{body}"
-                );
+            Decision::Backend(t) => {
+                assert_eq!(&body[t.range.clone()].chars().next(), &Some('"'), "{body}");
                 Some(Ok((
                     t.server.name.clone(),
                     t.original.into_owned(),
@@ -164,10 +157,143 @@ fn empty_prefix_server_routes_without_rewrite() {
     let msg = Message::parse(body.as_bytes()).expect("valid");
     let cat = cat.load();
     match decide(&config, &cat, &msg) {
-        Decision::Tool(t) => {
+        Decision::Backend(t) => {
             assert_eq!(t.server.name, "solo");
             assert!(!t.rewrite);
         }
         other => panic!("unexpected {other:?}"),
+    }
+}
+
+fn request(method: &str, params: &str) -> String {
+    format!(r#"{{"jsonrpc":"2.0","id":"r1","method":"{method}","params":{params}}}"#)
+}
+
+#[test]
+fn prompts_resources_and_completions() {
+    use mcp_gateway_catalog::ListKind;
+
+    let config = Config::from_yaml(CONFIG).expect("valid config");
+    let store = CatalogStore::new();
+    let mut lists: [Vec<serde_json::Value>; 4] = Default::default();
+    lists[ListKind::Prompts as usize] = vec![json!({"name": "greet"})];
+    lists[ListKind::Resources as usize] = vec![json!({"uri": "file:///notes.txt"})];
+    store.update(
+        "calc",
+        ServerOffer::healthy("calc_", json!({"prompts": {}, "resources": {}}), lists),
+    );
+    let cat = store.load();
+    type Want = Result<(&'static str, &'static str, Addressed), &'static str>;
+    let cases: Vec<(String, Want)> = vec![
+        (
+            request("prompts/get", r#"{"name":"calc_greet"}"#),
+            Ok(("calc", "greet", Addressed::Prompt)),
+        ),
+        (
+            request("prompts/get", r#"{"name":"calc_nope"}"#),
+            Err("unknown prompt \"calc_nope\""),
+        ),
+        // not discovered yet: by prefix
+        (
+            request("prompts/get", r#"{"name":"text_hi"}"#),
+            Ok(("text", "hi", Addressed::Prompt)),
+        ),
+        (
+            request("resources/read", r#"{"uri":"file://calc_/notes.txt"}"#),
+            Ok(("calc", "file:///notes.txt", Addressed::Resource)),
+        ),
+        // a URI from a template is not listed but still routes by its prefix
+        (
+            request("resources/read", r#"{"uri":"file://calc_/other.txt"}"#),
+            Ok(("calc", "file:///other.txt", Addressed::Resource)),
+        ),
+        (
+            request("resources/subscribe", r#"{"uri":"ui://text_widget"}"#),
+            Ok(("text", "ui://widget", Addressed::Resource)),
+        ),
+        (
+            request("resources/unsubscribe", r#"{"uri":"ui://text_widget"}"#),
+            Ok(("text", "ui://widget", Addressed::Resource)),
+        ),
+        (
+            request("resources/read", r#"{"uri":"file:///notes.txt"}"#),
+            Err("no MCP server offers resource \"file:///notes.txt\""),
+        ),
+        (
+            request("resources/read", r#"{}"#),
+            Err("resources/read: params.uri (string) is required"),
+        ),
+        (
+            request(
+                "completion/complete",
+                r#"{"ref":{"type":"ref/prompt","name":"calc_greet"},"argument":{"name":"a","value":""}}"#,
+            ),
+            Ok(("calc", "greet", Addressed::Prompt)),
+        ),
+        (
+            request(
+                "completion/complete",
+                r#"{"ref":{"type":"ref/resource","uri":"file://calc_/{path}"},"argument":{"name":"path","value":""}}"#,
+            ),
+            Ok(("calc", "file:///{path}", Addressed::Resource)),
+        ),
+        (
+            request("completion/complete", r#"{"ref":{"type":"ref/other"}}"#),
+            Err("completion/complete: params.ref.type must be \"ref/prompt\" or \"ref/resource\""),
+        ),
+    ];
+    for (body, want) in cases {
+        let msg = Message::parse(body.as_bytes()).expect("valid message");
+        let got = match decide(&config, &cat, &msg) {
+            Decision::Backend(t) => {
+                // The range covers exactly the exposed string token.
+                let token = &body[t.range.clone()];
+                assert!(token.starts_with('"') && token.ends_with('"'), "{body}");
+                Ok((t.server.name.clone(), t.original.into_owned(), t.kind))
+            }
+            Decision::Reject(e) => Err(e.to_string()),
+            Decision::Broker => panic!("{body} went to the broker"),
+        };
+        let want = want
+            .map(|(s, o, k)| (s.to_owned(), o.to_owned(), k))
+            .map_err(str::to_owned);
+        assert_eq!(got, want, "{body}");
+    }
+}
+
+#[test]
+fn responses_to_server_requests_go_back_to_their_server() {
+    let config = Config::from_yaml(CONFIG).expect("valid config");
+    let cat = CatalogStore::new().load();
+    let cases: Vec<(&str, Option<(&str, &str)>)> = vec![
+        (
+            r#"{"jsonrpc":"2.0","id":"calc:0","result":{}}"#,
+            Some(("calc", "0")),
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":"text:\"abc\"","error":{"code":-1,"message":"no"}}"#,
+            Some(("text", "\"abc\"")),
+        ),
+        // not ours, unknown or disabled server: the broker accepts and drops it
+        (r#"{"jsonrpc":"2.0","id":7,"result":{}}"#, None),
+        (r#"{"jsonrpc":"2.0","id":"weather:1","result":{}}"#, None),
+        (r#"{"jsonrpc":"2.0","id":"off:1","result":{}}"#, None),
+    ];
+    for (body, want) in cases {
+        let msg = Message::parse(body.as_bytes()).expect("valid message");
+        let got = match decide(&config, &cat, &msg) {
+            Decision::Backend(t) => {
+                assert_eq!(t.kind, Addressed::Response);
+                assert_eq!(&body[t.range.clone()], msg.id_raw().expect("id"));
+                Some((t.server.name.clone(), t.original.into_owned()))
+            }
+            Decision::Broker => None,
+            Decision::Reject(e) => panic!("{body}: {e}"),
+        };
+        assert_eq!(
+            got,
+            want.map(|(s, o)| (s.to_owned(), o.to_owned())),
+            "{body}"
+        );
     }
 }

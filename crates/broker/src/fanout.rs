@@ -1,0 +1,83 @@
+//! Messages the broker forwards to every backend of a client's session.
+
+use std::sync::Arc;
+
+use mcp_gateway_catalog::Catalog;
+use mcp_gateway_config::Config;
+use serde_json::Value;
+use tracing::debug;
+
+use crate::BrokerState;
+
+/// `logging/setLevel` for every backend that declared `logging`: opens the client's backend
+/// session where needed (so the level holds for everything that backend sends this client).
+/// Returns the servers that could not be reached.
+pub(crate) async fn set_level(
+    state: &BrokerState,
+    config: &Config,
+    catalog: &Catalog,
+    session: &str,
+    params: &Value,
+) -> Vec<String> {
+    let mut failed = Vec::new();
+    for server in config.enabled_servers() {
+        let logs = catalog.server(&server.name).is_some_and(|s| {
+            s.healthy && s.capabilities.get("logging").is_some_and(|c| !c.is_null())
+        });
+        if !logs {
+            continue;
+        }
+        let outcome = match state
+            .backends
+            .open(session, &server.name, &server.url)
+            .await
+        {
+            Ok(backend) => state
+                .upstream()
+                .request(
+                    &server.url,
+                    &backend,
+                    "logging/setLevel",
+                    Some(params.clone()),
+                )
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = outcome {
+            debug!(server = %server.name, error = %e, "logging/setLevel failed");
+            failed.push(server.name.clone());
+        }
+    }
+    failed
+}
+
+/// A client notification meant for whichever backend handles the request it names
+/// (`notifications/cancelled`): sent to every backend session the client has open. Request
+/// ids are unique among a client's in-flight requests, and receivers ignore ids they do not
+/// know, so only the owner acts on it.
+pub(crate) fn broadcast(
+    state: Arc<BrokerState>,
+    session: String,
+    method: String,
+    params: Option<Value>,
+) {
+    tokio::spawn(async move {
+        let config = state.config.load();
+        for server in config.enabled_servers() {
+            let Ok(Some((_, Some(backend)))) =
+                state.sessions().lookup(&session, &server.name).await
+            else {
+                continue;
+            };
+            if let Err(e) = state
+                .upstream()
+                .notify(&server.url, &backend, &method, params.clone())
+                .await
+            {
+                debug!(server = %server.name, %method, error = %e, "forwarding notification failed");
+            }
+        }
+    });
+}

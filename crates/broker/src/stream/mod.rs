@@ -1,0 +1,115 @@
+//! The client's GET stream: everything the gateway and the session's backends send the client
+//! outside a request — list changes, resource updates, log messages, server requests.
+//!
+//! One [`Outbox`] per gateway session numbers the messages (SSE event ids) and keeps the last
+//! few hundred, so a client that reconnects with `Last-Event-ID` within the resume window
+//! loses nothing and sees nothing twice. While an outbox lives, one pump per backend session
+//! reads that backend's own GET stream and relays it (see [`relay`]); backend sessions opened
+//! later (lazily, by the router) are attached as they open.
+
+mod outbox;
+mod pump;
+mod relay;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mcp_gateway_catalog::ListKind;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+pub(crate) use outbox::Outbox;
+
+use crate::BrokerState;
+
+/// How long a session's outbox (and its backend pumps) outlive the last attached GET stream.
+pub const RESUME_WINDOW: Duration = Duration::from_secs(60);
+
+/// Messages of the gateway itself, for every session.
+#[derive(Clone, Debug)]
+pub(crate) enum GatewayEvent {
+    ListChanged(ListKind),
+}
+
+/// The outboxes of all sessions with a live (or recently live) GET stream.
+pub struct Streams {
+    outboxes: papaya::HashMap<String, Arc<Outbox>>,
+    events: broadcast::Sender<GatewayEvent>,
+}
+
+impl Default for Streams {
+    fn default() -> Self {
+        Self {
+            outboxes: papaya::HashMap::new(),
+            events: broadcast::channel(64).0,
+        }
+    }
+}
+
+impl Streams {
+    /// Tells every session that these aggregated lists changed.
+    pub fn lists_changed(&self, kinds: &[ListKind]) {
+        for kind in kinds {
+            let _ = self.events.send(GatewayEvent::ListChanged(*kind));
+        }
+    }
+
+    /// Stops and forgets a session's stream (the session ended).
+    pub fn end(&self, session: &str) {
+        if let Some(outbox) = self.outboxes.pin().remove(session) {
+            outbox.cancel.cancel();
+        }
+    }
+
+    /// Number of sessions with an outbox (for tests and metrics).
+    pub fn len(&self) -> usize {
+        self.outboxes.pin().len()
+    }
+
+    /// True when no session has an outbox.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The session's outbox, created (with its supervisor) on first use.
+pub(crate) fn outbox(state: &Arc<BrokerState>, session: &str) -> Arc<Outbox> {
+    let outboxes = state.streams.outboxes.pin();
+    if let Some(existing) = outboxes.get(session) {
+        return existing.clone();
+    }
+    let fresh = Arc::new(Outbox::new(CancellationToken::new()));
+    let outbox = outboxes
+        .get_or_insert(session.to_owned(), fresh.clone())
+        .clone();
+    if Arc::ptr_eq(&outbox, &fresh) {
+        tokio::spawn(pump::supervise(
+            state.clone(),
+            session.to_owned(),
+            outbox.clone(),
+            state.streams.events.subscribe(),
+        ));
+    }
+    outbox
+}
+
+/// A GET stream detached: after the resume window with nobody attached, the outbox goes.
+pub(crate) fn detached(state: Arc<BrokerState>, session: String, outbox: Arc<Outbox>) {
+    if outbox.detach() > 0 {
+        return;
+    }
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = tokio::time::sleep(RESUME_WINDOW) => {}
+            _ = outbox.cancel.cancelled() => return,
+        }
+        if outbox.attached() == 0 {
+            let _ = state
+                .streams
+                .outboxes
+                .pin()
+                .remove_if(&session, |_, current| Arc::ptr_eq(current, &outbox));
+            outbox.cancel.cancel();
+        }
+    });
+}

@@ -1,0 +1,133 @@
+use serde_json::json;
+
+use super::*;
+
+fn tools(names: &[&str]) -> Vec<Value> {
+    names
+        .iter()
+        .map(|n| json!({"name": n, "inputSchema": {"type": "object"}}))
+        .collect()
+}
+
+#[test]
+fn aggregates_with_prefixes_and_routes_back() {
+    let store = CatalogStore::new();
+    store.update("calc", ServerOffer::tools("calc_", tools(&["add", "sqrt"])));
+    store.update("text", ServerOffer::tools("text_", tools(&["upper"])));
+    let cat = store.load();
+    assert_eq!(cat.tool_count(), 3);
+    assert_eq!(
+        cat.tool("calc_add"),
+        Some(&Route {
+            server: "calc".into(),
+            original: "add".into()
+        })
+    );
+    assert_eq!(cat.tool("add"), None);
+    let listed: Vec<Value> = serde_json::from_str(cat.tools_json()).unwrap();
+    let names: Vec<&str> = listed.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["calc_add", "calc_sqrt", "text_upper"]);
+    assert_eq!(listed[0]["inputSchema"], json!({"type": "object"}));
+    assert_eq!(cat.server("calc").unwrap().tools, 2);
+}
+
+#[test]
+fn prompts_resources_and_templates_are_exposed_reversibly() {
+    let store = CatalogStore::new();
+    let mut lists: [Vec<Value>; 4] = Default::default();
+    lists[ListKind::Prompts.index()] = vec![json!({"name": "greet", "arguments": []})];
+    lists[ListKind::Resources.index()] = vec![json!({"uri": "file:///a.txt", "name": "a"})];
+    lists[ListKind::ResourceTemplates.index()] =
+        vec![json!({"uriTemplate": "file:///{path}", "name": "f"})];
+    let caps = json!({"prompts": {}, "resources": {"subscribe": true}, "logging": {}});
+    store.update("a", ServerOffer::healthy("a_", caps, lists.clone()));
+    store.update(
+        "b",
+        ServerOffer::healthy("b_", json!({"prompts": {}}), lists),
+    );
+    let cat = store.load();
+    assert_eq!(cat.prompt("a_greet").map(|r| &*r.server), Some("a"));
+    assert_eq!(cat.prompt("b_greet").map(|r| &*r.original), Some("greet"));
+    let route = cat.resource("file://b_/a.txt").unwrap();
+    assert_eq!((&*route.server, &*route.original), ("b", "file:///a.txt"));
+    let templates: Vec<Value> =
+        serde_json::from_str(cat.list(ListKind::ResourceTemplates).json()).unwrap();
+    assert_eq!(templates[0]["uriTemplate"], "file://a_/{path}");
+    let caps = cat.capabilities();
+    assert!(caps.prompts && caps.resources && caps.subscribe && caps.logging && !caps.completions);
+}
+
+#[test]
+fn unhealthy_servers_expose_nothing_but_are_known() {
+    let store = CatalogStore::new();
+    store.update("calc", ServerOffer::unhealthy("c_", "refused".into()));
+    let cat = store.load();
+    assert_eq!(cat.tool("c_add"), None);
+    assert_eq!(cat.tools_json(), "[]");
+    let status = cat.server("calc").unwrap();
+    assert!(status.attempted && !status.healthy);
+    assert_eq!(status.last_error.as_deref(), Some("refused"));
+    assert_eq!(cat.capabilities(), Capabilities::default());
+}
+
+#[test]
+fn invalid_and_duplicate_names_are_skipped() {
+    let store = CatalogStore::new();
+    let long = "x".repeat(130);
+    let mut listed = tools(&["ok", "bad name", &long, "ok"]);
+    listed.push(json!({"description": "no name"}));
+    store.update("s", ServerOffer::tools("p_", listed));
+    let cat = store.load();
+    assert_eq!(cat.tool_count(), 1);
+    assert!(cat.tool("p_ok").is_some());
+}
+
+#[test]
+fn updates_report_the_lists_that_changed() {
+    let store = CatalogStore::new();
+    assert_eq!(
+        store.update("a", ServerOffer::tools("a_", tools(&["t"]))),
+        [ListKind::Tools]
+    );
+    assert_eq!(
+        store.update("a", ServerOffer::tools("a_", tools(&["t"]))),
+        []
+    );
+    assert_eq!(
+        store.update("a", ServerOffer::unhealthy("a_", "down".into())),
+        [ListKind::Tools]
+    );
+    assert_eq!(store.retain(&HashSet::new()), []);
+}
+
+#[test]
+fn retain_drops_removed_servers() {
+    let store = CatalogStore::new();
+    store.update("a", ServerOffer::tools("a_", tools(&["t"])));
+    store.update("b", ServerOffer::tools("b_", tools(&["t"])));
+    store.retain(&HashSet::from(["b"]));
+    let cat = store.load();
+    assert!(cat.tool("a_t").is_none());
+    assert!(cat.tool("b_t").is_some());
+    assert!(cat.server("a").is_none());
+}
+
+proptest::proptest! {
+    /// No two exposed tools share a name, whatever the backends list.
+    #[test]
+    fn exposed_names_are_unique(lists in proptest::collection::vec(proptest::collection::vec("[a-c_]{1,3}", 0..6), 1..4)) {
+        let store = CatalogStore::new();
+        let prefixes = ["a_", "b_", "c_"];
+        for (i, names) in lists.iter().enumerate() {
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            store.update(&format!("s{i}"), ServerOffer::tools(prefixes[i % 3], tools(&names)));
+        }
+        let cat = store.load();
+        let listed: Vec<Value> = serde_json::from_str(cat.tools_json()).unwrap();
+        let mut seen = HashSet::new();
+        for t in &listed {
+            proptest::prop_assert!(seen.insert(t["name"].as_str().unwrap().to_owned()));
+        }
+        proptest::prop_assert_eq!(listed.len(), cat.tool_count());
+    }
+}

@@ -1,0 +1,119 @@
+use std::sync::Arc;
+
+use mcp_gateway_upstream::{BackendSession, InitOptions, UpstreamClient, UpstreamError};
+use tokio::sync::broadcast;
+use tracing::debug;
+use url::Url;
+
+use crate::{SessionError, SessionRecord, SessionStore, SingleFlight};
+
+/// Why a backend session could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The gateway session does not exist (never created, ended or expired).
+    #[error("session not found")]
+    UnknownSession,
+    /// The backend did not answer or refused to initialise.
+    #[error("{0}")]
+    Unavailable(UpstreamError),
+    /// The session store failed.
+    #[error(transparent)]
+    Store(#[from] SessionError),
+}
+
+/// Backend sessions of gateway sessions: found in the store, or opened lazily and exactly once
+/// per (gateway session, backend) with the client's own capabilities and protocol version.
+/// Shared by the router (routed requests) and the broker (fan-out such as `logging/setLevel`).
+pub struct BackendSessions {
+    store: Arc<dyn SessionStore>,
+    upstream: UpstreamClient,
+    flights: SingleFlight<(String, String), Arc<BackendSession>>,
+    opened: broadcast::Sender<Opened>,
+}
+
+/// A backend session that was just opened: (gateway session id, server name).
+pub type Opened = (Arc<str>, Arc<str>);
+
+impl BackendSessions {
+    /// Backend sessions kept in `store`, opened with `upstream`.
+    pub fn new(store: Arc<dyn SessionStore>, upstream: UpstreamClient) -> Self {
+        Self {
+            store,
+            upstream,
+            flights: SingleFlight::new(),
+            opened: broadcast::channel(1024).0,
+        }
+    }
+
+    /// Announces every backend session opened from now on (the broker attaches the new
+    /// session's server-to-client stream to the client's GET stream).
+    pub fn subscribe_opened(&self) -> broadcast::Receiver<Opened> {
+        self.opened.subscribe()
+    }
+
+    /// The session store.
+    pub fn store(&self) -> &Arc<dyn SessionStore> {
+        &self.store
+    }
+
+    /// The client used to reach backends.
+    pub fn upstream(&self) -> &UpstreamClient {
+        &self.upstream
+    }
+
+    /// The backend session of `gateway` on `server` (at `url`), opening it if needed.
+    pub async fn open(
+        &self,
+        gateway: &str,
+        server: &str,
+        url: &Url,
+    ) -> Result<Arc<BackendSession>, OpenError> {
+        let (record, existing) = self.lookup(gateway, server).await?;
+        if let Some(backend) = existing {
+            return Ok(backend);
+        }
+        let key = (gateway.to_owned(), server.to_owned());
+        self.flights
+            .run(key, || async {
+                // Another flight may have finished between our look-up and this one.
+                if let (_, Some(backend)) = self.lookup(gateway, server).await? {
+                    return Ok(backend);
+                }
+                let opts = InitOptions {
+                    protocol_version: record.protocol_version.clone(),
+                    capabilities: record.client_capabilities.clone(),
+                    client_info: record.client_info.clone(),
+                };
+                let backend = self
+                    .upstream
+                    .initialize(url, &opts)
+                    .await
+                    .map_err(OpenError::Unavailable)?;
+                debug!(%server, "opened backend session");
+                let backend = Arc::new(backend);
+                self.store
+                    .set_backend(gateway, server, backend.clone())
+                    .await?;
+                Ok(backend)
+            })
+            .await
+    }
+
+    /// Forgets the backend session of `gateway` on `server` (the backend lost it).
+    pub async fn forget(&self, gateway: &str, server: &str) {
+        if let Err(e) = self.store.remove_backend(gateway, server).await {
+            debug!(%server, error = %e, "could not forget backend session");
+        }
+    }
+
+    async fn lookup(
+        &self,
+        gateway: &str,
+        server: &str,
+    ) -> Result<(Arc<SessionRecord>, Option<Arc<BackendSession>>), OpenError> {
+        self.store
+            .lookup(gateway, server)
+            .await?
+            .ok_or(OpenError::UnknownSession)
+    }
+}
