@@ -43,22 +43,10 @@ async fn handle_post(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, BrokerError> {
+    transport_check(state, headers)?;
     let msg = Message::parse(body)
         .map_err(|e| BrokerError::new(StatusCode::BAD_REQUEST, e.code(), e.to_string()))?;
     let id = msg.id_raw();
-    if let Some(version) = header_str(headers, VERSION_HEADER)
-        && !versions::is_supported(version)
-    {
-        return Err(BrokerError::new(
-            StatusCode::BAD_REQUEST,
-            codes::INVALID_REQUEST,
-            format!(
-                "unsupported MCP-Protocol-Version {version:?}; supported: {}",
-                versions::SUPPORTED.join(", ")
-            ),
-        )
-        .with_id(id));
-    }
     if msg.kind() == Kind::Request && msg.method() == Some("initialize") {
         return initialize(state, &msg).await;
     }
@@ -236,6 +224,9 @@ fn invalid_params(message: impl Into<String>) -> BrokerError {
 /// The session's GET stream (SSE): gateway notifications and the backends' own streams,
 /// resumable with `Last-Event-ID` within the resume window.
 pub(crate) async fn get(State(state): State<Arc<BrokerState>>, headers: HeaderMap) -> Response {
+    if let Err(e) = transport_check(&state, &headers) {
+        return e.into_response();
+    }
     let session = match require_session(&state, &headers).await {
         Ok(id) => id.to_owned(),
         Err(e) => return e.into_response(),
@@ -281,6 +272,9 @@ impl Drop for Detach {
 }
 
 pub(crate) async fn delete(State(state): State<Arc<BrokerState>>, headers: HeaderMap) -> Response {
+    if let Err(e) = transport_check(&state, &headers) {
+        return e.into_response();
+    }
     let Some(id) = header_str(&headers, SESSION_HEADER) else {
         return BrokerError::missing_session().into_response();
     };
@@ -306,6 +300,33 @@ pub(crate) async fn delete(State(state): State<Arc<BrokerState>>, headers: Heade
         }
     });
     StatusCode::OK.into_response()
+}
+
+/// The transport rules every request must pass: an allowed `Origin` (403) and a supported
+/// `MCP-Protocol-Version` (400).
+fn transport_check(state: &BrokerState, headers: &HeaderMap) -> Result<(), BrokerError> {
+    if let Some(origin) = header_str(headers, "origin")
+        && !state.origins.allows(origin)
+    {
+        return Err(BrokerError::new(
+            StatusCode::FORBIDDEN,
+            codes::INVALID_REQUEST,
+            format!("origin {origin:?} is not allowed to call this gateway"),
+        ));
+    }
+    if let Some(version) = header_str(headers, VERSION_HEADER)
+        && !versions::is_supported(version)
+    {
+        return Err(BrokerError::new(
+            StatusCode::BAD_REQUEST,
+            codes::INVALID_REQUEST,
+            format!(
+                "unsupported MCP-Protocol-Version {version:?}; supported: {}",
+                versions::SUPPORTED.join(", ")
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The session id of a request that must belong to a live session.

@@ -30,6 +30,9 @@ pub struct BrokerState {
     pub list_page_size: usize,
     /// Clients' GET streams.
     pub streams: crate::Streams,
+    /// Origins browser clients may call from (checked here for GET and DELETE, which the
+    /// router never sees; POSTs are checked by the router too).
+    pub origins: mcp_gateway_protocol::origin::OriginPolicy,
 }
 
 impl BrokerState {

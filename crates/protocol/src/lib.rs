@@ -14,6 +14,7 @@ mod error_body;
 mod json_str;
 mod message;
 pub mod naming;
+pub mod origin;
 mod params;
 pub mod server_request;
 mod splice;

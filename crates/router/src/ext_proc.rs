@@ -3,7 +3,7 @@
 use std::pin::Pin;
 use std::sync::Arc;
 
-use envoy_types::pb::envoy::config::core::v3::HeaderMap;
+use envoy_types::pb::envoy::config::core::v3::{HeaderMap, Metadata};
 use envoy_types::pb::envoy::service::ext_proc::v3::external_processor_server::{
     ExternalProcessor, ExternalProcessorServer,
 };
@@ -12,6 +12,7 @@ use envoy_types::pb::envoy::service::ext_proc::v3::processing_response::Response
 use envoy_types::pb::envoy::service::ext_proc::v3::{
     BodyResponse, HttpBody, HttpHeaders, ProcessingRequest, ProcessingResponse, TrailersResponse,
 };
+use envoy_types::pb::google::protobuf::{Struct, value};
 use futures::Stream;
 use mcp_gateway_catalog::CatalogStore;
 use mcp_gateway_config::ConfigStore;
@@ -80,11 +81,52 @@ struct RequestState {
     routed: Option<Routed>,
 }
 
-/// A request sent to a backend: what the response phase needs.
+/// A request sent to a backend: what the response phase needs. Kept in the stream's state,
+/// or — when Envoy shows the response on another ext_proc stream (the response filter) —
+/// carried there in the `mcp` dynamic metadata the router set.
 struct Routed {
     server: String,
     gateway_session: String,
     request_id: Option<String>,
+}
+
+impl Routed {
+    fn from_metadata(meta: Option<&Metadata>) -> Option<Self> {
+        let fields = metadata(meta, mutation::METADATA_NAMESPACE);
+        Some(Self {
+            server: fields.get("server")?.to_owned(),
+            gateway_session: fields.get("gateway_session")?.to_owned(),
+            request_id: fields.request_id(),
+        })
+    }
+}
+
+/// The fields of one dynamic metadata namespace.
+struct MetadataFields<'a>(Option<&'a Struct>);
+
+impl<'a> MetadataFields<'a> {
+    fn get(&self, key: &str) -> Option<&'a str> {
+        match self.0?.fields.get(key)?.kind.as_ref()? {
+            value::Kind::StringValue(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The request id as JSON text (numbers are stored as numbers).
+    fn request_id(&self) -> Option<String> {
+        match self.0?.fields.get("request_id")?.kind.as_ref()? {
+            value::Kind::StringValue(s) => Some(serde_json::Value::String(s.clone()).to_string()),
+            value::Kind::NumberValue(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => {
+                Some(format!("{}", *n as i64))
+            }
+            value::Kind::NumberValue(n) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+}
+
+fn metadata<'a>(meta: Option<&'a Metadata>, namespace: &str) -> MetadataFields<'a> {
+    MetadataFields(meta.and_then(|m| m.filter_metadata.get(namespace)))
 }
 
 type ResponseStream = Pin<Box<dyn Stream<Item = Result<ProcessingResponse, Status>> + Send>>;
@@ -124,7 +166,12 @@ impl RouterState {
         match msg.request {
             Some(Request::RequestHeaders(h)) => self.request_headers(req, &h),
             Some(Request::RequestBody(b)) => self.request_body(req, &b).await,
-            Some(Request::ResponseHeaders(h)) => self.response_headers(req, &h).await,
+            Some(Request::ResponseHeaders(h)) => {
+                if req.routed.is_none() {
+                    req.routed = Routed::from_metadata(msg.metadata_context.as_ref());
+                }
+                self.response_headers(req, &h).await
+            }
             Some(Request::ResponseBody(_)) => ProcessingResponse {
                 response: Some(Response::ResponseBody(BodyResponse::default())),
                 ..Default::default()
@@ -141,44 +188,60 @@ impl RouterState {
         }
     }
 
+    /// Request headers: strip client `x-mcp-*` headers, check the transport rules, remember
+    /// the session.
     fn request_headers(&self, req: &mut RequestState, h: &HttpHeaders) -> ProcessingResponse {
         let mut remove = Vec::new();
-        let mut is_post = false;
-        for header in headers(h.headers.as_ref()) {
-            let (key, value) = header;
-            if key.starts_with(INTERNAL_PREFIX) {
-                remove.push(key.to_owned());
-            } else if key == SESSION_HEADER {
-                req.session = Some(String::from_utf8_lossy(value).into_owned());
-            } else if key == ":method" {
-                is_post = value == b"POST";
-            } else if key == "origin" {
-                let origin = String::from_utf8_lossy(value);
-                if !self.origins.allows(&origin) {
-                    return mutation::reject(
-                        &RouteError::ForbiddenOrigin(origin.into_owned()),
-                        None,
-                    );
-                }
-            } else if key == VERSION_HEADER {
-                let version = String::from_utf8_lossy(value);
-                if !versions::is_supported(&version) {
-                    return mutation::reject(
-                        &RouteError::UnsupportedVersion(version.into_owned()),
-                        None,
-                    );
-                }
+        let (mut session, mut version, mut origin) = (None, None, None);
+        for (key, value) in headers(h.headers.as_ref()) {
+            let value = || String::from_utf8_lossy(value).into_owned();
+            match key {
+                k if k.starts_with(INTERNAL_PREFIX) => remove.push(key.to_owned()),
+                SESSION_HEADER => session = Some(value()),
+                VERSION_HEADER => version = Some(value()),
+                "origin" => origin = Some(value()),
+                _ => {}
             }
         }
-        if let Some(session) = &req.session
-            && self.ids.verify(session, None).is_err()
-        {
-            return mutation::reject(&RouteError::UnknownSession, None);
+        if let Some(reject) = self.check(
+            req,
+            session.as_deref(),
+            version.as_deref(),
+            origin.as_deref(),
+        ) {
+            return reject;
         }
-        // Only a POST in a session can be routed to a backend, and only then must the router
-        // see the response headers (to map the backend's session id back).
-        let mode = (is_post && req.session.is_some()).then(mutation::with_response_headers);
-        mutation::request_headers(remove, mode)
+        mutation::request_headers(remove)
+    }
+
+    /// Transport checks before the body is read: the `Origin` (403), the protocol version
+    /// (400) and the session id's signature (404). Remembers the session.
+    fn check(
+        &self,
+        req: &mut RequestState,
+        session: Option<&str>,
+        version: Option<&str>,
+        origin: Option<&str>,
+    ) -> Option<ProcessingResponse> {
+        if let Some(origin) = origin.filter(|o| !self.origins.allows(o)) {
+            return Some(mutation::reject(
+                &RouteError::ForbiddenOrigin(origin.to_owned()),
+                None,
+            ));
+        }
+        if let Some(version) = version.filter(|v| !versions::is_supported(v)) {
+            return Some(mutation::reject(
+                &RouteError::UnsupportedVersion(version.to_owned()),
+                None,
+            ));
+        }
+        if let Some(session) = session {
+            if self.ids.verify(session, None).is_err() {
+                return Some(mutation::reject(&RouteError::UnknownSession, None));
+            }
+            req.session = Some(session.to_owned());
+        }
+        None
     }
 
     async fn request_body(&self, req: &mut RequestState, b: &HttpBody) -> ProcessingResponse {
@@ -270,6 +333,8 @@ impl RouterState {
             ("method", method),
             ("server", server.name.as_str()),
             (addressed, target.original.as_ref()),
+            // For the response filter's stream (mapping the session id back).
+            ("gateway_session", gateway),
         ];
         req.routed = Some(Routed {
             server: server.name.clone(),

@@ -12,9 +12,8 @@
 mod error;
 mod ext_proc;
 mod mutation;
-mod origin;
 pub mod routing;
 
 pub use error::RouteError;
 pub use ext_proc::{Router, RouterState};
-pub use origin::OriginPolicy;
+pub use mcp_gateway_protocol::origin::OriginPolicy;

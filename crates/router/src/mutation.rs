@@ -2,10 +2,6 @@
 
 use envoy_types::pb::envoy::config::core::v3::header_value_option::HeaderAppendAction;
 use envoy_types::pb::envoy::config::core::v3::{HeaderValue, HeaderValueOption};
-use envoy_types::pb::envoy::extensions::filters::http::ext_proc::v3::ProcessingMode;
-use envoy_types::pb::envoy::extensions::filters::http::ext_proc::v3::processing_mode::{
-    BodySendMode, HeaderSendMode,
-};
 use envoy_types::pb::envoy::service::ext_proc::v3::processing_response::Response;
 use envoy_types::pb::envoy::service::ext_proc::v3::{
     BodyMutation, BodyResponse, CommonResponse, HeaderMutation, HeadersResponse, ImmediateResponse,
@@ -33,24 +29,8 @@ pub(crate) fn set(key: &str, value: impl Into<Vec<u8>>) -> HeaderValueOption {
     }
 }
 
-/// The processing mode for a request whose response headers the router must see
-/// (to map the backend session id back); everything else as configured in Envoy.
-pub(crate) fn with_response_headers() -> ProcessingMode {
-    ProcessingMode {
-        request_header_mode: HeaderSendMode::Send as i32,
-        response_header_mode: HeaderSendMode::Send as i32,
-        request_body_mode: BodySendMode::Buffered as i32,
-        response_body_mode: BodySendMode::None as i32,
-        request_trailer_mode: HeaderSendMode::Skip as i32,
-        response_trailer_mode: HeaderSendMode::Skip as i32,
-    }
-}
-
 /// Continue after request headers, removing `remove`.
-pub(crate) fn request_headers(
-    remove: Vec<String>,
-    mode: Option<ProcessingMode>,
-) -> ProcessingResponse {
+pub(crate) fn request_headers(remove: Vec<String>) -> ProcessingResponse {
     let header_mutation = (!remove.is_empty()).then(|| HeaderMutation {
         set_headers: Vec::new(),
         remove_headers: remove,
@@ -62,7 +42,6 @@ pub(crate) fn request_headers(
                 ..Default::default()
             }),
         })),
-        mode_override: mode,
         ..Default::default()
     }
 }

@@ -4,9 +4,12 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use crate::resources::{
-    BROKER_CLUSTER, CIRCUIT_BREAKER_LIMIT, ROUTE_CONFIG_NAME, ROUTER_CLUSTER,
-    STREAM_IDLE_TIMEOUT_SECS,
+    BACKEND_RESPONSE_FILTER, BROKER_CLUSTER, CIRCUIT_BREAKER_LIMIT, ROUTE_CONFIG_NAME,
+    ROUTER_CLUSTER, STREAM_IDLE_TIMEOUT_SECS,
 };
+
+/// Headers only the gateway sets; clients' copies are removed.
+const INTERNAL_HEADER_PREFIX: &str = "x-mcp-";
 
 /// Where Envoy listens and where it finds the gateway, plus the few knobs that
 /// differ between deployments.
@@ -182,8 +185,21 @@ static_resources:
                     code: -32603
                     message: "MCP server '%REQ(x-mcp-servername)%' is unavailable: %LOCAL_REPLY_BODY%"
           http_filters:
-          # The router: reads the buffered JSON-RPC body, picks the target, sets
-          # :authority (and x-mcp-* headers) and clears the route cache.
+          # Client-supplied x-mcp-* headers are the gateway's to set: removed before any
+          # filter (or RBAC, rate limit, access log) reads them.
+          - name: envoy.filters.http.header_mutation
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3.HeaderMutation
+              mutations:
+                request_mutations:
+                - remove_on_match:
+                    key_matcher:
+                      prefix: {INTERNAL_HEADER_PREFIX}
+          # The router: checks the request headers (session, Origin, protocol version), reads
+          # the buffered JSON-RPC body, picks the target, sets :authority and x-mcp-* headers
+          # and clears the route cache. Two messages per request with a body, one for GET and
+          # DELETE. (Envoy applies header changes sent with the body only when it has sent the
+          # headers phase, so that phase cannot be skipped.)
           - name: envoy.filters.http.ext_proc
             typed_config:
               "@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor
@@ -192,8 +208,6 @@ static_resources:
                   cluster_name: {ROUTER_CLUSTER}
               # Never let a request bypass the router.
               failure_mode_allow: false
-              # Two messages per routed call: request headers, then the whole body.
-              # Response phases only where the router asks for them (mode override).
               processing_mode:
                 request_header_mode: SEND
                 response_header_mode: SKIP
@@ -201,10 +215,10 @@ static_resources:
                 response_body_mode: NONE
                 request_trailer_mode: SKIP
                 response_trailer_mode: SKIP
-              allow_mode_override: true
-              # The router sets dynamic metadata (method, server, tool, request id) for
-              # RBAC, rate limits, access logs and the error bodies above.
               metadata_options:
+                # The router sets dynamic metadata (method, server, tool, request id) for
+                # RBAC, rate limits, access logs, the error bodies above and the response
+                # filter below.
                 receiving_namespaces:
                   untyped: [mcp]
               message_timeout: {message_timeout}
@@ -213,6 +227,27 @@ static_resources:
                 # Routing headers (:authority, :path) may be set; x-mcp-* headers are
                 # allowed by default, x-envoy-* and other system headers are not.
                 allow_all_routing: true
+          # Responses of requests routed to a backend: the router maps the backend's session
+          # id back to the gateway's and notices a backend that lost its session. The broker's
+          # routes disable it, so only routed calls pay for this message.
+          - name: {BACKEND_RESPONSE_FILTER}
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor
+              grpc_service:
+                envoy_grpc:
+                  cluster_name: {ROUTER_CLUSTER}
+              failure_mode_allow: false
+              processing_mode:
+                request_header_mode: SKIP
+                response_header_mode: SEND
+                request_body_mode: NONE
+                response_body_mode: NONE
+                request_trailer_mode: SKIP
+                response_trailer_mode: SKIP
+              metadata_options:
+                forwarding_namespaces:
+                  untyped: [mcp]
+              message_timeout: {message_timeout}
           - name: envoy.filters.http.router
             typed_config:
               "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router

@@ -19,6 +19,9 @@ use envoy_types::pb::envoy::config::route::v3::{
     HeaderMatcher, Route, RouteAction, RouteConfiguration, RouteMatch, VirtualHost, header_matcher,
     route, route_action, route_match,
 };
+use envoy_types::pb::envoy::extensions::filters::http::ext_proc::v3::{
+    ExtProcPerRoute, ext_proc_per_route,
+};
 use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::{
     CommonTlsContext, UpstreamTlsContext,
 };
@@ -27,7 +30,7 @@ use envoy_types::pb::envoy::r#type::matcher::v3::{
 };
 use envoy_types::pb::google::protobuf::{Any, Duration, UInt32Value};
 use mcp_gateway_config::{Config, Server};
-use prost::Name;
+use prost::{Message, Name};
 use tracing::warn;
 use url::{Host, Url};
 
@@ -39,6 +42,10 @@ pub const BROKER_CLUSTER: &str = "mcp_broker";
 
 /// Name of the static router cluster (ext_proc and ADS).
 pub const ROUTER_CLUSTER: &str = "mcp_router";
+
+/// Name of the ext_proc filter that shows the router the responses of routed requests;
+/// the broker's routes disable it.
+pub const BACKEND_RESPONSE_FILTER: &str = "mcp.backend_response";
 
 /// The header the router sets to the chosen server's name; a backend route matches only
 /// with it, so a client-chosen `Host` alone never reaches a backend.
@@ -196,13 +203,26 @@ fn broker_virtual_host() -> VirtualHost {
     }
 }
 
+/// The broker's route: the response filter is off (nothing to map back), so requests the
+/// broker answers cost the router one message at most.
 fn broker_route() -> Route {
-    catch_all_route(RouteAction {
+    let mut route = catch_all_route(RouteAction {
         cluster_specifier: Some(route_action::ClusterSpecifier::Cluster(
             BROKER_CLUSTER.to_owned(),
         )),
         ..sse_route_action()
-    })
+    });
+    let disabled = ExtProcPerRoute {
+        r#override: Some(ext_proc_per_route::Override::Disabled(true)),
+    };
+    route.typed_per_filter_config.insert(
+        BACKEND_RESPONSE_FILTER.to_owned(),
+        Any {
+            type_url: ExtProcPerRoute::type_url(),
+            value: disabled.encode_to_vec(),
+        },
+    );
+    route
 }
 
 fn catch_all_route(action: RouteAction) -> Route {

@@ -138,6 +138,13 @@ async fn envoy_routes_by_authority_and_answers_its_errors_in_json_rpc() {
     let client = http::client();
     let url = format!("http://{listener}/mcp");
     let call = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo_hi"}}"#;
+    // The same call, steering the stand-in router (see support/ext_proc.rs).
+    let steered = |test: Value| {
+        let mut body: Value = serde_json::from_slice(call).expect("JSON");
+        body["test"] = test;
+        body.to_string().into_bytes()
+    };
+    let to_echo = steered(json!({"route": "echo.mcp.test", "servername": "echo"}));
     let post_to = |host: &str, url: &str| {
         client
             .post(url)
@@ -163,9 +170,7 @@ async fn envoy_routes_by_authority_and_answers_its_errors_in_json_rpc() {
     // clear the route cache. The backend sees its own Host and path.
     let got = json(
         post_to("gateway.example.com", &format!("{url}?keep=me"))
-            .header("x-test-route", "echo.mcp.test")
-            .header("x-test-servername", "echo")
-            .body(&call[..])
+            .body(to_echo.clone())
             .send()
             .await
             .expect("send"),
@@ -174,10 +179,16 @@ async fn envoy_routes_by_authority_and_answers_its_errors_in_json_rpc() {
     assert_eq!(got["server"], "backend", "{got}");
     assert_eq!(got["path"], "/backend/mcp");
     assert_eq!(got["host"], backend.addr.to_string());
-    assert_eq!(got["body_bytes"], call.len());
+    assert_eq!(got["body_bytes"], to_echo.len());
     assert_eq!(
         got["query"], "keep=me",
         "the query string survives the path rewrite"
+    );
+
+    // The response filter showed the router that routed call's response.
+    assert_eq!(
+        gateway.response_statuses.recv().await.as_deref(),
+        Some("200")
     );
 
     // Anything else is the broker's, path untouched; so are body-less requests.
@@ -209,12 +220,17 @@ async fn envoy_routes_by_authority_and_answers_its_errors_in_json_rpc() {
         "{got}"
     );
 
+    // The broker's route switches the response filter off: no extra message to the router.
+    assert!(
+        gateway.response_statuses.try_recv().is_err(),
+        "broker responses must not pass through the response filter"
+    );
+
     // A body just under the limit makes it through ext_proc to the backend.
-    let large = vec![b' '; 3 * 1024 * 1024];
+    let mut large = to_echo.clone();
+    large.resize(3 * 1024 * 1024, b' ');
     let got = json(
         post("gateway.example.com")
-            .header("x-test-route", "echo.mcp.test")
-            .header("x-test-servername", "echo")
             .body(large.clone())
             .send()
             .await
@@ -239,13 +255,13 @@ async fn envoy_routes_by_authority_and_answers_its_errors_in_json_rpc() {
             "code": -32600, "message": "request body too large (limit 4194304 bytes)"}})
     );
 
+    while gateway.response_statuses.try_recv().is_ok() {}
     // A routed call to a backend that is down: a JSON-RPC error answering the call (its id,
     // status 200, so SDK clients match it to the pending request), naming the server.
     let response = post("gateway.example.com")
-        .header("x-test-route", "dead.mcp.test")
-        .header("x-test-servername", "dead")
-        .header("x-test-observe-response", "1")
-        .body(&call[..])
+        .body(steered(
+            json!({"route": "dead.mcp.test", "servername": "dead"}),
+        ))
         .send()
         .await
         .expect("send");
@@ -270,8 +286,7 @@ async fn envoy_routes_by_authority_and_answers_its_errors_in_json_rpc() {
     // The router's own immediate responses are left alone, even for a named server.
     let response = post("gateway.example.com")
         .header("x-mcp-servername", "dead")
-        .header("x-test-immediate", "1")
-        .body(&call[..])
+        .body(steered(json!({"immediate": true})))
         .send()
         .await
         .expect("send");

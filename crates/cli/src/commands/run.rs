@@ -58,6 +58,7 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
         UpstreamClient::new(args.upstream_timeout).context("building the HTTP client")?;
 
     let backends = Arc::new(BackendSessions::new(sessions, upstream));
+    let origins = OriginPolicy::parse(&args.allowed_origins);
 
     let broker = Arc::new(BrokerState {
         config: config.clone(),
@@ -69,6 +70,7 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
         max_request_bytes: args.max_request_bytes,
         list_page_size: args.list_page_size,
         streams: Streams::default(),
+        origins: origins.clone(),
     });
     let router = Router::new(
         config.clone(),
@@ -76,7 +78,7 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
         backends,
         ids,
         args.max_request_bytes,
-        OriginPolicy::parse(&args.allowed_origins),
+        origins,
     );
 
     let router_listener = TcpListener::bind(args.mcp_router_address)

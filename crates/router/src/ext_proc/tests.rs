@@ -180,10 +180,6 @@ async fn routes_a_tool_call_to_its_backend() {
         ["x-mcp-servername"],
         "client x-mcp-* headers are stripped"
     );
-    assert!(
-        resp.mode_override.is_some(),
-        "routable requests ask for response headers"
-    );
 
     let sent = r#"{"jsonrpc":"2.0","id":12345678901234567890,"method":"tools/call","params":{"name":"calc_add","arguments":{"a":2,"b":3,"z":"\u00e9"}}}"#;
     let resp = h.send(&mut req, body(sent)).await;
@@ -437,4 +433,81 @@ async fn unreachable_backend_is_named() {
         message.contains("MCP server 'calc' is unavailable"),
         "{message}"
     );
+}
+
+/// The response filter's stream: Envoy shows the router a routed request's response on a
+/// second ext_proc stream that knows only the `mcp` metadata the router set on the first.
+#[tokio::test]
+async fn responses_on_the_response_filter_stream_use_the_metadata() {
+    use envoy_types::pb::google::protobuf::value;
+
+    let h = Harness::new(1 << 20);
+    let gw = h.session().await;
+    let mut req = RequestState::default();
+    h.send(
+        &mut req,
+        headers(&[(":method", "POST"), ("mcp-session-id", &gw)]),
+    )
+    .await;
+    let resp = h
+        .send(
+            &mut req,
+            body(r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"calc_add"}}"#),
+        )
+        .await;
+    let md = resp.dynamic_metadata.expect("metadata");
+    let Some(value::Kind::StructValue(mcp)) = md.fields["mcp"].kind.clone() else {
+        panic!("mcp namespace")
+    };
+    let on_other_stream = |status: &str, session: Option<&str>| {
+        let mut pairs = vec![(":status", status.to_owned())];
+        pairs.extend(session.map(|s| ("mcp-session-id", s.to_owned())));
+        let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        ProcessingRequest {
+            request: Some(Request::ResponseHeaders(http_headers(&pairs))),
+            metadata_context: Some(Metadata {
+                filter_metadata: [("mcp".to_owned(), mcp.clone())].into_iter().collect(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    };
+    let resp = h
+        .router
+        .0
+        .handle(
+            &mut RequestState::default(),
+            on_other_stream("200", Some("backend-1")),
+        )
+        .await;
+    assert_eq!(
+        set_headers(common(&resp)),
+        [("mcp-session-id".to_owned(), gw.clone())]
+    );
+
+    // A lost backend session there: forgotten, and the client told to retry, with its id.
+    let lost = h
+        .router
+        .0
+        .handle(&mut RequestState::default(), on_other_stream("404", None))
+        .await;
+    let (status, err) = immediate(&lost);
+    assert_eq!((status, err["id"].as_i64()), (200, Some(5)));
+    let (_, backend) = h
+        .sessions
+        .lookup(&gw, "calc")
+        .await
+        .expect("store")
+        .expect("session");
+    assert!(backend.is_none());
+
+    // Without the router's metadata (a broker response) nothing changes.
+    let plain = ProcessingRequest {
+        request: Some(Request::ResponseHeaders(http_headers(&[(
+            ":status", "404",
+        )]))),
+        ..Default::default()
+    };
+    let resp = h.router.0.handle(&mut RequestState::default(), plain).await;
+    assert!(set_headers(common(&resp)).is_empty());
 }

@@ -146,23 +146,68 @@ fn routes_come_from_ads_and_clusters_too() {
     assert!(dynamic["cds_config"]["ads"].is_mapping());
 }
 
+/// The filter named `name` in the listener's chain.
+fn filter<'a>(bootstrap: &'a Value, name: &str) -> &'a Value {
+    let filters = connection_manager(bootstrap)["http_filters"]
+        .as_sequence()
+        .expect("http_filters");
+    filters
+        .iter()
+        .find(|f| f["name"] == name)
+        .unwrap_or_else(|| panic!("filter {name} missing"))
+}
+
 #[test]
-fn ext_proc_buffers_request_bodies_and_may_route() {
+fn filter_chain_strips_internal_headers_then_routes() {
     let bootstrap = parse(&render_bootstrap(&custom()));
-    let filters = &connection_manager(&bootstrap)["http_filters"];
-    assert_eq!(filters[0]["name"], "envoy.filters.http.ext_proc");
-    assert_eq!(filters[1]["name"], "envoy.filters.http.router");
-    let ext_proc = &filters[0]["typed_config"];
+    let names: Vec<&str> = connection_manager(&bootstrap)["http_filters"]
+        .as_sequence()
+        .expect("http_filters")
+        .iter()
+        .map(|f| f["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "envoy.filters.http.header_mutation",
+            "envoy.filters.http.ext_proc",
+            BACKEND_RESPONSE_FILTER,
+            "envoy.filters.http.router"
+        ],
+        "client x-mcp-* headers go first; the router's filter before routing"
+    );
+    let strip = &filter(&bootstrap, "envoy.filters.http.header_mutation")["typed_config"];
+    assert_eq!(
+        strip["mutations"]["request_mutations"][0]["remove_on_match"]["key_matcher"]["prefix"],
+        "x-mcp-"
+    );
+    let ext_proc = &filter(&bootstrap, "envoy.filters.http.ext_proc")["typed_config"];
     assert_eq!(ext_proc["failure_mode_allow"], false);
-    assert_eq!(ext_proc["allow_mode_override"], true);
     assert_eq!(ext_proc["message_timeout"], "2.5s");
     assert_eq!(ext_proc["max_message_timeout"], "60s");
     assert_eq!(ext_proc["mutation_rules"]["allow_all_routing"], true);
+    assert_eq!(
+        ext_proc["metadata_options"]["receiving_namespaces"]["untyped"][0],
+        "mcp"
+    );
     let mode = &ext_proc["processing_mode"];
-    assert_eq!(mode["request_header_mode"], "SEND");
+    assert_eq!(
+        mode["request_header_mode"], "SEND",
+        "header changes sent with the body need the headers phase"
+    );
     assert_eq!(mode["request_body_mode"], "BUFFERED");
     assert_eq!(mode["response_header_mode"], "SKIP");
     assert_eq!(mode["response_body_mode"], "NONE");
+
+    let responses = &filter(&bootstrap, BACKEND_RESPONSE_FILTER)["typed_config"];
+    let mode = &responses["processing_mode"];
+    assert_eq!(mode["request_header_mode"], "SKIP");
+    assert_eq!(mode["request_body_mode"], "NONE");
+    assert_eq!(mode["response_header_mode"], "SEND");
+    assert_eq!(
+        responses["metadata_options"]["forwarding_namespaces"]["untyped"][0],
+        "mcp"
+    );
 }
 
 #[test]
@@ -172,7 +217,7 @@ fn long_message_timeouts_raise_the_override_ceiling() {
         ..BootstrapOptions::default()
     };
     let bootstrap = parse(&render_bootstrap(&opts));
-    let ext_proc = &connection_manager(&bootstrap)["http_filters"][0]["typed_config"];
+    let ext_proc = &filter(&bootstrap, "envoy.filters.http.ext_proc")["typed_config"];
     assert_eq!(ext_proc["max_message_timeout"], "90s");
 }
 

@@ -1,21 +1,17 @@
-//! A stand-in for the router's ext_proc service, steered by test headers:
-//! - `x-test-route: <hostname>` sets `:authority` to it in the body phase and clears
-//!   the route cache (what the router does for a routed call), with
-//!   `x-test-servername: <name>` also setting `x-mcp-servername` (and the body's id as
-//!   `mcp.request_id` metadata, as the router does);
-//! - `x-test-immediate` answers 503 with a JSON body itself;
-//! - `x-test-observe-response` switches the response-headers phase on (mode override)
-//!   and reports each `:status` Envoy sends through it.
+//! A stand-in for the router's ext_proc service, steered by a `test` member of the JSON
+//! body (the bootstrap sends the router bodies, not request headers):
+//! - `"route": "<hostname>"` sets `:authority` to it and clears the route cache (what the
+//!   router does for a routed call), with `"servername": "<name>"` also setting
+//!   `x-mcp-servername` and, like the router, the body's id as `mcp.request_id` metadata;
+//! - `"immediate": true` answers 503 with a JSON body itself.
 //!
-//! Everything else continues unchanged.
+//! Every `:status` Envoy shows it in a response-headers phase (the response filter, which
+//! runs on routed requests only) is reported. Everything else continues unchanged.
 
 use std::pin::Pin;
 
 use envoy_types::pb::envoy::config::core::v3::{
     HeaderMap, HeaderValue, HeaderValueOption, header_value_option::HeaderAppendAction,
-};
-use envoy_types::pb::envoy::extensions::filters::http::ext_proc::v3::{
-    ProcessingMode, processing_mode::BodySendMode, processing_mode::HeaderSendMode,
 };
 use envoy_types::pb::envoy::service::ext_proc::v3::external_processor_server::{
     ExternalProcessor, ExternalProcessorServer,
@@ -61,10 +57,9 @@ impl ExternalProcessor for TestProcessor {
         request: Request<Streaming<ProcessingRequest>>,
     ) -> Result<Response<Self::ProcessStream>, Status> {
         let statuses = self.response_statuses.clone();
-        let mut route: Option<(String, Option<String>)> = None;
         let stream = request.into_inner().filter_map(move |message| {
             let reply = match message {
-                Ok(message) => answer(message, &mut route, &statuses).map(Ok),
+                Ok(message) => answer(message, &statuses).map(Ok),
                 Err(_) => None,
             };
             futures::future::ready(reply)
@@ -75,28 +70,20 @@ impl ExternalProcessor for TestProcessor {
 
 fn answer(
     message: ProcessingRequest,
-    route: &mut Option<(String, Option<String>)>,
     statuses: &mpsc::UnboundedSender<String>,
 ) -> Option<ProcessingResponse> {
     let response = match message.request? {
-        processing_request::Request::RequestHeaders(headers) => {
-            let headers = headers.headers.unwrap_or_default();
-            if header(&headers, "x-test-immediate").is_some() {
-                return Some(immediate_unavailable());
-            }
-            *route = header(&headers, "x-test-route")
-                .map(|host| (host, header(&headers, "x-test-servername")));
-            let observe = header(&headers, "x-test-observe-response").is_some();
-            return Some(ProcessingResponse {
-                response: Some(processing_response::Response::RequestHeaders(
-                    HeadersResponse::default(),
-                )),
-                mode_override: observe.then(observe_responses),
-                ..Default::default()
-            });
+        processing_request::Request::RequestHeaders(_) => {
+            processing_response::Response::RequestHeaders(HeadersResponse::default())
         }
         processing_request::Request::RequestBody(body) => {
-            let Some((host, servername)) = route.take() else {
+            let json: serde_json::Value =
+                serde_json::from_slice(&body.body).unwrap_or(serde_json::Value::Null);
+            let test = &json["test"];
+            if test["immediate"] == true {
+                return Some(immediate_unavailable());
+            }
+            let Some(host) = test["route"].as_str() else {
                 return Some(ProcessingResponse {
                     response: Some(processing_response::Response::RequestBody(
                         BodyResponse::default(),
@@ -104,15 +91,12 @@ fn answer(
                     ..Default::default()
                 });
             };
-            // Like the router: the request's id goes into `mcp` metadata for error bodies.
-            let id = serde_json::from_slice::<serde_json::Value>(&body.body)
-                .ok()
-                .and_then(|v| v.get("id").and_then(serde_json::Value::as_f64));
+            let servername = test["servername"].as_str().map(str::to_owned);
             return Some(ProcessingResponse {
                 response: Some(processing_response::Response::RequestBody(BodyResponse {
-                    response: Some(routed(host, servername)),
+                    response: Some(routed(host.to_owned(), servername)),
                 })),
-                dynamic_metadata: id.map(request_id_metadata),
+                dynamic_metadata: json["id"].as_f64().map(request_id_metadata),
                 ..Default::default()
             });
         }
@@ -156,18 +140,6 @@ fn immediate_unavailable() -> ProcessingResponse {
             },
         )),
         ..Default::default()
-    }
-}
-
-/// The configured mode with the response-headers phase switched on.
-fn observe_responses() -> ProcessingMode {
-    ProcessingMode {
-        request_header_mode: HeaderSendMode::Send as i32,
-        response_header_mode: HeaderSendMode::Send as i32,
-        request_body_mode: BodySendMode::Buffered as i32,
-        response_body_mode: BodySendMode::None as i32,
-        request_trailer_mode: HeaderSendMode::Skip as i32,
-        response_trailer_mode: HeaderSendMode::Skip as i32,
     }
 }
 
