@@ -22,8 +22,9 @@ envoy:
 run: build-release envoy
 	scripts/run-local.sh
 
-## The full suite: unit tests and e2e tests through real Envoy with real MCP servers.
-test: envoy build
+## The full suite: offline Kubernetes manifest validation, unit tests, and e2e tests
+## through real Envoy with real MCP servers.
+test: envoy build k8s-validate
 	ENVOY_BIN="$$(scripts/ensure-envoy.sh)" $(CARGO) test --workspace
 
 unit:
@@ -46,3 +47,54 @@ envoy-config:
 clean:
 	$(CARGO) clean
 	rm -rf .run
+
+## Kubernetes: the Helm chart (charts/mcp-gateway), a local kind cluster and offline
+## validation of the manifests. The logic lives in scripts/k8s/ (shellcheck-clean).
+#   make local-env-setup     kind cluster, Gateway API implementation, gateway, example servers
+#                            (GATEWAY_PROVIDER=envoy-gateway|istio): http://mcp.127-0-0-1.sslip.io:8888/mcp
+#   make inspect-gateway     the MCP Inspector on the local cluster's gateway
+#   make local-env-teardown  delete the kind cluster
+#   make run-controller      the controller from source against the current kubeconfig context
+#   make crds                regenerate the MCPServer CRD and copy it into the chart
+#   make k8s-validate        validate the CRD, deploy/ and the rendered chart offline
+.PHONY: crds local-env-setup local-env-teardown inspect-gateway run-controller k8s-validate
+
+GATEWAY_PROVIDER ?= envoy-gateway
+
+crds:
+	CARGO="$(CARGO)" scripts/k8s/crds.sh
+
+local-env-setup:
+	GATEWAY_PROVIDER="$(GATEWAY_PROVIDER)" scripts/k8s/local-env-setup.sh
+
+inspect-gateway:
+	scripts/k8s/inspect-gateway.sh
+
+run-controller:
+	CARGO="$(CARGO)" scripts/k8s/run-controller.sh
+
+local-env-teardown:
+	scripts/k8s/local-env-teardown.sh
+
+k8s-validate:
+	scripts/k8s/validate.sh
+
+#   make bench               benchmark vs direct, plain Envoy and Envoy mcp_router (BENCH_ARGS=--quick)
+## The benchmark: the same echo backend reached directly, through plain Envoy, through Envoy +
+## mcp-broker-router and through Envoy's own mcp_router, interleaved in one run, plus scale
+## scenarios. Writes bench/results/<timestamp>.{json,md,svg} and updates docs/performance.md.
+## About 10 minutes on 2 cores; `make bench BENCH_ARGS=--quick` for a short, noisy run.
+.PHONY: bench
+bench: envoy
+	$(CARGO) build --release -p mcp-gateway-bench -p mcp-gateway-cli -p mcp-gateway-example-servers
+	ulimit -n "$$(ulimit -Hn)" 2>/dev/null || true; \
+	ENVOY_BIN="$$(scripts/ensure-envoy.sh)" "$${CARGO_TARGET_DIR:-target}/release/mcp-bench" $(BENCH_ARGS)
+
+#   make conformance         the official MCP conformance suite, directly and through the gateway
+## Every server scenario of @modelcontextprotocol/conformance (pinned in conformance/, run on
+## the pinned Node 22) against crates/conformance-server directly and through Envoy +
+## mcp-broker-router. Fails when a scenario that passes directly fails through the gateway.
+## Results: conformance/results/{direct,gateway,comparison}.json.
+.PHONY: conformance
+conformance: envoy build
+	scripts/conformance.sh

@@ -65,15 +65,41 @@ impl ServerKind {
             .iter()
             .map(move |tool| format!("{prefix}{tool}"))
     }
+
+    /// The prompts the server itself offers.
+    pub fn prompts(self) -> &'static [&'static str] {
+        match self {
+            Self::Calc => &["explain"],
+            Self::Text => &["summarize", "translate"],
+        }
+    }
+
+    /// The prompts as the gateway exposes them: prefixed.
+    pub fn exposed_prompts(self) -> impl Iterator<Item = String> {
+        let prefix = self.tool_prefix();
+        self.prompts()
+            .iter()
+            .map(move |prompt| format!("{prefix}{prompt}"))
+    }
 }
 
 /// Counters from a server's `GET /stats`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stats {
     /// `initialize` requests answered.
     pub initialize: u64,
     /// `tools/call` requests received.
     pub tool_calls: u64,
+    /// Level of the last `logging/setLevel` of any session, if any.
+    pub log_level: Option<String>,
+    /// `resources/subscribe` requests accepted.
+    pub subscribes: u64,
+    /// `resources/unsubscribe` requests accepted.
+    pub unsubscribes: u64,
+    /// `notifications/cancelled` received.
+    pub cancellations: u64,
+    /// `requestId` of the last `notifications/cancelled`, if any.
+    pub last_cancelled_request: Option<Value>,
 }
 
 /// A running example server; killed on drop, restartable on the same port.
@@ -81,6 +107,7 @@ pub struct Stats {
 pub struct Backend {
     kind: ServerKind,
     addr: SocketAddr,
+    args: Vec<String>,
     log: PathBuf,
     process: Mutex<Option<ChildProcess>>,
     http: reqwest::Client,
@@ -89,11 +116,19 @@ pub struct Backend {
 impl Backend {
     /// Starts a server of `kind` on a free loopback port, logging into `dir`.
     pub async fn start(kind: ServerKind, dir: &Path) -> Result<Self> {
+        Self::start_with_args(kind, dir, &[]).await
+    }
+
+    /// [`Self::start`] with extra `mcp-example-server` arguments (e.g. `--page-size 1`),
+    /// kept for restarts.
+    pub async fn start_with_args(kind: ServerKind, dir: &Path, args: &[&str]) -> Result<Self> {
         let log = dir.join(format!("{}.log", kind.name()));
-        let (process, addr) = spawn(kind, "127.0.0.1:0", &log).await?;
+        let args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
+        let (process, addr) = spawn(kind, "127.0.0.1:0", &args, &log).await?;
         Ok(Self {
             kind,
             addr,
+            args,
             log,
             process: Mutex::new(Some(process)),
             http: crate::raw::http_client()?,
@@ -127,9 +162,24 @@ impl Backend {
                 .and_then(Value::as_u64)
                 .ok_or_else(|| anyhow!("no {name} counter in {stats}"))
         };
+        let optional = |name: &str| match stats.get(name) {
+            Some(Value::Null) => Ok(None),
+            Some(value) => Ok(Some(value.clone())),
+            None => Err(anyhow!("no {name} in {stats}")),
+        };
+        let log_level = match optional("log_level")? {
+            None => None,
+            Some(Value::String(level)) => Some(level),
+            Some(other) => bail!("log_level is not a string in {other}"),
+        };
         Ok(Stats {
             initialize: counter("initialize")?,
             tool_calls: counter("tool_calls")?,
+            log_level,
+            subscribes: counter("subscribes")?,
+            unsubscribes: counter("unsubscribes")?,
+            cancellations: counter("cancellations")?,
+            last_cancelled_request: optional("last_cancelled_request")?,
         })
     }
 
@@ -149,7 +199,8 @@ impl Backend {
         }
         let listen = self.addr.to_string();
         let what = format!("{} to listen on {listen} again", self.kind.name());
-        let (process, _) = eventually(&what, || spawn(self.kind, &listen, &self.log)).await?;
+        let (process, _) =
+            eventually(&what, || spawn(self.kind, &listen, &self.args, &self.log)).await?;
         *self
             .process
             .lock()
@@ -176,10 +227,16 @@ impl Backend {
     }
 }
 
-/// Runs `mcp-example-server` and reads the address it announces.
-async fn spawn(kind: ServerKind, listen: &str, log: &Path) -> Result<(ChildProcess, SocketAddr)> {
+/// Runs `mcp-example-server` with `args` and reads the address it announces.
+async fn spawn(
+    kind: ServerKind,
+    listen: &str,
+    args: &[String],
+    log: &Path,
+) -> Result<(ChildProcess, SocketAddr)> {
     let mut command = Command::new(workspace_binary("mcp-example-server")?);
     command.args(["--server", kind.name(), "--listen", listen]);
+    command.args(args);
     let (process, line) = ChildProcess::spawn_announced(kind.name(), command, log).await?;
     let addr = line
         .strip_prefix("listening on http://")

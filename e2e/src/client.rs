@@ -1,11 +1,11 @@
 //! A real MCP client (rmcp over streamable HTTP with reqwest).
 
-use std::{collections::BTreeSet, time::Duration};
+use std::{collections::BTreeSet, future::Future, time::Duration};
 
 use anyhow::{Context, Result, anyhow};
 use rmcp::{
-    RoleClient, ServiceExt,
-    model::{CallToolRequestParams, CallToolResult, Tool},
+    RoleClient, ServiceError, ServiceExt,
+    model::{CallToolRequestParams, CallToolResult, ErrorData, Tool},
     service::RunningService,
     transport::{
         StreamableHttpClientTransport, streamable_http_client::StreamableHttpClientTransportConfig,
@@ -34,6 +34,27 @@ pub async fn connect(url: &str) -> Result<McpClient> {
         .await
         .with_context(|| format!("initialize with {url} did not finish within {DEADLINE:?}"))?
         .with_context(|| format!("initialize with {url}"))
+}
+
+/// Awaits one MCP request, failing as a hang after [`CALL_TIMEOUT`]; the SDK's
+/// error stays in the chain (see [`json_rpc_error`]).
+pub async fn within<T, E>(what: &str, request: impl Future<Output = Result<T, E>>) -> Result<T>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    tokio::time::timeout(CALL_TIMEOUT, request)
+        .await
+        .with_context(|| format!("{what} did not answer within {CALL_TIMEOUT:?}"))?
+        .map_err(anyhow::Error::new)
+        .with_context(|| what.to_owned())
+}
+
+/// The JSON-RPC error an rmcp request failed with, if that is how it failed.
+pub fn json_rpc_error(error: &anyhow::Error) -> Option<&ErrorData> {
+    match error.downcast_ref::<ServiceError>()? {
+        ServiceError::McpError(data) => Some(data),
+        _ => None,
+    }
 }
 
 /// `tools/call`; a JSON-RPC error comes back as an [`rmcp::ServiceError`] in the

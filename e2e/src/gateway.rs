@@ -28,6 +28,10 @@ pub struct GatewayOptions<'a> {
     pub servers: &'a [ServerKind],
     /// `--max-request-bytes` for both the gateway and Envoy; their default when `None`.
     pub max_request_bytes: Option<usize>,
+    /// Extra `mcp-broker-router` arguments, e.g. `["--list-page-size", "2"]`.
+    pub gateway_args: &'a [&'a str],
+    /// Extra arguments for every example server, e.g. `["--page-size", "1"]`.
+    pub server_args: &'a [&'a str],
 }
 
 /// Envoy in front of `mcp-broker-router` in front of example servers. Every process
@@ -36,6 +40,7 @@ pub struct GatewayOptions<'a> {
 #[derive(Debug)]
 pub struct Gateway {
     backends: Vec<Backend>,
+    server_args: Vec<String>,
     gateway: ChildProcess,
     envoy: Envoy,
     broker: SocketAddr,
@@ -56,7 +61,7 @@ impl Gateway {
             options
                 .servers
                 .iter()
-                .map(|kind| Backend::start(*kind, dir.path())),
+                .map(|kind| Backend::start_with_args(*kind, dir.path(), options.server_args)),
         )
         .await?;
         let config_path = dir.path().join("config.yaml");
@@ -77,6 +82,7 @@ impl Gateway {
         if let Some(bytes) = options.max_request_bytes {
             command.arg("--max-request-bytes").arg(bytes.to_string());
         }
+        command.args(options.gateway_args);
         let log = dir.path().join("gateway.log");
         let (mut gateway, line) =
             ChildProcess::spawn_announced("mcp-broker-router", command, &log).await?;
@@ -106,6 +112,11 @@ impl Gateway {
         let envoy = Envoy::start(dir.path(), &settings).await?;
         let this = Self {
             backends,
+            server_args: options
+                .server_args
+                .iter()
+                .map(|arg| (*arg).to_owned())
+                .collect(),
             gateway,
             envoy,
             broker,
@@ -140,12 +151,14 @@ impl Gateway {
             .ok_or_else(|| anyhow!("no backend named {name}"))
     }
 
-    /// Starts another example server without configuring it (see [`Self::config_yaml`]).
+    /// Starts another example server (with the options' `server_args`) without
+    /// configuring it (see [`Self::config_yaml`]).
     pub async fn add_backend(&mut self, kind: ServerKind) -> Result<&Backend> {
         if self.backend(kind.name()).is_ok() {
             bail!("{} is already running", kind.name());
         }
-        let backend = Backend::start(kind, self.dir.path()).await?;
+        let args: Vec<&str> = self.server_args.iter().map(String::as_str).collect();
+        let backend = Backend::start_with_args(kind, self.dir.path(), &args).await?;
         self.backends.push(backend);
         self.backend(kind.name())
     }

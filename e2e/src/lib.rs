@@ -29,7 +29,8 @@ mod raw;
 
 pub use backend::{Backend, ServerKind, Stats};
 pub use client::{
-    CALL_TIMEOUT, McpClient, call_text, call_tool, connect, first_text, list_tools, tool_names,
+    CALL_TIMEOUT, McpClient, call_text, call_tool, connect, first_text, json_rpc_error, list_tools,
+    tool_names, within,
 };
 pub use envoy::{Envoy, EnvoySettings, envoy_binary};
 pub use gateway::{Gateway, GatewayOptions};

@@ -152,6 +152,17 @@ impl RawClient {
         self.post(session, body.to_string()).await
     }
 
+    /// Sends a JSON-RPC notification (no id, so no JSON-RPC response).
+    pub async fn notify(
+        &self,
+        session: Option<&str>,
+        method: &str,
+        params: Value,
+    ) -> Result<Reply> {
+        let body = json!({"jsonrpc": "2.0", "method": method, "params": params});
+        self.post(session, body.to_string()).await
+    }
+
     /// `initialize` followed by `notifications/initialized`; returns the session id.
     pub async fn initialize(&self) -> Result<String> {
         let params = json!({

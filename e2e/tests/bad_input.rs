@@ -175,6 +175,7 @@ async fn oversized_body_gets_413_with_a_json_rpc_error() -> Result<()> {
     let gateway = Gateway::start(GatewayOptions {
         servers: &[ServerKind::Calc],
         max_request_bytes: Some(LIMIT),
+        ..GatewayOptions::default()
     })
     .await?;
     let raw = gateway.raw()?;

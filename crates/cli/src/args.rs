@@ -24,6 +24,8 @@ pub struct Cli {
 pub enum Command {
     /// Print the Envoy bootstrap YAML that fronts this gateway.
     EnvoyConfig(EnvoyConfigArgs),
+    /// Print the MCPServer CustomResourceDefinition YAML.
+    Crd,
 }
 
 /// Flags of the gateway.
@@ -45,6 +47,9 @@ pub struct RunArgs {
     /// Run the Kubernetes controller instead of the gateway.
     #[arg(long)]
     pub controller: bool,
+    /// Flags of `--controller`.
+    #[command(flatten)]
+    pub controller_args: ControllerArgs,
     /// Largest request body accepted, in bytes (keep equal to Envoy's limit).
     #[arg(long, env = "MCP_MAX_REQUEST_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_request_bytes: usize,
@@ -92,3 +97,34 @@ pub struct EnvoyConfigArgs {
     pub max_request_bytes: u32,
 }
 
+/// Help heading of the controller's flags.
+const CONTROLLER: &str = "Controller (--controller)";
+
+/// Flags of the Kubernetes controller (`--controller`).
+#[derive(Debug, Args)]
+pub struct ControllerArgs {
+    /// ConfigMap the aggregated gateway config is written to.
+    #[arg(help_heading = CONTROLLER, long, default_value = "mcp-gateway-config")]
+    pub configmap_name: String,
+    /// Namespace of that ConfigMap and of the leader-election Lease.
+    #[arg(help_heading = CONTROLLER, long, env = "POD_NAMESPACE", default_value = "mcp-system")]
+    pub configmap_namespace: String,
+    /// Key of the config file in the ConfigMap.
+    #[arg(help_heading = CONTROLLER, long, default_value = "config.yaml")]
+    pub configmap_key: String,
+    /// Cluster DNS domain used in backend URLs (`<svc>.<ns>.svc.<domain>`).
+    #[arg(help_heading = CONTROLLER, long, default_value = "cluster.local")]
+    pub cluster_domain: String,
+    /// Address of `/healthz` and `/readyz`.
+    #[arg(help_heading = CONTROLLER, long, default_value = "0.0.0.0:8081")]
+    pub health_address: SocketAddr,
+    /// Address of `/metrics` (Prometheus).
+    #[arg(help_heading = CONTROLLER, long, default_value = "0.0.0.0:8082")]
+    pub metrics_address: SocketAddr,
+    /// Elect one active replica through a Lease (`--leader-election=false` for a single replica).
+    #[arg(help_heading = CONTROLLER, long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub leader_election: bool,
+    /// Name of the leader-election Lease.
+    #[arg(help_heading = CONTROLLER, long, default_value = "mcp-gateway-controller")]
+    pub leader_election_lease: String,
+}

@@ -8,13 +8,14 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-pub use args::{Cli, Command, EnvoyConfigArgs, RunArgs};
+pub use args::{Cli, Command, ControllerArgs, EnvoyConfigArgs, RunArgs};
 
 /// Parses the command line and runs it; errors are printed with their causes.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::EnvoyConfig(args)) => commands::envoy_config::execute(&args),
+        Some(Command::Crd) => commands::crd::execute(),
         None => commands::run::execute(cli.run),
     };
     match result {

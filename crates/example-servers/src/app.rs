@@ -1,6 +1,6 @@
 //! HTTP wiring: the MCP endpoint, `GET /stats`, binding and graceful shutdown.
 
-use std::{future::IntoFuture, net::SocketAddr, sync::Arc, time::Duration};
+use std::{future::IntoFuture, net::SocketAddr, num::NonZeroUsize, sync::Arc, time::Duration};
 
 use axum::{Json, Router, extract::State, routing::get};
 use rmcp::transport::streamable_http_server::{
@@ -12,6 +12,8 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     calc::{self, Calc},
     error::Error,
+    pagination::Pager,
+    shared::Shared,
     stats::{Stats, StatsSnapshot},
     text::{self, Text},
 };
@@ -64,6 +66,9 @@ pub struct Options {
     pub path: String,
     /// Accepted `Host` headers.
     pub hosts: HostPolicy,
+    /// Items per page of the server's own lists (tools, prompts, resources,
+    /// templates); `None` sends each list whole.
+    pub page_size: Option<NonZeroUsize>,
 }
 
 impl Default for Options {
@@ -71,6 +76,7 @@ impl Default for Options {
         Self {
             path: "/mcp".to_owned(),
             hosts: HostPolicy::default(),
+            page_size: None,
         }
     }
 }
@@ -100,21 +106,16 @@ pub fn app(
         }
     };
     let sessions = Arc::new(LocalSessionManager::default());
+    let shared = Shared::new(stats.clone(), Pager::new(options.page_size));
     let mcp = match kind {
-        ServerKind::Calc => {
-            let stats = stats.clone();
-            Router::new().route_service(
-                &options.path,
-                StreamableHttpService::new(move || Ok(Calc::new(stats.clone())), sessions, config),
-            )
-        }
-        ServerKind::Text => {
-            let stats = stats.clone();
-            Router::new().route_service(
-                &options.path,
-                StreamableHttpService::new(move || Ok(Text::new(stats.clone())), sessions, config),
-            )
-        }
+        ServerKind::Calc => Router::new().route_service(
+            &options.path,
+            StreamableHttpService::new(move || Ok(Calc::new(shared.clone())), sessions, config),
+        ),
+        ServerKind::Text => Router::new().route_service(
+            &options.path,
+            StreamableHttpService::new(move || Ok(Text::new(shared.clone())), sessions, config),
+        ),
     };
     Ok(mcp.merge(
         Router::new()
@@ -246,6 +247,7 @@ mod tests {
             let options = Options {
                 path: path.to_owned(),
                 hosts: HostPolicy::Any,
+                page_size: NonZeroUsize::new(1),
             };
             let stats = Arc::new(Stats::new("calc"));
             assert!(app(ServerKind::Calc, stats, &options, CancellationToken::new()).is_ok());

@@ -1,30 +1,50 @@
-//! The `calc` server: floating-point arithmetic tools.
+//! The `calc` server: floating-point arithmetic tools, the prompt `explain`,
+//! the resources `calc://constants` and `file:///notes.txt` (the same URI as the
+//! `text` server's, on purpose), the template `calc://square/{n}`,
+//! subscriptions and logging.
 //!
 //! Every result comes back as text (`"5"`) and as structured content
 //! (`{"result": 5.0}`). Bad input the caller can fix (division by zero, the
 //! square root of a negative number, an overflow) is a tool error result
 //! (`isError: true`) with a message, not a JSON-RPC error.
 
-use std::sync::Arc;
+mod prompts;
+mod resources;
 
 use rmcp::{
     ErrorData, Json, RoleServer, ServerHandler,
     handler::server::{
-        router::tool::ToolRouter,
+        prompt::PromptContext,
+        router::{prompt::PromptRouter, tool::ToolRouter},
         tool::{ToolCallContext, schema_for_output},
         wrapper::Parameters,
     },
     model::{
-        CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock,
-        InitializeRequestParams, InitializeResult,
+        CallToolRequestParams, CallToolResponse, CallToolResult, CancelledNotificationParam,
+        CompleteRequestParams, CompleteResult, ContentBlock, GetPromptRequestParams,
+        GetPromptResponse, Implementation, InitializeRequestParams, InitializeResult,
+        ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
+        PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, Reference,
+        ServerConfig, SubscribeRequestParams, UnsubscribeRequestParams,
     },
-    service::RequestContext,
+    service::{NotificationContext, RequestContext},
     tool, tool_handler, tool_router,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+// Logging is deprecated in rmcp for protocol 2026-07-28 (SEP-2577); the revisions
+// the gateway speaks still have it.
+#[allow(deprecated)]
+use rmcp::model::SetLevelRequestParams;
 
-use crate::{identity::Identity, stats::Stats};
+pub use self::{
+    prompts::{EXPRESSIONS, ExplainArgs},
+    resources::{CONSTANTS, NOTES, NOTES_TEXT, SQUARE_TEMPLATE},
+};
+use crate::{
+    identity::Identity,
+    shared::{self, Shared},
+};
 
 /// Server name reported in `initialize`, `whoami` and `/stats`.
 pub const NAME: &str = "calc";
@@ -59,19 +79,26 @@ pub struct Calculation {
     pub result: f64,
 }
 
+/// Instructions returned by `initialize`.
+const INSTRUCTIONS: &str = "A calculator: add, subtract, multiply, divide, sqrt and sum over \
+floating-point numbers; the prompt explain; the resources calc://constants and \
+file:///notes.txt and the square of any number at calc://square/{n}.";
+
 /// The calculator MCP server; one instance per MCP session.
 #[derive(Debug, Clone)]
 pub struct Calc {
-    stats: Arc<Stats>,
+    shared: Shared,
     tool_router: ToolRouter<Self>,
+    prompt_router: PromptRouter<Self>,
 }
 
 impl Calc {
-    /// A calculator that records its activity in `stats`.
-    pub fn new(stats: Arc<Stats>) -> Self {
+    /// A calculator for one session of the process described by `shared`.
+    pub fn new(shared: Shared) -> Self {
         Self {
-            stats,
+            shared,
             tool_router: Self::tool_router(),
+            prompt_router: Self::prompt_router(),
         }
     }
 }
@@ -142,20 +169,34 @@ impl Calc {
     }
 }
 
-#[tool_handler(
-    router = self.tool_router,
-    name = "calc",
-    instructions = "A calculator: add, subtract, multiply, divide, sqrt and sum over floating-point numbers."
-)]
+// Logging and resources/(un)subscribe are deprecated in rmcp for protocol 2026-07-28
+// (SEP-2577); the revisions the gateway speaks still have them.
+#[allow(deprecated)]
+#[tool_handler(router = self.tool_router)]
 impl ServerHandler for Calc {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(shared::capabilities())
+            .with_server_info(Implementation::new(NAME, env!("CARGO_PKG_VERSION")))
+            .with_instructions(INSTRUCTIONS)
+    }
+
     async fn initialize(
         &self,
         request: InitializeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<InitializeResult, ErrorData> {
-        self.stats.record_initialize();
+        self.shared.stats().record_initialize();
         context.peer.set_peer_info(request.clone());
         self.negotiate_initialize(&request)
+    }
+
+    async fn list_tools(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        self.shared
+            .tools(self.tool_router.list_all(), request.as_ref())
     }
 
     async fn call_tool(
@@ -163,10 +204,112 @@ impl ServerHandler for Calc {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        self.stats.record_tool_call();
+        self.shared.stats().record_tool_call();
         let call = ToolCallContext::new(self, request, context);
         self.tool_router.call(call).await
     }
+
+    async fn list_prompts(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        self.shared
+            .prompts(self.prompt_router.list_all(), request.as_ref())
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        let prompt = PromptContext::new(self, request.name, request.arguments, context);
+        self.prompt_router.get_prompt(prompt).await
+    }
+
+    async fn list_resources(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        self.shared.resources(resources::list(), request.as_ref())
+    }
+
+    async fn list_resource_templates(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        self.shared
+            .resource_templates(resources::templates(), request.as_ref())
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        resources::read(&request.uri).map(Into::into)
+    }
+
+    async fn subscribe(
+        &self,
+        request: SubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.shared
+            .subscribe(&request.uri, resources::exists(&request.uri))
+    }
+
+    async fn unsubscribe(
+        &self,
+        request: UnsubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.shared
+            .unsubscribe(&request.uri, resources::exists(&request.uri))
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, ErrorData> {
+        complete(&request)
+    }
+
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.shared.set_level(&request);
+        Ok(())
+    }
+
+    async fn on_cancelled(
+        &self,
+        notification: CancelledNotificationParam,
+        _context: NotificationContext<RoleServer>,
+    ) {
+        self.shared.cancelled(&notification);
+    }
+}
+
+/// `completion/complete`: example expressions for `explain`; nothing to suggest
+/// for `calc://square/{n}`.
+fn complete(request: &CompleteRequestParams) -> Result<CompleteResult, ErrorData> {
+    let argument = request.argument.name.as_str();
+    let candidates: &[&str] = match &request.r#ref {
+        Reference::Prompt(prompt) => match (prompt.name.as_str(), argument) {
+            ("explain", "expression") => EXPRESSIONS,
+            ("explain", _) => &[],
+            _ => return Err(shared::unknown_reference()),
+        },
+        Reference::Resource(template) if template.uri == SQUARE_TEMPLATE => &[],
+        _ => return Err(shared::unknown_reference()),
+    };
+    shared::completion(candidates, &request.argument.value)
 }
 
 /// A successful result carrying `value` as text and as structured content,

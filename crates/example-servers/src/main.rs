@@ -3,7 +3,7 @@
 //! Prints exactly one line to stdout once bound,
 //! `listening on http://<addr><path>`; logs go to stderr.
 
-use std::{io::Write, net::SocketAddr};
+use std::{io::Write, net::SocketAddr, num::NonZeroUsize};
 
 use anyhow::Context;
 use clap::Parser;
@@ -29,6 +29,10 @@ struct Args {
     /// Accept any `Host` header (e.g. behind Envoy routing by virtual host names).
     #[arg(long, conflicts_with = "allowed_hosts")]
     allow_any_host: bool,
+    /// Items per page of tools/list, prompts/list, resources/list and
+    /// resources/templates/list; lists are sent whole when unset.
+    #[arg(long, value_name = "N")]
+    page_size: Option<NonZeroUsize>,
 }
 
 #[tokio::main]
@@ -49,6 +53,7 @@ async fn main() -> anyhow::Result<()> {
     let options = Options {
         path: args.path,
         hosts,
+        page_size: args.page_size,
     };
     let server = ExampleServer::bind(args.server, args.listen, options).await?;
     {

@@ -1,26 +1,46 @@
-//! The `text` server: string utilities and the current time.
+//! The `text` server: string utilities and the current time, the prompts
+//! `summarize` and `translate` (with completion of the language), the resources
+//! `text://readme` and `file:///notes.txt`, the template `text://words/{word}`,
+//! subscriptions and logging.
 
-use std::sync::Arc;
+mod prompts;
+mod resources;
 
 use chrono::{SecondsFormat, Utc};
 use rmcp::{
     ErrorData, Json, RoleServer, ServerHandler,
     handler::server::{
-        router::tool::ToolRouter,
+        prompt::PromptContext,
+        router::{prompt::PromptRouter, tool::ToolRouter},
         tool::{ToolCallContext, schema_for_output},
         wrapper::Parameters,
     },
     model::{
-        CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock,
-        InitializeRequestParams, InitializeResult,
+        CallToolRequestParams, CallToolResponse, CallToolResult, CancelledNotificationParam,
+        CompleteRequestParams, CompleteResult, ContentBlock, GetPromptRequestParams,
+        GetPromptResponse, Implementation, InitializeRequestParams, InitializeResult,
+        ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
+        PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, Reference,
+        ServerConfig, SubscribeRequestParams, UnsubscribeRequestParams,
     },
-    service::RequestContext,
+    service::{NotificationContext, RequestContext},
     tool, tool_handler, tool_router,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+// Logging is deprecated in rmcp for protocol 2026-07-28 (SEP-2577); the revisions
+// the gateway speaks still have it.
+#[allow(deprecated)]
+use rmcp::model::SetLevelRequestParams;
 
-use crate::{identity::Identity, stats::Stats};
+pub use self::{
+    prompts::{LANGUAGES, SummarizeArgs, TranslateArgs},
+    resources::{NOTES, NOTES_TEXT, README, README_TEXT, WORDS, WORDS_TEMPLATE},
+};
+use crate::{
+    identity::Identity,
+    shared::{self, Shared},
+};
 
 /// Server name reported in `initialize`, `whoami` and `/stats`.
 pub const NAME: &str = "text";
@@ -39,19 +59,26 @@ pub struct WordCount {
     pub count: usize,
 }
 
+/// Instructions returned by `initialize`.
+const INSTRUCTIONS: &str = "Text utilities: upper, lower, reverse, word_count, echo, and now for \
+the current UTC time; the prompts summarize and translate; the resources text://readme and \
+file:///notes.txt and facts about any word at text://words/{word}.";
+
 /// The text-utilities MCP server; one instance per MCP session.
 #[derive(Debug, Clone)]
 pub struct Text {
-    stats: Arc<Stats>,
+    shared: Shared,
     tool_router: ToolRouter<Self>,
+    prompt_router: PromptRouter<Self>,
 }
 
 impl Text {
-    /// A text server that records its activity in `stats`.
-    pub fn new(stats: Arc<Stats>) -> Self {
+    /// A text server for one session of the process described by `shared`.
+    pub fn new(shared: Shared) -> Self {
         Self {
-            stats,
+            shared,
             tool_router: Self::tool_router(),
+            prompt_router: Self::prompt_router(),
         }
     }
 }
@@ -105,20 +132,34 @@ impl Text {
     }
 }
 
-#[tool_handler(
-    router = self.tool_router,
-    name = "text",
-    instructions = "Text utilities: upper, lower, reverse, word_count, echo, and now for the current UTC time."
-)]
+// Logging and resources/(un)subscribe are deprecated in rmcp for protocol 2026-07-28
+// (SEP-2577); the revisions the gateway speaks still have them.
+#[allow(deprecated)]
+#[tool_handler(router = self.tool_router)]
 impl ServerHandler for Text {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(shared::capabilities())
+            .with_server_info(Implementation::new(NAME, env!("CARGO_PKG_VERSION")))
+            .with_instructions(INSTRUCTIONS)
+    }
+
     async fn initialize(
         &self,
         request: InitializeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<InitializeResult, ErrorData> {
-        self.stats.record_initialize();
+        self.shared.stats().record_initialize();
         context.peer.set_peer_info(request.clone());
         self.negotiate_initialize(&request)
+    }
+
+    async fn list_tools(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        self.shared
+            .tools(self.tool_router.list_all(), request.as_ref())
     }
 
     async fn call_tool(
@@ -126,10 +167,115 @@ impl ServerHandler for Text {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        self.stats.record_tool_call();
+        self.shared.stats().record_tool_call();
         let call = ToolCallContext::new(self, request, context);
         self.tool_router.call(call).await
     }
+
+    async fn list_prompts(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        self.shared
+            .prompts(self.prompt_router.list_all(), request.as_ref())
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        let prompt = PromptContext::new(self, request.name, request.arguments, context);
+        self.prompt_router.get_prompt(prompt).await
+    }
+
+    async fn list_resources(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        self.shared.resources(resources::list(), request.as_ref())
+    }
+
+    async fn list_resource_templates(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        self.shared
+            .resource_templates(resources::templates(), request.as_ref())
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        resources::read(&request.uri).map(Into::into)
+    }
+
+    async fn subscribe(
+        &self,
+        request: SubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.shared
+            .subscribe(&request.uri, resources::exists(&request.uri))
+    }
+
+    async fn unsubscribe(
+        &self,
+        request: UnsubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.shared
+            .unsubscribe(&request.uri, resources::exists(&request.uri))
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, ErrorData> {
+        complete(&request)
+    }
+
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.shared.set_level(&request);
+        Ok(())
+    }
+
+    async fn on_cancelled(
+        &self,
+        notification: CancelledNotificationParam,
+        _context: NotificationContext<RoleServer>,
+    ) {
+        self.shared.cancelled(&notification);
+    }
+}
+
+/// `completion/complete`: languages for `translate`, words for `text://words/{word}`.
+fn complete(request: &CompleteRequestParams) -> Result<CompleteResult, ErrorData> {
+    let argument = request.argument.name.as_str();
+    let candidates: &[&str] = match &request.r#ref {
+        Reference::Prompt(prompt) => match (prompt.name.as_str(), argument) {
+            ("translate", "language") => LANGUAGES,
+            ("summarize" | "translate", _) => &[],
+            _ => return Err(shared::unknown_reference()),
+        },
+        Reference::Resource(template) => match (template.uri.as_str(), argument) {
+            (WORDS_TEMPLATE, "word") => WORDS,
+            (WORDS_TEMPLATE, _) => &[],
+            _ => return Err(shared::unknown_reference()),
+        },
+        _ => return Err(shared::unknown_reference()),
+    };
+    shared::completion(candidates, &request.argument.value)
 }
 
 #[cfg(test)]
@@ -154,5 +300,38 @@ mod tests {
             ]
         );
         assert!(tools.iter().all(|tool| tool.description.is_some()));
+    }
+
+    fn values(reference: Reference, argument: &str, typed: &str) -> Result<Vec<String>, ErrorData> {
+        let request =
+            CompleteRequestParams::new(reference, rmcp::model::ArgumentInfo::new(argument, typed));
+        complete(&request).map(|result| result.completion.values)
+    }
+
+    #[test]
+    fn completes_languages_and_words() {
+        let translate = || Reference::for_prompt("translate");
+        assert_eq!(
+            values(translate(), "language", "fr").expect("ok"),
+            ["French"]
+        );
+        assert_eq!(
+            values(translate(), "language", "F").expect("ok"),
+            ["Finnish", "French"]
+        );
+        assert!(values(translate(), "text", "").expect("ok").is_empty());
+        let words = Reference::for_resource(WORDS_TEMPLATE);
+        assert_eq!(values(words, "word", "h").expect("ok"), ["hello"]);
+    }
+
+    #[test]
+    fn unknown_references_are_invalid_params() {
+        for reference in [
+            Reference::for_prompt("explain"),
+            Reference::for_resource("calc://square/{n}"),
+        ] {
+            let error = values(reference, "x", "").expect_err("unknown");
+            assert_eq!(error.code, rmcp::model::ErrorCode::INVALID_PARAMS);
+        }
     }
 }

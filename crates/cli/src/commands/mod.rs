@@ -1,2 +1,4 @@
+pub(crate) mod controller;
+pub(crate) mod crd;
 pub(crate) mod envoy_config;
 pub(crate) mod run;

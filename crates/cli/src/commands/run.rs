@@ -2,7 +2,7 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use mcp_gateway_broker::upstream::{DiscoveryTiming, run_discovery};
 use mcp_gateway_broker::{BrokerState, OAuthMetadata, Streams, app};
 use mcp_gateway_catalog::CatalogStore;
@@ -32,7 +32,7 @@ pub(crate) fn execute(args: RunArgs) -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     if args.controller {
-        bail!("--controller: the Kubernetes controller is not part of this build yet");
+        return super::controller::execute(&args.controller_args);
     }
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -135,7 +135,7 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
     }
 }
 
-async fn shutdown_on_signal(cancel: CancellationToken) {
+pub(crate) async fn shutdown_on_signal(cancel: CancellationToken) {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

@@ -141,6 +141,11 @@ async fn stats_count_initialize_and_tool_calls() -> anyhow::Result<()> {
         server: "calc".to_owned(),
         initialize: 0,
         tool_calls: 0,
+        log_level: None,
+        subscribes: 0,
+        unsubscribes: 0,
+        cancellations: 0,
+        last_cancelled_request: None,
     };
     assert_eq!(server.stats().await?, zero);
 

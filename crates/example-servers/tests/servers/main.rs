@@ -3,5 +3,9 @@
 mod binary;
 mod calc;
 mod hosts;
+mod logging;
+mod pagination;
+mod prompts;
+mod resources;
 mod support;
 mod text;

@@ -1,0 +1,111 @@
+{{/* Chart name, overridable. */}}
+{{- define "mcp-gateway.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Prefix of every resource name. */}}
+{{- define "mcp-gateway.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Labels on every resource. */}}
+{{- define "mcp-gateway.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/name: {{ include "mcp-gateway.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: mcp-gateway
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Selector labels of one component: (dict "ctx" $ "component" "controller"). */}}
+{{- define "mcp-gateway.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "mcp-gateway.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/* The image reference. */}}
+{{- define "mcp-gateway.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{- define "mcp-gateway.brokerRouter.name" -}}
+{{- printf "%s-broker-router" (include "mcp-gateway.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "mcp-gateway.brokerRouter.headlessName" -}}
+{{- printf "%s-grpc" (include "mcp-gateway.brokerRouter.name" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "mcp-gateway.controller.name" -}}
+{{- printf "%s-controller" (include "mcp-gateway.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "mcp-gateway.brokerRouter.serviceAccountName" -}}
+{{- if .Values.brokerRouter.serviceAccount.create -}}
+{{- default (include "mcp-gateway.brokerRouter.name" .) .Values.brokerRouter.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.brokerRouter.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "mcp-gateway.controller.serviceAccountName" -}}
+{{- if .Values.controller.serviceAccount.create -}}
+{{- default (include "mcp-gateway.controller.name" .) .Values.controller.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.controller.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The provider, checked. */}}
+{{- define "mcp-gateway.provider" -}}
+{{- $provider := .Values.gatewayProvider -}}
+{{- if not (has $provider (list "envoy-gateway" "istio")) -}}
+{{- fail (printf "gatewayProvider must be envoy-gateway or istio, not %q" $provider) -}}
+{{- end -}}
+{{- $provider -}}
+{{- end -}}
+
+{{- define "mcp-gateway.gateway.namespace" -}}
+{{- default .Release.Namespace .Values.gateway.namespace -}}
+{{- end -}}
+
+{{- define "mcp-gateway.gateway.className" -}}
+{{- if .Values.gateway.className -}}
+{{- .Values.gateway.className -}}
+{{- else if eq (include "mcp-gateway.provider" .) "istio" -}}
+istio
+{{- else -}}
+envoy-gateway
+{{- end -}}
+{{- end -}}
+
+{{/* parentRef of the Gateway, as a YAML map. */}}
+{{- define "mcp-gateway.gateway.targetRef" -}}
+group: gateway.networking.k8s.io
+kind: Gateway
+name: {{ .Values.gateway.name }}
+{{- end -}}
+
+{{/* In-cluster DNS name of the broker-router Service. */}}
+{{- define "mcp-gateway.brokerRouter.host" -}}
+{{- printf "%s.%s.svc.%s" (include "mcp-gateway.brokerRouter.name" .) .Release.Namespace .Values.clusterDomain -}}
+{{- end -}}
+
+{{/* The ext_proc EnvoyExtensionPolicy's name (Envoy Gateway names its filter after it). */}}
+{{- define "mcp-gateway.extProcPolicy.name" -}}
+{{- printf "%s-ext-proc" (include "mcp-gateway.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}

@@ -1,0 +1,234 @@
+//! The whole controller against a fake API server that lists fixtures, keeps watches
+//! open, and records writes.
+
+use http::{Method, Request, Response};
+use kube::client::Body;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+use super::*;
+use crate::fixtures::two_teams;
+
+/// A write the controller made: the request path and its JSON body.
+type Write = (String, Value);
+
+/// Serves lists of `two_teams()`, never answers watches, records and echoes PATCHes,
+/// and answers Lease reads with `lease` (404 when `None`).
+fn fake_api_server(lease: Option<Value>) -> (Client, mpsc::UnboundedReceiver<Write>) {
+    let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let (writes, recorded) = mpsc::unbounded_channel();
+    let (servers, routes, services) = two_teams();
+    let list = |api_version: &str, kind: &str, items: Value| json!({"apiVersion": api_version, "kind": kind, "metadata": {"resourceVersion": "1"}, "items": items});
+    let lists = [
+        (
+            "/apis/mcp.kagenti.com/v1alpha1/mcpservers",
+            list("mcp.kagenti.com/v1alpha1", "MCPServerList", json!(servers)),
+        ),
+        (
+            "/apis/gateway.networking.k8s.io/v1/httproutes",
+            list(
+                "gateway.networking.k8s.io/v1",
+                "HTTPRouteList",
+                json!(routes),
+            ),
+        ),
+        (
+            "/api/v1/services",
+            list("v1", "ServiceList", json!(services)),
+        ),
+    ];
+    tokio::spawn(async move {
+        let mut open_watches = Vec::new();
+        while let Some((request, respond)) = handle.next_request().await {
+            let (parts, body) = request.into_parts();
+            let path = parts.uri.path().to_owned();
+            let query = parts.uri.query().unwrap_or_default().to_owned();
+            let bytes = body.collect_bytes().await.expect("body");
+            let answer = match parts.method {
+                Method::GET if query.contains("watch=true") => {
+                    open_watches.push(respond);
+                    continue;
+                }
+                Method::GET if path.contains("/leases/") => {
+                    let Some(lease) = lease.clone() else {
+                        panic!("lease reads need a lease in this test");
+                    };
+                    lease
+                }
+                Method::GET => match lists.iter().find(|(p, _)| *p == path) {
+                    Some((_, list)) => list.clone(),
+                    None => panic!("unexpected GET {path}?{query}"),
+                },
+                Method::PATCH => {
+                    let body: Value = serde_json::from_slice(&bytes).expect("JSON patch");
+                    let _ = writes.send((path.clone(), body.clone()));
+                    let mut object = body;
+                    let status = path.ends_with("/status");
+                    object["metadata"]["name"] =
+                        json!(path.split('/').nth_back(usize::from(status)));
+                    if status {
+                        object["spec"] = json!({"targetRefs": []});
+                    }
+                    object
+                }
+                method => panic!("unexpected {method} {path}"),
+            };
+            let bytes = serde_json::to_vec(&answer).expect("serializes");
+            respond.send_response(Response::new(Body::from(bytes)));
+        }
+    });
+    (Client::new(service, "default"), recorded)
+}
+
+async fn next(recorded: &mut mpsc::UnboundedReceiver<Write>) -> Write {
+    tokio::time::timeout(Duration::from_secs(5), recorded.recv())
+        .await
+        .expect("an expected write never came (timeout)")
+        .expect("fake API server stopped")
+}
+
+/// `GET path` over plain HTTP/1.1 (bounded by a timeout); returns the status line
+/// and the body.
+async fn http_get(address: SocketAddr, path: &str) -> (String, String) {
+    let exchange = async {
+        let mut stream = TcpStream::connect(address).await.expect("connects");
+        let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.expect("writes");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.expect("reads");
+        response
+    };
+    let response = tokio::time::timeout(Duration::from_secs(5), exchange)
+        .await
+        .expect("HTTP exchange timed out");
+    let status = response.lines().next().unwrap_or_default().to_owned();
+    let body = response
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
+    (status, body)
+}
+
+#[tokio::test]
+async fn watches_then_publishes_config_and_statuses() {
+    let (client, mut recorded) = fake_api_server(None);
+    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+    let options = ControllerOptions {
+        health_address: loopback,
+        metrics_address: loopback,
+        debounce: Duration::from_millis(10),
+        ..ControllerOptions::new(Settings::default(), None)
+    };
+    let controller = Controller::bind(client, options).await.expect("binds");
+    let (Some(health), Some(metrics)) = controller.local_addrs() else {
+        panic!("listeners have addresses");
+    };
+    let cancel = CancellationToken::new();
+    let running = tokio::spawn(controller.run(cancel.clone()));
+    assert_eq!(http_get(health, "/healthz").await.0, "HTTP/1.1 200 OK");
+
+    let (path, configmap) = next(&mut recorded).await;
+    assert_eq!(
+        path,
+        "/api/v1/namespaces/mcp-system/configmaps/mcp-gateway-config"
+    );
+    let text = configmap["data"]["config.yaml"]
+        .as_str()
+        .unwrap_or_default();
+    let config = mcp_gateway_config::Config::from_yaml(text).expect("valid config");
+    let names: Vec<&str> = config.servers().iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["team-a-weather-weather", "team-b-github-github"]);
+    for expected in ["team-a/mcpservers/weather", "team-b/mcpservers/github"] {
+        let (path, body) = next(&mut recorded).await;
+        assert!(path.ends_with(&format!("{expected}/status")), "{path}");
+        assert_eq!(body["status"]["conditions"][0]["reason"], "Published");
+    }
+
+    assert_eq!(http_get(health, "/readyz").await.0, "HTTP/1.1 200 OK");
+    let (status, text) = http_get(metrics, "/metrics").await;
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert!(
+        text.contains(r#"mcp_controller_reconciles_total{result="success"}"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("mcp_controller_published_servers 2"),
+        "{text}"
+    );
+    assert!(text.contains("mcp_controller_leader 1"), "{text}");
+
+    cancel.cancel();
+    tokio::time::timeout(Duration::from_secs(5), running)
+        .await
+        .expect("stops on cancel")
+        .expect("no panic")
+        .expect("no error");
+}
+
+#[tokio::test]
+async fn a_standby_replica_syncs_but_writes_nothing() {
+    let held = crate::verifier::lease(Some("pod-b"), "7", 0);
+    let (client, mut recorded) = fake_api_server(Some(held));
+    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+    let options = ControllerOptions {
+        health_address: loopback,
+        metrics_address: loopback,
+        debounce: Duration::from_millis(10),
+        ..ControllerOptions::new(
+            Settings::default(),
+            Some(LeaseSettings::new("mcp-system", "pod-a")),
+        )
+    };
+    let controller = Controller::bind(client, options).await.expect("binds");
+    let (Some(health), Some(metrics)) = controller.local_addrs() else {
+        panic!("listeners have addresses");
+    };
+    let cancel = CancellationToken::new();
+    let running = tokio::spawn(controller.run(cancel.clone()));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while http_get(health, "/readyz").await.0 != "HTTP/1.1 200 OK" {
+        assert!(Instant::now() < deadline, "caches never synced");
+        sleep(Duration::from_millis(10)).await;
+    }
+    // Well past the debounce: a leader would have written by now.
+    sleep(Duration::from_millis(300)).await;
+    assert!(recorded.try_recv().is_err(), "a standby must not write");
+    let (_, text) = http_get(metrics, "/metrics").await;
+    assert!(text.contains("mcp_controller_leader 0"), "{text}");
+    cancel.cancel();
+    tokio::time::timeout(Duration::from_secs(5), running)
+        .await
+        .expect("stops on cancel")
+        .expect("no panic")
+        .expect("no error");
+}
+
+#[tokio::test]
+async fn not_ready_until_caches_sync() {
+    // An API server that never answers: caches never sync.
+    let (service, _handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let client = Client::new(service, "default");
+    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+    let options = ControllerOptions {
+        health_address: loopback,
+        metrics_address: loopback,
+        ..ControllerOptions::new(Settings::default(), None)
+    };
+    let controller = Controller::bind(client, options).await.expect("binds");
+    let (Some(health), _) = controller.local_addrs() else {
+        panic!("health has an address");
+    };
+    let cancel = CancellationToken::new();
+    let running = tokio::spawn(controller.run(cancel.clone()));
+    let (status, _) = http_get(health, "/readyz").await;
+    assert_eq!(status, "HTTP/1.1 503 Service Unavailable");
+    cancel.cancel();
+    tokio::time::timeout(Duration::from_secs(5), running)
+        .await
+        .expect("stops on cancel")
+        .expect("no panic")
+        .expect("no error");
+}

@@ -1,0 +1,172 @@
+//! Through Envoy with a real MCP client and two backends: aggregated resources and
+//! templates with per-server URIs (both backends offer `file:///notes.txt`), reads
+//! routed by URI (listed or produced by a template), and subscriptions.
+#![allow(deprecated)] // resources/(un)subscribe: legacy-only in rmcp, current in 2025-11-25.
+
+use anyhow::{Context, Result, ensure};
+use mcp_gateway_e2e::{Gateway, GatewayOptions, McpClient, ServerKind, json_rpc_error, within};
+use rmcp::model::{
+    ErrorCode, ReadResourceRequestParams, SubscribeRequestParams, UnsubscribeRequestParams,
+};
+use serde_json::Value;
+
+async fn both() -> Result<Gateway> {
+    Gateway::start(GatewayOptions {
+        servers: &[ServerKind::Calc, ServerKind::Text],
+        ..GatewayOptions::default()
+    })
+    .await
+}
+
+/// `resources/read` of `uri`: its one content, as JSON.
+async fn read(client: &McpClient, uri: &str) -> Result<Value> {
+    let result = within(
+        &format!("resources/read {uri}"),
+        client.read_resource(ReadResourceRequestParams::new(uri)),
+    )
+    .await?;
+    ensure!(result.contents.len() == 1, "{uri}: {result:?}");
+    Ok(serde_json::to_value(&result.contents[0])?)
+}
+
+/// The `text` of a resource content.
+fn text(contents: &Value) -> Result<&str> {
+    contents
+        .get("text")
+        .and_then(Value::as_str)
+        .with_context(|| format!("no text in {contents}"))
+}
+
+#[tokio::test]
+async fn keeps_same_uris_of_two_backends_apart() -> Result<()> {
+    let gateway = both().await?;
+    let client = gateway.client().await?;
+
+    let resources = within("resources/list", client.list_all_resources()).await?;
+    let mut uris: Vec<&str> = resources
+        .iter()
+        .map(|resource| resource.uri.as_str())
+        .collect();
+    uris.sort_unstable();
+    assert_eq!(
+        uris,
+        [
+            "calc://calc_constants",
+            "file://calc_/notes.txt",
+            "file://text_/notes.txt",
+            "text://text_readme",
+        ]
+    );
+    let templates = within(
+        "resources/templates/list",
+        client.list_all_resource_templates(),
+    )
+    .await?;
+    let mut patterns: Vec<&str> = templates
+        .iter()
+        .map(|template| template.uri_template.as_str())
+        .collect();
+    patterns.sort_unstable();
+    assert_eq!(
+        patterns,
+        ["calc://calc_square/{n}", "text://text_words/{word}"]
+    );
+
+    let calc_notes = read(&client, "file://calc_/notes.txt").await?;
+    ensure!(
+        text(&calc_notes)?.starts_with("Notes of the calc server"),
+        "{calc_notes}"
+    );
+    let text_notes = read(&client, "file://text_/notes.txt").await?;
+    ensure!(
+        text(&text_notes)?.starts_with("Notes of the text server"),
+        "{text_notes}"
+    );
+    // Known limitation: the gateway does not rewrite `contents[].uri` in a read result,
+    // so the client sees the backend's URI, not the one it asked for.
+    assert_eq!(calc_notes["uri"], "file:///notes.txt");
+    assert_eq!(text_notes["uri"], "file:///notes.txt");
+
+    let constants = read(&client, "calc://calc_constants").await?;
+    let constants: Value = serde_json::from_str(text(&constants)?)?;
+    assert_eq!(constants["pi"], std::f64::consts::PI);
+    let readme = read(&client, "text://text_readme").await?;
+    ensure!(text(&readme)?.starts_with("The text server"), "{readme}");
+
+    client.cancel().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn reads_uris_that_only_a_template_produces() -> Result<()> {
+    let gateway = both().await?;
+    let client = gateway.client().await?;
+
+    let square = read(&client, "calc://calc_square/7").await?;
+    assert_eq!(text(&square)?, "49");
+    let word = read(&client, "text://text_words/envoy").await?;
+    let facts: Value = serde_json::from_str(text(&word)?)?;
+    assert_eq!(facts["word"], "envoy");
+    assert_eq!(facts["reversed"], "yovne");
+
+    // No server has the prefix: the gateway answers. The prefix of a server that has
+    // no such resource: the backend does.
+    let error = read(&client, "file://nope_/notes.txt").await.err();
+    let code = error
+        .as_ref()
+        .and_then(json_rpc_error)
+        .map(|data| data.code);
+    assert_eq!(code, Some(ErrorCode::INVALID_PARAMS), "{error:?}");
+    let error = read(&client, "calc://calc_square/seven").await.err();
+    let code = error
+        .as_ref()
+        .and_then(json_rpc_error)
+        .map(|data| data.code);
+    assert_eq!(code, Some(ErrorCode::RESOURCE_NOT_FOUND), "{error:?}");
+
+    client.cancel().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn routes_subscriptions_to_the_owning_backend() -> Result<()> {
+    let gateway = both().await?;
+    let text = gateway.backend("text")?;
+    let calc = gateway.backend("calc")?;
+    let (text_before, calc_before) = (text.stats().await?, calc.stats().await?);
+    let client = gateway.client().await?;
+
+    within(
+        "resources/subscribe",
+        client.subscribe(SubscribeRequestParams::new("text://text_readme")),
+    )
+    .await?;
+    within(
+        "resources/unsubscribe",
+        client.unsubscribe(UnsubscribeRequestParams::new("text://text_readme")),
+    )
+    .await?;
+    // The backend accepts only URIs it has: the prefix was removed on the way.
+    let (text_after, calc_after) = (text.stats().await?, calc.stats().await?);
+    assert_eq!(text_after.subscribes, text_before.subscribes + 1);
+    assert_eq!(text_after.unsubscribes, text_before.unsubscribes + 1);
+    assert_eq!(
+        (calc_after.subscribes, calc_after.unsubscribes),
+        (calc_before.subscribes, calc_before.unsubscribes)
+    );
+
+    let error = within(
+        "resources/subscribe",
+        client.subscribe(SubscribeRequestParams::new("text://text_nope")),
+    )
+    .await
+    .err();
+    let code = error
+        .as_ref()
+        .and_then(json_rpc_error)
+        .map(|data| data.code);
+    assert_eq!(code, Some(ErrorCode::RESOURCE_NOT_FOUND), "{error:?}");
+
+    client.cancel().await?;
+    Ok(())
+}

@@ -1,0 +1,216 @@
+"""Rules for the ext_proc wiring of each Gateway API implementation: the settings the
+router depends on (request body buffered, response headers only on request, failure mode
+closed, mode override allowed, :authority writable) and that the wiring reaches the router."""
+
+from __future__ import annotations
+
+from .objects import Doc, broker_router, find, ident, pod_labels
+
+ROUTER_PROCESSING_MODE = {
+    "request_header_mode": "SEND",
+    "response_header_mode": "SKIP",
+    "request_body_mode": "BUFFERED",
+    "response_body_mode": "NONE",
+    "request_trailer_mode": "SKIP",
+    "response_trailer_mode": "SKIP",
+}
+
+
+def router_service(docs: list[Doc], values: Doc, ns: str) -> Doc | None:
+    br = broker_router(docs)
+    if br is None:
+        return None
+    for svc in find(docs, "Service", namespace=ns):
+        selector = svc["spec"].get("selector", {})
+        if (
+            selector
+            and svc["spec"].get("clusterIP") != "None"
+            and all(pod_labels(br).get(k) == v for k, v in selector.items())
+        ):
+            return svc
+    return None
+
+
+def envoy_gateway_rules(docs: list[Doc], values: Doc, ns: str) -> list[str]:
+    problems = []
+    gw_ns = values["gateway"]["namespace"] or ns
+    policies = find(docs, "EnvoyExtensionPolicy")
+    if len(policies) != 1:
+        return [f"{len(policies)} EnvoyExtensionPolicies rendered, want 1"]
+    policy = policies[0]
+    if policy["metadata"].get("namespace") != gw_ns:
+        problems.append(f"{ident(policy)} is not in the Gateway's namespace {gw_ns}")
+    targets = policy["spec"].get("targetRefs", [])
+    if targets != [
+        {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": values["gateway"]["name"]}
+    ]:
+        problems.append(f"{ident(policy)} targets {targets}, want the Gateway {values['gateway']['name']}")
+    ext = policy["spec"].get("extProc", [])
+    if len(ext) != 1:
+        return problems + [f"{ident(policy)} has {len(ext)} extProc entries"]
+    ext = ext[0]
+    svc = router_service(docs, values, ns)
+    refs = ext.get("backendRefs", [])
+    if svc is None or len(refs) != 1:
+        problems.append(f"{ident(policy)} backendRefs {refs}: no router Service to check against")
+    else:
+        ref = refs[0]
+        grpc = [p for p in svc["spec"]["ports"] if p["port"] == ref.get("port")]
+        if ref.get("name") != svc["metadata"]["name"] or ref.get("namespace", gw_ns) != ns or not grpc:
+            problems.append(f"{ident(policy)} backendRef {ref} is not {ident(svc)}'s router port")
+        elif grpc[0].get("port") != values["brokerRouter"]["routerPort"]:
+            problems.append(f"{ident(policy)} sends to port {ref.get('port')}, not the router's")
+    mode = ext.get("processingMode", {})
+    if mode.get("request", {}).get("body") != "Buffered":
+        problems.append(
+            f"{ident(policy)} request body mode is {mode.get('request', {}).get('body')}, want Buffered"
+        )
+    if "response" in mode:
+        problems.append(
+            f"{ident(policy)} sends response headers on every request (the router asks by mode override)"
+        )
+    if mode.get("allowModeOverride") is not True:
+        problems.append(f"{ident(policy)} does not allow mode override")
+    if ext.get("failOpen") is not False:
+        problems.append(f"{ident(policy)} is not failOpen: false")
+    if not ext.get("messageTimeout"):
+        problems.append(f"{ident(policy)} has no messageTimeout")
+
+    patches = find(docs, "EnvoyPatchPolicy")
+    if values["envoyGateway"]["patchPolicy"]["enabled"]:
+        if len(patches) != 1:
+            problems.append(f"{len(patches)} EnvoyPatchPolicies rendered, want 1")
+        else:
+            patch = patches[0]
+            ops = patch["spec"].get("jsonPatches", [])
+            filter_name = f"envoy.filters.http.ext_proc/envoyextensionpolicy/{policy['metadata']['namespace']}/{policy['metadata']['name']}/extproc/0"
+            want_listener = (
+                values["envoyGateway"]["patchPolicy"]["listenerName"] or f"tcp-{values['gateway']['port']}"
+            )
+            if (
+                patch["metadata"].get("namespace") != gw_ns
+                or patch["spec"].get("targetRef", {}).get("name") != values["gateway"]["name"]
+            ):
+                problems.append(f"{ident(patch)} does not target the Gateway in its namespace")
+            if len(ops) != 1:
+                problems.append(f"{ident(patch)} has {len(ops)} patches, want 1")
+            else:
+                op = ops[0]
+                if (
+                    op.get("type") != "type.googleapis.com/envoy.config.listener.v3.Listener"
+                    or op.get("name") != want_listener
+                ):
+                    problems.append(
+                        f"{ident(patch)} patches {op.get('type')} {op.get('name')}, want Listener {want_listener}"
+                    )
+                if filter_name not in op.get("operation", {}).get("jsonPath", ""):
+                    problems.append(f"{ident(patch)} does not select the filter {filter_name}")
+                if op.get("operation", {}).get("value") != {"allow_all_routing": True} or not op[
+                    "operation"
+                ].get("path", "").endswith("/mutation_rules"):
+                    problems.append(f"{ident(patch)} does not set mutation_rules.allow_all_routing")
+    elif patches:
+        problems.append("envoyGateway.patchPolicy.enabled is false but an EnvoyPatchPolicy is rendered")
+
+    grants = find(docs, "ReferenceGrant")
+    if gw_ns != ns:
+        ok = any(
+            g["metadata"].get("namespace") == ns
+            and {"group": "gateway.envoyproxy.io", "kind": "EnvoyExtensionPolicy", "namespace": gw_ns}
+            in g["spec"].get("from", [])
+            for g in grants
+        )
+        if not ok:
+            problems.append(
+                f"no ReferenceGrant lets EnvoyExtensionPolicies in {gw_ns} use the router Service in {ns}"
+            )
+    elif grants:
+        problems.append("a ReferenceGrant is rendered although the Gateway is in the release namespace")
+    return problems
+
+
+def istio_rules(docs: list[Doc], values: Doc, ns: str) -> list[str]:
+    problems = []
+    filters = find(docs, "EnvoyFilter")
+    if len(filters) != 1:
+        return [f"{len(filters)} EnvoyFilters rendered, want 1"]
+    ef = filters[0]
+    gw_ns = values["gateway"]["namespace"] or ns
+    if ef["metadata"].get("namespace") != gw_ns:
+        problems.append(f"{ident(ef)} is not in the Gateway's namespace {gw_ns}")
+    selector = ef["spec"].get("workloadSelector", {}).get("labels", {})
+    if not values["istio"]["workloadSelector"] and selector != {
+        "gateway.networking.k8s.io/gateway-name": values["gateway"]["name"]
+    }:
+        problems.append(f"{ident(ef)} selects {selector}, not the Gateway's pods")
+    patches = ef["spec"].get("configPatches", [])
+    http = [p for p in patches if p.get("applyTo") == "HTTP_FILTER"]
+    if len(http) != 1:
+        return problems + [f"{ident(ef)} has {len(http)} HTTP_FILTER patches, want 1"]
+    http = http[0]
+    listener = http.get("match", {}).get("listener", {})
+    if listener.get("portNumber") != values["gateway"]["port"]:
+        problems.append(
+            f"{ident(ef)} patches port {listener.get('portNumber')}, not the Gateway's {values['gateway']['port']}"
+        )
+    sub = listener.get("filterChain", {}).get("filter", {}).get("subFilter", {}).get("name")
+    if http.get("patch", {}).get("operation") != "INSERT_BEFORE" or sub != "envoy.filters.http.router":
+        problems.append(f"{ident(ef)} does not insert ext_proc before the router filter")
+    value = http.get("patch", {}).get("value", {})
+    config = value.get("typed_config", {})
+    if value.get("name") != "envoy.filters.http.ext_proc" or not config.get("@type", "").endswith(
+        "ext_proc.v3.ExternalProcessor"
+    ):
+        problems.append(f"{ident(ef)} inserts {value.get('name')}, not ext_proc")
+    if config.get("processing_mode") != ROUTER_PROCESSING_MODE:
+        problems.append(
+            f"{ident(ef)} processing_mode {config.get('processing_mode')}, want {ROUTER_PROCESSING_MODE}"
+        )
+    for key, want in (("failure_mode_allow", False), ("allow_mode_override", True)):
+        if config.get(key) is not want:
+            problems.append(f"{ident(ef)} {key} is {config.get(key)}, want {want}")
+    if config.get("mutation_rules", {}).get("allow_all_routing") is not True:
+        problems.append(
+            f"{ident(ef)} does not allow the router to set :authority (mutation_rules.allow_all_routing)"
+        )
+    if not config.get("message_timeout"):
+        problems.append(f"{ident(ef)} has no message_timeout")
+    cluster = config.get("grpc_service", {}).get("envoy_grpc", {}).get("cluster_name")
+    clusters = [p["patch"]["value"] for p in patches if p.get("applyTo") == "CLUSTER"]
+    port = values["brokerRouter"]["routerPort"]
+    domain = values["clusterDomain"]
+    if values["istio"]["useMeshCluster"]:
+        svc = router_service(docs, values, ns)
+        want = f"outbound|{port}||{svc['metadata']['name']}.{ns}.svc.{domain}" if svc else None
+        if cluster != want or clusters:
+            problems.append(f"{ident(ef)} uses cluster {cluster}, want Istio's {want} and no added cluster")
+    else:
+        added = [c for c in clusters if c.get("name") == cluster]
+        if len(added) != 1:
+            problems.append(f"{ident(ef)} uses cluster {cluster} that it does not add")
+        else:
+            endpoints = [
+                lb["endpoint"]["address"]["socket_address"]
+                for e in added[0].get("load_assignment", {}).get("endpoints", [])
+                for lb in e.get("lb_endpoints", [])
+            ]
+            headless = [
+                s for s in find(docs, "Service", namespace=ns) if s["spec"].get("clusterIP") == "None"
+            ]
+            hosts = {f"{s['metadata']['name']}.{ns}.svc.{domain}" for s in headless}
+            if not endpoints or any(
+                a.get("address") not in hosts or a.get("port_value") != port for a in endpoints
+            ):
+                problems.append(
+                    f"{ident(ef)} cluster {cluster} points at {endpoints}, not the headless router Service {sorted(hosts)}:{port}"
+                )
+            if "http2_protocol_options" not in str(added[0].get("typed_extension_protocol_options", {})):
+                problems.append(f"{ident(ef)} cluster {cluster} does not speak HTTP/2 (gRPC)")
+    buffers = [p for p in patches if p.get("applyTo") == "LISTENER"]
+    if not any(
+        p["patch"]["value"].get("per_connection_buffer_limit_bytes")
+        == values["brokerRouter"]["maxRequestBytes"]
+        for p in buffers
+    ):
+        problems.append(f"{ident(ef)} does not raise the listener buffer to brokerRouter.maxRequestBytes")
+    return problems
