@@ -22,10 +22,11 @@ envoy:
 run: build-release envoy
 	scripts/run-local.sh
 
-## The full suite: offline Kubernetes manifest validation, unit tests, and e2e tests
-## through real Envoy with real MCP servers.
+## The full suite: offline Kubernetes manifest validation, unit tests, e2e tests through
+## real Envoy with real MCP servers, and the official MCP conformance suite through the gateway.
 test: envoy build k8s-validate
 	ENVOY_BIN="$$(scripts/ensure-envoy.sh)" $(CARGO) test --workspace
+	scripts/conformance.sh
 
 unit:
 	$(CARGO) test --workspace --lib --bins

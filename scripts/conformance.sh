@@ -209,4 +209,12 @@ status=0
     "${results}/comparison.json" || status=$?
 log "results: ${results}/{direct,gateway,comparison}.json; logs: ${logs}/"
 log "took $((SECONDS - started)) s"
+# One closing line: scenarios that pass through the gateway, and those that pass directly
+# but not through it.
+# shellcheck disable=SC2016 # JavaScript, not shell, expands these.
+"${node}" -e '
+const c = require(process.argv[1]);
+const passed = c.passThroughGateway.length;
+console.log(`conformance: ${passed} passed, ${Object.keys(c.regressions).length} failed`);
+' "${results}/comparison.json" || true
 exit "${status}"

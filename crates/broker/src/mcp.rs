@@ -231,7 +231,7 @@ pub(crate) async fn get(State(state): State<Arc<BrokerState>>, headers: HeaderMa
         Ok(id) => id.to_owned(),
         Err(e) => return e.into_response(),
     };
-    let last_seen = header_str(&headers, "last-event-id").and_then(|v| v.parse::<u64>().ok());
+    let last_seen = header_str(&headers, "last-event-id").and_then(stream::parse_event_id);
     let outbox = stream::outbox(&state, &session);
     outbox.attach();
     let (replay, live) = outbox.subscribe(last_seen);
@@ -247,7 +247,7 @@ pub(crate) async fn get(State(state): State<Arc<BrokerState>>, headers: HeaderMa
         .chain(live)
         .map(move |(id, data)| {
             let _attached = &guard;
-            Ok::<_, Infallible>(SseEvent::default().id(id.to_string()).data(&*data))
+            Ok::<_, Infallible>(SseEvent::default().id(stream::event_id(id)).data(&*data))
         });
     Sse::new(events)
         .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))

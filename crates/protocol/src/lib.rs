@@ -11,6 +11,7 @@ pub mod codes;
 mod envelope;
 mod error;
 mod error_body;
+pub mod events;
 mod json_str;
 mod message;
 pub mod naming;

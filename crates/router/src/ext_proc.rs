@@ -16,13 +16,17 @@ use envoy_types::pb::google::protobuf::{Struct, value};
 use futures::Stream;
 use mcp_gateway_catalog::CatalogStore;
 use mcp_gateway_config::ConfigStore;
-use mcp_gateway_protocol::{Message, versions};
+use mcp_gateway_config::Server;
+use mcp_gateway_protocol::{Message, events, versions};
+use mcp_gateway_session::SessionRecord;
 use mcp_gateway_session::{BackendSessions, OpenError, SessionIds};
+use mcp_gateway_upstream::BackendSession;
 use tonic::{Status, Streaming};
 use tracing::debug;
 
 use crate::mutation;
 use crate::routing::{Addressed, Decision, Target, decide};
+use crate::sse::SseRewriter;
 use crate::{OriginPolicy, RouteError};
 
 const SESSION_HEADER: &str = "mcp-session-id";
@@ -79,6 +83,8 @@ impl Router {
 struct RequestState {
     session: Option<String>,
     routed: Option<Routed>,
+    /// Rewrites a streamed SSE response of a routed request.
+    sse: Option<SseRewriter>,
 }
 
 /// A request sent to a backend: what the response phase needs. Kept in the stream's state,
@@ -88,6 +94,16 @@ struct Routed {
     server: String,
     gateway_session: String,
     request_id: Option<String>,
+    /// The client can be asked things (sampling, elicitation, roots): an SSE response may
+    /// carry server requests whose ids must be made unique.
+    server_requests: bool,
+}
+
+/// Whether a client with these capabilities may receive server requests.
+fn may_be_asked(capabilities: &serde_json::Value) -> bool {
+    ["sampling", "elicitation", "roots"]
+        .iter()
+        .any(|c| capabilities.get(c).is_some_and(|v| !v.is_null()))
 }
 
 impl Routed {
@@ -97,6 +113,7 @@ impl Routed {
             server: fields.get("server")?.to_owned(),
             gateway_session: fields.get("gateway_session")?.to_owned(),
             request_id: fields.request_id(),
+            server_requests: fields.get("server_requests") == Some("1"),
         })
     }
 }
@@ -164,7 +181,7 @@ impl ExternalProcessor for Router {
 impl RouterState {
     async fn handle(&self, req: &mut RequestState, msg: ProcessingRequest) -> ProcessingResponse {
         match msg.request {
-            Some(Request::RequestHeaders(h)) => self.request_headers(req, &h),
+            Some(Request::RequestHeaders(h)) => self.request_headers(req, &h).await,
             Some(Request::RequestBody(b)) => self.request_body(req, &b).await,
             Some(Request::ResponseHeaders(h)) => {
                 if req.routed.is_none() {
@@ -172,9 +189,12 @@ impl RouterState {
                 }
                 self.response_headers(req, &h).await
             }
-            Some(Request::ResponseBody(_)) => ProcessingResponse {
-                response: Some(Response::ResponseBody(BodyResponse::default())),
-                ..Default::default()
+            Some(Request::ResponseBody(b)) => match &mut req.sse {
+                Some(sse) => mutation::response_body(sse.chunk(&b.body, b.end_of_stream)),
+                None => ProcessingResponse {
+                    response: Some(Response::ResponseBody(BodyResponse::default())),
+                    ..Default::default()
+                },
             },
             Some(Request::RequestTrailers(_)) => ProcessingResponse {
                 response: Some(Response::RequestTrailers(TrailersResponse::default())),
@@ -190,9 +210,10 @@ impl RouterState {
 
     /// Request headers: strip client `x-mcp-*` headers, check the transport rules, remember
     /// the session.
-    fn request_headers(&self, req: &mut RequestState, h: &HttpHeaders) -> ProcessingResponse {
+    async fn request_headers(&self, req: &mut RequestState, h: &HttpHeaders) -> ProcessingResponse {
         let mut remove = Vec::new();
         let (mut session, mut version, mut origin) = (None, None, None);
+        let (mut is_get, mut last_event) = (false, None);
         for (key, value) in headers(h.headers.as_ref()) {
             let value = || String::from_utf8_lossy(value).into_owned();
             match key {
@@ -200,6 +221,8 @@ impl RouterState {
                 SESSION_HEADER => session = Some(value()),
                 VERSION_HEADER => version = Some(value()),
                 "origin" => origin = Some(value()),
+                ":method" => is_get = value() == "GET",
+                "last-event-id" => last_event = Some(value()),
                 _ => {}
             }
         }
@@ -211,7 +234,95 @@ impl RouterState {
         ) {
             return reject;
         }
+        if is_get
+            && let (Some(gateway), Some(last)) = (session.as_deref(), last_event.as_deref())
+            && events::parse_event_id(last).is_none()
+        {
+            return match self.resume(req, gateway, last).await {
+                Ok(Some(response)) => response,
+                Ok(None) => mutation::request_headers(remove),
+                Err(error) => mutation::reject(&error, None),
+            };
+        }
         mutation::request_headers(remove)
+    }
+
+    /// A GET that resumes a backend's stream (its `Last-Event-ID` is not the gateway's):
+    /// sent to that backend, named in the id (`<server>~<id>`) or the session's only one.
+    /// `None` when no backend can be told apart; the broker answers then.
+    async fn resume(
+        &self,
+        req: &mut RequestState,
+        gateway: &str,
+        last: &str,
+    ) -> Result<Option<ProcessingResponse>, RouteError> {
+        let config = self.config.load();
+        let (server, original) = match events::parse_backend_event_id(last) {
+            Some((server, id)) => (server.to_owned(), id),
+            None => {
+                let open = self
+                    .backends
+                    .store()
+                    .backends(gateway)
+                    .await
+                    .map_err(|e| RouteError::Internal(e.to_string()))?
+                    .ok_or(RouteError::UnknownSession)?;
+                let [(server, _)] = open.as_slice() else {
+                    return Ok(None);
+                };
+                (server.clone(), last)
+            }
+        };
+        let Some(server) = config.server(&server).filter(|s| s.enabled) else {
+            return Ok(None);
+        };
+        let (record, backend) = self.open(gateway, server).await?;
+        let server_requests = may_be_asked(&record.client_capabilities);
+        let mut set = vec![
+            mutation::set(":authority", server.hostname.as_bytes()),
+            mutation::set("x-mcp-method", "GET"),
+            mutation::set("x-mcp-servername", server.name.as_bytes()),
+            mutation::set(VERSION_HEADER, backend.protocol_version.as_bytes()),
+            mutation::set("last-event-id", original),
+        ];
+        let mut remove = vec!["authorization".to_owned()];
+        match &backend.session_id {
+            Some(id) => set.push(mutation::set(SESSION_HEADER, id.as_bytes())),
+            None => remove.push(SESSION_HEADER.to_owned()),
+        }
+        let metadata = [
+            ("method", "GET"),
+            ("server", server.name.as_str()),
+            ("gateway_session", gateway),
+            ("server_requests", if server_requests { "1" } else { "" }),
+        ];
+        req.routed = Some(Routed {
+            server: server.name.clone(),
+            gateway_session: gateway.to_owned(),
+            request_id: None,
+            server_requests,
+        });
+        Ok(Some(mutation::request_headers_routed(
+            set, remove, &metadata,
+        )))
+    }
+
+    async fn open(
+        &self,
+        gateway: &str,
+        server: &Server,
+    ) -> Result<(Arc<SessionRecord>, Arc<BackendSession>), RouteError> {
+        self.backends
+            .open_with_record(gateway, &server.name, &server.url)
+            .await
+            .map_err(|e| match e {
+                OpenError::UnknownSession => RouteError::UnknownSession,
+                OpenError::Unavailable(e) => RouteError::BackendUnavailable {
+                    server: server.name.clone(),
+                    reason: e.to_string(),
+                },
+                OpenError::Store(e) => RouteError::Internal(e.to_string()),
+            })
     }
 
     /// Transport checks before the body is read: the `Origin` (403), the protocol version
@@ -287,18 +398,7 @@ impl RouterState {
     ) -> Result<ProcessingResponse, RouteError> {
         let gateway = req.session.as_deref().ok_or(RouteError::MissingSession)?;
         let server = target.server;
-        let backend = self
-            .backends
-            .open(gateway, &server.name, &server.url)
-            .await
-            .map_err(|e| match e {
-                OpenError::UnknownSession => RouteError::UnknownSession,
-                OpenError::Unavailable(e) => RouteError::BackendUnavailable {
-                    server: server.name.clone(),
-                    reason: e.to_string(),
-                },
-                OpenError::Store(e) => RouteError::Internal(e.to_string()),
-            })?;
+        let (record, backend) = self.open(gateway, server).await?;
         let new_body = target.rewrite.then(|| match target.kind {
             Addressed::Response => {
                 mcp_gateway_protocol::splice_raw(body, target.range.clone(), &target.original)
@@ -335,11 +435,21 @@ impl RouterState {
             (addressed, target.original.as_ref()),
             // For the response filter's stream (mapping the session id back).
             ("gateway_session", gateway),
+            // Whether the backend may send this client requests on the response stream.
+            (
+                "server_requests",
+                if may_be_asked(&record.client_capabilities) {
+                    "1"
+                } else {
+                    ""
+                },
+            ),
         ];
         req.routed = Some(Routed {
             server: server.name.clone(),
             gateway_session: gateway.to_owned(),
             request_id: msg.id_raw().map(str::to_owned),
+            server_requests: may_be_asked(&record.client_capabilities),
         });
         Ok(mutation::request_body_routed(
             set,
@@ -360,11 +470,14 @@ impl RouterState {
         };
         let mut status = None;
         let mut has_session = false;
+        let mut event_stream = false;
         for (key, value) in headers(h.headers.as_ref()) {
             if key == ":status" {
                 status = Some(value.to_owned());
             } else if key == SESSION_HEADER {
                 has_session = true;
+            } else if key == "content-type" {
+                event_stream = value.to_ascii_lowercase().starts_with(b"text/event-stream");
             }
         }
         if status.as_deref() == Some(b"404") {
@@ -387,7 +500,13 @@ impl RouterState {
         } else {
             Vec::new()
         };
-        mutation::response_headers(set)
+        let mut response = mutation::response_headers(set);
+        if event_stream && routed.server_requests {
+            // Stream the body through the router to rewrite server requests' ids.
+            req.sse = Some(SseRewriter::new(&routed.server));
+            response.mode_override = Some(mutation::stream_response_body());
+        }
+        response
     }
 }
 

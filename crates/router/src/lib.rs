@@ -13,6 +13,7 @@ mod error;
 mod ext_proc;
 mod mutation;
 pub mod routing;
+mod sse;
 
 pub use error::RouteError;
 pub use ext_proc::{Router, RouterState};

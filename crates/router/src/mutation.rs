@@ -2,6 +2,10 @@
 
 use envoy_types::pb::envoy::config::core::v3::header_value_option::HeaderAppendAction;
 use envoy_types::pb::envoy::config::core::v3::{HeaderValue, HeaderValueOption};
+use envoy_types::pb::envoy::extensions::filters::http::ext_proc::v3::ProcessingMode;
+use envoy_types::pb::envoy::extensions::filters::http::ext_proc::v3::processing_mode::{
+    BodySendMode, HeaderSendMode,
+};
 use envoy_types::pb::envoy::service::ext_proc::v3::processing_response::Response;
 use envoy_types::pb::envoy::service::ext_proc::v3::{
     BodyMutation, BodyResponse, CommonResponse, HeaderMutation, HeadersResponse, ImmediateResponse,
@@ -42,6 +46,29 @@ pub(crate) fn request_headers(remove: Vec<String>) -> ProcessingResponse {
                 ..Default::default()
             }),
         })),
+        ..Default::default()
+    }
+}
+
+/// Continue after request headers with new headers, a re-route and metadata (a GET that
+/// resumes a backend's stream).
+pub(crate) fn request_headers_routed(
+    set_headers: Vec<HeaderValueOption>,
+    remove_headers: Vec<String>,
+    metadata: &[(&str, &str)],
+) -> ProcessingResponse {
+    ProcessingResponse {
+        response: Some(Response::RequestHeaders(HeadersResponse {
+            response: Some(CommonResponse {
+                header_mutation: Some(HeaderMutation {
+                    set_headers,
+                    remove_headers,
+                }),
+                clear_route_cache: true,
+                ..Default::default()
+            }),
+        })),
+        dynamic_metadata: Some(dynamic_metadata(metadata, None)),
         ..Default::default()
     }
 }
@@ -91,6 +118,33 @@ pub(crate) fn response_headers(set_headers: Vec<HeaderValueOption>) -> Processin
         response: Some(Response::ResponseHeaders(HeadersResponse {
             response: Some(CommonResponse {
                 header_mutation,
+                ..Default::default()
+            }),
+        })),
+        ..Default::default()
+    }
+}
+
+/// The response filter's mode once the router wants the body: streamed, chunk by chunk.
+pub(crate) fn stream_response_body() -> ProcessingMode {
+    ProcessingMode {
+        request_header_mode: HeaderSendMode::Skip as i32,
+        response_header_mode: HeaderSendMode::Send as i32,
+        request_body_mode: BodySendMode::None as i32,
+        response_body_mode: BodySendMode::Streamed as i32,
+        request_trailer_mode: HeaderSendMode::Skip as i32,
+        response_trailer_mode: HeaderSendMode::Skip as i32,
+    }
+}
+
+/// Replace one streamed response chunk with `body`.
+pub(crate) fn response_body(body: Vec<u8>) -> ProcessingResponse {
+    ProcessingResponse {
+        response: Some(Response::ResponseBody(BodyResponse {
+            response: Some(CommonResponse {
+                body_mutation: Some(BodyMutation {
+                    mutation: Some(body_mutation::Mutation::Body(body)),
+                }),
                 ..Default::default()
             }),
         })),

@@ -68,16 +68,32 @@ impl BackendSessions {
         server: &str,
         url: &Url,
     ) -> Result<Arc<BackendSession>, OpenError> {
+        self.open_with_record(gateway, server, url)
+            .await
+            .map(|(_, backend)| backend)
+    }
+
+    /// Like [`BackendSessions::open`], also returning the gateway session's record (one
+    /// store look-up for both).
+    pub async fn open_with_record(
+        &self,
+        gateway: &str,
+        server: &str,
+        url: &Url,
+    ) -> Result<(Arc<SessionRecord>, Arc<BackendSession>), OpenError> {
         let (record, existing) = self.lookup(gateway, server).await?;
         if let Some(backend) = existing {
-            return Ok(backend);
+            return Ok((record, backend));
         }
         let key = (gateway.to_owned(), server.to_owned());
-        self.flights
+        let opening = record.clone();
+        let backend = self
+            .flights
             .run(key, || async {
+                let record = opening;
                 // Another flight may have finished between our look-up and this one.
                 if let (_, Some(backend)) = self.lookup(gateway, server).await? {
-                    return Ok(backend);
+                    return Ok::<_, OpenError>(backend);
                 }
                 let opts = InitOptions {
                     protocol_version: record.protocol_version.clone(),
@@ -94,9 +110,12 @@ impl BackendSessions {
                 self.store
                     .set_backend(gateway, server, backend.clone())
                     .await?;
+                // Nobody listening is fine.
+                let _ = self.opened.send((Arc::from(gateway), Arc::from(server)));
                 Ok(backend)
             })
-            .await
+            .await?;
+        Ok((record, backend))
     }
 
     /// Forgets the backend session of `gateway` on `server` (the backend lost it).

@@ -107,6 +107,20 @@ impl SessionStore for MemoryStore {
     async fn count(&self) -> Result<usize, SessionError> {
         Ok(self.sessions.pin().len())
     }
+
+    async fn backends(
+        &self,
+        id: &str,
+    ) -> Result<Option<Vec<(String, Arc<BackendSession>)>>, SessionError> {
+        Ok(self.sessions.pin().get(id).map(|entry| {
+            entry
+                .backends
+                .pin()
+                .iter()
+                .map(|(server, backend)| (server.clone(), backend.clone()))
+                .collect()
+        }))
+    }
 }
 
 #[cfg(test)]
@@ -161,6 +175,9 @@ mod tests {
             .unwrap();
         assert!(store.lookup("gone", "calc").await.unwrap().is_none());
 
+        let open = store.backends("g1").await.unwrap().unwrap();
+        assert_eq!(open.len(), 1);
+        assert!(store.backends("nope").await.unwrap().is_none());
         let removed = store.remove("g1").await.unwrap().unwrap();
         assert_eq!(removed.backends.len(), 1);
         assert!(store.get("g1").await.unwrap().is_none());

@@ -67,4 +67,9 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn forget_server(&self, server: &str) -> Result<usize, SessionError>;
     /// Number of live sessions (for metrics and tests).
     async fn count(&self) -> Result<usize, SessionError>;
+    /// The backend sessions `id` has open, by server name; `None` when `id` does not exist.
+    async fn backends(
+        &self,
+        id: &str,
+    ) -> Result<Option<Vec<(String, Arc<BackendSession>)>>, SessionError>;
 }

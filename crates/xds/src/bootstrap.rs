@@ -244,6 +244,10 @@ static_resources:
                 response_body_mode: NONE
                 request_trailer_mode: SKIP
                 response_trailer_mode: SKIP
+              # For an SSE response that may carry server requests (the client declared
+              # sampling, elicitation or roots), the router streams the body through itself
+              # to make those requests' ids unique.
+              allow_mode_override: true
               metadata_options:
                 forwarding_namespaces:
                   untyped: [mcp]

@@ -25,6 +25,8 @@ use crate::BrokerState;
 /// How long a session's outbox (and its backend pumps) outlive the last attached GET stream.
 pub const RESUME_WINDOW: Duration = Duration::from_secs(60);
 
+pub use mcp_gateway_protocol::events::{event_id, parse_event_id};
+
 /// Messages of the gateway itself, for every session.
 #[derive(Clone, Debug)]
 pub(crate) enum GatewayEvent {

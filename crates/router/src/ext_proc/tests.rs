@@ -58,10 +58,15 @@ impl Harness {
 
     /// A live gateway session with an open backend session `backend-1` on calc.
     async fn session(&self) -> String {
+        self.session_with(json!({})).await
+    }
+
+    /// Like `session`, for a client with these capabilities.
+    async fn session_with(&self, client_capabilities: serde_json::Value) -> String {
         let id = self.ids.mint(None);
         let record = SessionRecord {
             protocol_version: "2025-06-18".into(),
-            client_capabilities: json!({}),
+            client_capabilities,
             client_info: json!({}),
             subject: None,
             expires: SystemTime::now() + Duration::from_secs(60),
@@ -122,7 +127,7 @@ fn body(text: &str) -> Request {
 fn common(resp: &ProcessingResponse) -> &CommonResponse {
     match &resp.response {
         Some(Response::RequestHeaders(h) | Response::ResponseHeaders(h)) => h.response.as_ref(),
-        Some(Response::RequestBody(b)) => b.response.as_ref(),
+        Some(Response::RequestBody(b) | Response::ResponseBody(b)) => b.response.as_ref(),
         other => panic!("expected a continue response, got {other:?}"),
     }
     .expect("common response")
@@ -510,4 +515,121 @@ async fn responses_on_the_response_filter_stream_use_the_metadata() {
     };
     let resp = h.router.0.handle(&mut RequestState::default(), plain).await;
     assert!(set_headers(common(&resp)).is_empty());
+}
+
+/// A client that can be asked (sampling): the backend's SSE response is streamed through the
+/// router and the ids of server requests in it become gateway-unique.
+#[tokio::test]
+async fn server_requests_on_sse_responses_get_gateway_ids() {
+    let h = Harness::new(1 << 20);
+    let gw = h.session_with(json!({"sampling": {}})).await;
+    let mut req = RequestState::default();
+    h.send(
+        &mut req,
+        headers(&[(":method", "POST"), ("mcp-session-id", &gw)]),
+    )
+    .await;
+    h.send(
+        &mut req,
+        body(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"calc_add"}}"#),
+    )
+    .await;
+    let resp = h
+        .send(
+            &mut req,
+            Request::ResponseHeaders(http_headers(&[
+                (":status", "200"),
+                ("content-type", "text/event-stream"),
+            ])),
+        )
+        .await;
+    assert!(
+        resp.mode_override.is_some(),
+        "the body is streamed through the router"
+    );
+    let chunk = "data: {\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"sampling/createMessage\"}\n\n";
+    let resp = h
+        .send(
+            &mut req,
+            Request::ResponseBody(HttpBody {
+                body: chunk.as_bytes().to_vec(),
+                end_of_stream: false,
+                ..Default::default()
+            }),
+        )
+        .await;
+    let Some(body_mutation::Mutation::Body(out)) = common(&resp)
+        .body_mutation
+        .as_ref()
+        .and_then(|m| m.mutation.clone())
+    else {
+        panic!("streamed chunk must be replaced");
+    };
+    assert!(
+        String::from_utf8(out)
+            .expect("utf8")
+            .contains(r#""id":"calc:0""#)
+    );
+
+    // A client that cannot be asked: nothing is streamed.
+    let gw = h.session().await;
+    let mut req = RequestState::default();
+    h.send(
+        &mut req,
+        headers(&[(":method", "POST"), ("mcp-session-id", &gw)]),
+    )
+    .await;
+    h.send(
+        &mut req,
+        body(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"calc_add"}}"#),
+    )
+    .await;
+    let resp = h
+        .send(
+            &mut req,
+            Request::ResponseHeaders(http_headers(&[
+                (":status", "200"),
+                ("content-type", "text/event-stream"),
+            ])),
+        )
+        .await;
+    assert!(resp.mode_override.is_none());
+}
+
+/// A GET resuming a backend's stream goes to that backend with its own event id; the
+/// gateway's own ids (`g<n>`) stay with the broker.
+#[tokio::test]
+async fn stream_resumption_goes_back_to_the_backend() {
+    let h = Harness::new(1 << 20);
+    let gw = h.session().await;
+    for (last, routed_to) in [
+        ("calc~7/0", Some("7/0")),
+        ("1/0", Some("1/0")),
+        ("g3", None),
+        ("weather~1", None),
+    ] {
+        let mut req = RequestState::default();
+        let resp = h
+            .send(
+                &mut req,
+                headers(&[
+                    (":method", "GET"),
+                    ("mcp-session-id", &gw),
+                    ("last-event-id", last),
+                ]),
+            )
+            .await;
+        let c = common(&resp);
+        let set: std::collections::HashMap<_, _> = set_headers(c).into_iter().collect();
+        match routed_to {
+            Some(id) => {
+                assert!(c.clear_route_cache, "{last}");
+                assert_eq!(set[":authority"], "calc.mcp.local");
+                assert_eq!(set["mcp-session-id"], "backend-1");
+                assert_eq!(set["last-event-id"], id);
+                assert!(resp.dynamic_metadata.is_some());
+            }
+            None => assert!(!c.clear_route_cache && set.is_empty(), "{last}"),
+        }
+    }
 }

@@ -1,0 +1,165 @@
+//! Server-sent events of a backend's POST response, rewritten on the way to the client.
+//!
+//! A backend may send requests (`sampling/createMessage`, `elicitation/create`,
+//! `roots/list`, `ping`) on the SSE stream that answers a client's POST. Their ids must be
+//! unique within the gateway session, so each becomes `"<server>:<id>"` (see
+//! `mcp_gateway_protocol::server_request`); the client's response is routed back by id.
+//! Event ids become `<server>~<id>` so that a client resuming the stream with
+//! `Last-Event-ID` is sent back to this backend. Everything else passes byte for byte.
+//! Events are rewritten whole, so an event split across chunks is held until its end arrives.
+
+use mcp_gateway_protocol::{Kind, Message, events, server_request, splice_raw};
+
+/// Rewrites one SSE response stream chunk by chunk.
+pub(crate) struct SseRewriter {
+    server: String,
+    pending: Vec<u8>,
+}
+
+impl SseRewriter {
+    pub(crate) fn new(server: &str) -> Self {
+        Self {
+            server: server.to_owned(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// The bytes to send for this chunk: every event completed so far, rewritten; at the end
+    /// of the stream also whatever incomplete tail remains, as it is.
+    pub(crate) fn chunk(&mut self, chunk: &[u8], end_of_stream: bool) -> Vec<u8> {
+        self.pending.extend_from_slice(chunk);
+        let mut out = Vec::with_capacity(self.pending.len());
+        let mut start = 0;
+        while let Some(len) = event_len(&self.pending[start..]) {
+            let event = &self.pending[start..start + len];
+            match rewrite(&self.server, event) {
+                Some(rewritten) => out.extend_from_slice(&rewritten),
+                None => out.extend_from_slice(event),
+            }
+            start += len;
+        }
+        self.pending.drain(..start);
+        if end_of_stream {
+            out.append(&mut self.pending);
+        }
+        out
+    }
+}
+
+/// Length of the first complete event (including its terminating blank line), if any.
+fn event_len(buf: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while i < buf.len() {
+        // A blank line: a line terminator right after another (or at the very start).
+        let at_line_start =
+            i == 0 || buf[i - 1] == b'\n' || (buf[i - 1] == b'\r' && buf[i] != b'\n');
+        if at_line_start {
+            match buf[i] {
+                b'\n' => return Some(i + 1),
+                b'\r' if buf.get(i + 1) == Some(&b'\n') => return Some(i + 2),
+                b'\r' if i + 1 < buf.len() => return Some(i + 1),
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The event with its id and a server request's id made gateway-unique; `None` to keep it
+/// as it is.
+fn rewrite(server: &str, event: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(event).ok()?;
+    let has_id = text.lines().any(|l| l.starts_with("id:"));
+    let data: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .map(|d| d.strip_prefix(' ').unwrap_or(d))
+        .collect();
+    let request = (!data.is_empty())
+        .then(|| request_with_gateway_id(server, &data.join("\n")))
+        .flatten();
+    if !has_id && request.is_none() {
+        return None;
+    }
+    let mut out = String::with_capacity(event.len() + server.len() * 2 + 8);
+    let mut wrote_data = false;
+    for line in text.lines() {
+        if let Some(id) = line.strip_prefix("id:") {
+            out.push_str("id: ");
+            out.push_str(&events::backend_event_id(
+                server,
+                id.strip_prefix(' ').unwrap_or(id),
+            ));
+            out.push('\n');
+        } else if line.starts_with("data:") && request.is_some() {
+            if !wrote_data {
+                for part in request.iter().flat_map(|r| r.split('\n')) {
+                    out.push_str("data: ");
+                    out.push_str(part);
+                    out.push('\n');
+                }
+                wrote_data = true;
+            }
+        } else if !line.is_empty() {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out.push('\n');
+    Some(out.into_bytes())
+}
+
+/// The data of a server request with a gateway-unique id; `None` for anything else.
+fn request_with_gateway_id(server: &str, data: &str) -> Option<String> {
+    let msg = Message::parse(data.as_bytes()).ok()?;
+    if msg.kind() != Kind::Request {
+        return None;
+    }
+    let id = server_request::encode(server, msg.id_raw()?);
+    String::from_utf8(splice_raw(data.as_bytes(), msg.id_range()?, &id)).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REQUEST: &str = "id: 3\ndata: {\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"sampling/createMessage\",\"params\":{}}\n\n";
+    const RESULT: &str = "data: {\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{}}\n\n";
+
+    #[test]
+    fn server_requests_get_gateway_ids_and_the_rest_passes_untouched() {
+        let mut r = SseRewriter::new("calc");
+        let stream = format!(": keep-alive\n\n{REQUEST}{RESULT}");
+        let out = String::from_utf8(r.chunk(stream.as_bytes(), true)).expect("utf8");
+        assert_eq!(
+            out,
+            format!(
+                ": keep-alive\n\nid: calc~3\ndata: {{\"jsonrpc\":\"2.0\",\"id\":\"calc:0\",\"method\":\"sampling/createMessage\",\"params\":{{}}}}\n\n{RESULT}"
+            )
+        );
+    }
+
+    #[test]
+    fn events_split_across_chunks_are_held_until_complete() {
+        let stream = format!("{REQUEST}{RESULT}");
+        for split in 1..stream.len() {
+            let mut r = SseRewriter::new("s");
+            let mut out = r.chunk(&stream.as_bytes()[..split], false);
+            out.extend(r.chunk(&stream.as_bytes()[split..], true));
+            let out = String::from_utf8(out).expect("utf8");
+            assert!(out.contains("\"id\":\"s:0\""), "split at {split}: {out}");
+            assert!(out.ends_with(RESULT), "split at {split}");
+        }
+    }
+
+    #[test]
+    fn crlf_streams_and_unfinished_tails() {
+        let mut r = SseRewriter::new("s");
+        let crlf = "data: {\"jsonrpc\":\"2.0\",\"id\":\"x\",\"method\":\"roots/list\"}\r\n\r\n";
+        let out = String::from_utf8(r.chunk(crlf.as_bytes(), false)).expect("utf8");
+        assert!(out.contains(r#""id":"s:\"x\"""#), "{out}");
+        assert!(r.chunk(b"data: partial", false).is_empty());
+        assert_eq!(r.chunk(b"", true), b"data: partial");
+    }
+}
