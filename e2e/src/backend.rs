@@ -1,4 +1,5 @@
-//! The example MCP servers (`mcp-example-server`) the gateway aggregates.
+//! The MCP servers the gateway aggregates, each a child process: the example servers
+//! (`mcp-example-server`) and the conformance suite's fixture (`mcp-conformance-server`).
 
 use std::{
     net::SocketAddr,
@@ -32,12 +33,12 @@ impl ServerKind {
 
     /// The `toolPrefix` the harness configures for it.
     pub fn tool_prefix(self) -> String {
-        format!("{}_", self.name())
+        tool_prefix(self.name())
     }
 
     /// The virtual `hostname` the harness configures for it.
     pub fn hostname(self) -> String {
-        format!("{}.mcp.local", self.name())
+        hostname(self.name())
     }
 
     /// The tools the server itself offers.
@@ -83,6 +84,26 @@ impl ServerKind {
     }
 }
 
+/// The `toolPrefix` the harness configures for the server called `name`: `<name>_`.
+pub fn tool_prefix(name: &str) -> String {
+    format!("{name}_")
+}
+
+/// The virtual `hostname` the harness configures for the server called `name`.
+pub fn hostname(name: &str) -> String {
+    format!("{name}.mcp.local")
+}
+
+/// What a [`Backend`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Program {
+    /// `mcp-example-server --server <kind>`.
+    Example(ServerKind),
+    /// `mcp-conformance-server`: every tool, resource and prompt of the conformance
+    /// suite, including tools that log, sample and elicit while they run.
+    Conformance,
+}
+
 /// Counters from a server's `GET /stats`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stats {
@@ -102,10 +123,11 @@ pub struct Stats {
     pub last_cancelled_request: Option<Value>,
 }
 
-/// A running example server; killed on drop, restartable on the same port.
+/// A running backend server; killed on drop, restartable on the same port.
 #[derive(Debug)]
 pub struct Backend {
-    kind: ServerKind,
+    name: String,
+    program: Program,
     addr: SocketAddr,
     args: Vec<String>,
     log: PathBuf,
@@ -122,11 +144,23 @@ impl Backend {
     /// [`Self::start`] with extra `mcp-example-server` arguments (e.g. `--page-size 1`),
     /// kept for restarts.
     pub async fn start_with_args(kind: ServerKind, dir: &Path, args: &[&str]) -> Result<Self> {
-        let log = dir.join(format!("{}.log", kind.name()));
         let args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
-        let (process, addr) = spawn(kind, "127.0.0.1:0", &args, &log).await?;
+        Self::launch(kind.name(), Program::Example(kind), args, dir).await
+    }
+
+    /// Starts a conformance fixture server called `name` (prefix `<name>_`) on a free
+    /// loopback port, logging into `dir`.
+    pub async fn start_conformance(name: &str, dir: &Path) -> Result<Self> {
+        let args = vec!["--allowed-host".to_owned(), hostname(name)];
+        Self::launch(name, Program::Conformance, args, dir).await
+    }
+
+    async fn launch(name: &str, program: Program, args: Vec<String>, dir: &Path) -> Result<Self> {
+        let log = dir.join(format!("{name}.log"));
+        let (process, addr) = spawn(program, name, "127.0.0.1:0", &args, &log).await?;
         Ok(Self {
-            kind,
+            name: name.to_owned(),
+            program,
             addr,
             args,
             log,
@@ -135,9 +169,32 @@ impl Backend {
         })
     }
 
-    /// Which server this is.
-    pub fn kind(&self) -> ServerKind {
-        self.kind
+    /// Its name in the gateway config.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What it runs.
+    pub fn program(&self) -> Program {
+        self.program
+    }
+
+    /// Which example server this is; `None` for a conformance fixture.
+    pub fn kind(&self) -> Option<ServerKind> {
+        match self.program {
+            Program::Example(kind) => Some(kind),
+            Program::Conformance => None,
+        }
+    }
+
+    /// The `toolPrefix` the harness configures for it.
+    pub fn tool_prefix(&self) -> String {
+        tool_prefix(&self.name)
+    }
+
+    /// The virtual `hostname` the harness configures for it.
+    pub fn hostname(&self) -> String {
+        hostname(&self.name)
     }
 
     /// The URL of its MCP endpoint.
@@ -155,7 +212,7 @@ impl Backend {
             .error_for_status()?
             .json()
             .await
-            .with_context(|| format!("decoding {}'s /stats", self.kind.name()))?;
+            .with_context(|| format!("decoding {}'s /stats", self.name))?;
         let counter = |name: &str| {
             stats
                 .get(name)
@@ -188,19 +245,21 @@ impl Backend {
         let process = self.take_process()?;
         match process {
             Some(mut process) => process.kill().await,
-            None => bail!("{} is not running", self.kind.name()),
+            None => bail!("{} is not running", self.name),
         }
     }
 
     /// Starts the server again on the same port (a fresh process: no sessions, zeroed stats).
     pub async fn restart(&self) -> Result<()> {
         if self.take_process()?.is_some() {
-            bail!("{} is still running; kill it first", self.kind.name());
+            bail!("{} is still running; kill it first", self.name);
         }
         let listen = self.addr.to_string();
-        let what = format!("{} to listen on {listen} again", self.kind.name());
-        let (process, _) =
-            eventually(&what, || spawn(self.kind, &listen, &self.args, &self.log)).await?;
+        let what = format!("{} to listen on {listen} again", self.name);
+        let (process, _) = eventually(&what, || {
+            spawn(self.program, &self.name, &listen, &self.args, &self.log)
+        })
+        .await?;
         *self
             .process
             .lock()
@@ -212,7 +271,7 @@ impl Backend {
     pub fn log_tail(&self) -> String {
         format!(
             "--- {} ({}) ---\n{}",
-            self.kind.name(),
+            self.name,
             self.log.display(),
             tail(&self.log)
         )
@@ -227,21 +286,29 @@ impl Backend {
     }
 }
 
-/// Runs `mcp-example-server` with `args` and reads the address it announces.
+/// Runs `program` with `args` and reads the address it announces.
 async fn spawn(
-    kind: ServerKind,
+    program: Program,
+    name: &str,
     listen: &str,
     args: &[String],
     log: &Path,
 ) -> Result<(ChildProcess, SocketAddr)> {
-    let mut command = Command::new(workspace_binary("mcp-example-server")?);
-    command.args(["--server", kind.name(), "--listen", listen]);
+    let mut command = match program {
+        Program::Example(kind) => {
+            let mut command = Command::new(workspace_binary("mcp-example-server")?);
+            command.args(["--server", kind.name()]);
+            command
+        }
+        Program::Conformance => Command::new(workspace_binary("mcp-conformance-server")?),
+    };
+    command.args(["--listen", listen]);
     command.args(args);
-    let (process, line) = ChildProcess::spawn_announced(kind.name(), command, log).await?;
+    let (process, line) = ChildProcess::spawn_announced(name, command, log).await?;
     let addr = line
         .strip_prefix("listening on http://")
         .and_then(|rest| rest.split('/').next())
         .and_then(|addr| addr.parse().ok())
-        .with_context(|| format!("unexpected announcement from {}: {line:?}", kind.name()))?;
+        .with_context(|| format!("unexpected announcement from {name}: {line:?}"))?;
     Ok((process, addr))
 }

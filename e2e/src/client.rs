@@ -4,7 +4,7 @@ use std::{collections::BTreeSet, future::Future, time::Duration};
 
 use anyhow::{Context, Result, anyhow};
 use rmcp::{
-    RoleClient, ServiceError, ServiceExt,
+    ClientHandler, RoleClient, ServiceError, ServiceExt,
     model::{CallToolRequestParams, CallToolResult, ErrorData, Tool},
     service::RunningService,
     transport::{
@@ -26,11 +26,20 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(20);
 /// The transport does not silently re-initialise on a 404: a test must see the
 /// gateway losing its session, not have the SDK paper over it.
 pub async fn connect(url: &str) -> Result<McpClient> {
+    connect_with(url, ()).await
+}
+
+/// [`connect`] with a client handler: its `get_info` declares the client's
+/// capabilities, and it answers the server's requests (sampling, elicitation, …).
+pub async fn connect_with<H: ClientHandler>(
+    url: &str,
+    handler: H,
+) -> Result<RunningService<RoleClient, H>> {
     let config = StreamableHttpClientTransportConfig::with_uri(url)
         .max_concurrent_requests(64)
         .reinit_on_expired_session(false);
     let transport = StreamableHttpClientTransport::with_client(crate::raw::http_client()?, config);
-    tokio::time::timeout(DEADLINE, ().serve(transport))
+    tokio::time::timeout(DEADLINE, handler.serve(transport))
         .await
         .with_context(|| format!("initialize with {url} did not finish within {DEADLINE:?}"))?
         .with_context(|| format!("initialize with {url}"))
@@ -59,7 +68,11 @@ pub fn json_rpc_error(error: &anyhow::Error) -> Option<&ErrorData> {
 
 /// `tools/call`; a JSON-RPC error comes back as an [`rmcp::ServiceError`] in the
 /// error chain (downcast to inspect it), a hang as a timeout error.
-pub async fn call_tool(client: &McpClient, name: &str, arguments: Value) -> Result<CallToolResult> {
+pub async fn call_tool<H: ClientHandler>(
+    client: &RunningService<RoleClient, H>,
+    name: &str,
+    arguments: Value,
+) -> Result<CallToolResult> {
     let arguments = match arguments {
         Value::Object(arguments) => arguments,
         other => return Err(anyhow!("tool arguments must be an object, not {other}")),
@@ -73,7 +86,11 @@ pub async fn call_tool(client: &McpClient, name: &str, arguments: Value) -> Resu
 }
 
 /// `tools/call` that must succeed with a text result; returns the first text.
-pub async fn call_text(client: &McpClient, name: &str, arguments: Value) -> Result<String> {
+pub async fn call_text<H: ClientHandler>(
+    client: &RunningService<RoleClient, H>,
+    name: &str,
+    arguments: Value,
+) -> Result<String> {
     let result = call_tool(client, name, arguments).await?;
     if result.is_error == Some(true) {
         return Err(anyhow!("{name} returned a tool error: {result:?}"));
@@ -92,7 +109,9 @@ pub fn first_text(result: &CallToolResult) -> Result<&str> {
 }
 
 /// Every tool, following pagination.
-pub async fn list_tools(client: &McpClient) -> Result<Vec<Tool>> {
+pub async fn list_tools<H: ClientHandler>(
+    client: &RunningService<RoleClient, H>,
+) -> Result<Vec<Tool>> {
     tokio::time::timeout(CALL_TIMEOUT, client.list_all_tools())
         .await
         .with_context(|| format!("tools/list did not answer within {CALL_TIMEOUT:?}"))?
@@ -100,7 +119,9 @@ pub async fn list_tools(client: &McpClient) -> Result<Vec<Tool>> {
 }
 
 /// The names of every tool.
-pub async fn tool_names(client: &McpClient) -> Result<BTreeSet<String>> {
+pub async fn tool_names<H: ClientHandler>(
+    client: &RunningService<RoleClient, H>,
+) -> Result<BTreeSet<String>> {
     Ok(list_tools(client)
         .await?
         .into_iter()

@@ -1,4 +1,4 @@
-//! The whole deployment of one test: example servers, the gateway binary and Envoy,
+//! The whole deployment of one test: backend servers, the gateway binary and Envoy,
 //! each in its own process, sharing one temporary directory for config and logs.
 
 use std::{collections::BTreeSet, net::SocketAddr, path::PathBuf};
@@ -9,7 +9,7 @@ use tempfile::TempDir;
 use tokio::process::Command;
 
 use crate::{
-    backend::{Backend, ServerKind},
+    backend::{self, Backend, ServerKind},
     client::{self, McpClient},
     envoy::{Envoy, EnvoySettings},
     process::{ChildProcess, eventually, workspace_binary, write_atomically},
@@ -21,11 +21,29 @@ const CONFIG_POLL_INTERVAL: &str = "100ms";
 /// How often the gateway refreshes a healthy backend's tools.
 const DISCOVERY_INTERVAL: &str = "500ms";
 
+/// A server the test runs itself (e.g. a [`crate::LiveServer`]) for the gateway to
+/// aggregate, with the harness's naming: prefix `<name>_`, hostname `<name>.mcp.local`.
+#[derive(Debug, Clone, Copy)]
+pub struct ExternalServer<'a> {
+    /// Its name in the gateway config.
+    pub name: &'a str,
+    /// The URL of its MCP endpoint.
+    pub url: &'a str,
+}
+
 /// What to start.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GatewayOptions<'a> {
     /// Example servers to start and configure.
     pub servers: &'a [ServerKind],
+    /// Names of conformance fixture servers to start and configure, e.g. `["a", "b"]`
+    /// for prefixes `a_` and `b_`.
+    pub conformance: &'a [&'a str],
+    /// Servers the test runs itself, configured but not started by the harness.
+    pub external: &'a [ExternalServer<'a>],
+    /// `--discovery-interval` (how often healthy backends are re-listed); the
+    /// harness's 500ms when `None`.
+    pub discovery_interval: Option<&'a str>,
     /// `--max-request-bytes` for both the gateway and Envoy; their default when `None`.
     pub max_request_bytes: Option<usize>,
     /// Extra `mcp-broker-router` arguments, e.g. `["--list-page-size", "2"]`.
@@ -34,12 +52,14 @@ pub struct GatewayOptions<'a> {
     pub server_args: &'a [&'a str],
 }
 
-/// Envoy in front of `mcp-broker-router` in front of example servers. Every process
+/// Envoy in front of `mcp-broker-router` in front of backend servers. Every process
 /// is killed on drop, which also prints the end of each log (libtest shows it only
 /// when the test fails).
 #[derive(Debug)]
 pub struct Gateway {
     backends: Vec<Backend>,
+    /// (name, url) of the configured servers the harness does not run.
+    external: Vec<(String, String)>,
     server_args: Vec<String>,
     gateway: ChildProcess,
     envoy: Envoy,
@@ -57,18 +77,49 @@ impl Gateway {
             .prefix("mcp-gateway-e2e-")
             .tempdir()
             .context("creating the test directory")?;
-        let backends = try_join_all(
+        let examples = try_join_all(
             options
                 .servers
                 .iter()
                 .map(|kind| Backend::start_with_args(*kind, dir.path(), options.server_args)),
-        )
-        .await?;
+        );
+        let fixtures = try_join_all(
+            options
+                .conformance
+                .iter()
+                .map(|name| Backend::start_conformance(name, dir.path())),
+        );
+        let (mut backends, fixtures) = tokio::try_join!(examples, fixtures)?;
+        backends.extend(fixtures);
+        let external: Vec<(String, String)> = options
+            .external
+            .iter()
+            .map(|server| (server.name.to_owned(), server.url.to_owned()))
+            .collect();
+
+        // What tools/list must show once the gateway has discovered everything.
+        let mut expected = BTreeSet::new();
+        for backend in &backends {
+            match backend.kind() {
+                Some(kind) => expected.extend(kind.exposed_tools()),
+                None => expected.extend(exposed_tools_of(backend.name(), &backend.url()).await?),
+            }
+        }
+        for (name, url) in &external {
+            expected.extend(exposed_tools_of(name, url).await?);
+        }
+
+        let entries: Vec<(&str, String)> = backends
+            .iter()
+            .map(|backend| (backend.name(), backend.url()))
+            .chain(
+                external
+                    .iter()
+                    .map(|(name, url)| (name.as_str(), url.clone())),
+            )
+            .collect();
         let config_path = dir.path().join("config.yaml");
-        write_atomically(
-            &config_path,
-            &config_yaml(&backends.iter().collect::<Vec<_>>()),
-        )?;
+        write_atomically(&config_path, &config_yaml(&entries))?;
 
         let binary = workspace_binary("mcp-broker-router")?;
         let mut command = Command::new(&binary);
@@ -78,7 +129,10 @@ impl Gateway {
             .arg("--mcp-gateway-config")
             .arg(&config_path)
             .args(["--config-poll-interval", CONFIG_POLL_INTERVAL])
-            .args(["--discovery-interval", DISCOVERY_INTERVAL]);
+            .args([
+                "--discovery-interval",
+                options.discovery_interval.unwrap_or(DISCOVERY_INTERVAL),
+            ]);
         if let Some(bytes) = options.max_request_bytes {
             command.arg("--max-request-bytes").arg(bytes.to_string());
         }
@@ -112,6 +166,7 @@ impl Gateway {
         let envoy = Envoy::start(dir.path(), &settings).await?;
         let this = Self {
             backends,
+            external,
             server_args: options
                 .server_args
                 .iter()
@@ -123,11 +178,6 @@ impl Gateway {
             config_path,
             dir,
         };
-        let expected: BTreeSet<String> = options
-            .servers
-            .iter()
-            .flat_map(|kind| kind.exposed_tools())
-            .collect();
         this.wait_for_tools("every configured tool", |names| *names == expected)
             .await?;
         Ok(this)
@@ -143,11 +193,11 @@ impl Gateway {
         format!("http://{}", self.broker)
     }
 
-    /// The example server called `name`.
+    /// The backend server called `name`.
     pub fn backend(&self, name: &str) -> Result<&Backend> {
         self.backends
             .iter()
-            .find(|backend| backend.kind().name() == name)
+            .find(|backend| backend.name() == name)
             .ok_or_else(|| anyhow!("no backend named {name}"))
     }
 
@@ -165,11 +215,27 @@ impl Gateway {
 
     /// The gateway config listing the running servers of the given kinds.
     pub fn config_yaml(&self, kinds: &[ServerKind]) -> Result<String> {
-        let backends = kinds
+        let names: Vec<&str> = kinds.iter().map(|kind| kind.name()).collect();
+        self.config_yaml_of(&names)
+    }
+
+    /// The gateway config listing the servers with these names: backends the harness
+    /// runs and external servers it was given.
+    pub fn config_yaml_of(&self, names: &[&str]) -> Result<String> {
+        let entries = names
             .iter()
-            .map(|kind| self.backend(kind.name()))
+            .map(|name| {
+                if let Ok(backend) = self.backend(name) {
+                    return Ok((backend.name(), backend.url()));
+                }
+                self.external
+                    .iter()
+                    .find(|(external, _)| external == name)
+                    .map(|(external, url)| (external.as_str(), url.clone()))
+                    .ok_or_else(|| anyhow!("no server named {name}"))
+            })
             .collect::<Result<Vec<_>>>()?;
-        Ok(config_yaml(&backends))
+        Ok(config_yaml(&entries))
     }
 
     /// Replaces the gateway's config file atomically (it hot-reloads it).
@@ -226,23 +292,40 @@ impl Drop for Gateway {
     }
 }
 
-/// The gateway config for these servers, with the harness's names and prefixes.
-fn config_yaml(backends: &[&Backend]) -> String {
+/// The gateway config for these (name, url) servers, with the harness's hostnames
+/// and prefixes.
+fn config_yaml(servers: &[(&str, String)]) -> String {
     let mut yaml = String::from("servers:\n");
-    for backend in backends {
-        let kind = backend.kind();
+    for (name, url) in servers {
         yaml.push_str(&format!(
-            "  - name: {}\n    url: {}\n    hostname: {}\n    enabled: true\n    toolPrefix: {}\n",
-            kind.name(),
-            backend.url(),
-            kind.hostname(),
-            kind.tool_prefix(),
+            "  - name: {name}\n    url: {url}\n    hostname: {}\n    enabled: true\n    toolPrefix: {}\n",
+            backend::hostname(name),
+            backend::tool_prefix(name),
         ));
     }
-    if backends.is_empty() {
+    if servers.is_empty() {
         yaml = String::from("servers: []\n");
     }
     yaml
+}
+
+/// The tools of the server at `url`, listed directly, as the gateway exposes them
+/// for a server called `name`.
+async fn exposed_tools_of(name: &str, url: &str) -> Result<BTreeSet<String>> {
+    let raw = RawClient::new(url)?;
+    let tools = eventually(&format!("{name} to list its tools directly"), || {
+        let raw = &raw;
+        async move {
+            let session = raw.initialize().await?;
+            raw.tool_names(&session).await
+        }
+    })
+    .await?;
+    let prefix = backend::tool_prefix(name);
+    Ok(tools
+        .into_iter()
+        .map(|tool| format!("{prefix}{tool}"))
+        .collect())
 }
 
 /// `mcp-broker-router ready router=ADDR broker=ADDR` -> (router, broker).

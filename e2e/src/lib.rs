@@ -1,6 +1,8 @@
 //! End-to-end harness: a real Envoy, the real `mcp-broker-router` binary and real
-//! MCP servers (`mcp-example-server`, built with rmcp), each a child process on free
-//! loopback ports, driven by a real rmcp client and by raw HTTP.
+//! MCP servers (`mcp-example-server` and `mcp-conformance-server`, built with rmcp),
+//! each a child process on free loopback ports, plus an in-process rmcp server a
+//! test can change while it runs ([`LiveServer`]); driven by a real rmcp client and
+//! by raw HTTP.
 //!
 //! Build the binaries first (`make test` does): `cargo build --workspace --bins`.
 //! Envoy comes from `$ENVOY_BIN` or `scripts/ensure-envoy.sh`.
@@ -24,15 +26,19 @@ mod backend;
 mod client;
 mod envoy;
 mod gateway;
+mod live;
 mod process;
 mod raw;
+mod sse;
 
-pub use backend::{Backend, ServerKind, Stats};
+pub use backend::{Backend, Program, ServerKind, Stats};
 pub use client::{
-    CALL_TIMEOUT, McpClient, call_text, call_tool, connect, first_text, json_rpc_error, list_tools,
-    tool_names, within,
+    CALL_TIMEOUT, McpClient, call_text, call_tool, connect, connect_with, first_text,
+    json_rpc_error, list_tools, tool_names, within,
 };
 pub use envoy::{Envoy, EnvoySettings, envoy_binary};
-pub use gateway::{Gateway, GatewayOptions};
+pub use gateway::{ExternalServer, Gateway, GatewayOptions};
+pub use live::{FIRST_TOOL, LiveServer, WATCHED_URI};
 pub use process::{DEADLINE, eventually, eventually_within};
 pub use raw::{PROTOCOL_VERSION, RawClient, Reply, SESSION_HEADER};
+pub use sse::{EventStream, SseEvent};

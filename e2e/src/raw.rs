@@ -8,6 +8,8 @@ use futures::StreamExt;
 use reqwest::{StatusCode, header::HeaderMap};
 use serde_json::{Value, json};
 
+use crate::sse::EventStream;
+
 /// The MCP protocol version raw sessions ask for and announce.
 pub const PROTOCOL_VERSION: &str = "2025-06-18";
 
@@ -233,6 +235,39 @@ impl RawClient {
                 return Ok(names);
             }
         }
+    }
+
+    /// Opens the session's GET stream (`Accept: text/event-stream`), resuming after
+    /// `last_event_id` when given; fails unless the answer is a 200 event stream.
+    pub async fn open_stream(
+        &self,
+        session: &str,
+        last_event_id: Option<&str>,
+    ) -> Result<EventStream> {
+        let mut request = self
+            .http
+            .get(&self.url)
+            .header(reqwest::header::ACCEPT, "text/event-stream")
+            .header(SESSION_HEADER, session)
+            .header("mcp-protocol-version", PROTOCOL_VERSION);
+        if let Some(id) = last_event_id {
+            request = request.header("last-event-id", id);
+        }
+        // No overall timeout: the stream stays open; readers bound each wait.
+        let response = tokio::time::timeout(REQUEST_TIMEOUT, request.send())
+            .await
+            .with_context(|| format!("GET {} did not answer within {REQUEST_TIMEOUT:?}", self.url))?
+            .with_context(|| format!("GET {}", self.url))?;
+        let is_event_stream = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.starts_with("text/event-stream"));
+        if response.status() != StatusCode::OK || !is_event_stream {
+            let reply = read_reply(response).await?;
+            bail!("GET stream refused: {reply}");
+        }
+        Ok(EventStream::new(response))
     }
 
     /// `DELETE` of a session; returns the status.

@@ -31,7 +31,7 @@ async fn set_level_reaches_every_backend_once_per_session() -> Result<()> {
     .await?;
     for (backend, before) in [(calc, &calc_before), (text, &text_before)] {
         let after = backend.stats().await?;
-        let name = backend.kind().name();
+        let name = backend.name();
         assert_eq!(after.log_level.as_deref(), Some("debug"), "{name}");
         assert_eq!(
             after.initialize,
@@ -56,7 +56,7 @@ async fn set_level_reaches_every_backend_once_per_session() -> Result<()> {
     .await?;
     for (backend, before) in [(calc, &calc_before), (text, &text_before)] {
         let after = backend.stats().await?;
-        let name = backend.kind().name();
+        let name = backend.name();
         assert_eq!(after.log_level.as_deref(), Some("warning"), "{name}");
         assert_eq!(after.initialize, before.initialize + 1, "{name}");
     }
@@ -99,7 +99,7 @@ async fn cancellations_reach_the_backend_sessions_of_the_client() -> Result<()> 
     );
 
     for (backend, before) in [(calc, &calc_before), (text, &text_before)] {
-        let name = backend.kind().name();
+        let name = backend.name();
         let after = eventually(&format!("{name} to receive the cancellation"), || async {
             let stats = backend.stats().await?;
             if stats.cancellations == before.cancellations {

@@ -80,7 +80,24 @@ impl CatalogStore {
 
     /// Publishes what `server` offers now; returns the aggregated lists that changed.
     pub fn update(&self, server: &str, offer: ServerOffer) -> Vec<ListKind> {
+        self.update_while(server, offer, || true)
+    }
+
+    /// Like [`CatalogStore::update`], unless `live()` says the publisher has been stopped.
+    /// `live` runs under the writer lock, so a publisher stopped before a [`retain`] that
+    /// removes its server can never put the server back afterwards.
+    ///
+    /// [`retain`]: CatalogStore::retain
+    pub fn update_while(
+        &self,
+        server: &str,
+        offer: ServerOffer,
+        live: impl FnOnce() -> bool,
+    ) -> Vec<ListKind> {
         let mut servers = self.servers.lock().unwrap_or_else(PoisonError::into_inner);
+        if !live() {
+            return Vec::new();
+        }
         servers.insert(server.to_owned(), offer);
         self.swap(build(&servers))
     }

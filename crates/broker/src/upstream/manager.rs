@@ -57,7 +57,9 @@ pub(super) async fn run(
                 }
                 healthy = Some(true);
                 backoff = FIRST_BACKOFF;
-                let changed = state.catalog.update(&server.name, offer);
+                let changed = state
+                    .catalog
+                    .update_while(&server.name, offer, || !cancel.is_cancelled());
                 state.streams.lists_changed(&changed);
                 timing.refresh
             }
@@ -70,9 +72,10 @@ pub(super) async fn run(
                 }
                 healthy = Some(false);
                 session = None;
-                let changed = state.catalog.update(
+                let changed = state.catalog.update_while(
                     &server.name,
                     ServerOffer::unhealthy(&server.tool_prefix, e.to_string()),
+                    || !cancel.is_cancelled(),
                 );
                 state.streams.lists_changed(&changed);
                 let wait = backoff.min(timing.max_backoff);

@@ -101,6 +101,16 @@ fn updates_report_the_lists_that_changed() {
 }
 
 #[test]
+fn a_stopped_publisher_cannot_bring_a_removed_server_back() {
+    let store = CatalogStore::new();
+    store.update("a", ServerOffer::tools("a_", tools(&["t"])));
+    store.retain(&HashSet::new());
+    let changed = store.update_while("a", ServerOffer::tools("a_", tools(&["t"])), || false);
+    assert!(changed.is_empty());
+    assert!(store.load().tool("a_t").is_none());
+}
+
+#[test]
 fn retain_drops_removed_servers() {
     let store = CatalogStore::new();
     store.update("a", ServerOffer::tools("a_", tools(&["t"])));
