@@ -9,7 +9,7 @@ use tracing::warn;
 use crate::{Capabilities, Catalog, ListKind, Listing, Route, ServerStatus};
 
 /// What one backend offers, as its upstream manager last saw it.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ServerOffer {
     /// The server's prefix.
     pub prefix: String,
@@ -96,6 +96,11 @@ impl CatalogStore {
     ) -> Vec<ListKind> {
         let mut servers = self.servers.lock().unwrap_or_else(PoisonError::into_inner);
         if !live() {
+            return Vec::new();
+        }
+        // Periodic refreshes mostly find nothing new: comparing is far cheaper than
+        // rebuilding (and re-serialising) every list of every backend.
+        if servers.get(server) == Some(&offer) {
             return Vec::new();
         }
         servers.insert(server.to_owned(), offer);

@@ -30,6 +30,8 @@ use crate::sse::SseRewriter;
 use crate::{OriginPolicy, RouteError};
 
 const SESSION_HEADER: &str = "mcp-session-id";
+/// Asks Envoy for the route whose responses the router sees.
+const OBSERVE_HEADER: &str = "x-mcp-observe";
 const VERSION_HEADER: &str = "mcp-protocol-version";
 /// Headers only the gateway may set; a client's copies are removed before anything reads them.
 const INTERNAL_PREFIX: &str = "x-mcp-";
@@ -113,7 +115,7 @@ impl Routed {
             server: fields.get("server")?.to_owned(),
             gateway_session: fields.get("gateway_session")?.to_owned(),
             request_id: fields.request_id(),
-            server_requests: fields.get("server_requests") == Some("1"),
+            server_requests: fields.get("observe") == Some("1"),
         })
     }
 }
@@ -285,6 +287,9 @@ impl RouterState {
             mutation::set(VERSION_HEADER, backend.protocol_version.as_bytes()),
             mutation::set("last-event-id", original),
         ];
+        if server_requests {
+            set.push(mutation::set(OBSERVE_HEADER, "1"));
+        }
         let mut remove = vec!["authorization".to_owned()];
         match &backend.session_id {
             Some(id) => set.push(mutation::set(SESSION_HEADER, id.as_bytes())),
@@ -294,7 +299,7 @@ impl RouterState {
             ("method", "GET"),
             ("server", server.name.as_str()),
             ("gateway_session", gateway),
-            ("server_requests", if server_requests { "1" } else { "" }),
+            ("observe", if server_requests { "1" } else { "" }),
         ];
         req.routed = Some(Routed {
             server: server.name.clone(),
@@ -423,6 +428,11 @@ impl RouterState {
             Addressed::Resource => "resource",
             Addressed::Response => "request_id",
         };
+        let observe = may_be_asked(&record.client_capabilities);
+        if observe {
+            // Selects the route with the response filter (see the xds crate).
+            set.push(mutation::set(OBSERVE_HEADER, "1"));
+        }
         // Client credentials are for the gateway, never passed through to backends.
         let mut remove = vec!["authorization".to_owned()];
         match &backend.session_id {
@@ -435,21 +445,14 @@ impl RouterState {
             (addressed, target.original.as_ref()),
             // For the response filter's stream (mapping the session id back).
             ("gateway_session", gateway),
-            // Whether the backend may send this client requests on the response stream.
-            (
-                "server_requests",
-                if may_be_asked(&record.client_capabilities) {
-                    "1"
-                } else {
-                    ""
-                },
-            ),
+            // The response filter runs (SSE responses may carry server requests to rewrite).
+            ("observe", if observe { "1" } else { "" }),
         ];
         req.routed = Some(Routed {
             server: server.name.clone(),
             gateway_session: gateway.to_owned(),
             request_id: msg.id_raw().map(str::to_owned),
-            server_requests: may_be_asked(&record.client_capabilities),
+            server_requests: observe,
         });
         Ok(mutation::request_body_routed(
             set,

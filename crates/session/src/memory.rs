@@ -1,14 +1,60 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use mcp_gateway_upstream::BackendSession;
 
 use crate::{RemovedSession, SessionError, SessionRecord, SessionStore};
 
+/// One session. Its backend sessions are a tiny copy-on-write list (a client reaches a
+/// handful of backends): reads are one atomic load, and it costs a few dozen bytes, where a
+/// concurrent map per session would cost kilobytes (10,000 sessions must fit in memory).
 struct Entry {
     record: Arc<SessionRecord>,
-    backends: papaya::HashMap<String, Arc<BackendSession>>,
+    backends: ArcSwap<Vec<(Arc<str>, Arc<BackendSession>)>>,
+}
+
+impl Entry {
+    fn backend(&self, server: &str) -> Option<Arc<BackendSession>> {
+        self.backends
+            .load()
+            .iter()
+            .find(|(s, _)| &**s == server)
+            .map(|(_, b)| b.clone())
+    }
+
+    fn set_backend(&self, server: &str, backend: Arc<BackendSession>) {
+        self.backends.rcu(|list| {
+            let mut list: Vec<_> = list
+                .iter()
+                .filter(|(s, _)| &**s != server)
+                .cloned()
+                .collect();
+            list.push((Arc::from(server), backend.clone()));
+            list
+        });
+    }
+
+    fn remove_backend(&self, server: &str) -> Option<Arc<BackendSession>> {
+        let old = self.backends.rcu(|list| {
+            list.iter()
+                .filter(|(s, _)| &**s != server)
+                .cloned()
+                .collect::<Vec<_>>()
+        });
+        old.iter()
+            .find(|(s, _)| &**s == server)
+            .map(|(_, b)| b.clone())
+    }
+
+    fn all_backends(&self) -> Vec<(String, Arc<BackendSession>)> {
+        self.backends
+            .load()
+            .iter()
+            .map(|(s, b)| (s.to_string(), b.clone()))
+            .collect()
+    }
 }
 
 /// The default store: lock-free concurrent maps in this process.
@@ -37,7 +83,7 @@ impl SessionStore for MemoryStore {
     async fn insert(&self, id: &str, record: SessionRecord) -> Result<(), SessionError> {
         let entry = Entry {
             record: Arc::new(record),
-            backends: papaya::HashMap::new(),
+            backends: ArcSwap::from_pointee(Vec::new()),
         };
         self.sessions.pin().insert(id.to_owned(), Arc::new(entry));
         Ok(())
@@ -55,7 +101,7 @@ impl SessionStore for MemoryStore {
         let sessions = self.sessions.pin();
         Ok(sessions
             .get(id)
-            .map(|e| (e.record.clone(), e.backends.pin().get(server).cloned())))
+            .map(|e| (e.record.clone(), e.backend(server))))
     }
 
     async fn set_backend(
@@ -65,7 +111,7 @@ impl SessionStore for MemoryStore {
         backend: Arc<BackendSession>,
     ) -> Result<(), SessionError> {
         if let Some(entry) = self.sessions.pin().get(id) {
-            entry.backends.pin().insert(server.to_owned(), backend);
+            entry.set_backend(server, backend);
         }
         Ok(())
     }
@@ -79,25 +125,20 @@ impl SessionStore for MemoryStore {
             .sessions
             .pin()
             .get(id)
-            .and_then(|e| e.backends.pin().remove(server).cloned()))
+            .and_then(|e| e.remove_backend(server)))
     }
 
     async fn remove(&self, id: &str) -> Result<Option<RemovedSession>, SessionError> {
         Ok(self.sessions.pin().remove(id).map(|entry| RemovedSession {
             record: entry.record.clone(),
-            backends: entry
-                .backends
-                .pin()
-                .iter()
-                .map(|(server, backend)| (server.clone(), backend.clone()))
-                .collect(),
+            backends: entry.all_backends(),
         }))
     }
 
     async fn forget_server(&self, server: &str) -> Result<usize, SessionError> {
         let mut forgotten = 0;
         for (_, entry) in self.sessions.pin().iter() {
-            if entry.backends.pin().remove(server).is_some() {
+            if entry.remove_backend(server).is_some() {
                 forgotten += 1;
             }
         }
@@ -112,14 +153,11 @@ impl SessionStore for MemoryStore {
         &self,
         id: &str,
     ) -> Result<Option<Vec<(String, Arc<BackendSession>)>>, SessionError> {
-        Ok(self.sessions.pin().get(id).map(|entry| {
-            entry
-                .backends
-                .pin()
-                .iter()
-                .map(|(server, backend)| (server.clone(), backend.clone()))
-                .collect()
-        }))
+        Ok(self
+            .sessions
+            .pin()
+            .get(id)
+            .map(|entry| entry.all_backends()))
     }
 }
 

@@ -31,6 +31,6 @@ mod subscription;
 pub use ads::{AdsServer, ads_service};
 pub use bootstrap::{BootstrapOptions, render_bootstrap};
 pub use resources::{
-    BACKEND_RESPONSE_FILTER, BROKER_CLUSTER, ROUTE_CONFIG_NAME, ROUTER_CLUSTER, Resources,
-    cluster_name, resources,
+    BACKEND_RESPONSE_FILTER, BROKER_CLUSTER, OBSERVE_HEADER, ROUTE_CONFIG_NAME, ROUTER_CLUSTER,
+    Resources, cluster_name, resources,
 };

@@ -47,6 +47,12 @@ pub const ROUTER_CLUSTER: &str = "mcp_router";
 /// the broker's routes disable it.
 pub const BACKEND_RESPONSE_FILTER: &str = "mcp.backend_response";
 
+/// The header the router sets (to `1`) on a routed request whose response it must see.
+pub const OBSERVE_HEADER: &str = "x-mcp-observe";
+
+/// The session header; backends' values never reach clients.
+const SESSION_HEADER: &str = "mcp-session-id";
+
 /// The header the router sets to the chosen server's name; a backend route matches only
 /// with it, so a client-chosen `Host` alone never reaches a backend.
 pub const ROUTED_HEADER: &str = "x-mcp-servername";
@@ -151,46 +157,88 @@ impl<'a> Backend<'a> {
     /// (`x-mcp-servername`, a header clients cannot set: the router removes client
     /// copies) reaches the backend; anything else that merely names the hostname — a
     /// client choosing `Host: <backend hostname>` — still goes to the broker.
+    ///
+    /// Two backend routes: when the router wants to see the response (it sets
+    /// `x-mcp-observe`: the client may be sent server requests on an SSE response) the
+    /// response filter runs; otherwise it is off and Envoy itself drops the backend's
+    /// session id from the response, saving the router a message per call. (A header, not
+    /// dynamic metadata: Envoy 1.40 picks the route before it stores ext_proc's metadata.)
     fn virtual_host(&self) -> VirtualHost {
         let hostname = &self.server.hostname;
-        let backend = Route {
-            r#match: Some(RouteMatch {
-                path_specifier: Some(route_match::PathSpecifier::Prefix("/".to_owned())),
-                headers: vec![HeaderMatcher {
-                    name: ROUTED_HEADER.to_owned(),
-                    header_match_specifier: Some(
-                        header_matcher::HeaderMatchSpecifier::StringMatch(StringMatcher {
-                            match_pattern: Some(string_matcher::MatchPattern::Exact(
-                                self.server.name.clone(),
-                            )),
-                            ..Default::default()
-                        }),
-                    ),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }),
-            action: Some(route::Action::Route(RouteAction {
-                cluster_specifier: Some(route_action::ClusterSpecifier::Cluster(cluster_name(
-                    &self.server.name,
-                ))),
-                host_rewrite_specifier: Some(
-                    route_action::HostRewriteSpecifier::HostRewriteLiteral(authority(
-                        &self.server.url,
-                    )),
-                ),
-                regex_rewrite: Some(whole_path_rewrite(self.server.url.path())),
-                ..sse_route_action()
-            })),
+        let action = RouteAction {
+            cluster_specifier: Some(route_action::ClusterSpecifier::Cluster(cluster_name(
+                &self.server.name,
+            ))),
+            host_rewrite_specifier: Some(route_action::HostRewriteSpecifier::HostRewriteLiteral(
+                authority(&self.server.url),
+            )),
+            regex_rewrite: Some(whole_path_rewrite(self.server.url.path())),
+            ..sse_route_action()
+        };
+        let mut observed_match = self.backend_match();
+        observed_match.headers.push(HeaderMatcher {
+            name: OBSERVE_HEADER.to_owned(),
+            header_match_specifier: Some(header_matcher::HeaderMatchSpecifier::StringMatch(exact(
+                "1",
+            ))),
+            ..Default::default()
+        });
+        let observed = Route {
+            r#match: Some(observed_match),
+            action: Some(route::Action::Route(action.clone())),
+            request_headers_to_remove: vec![OBSERVE_HEADER.to_owned()],
             ..Default::default()
         };
+        let mut plain = Route {
+            r#match: Some(self.backend_match()),
+            action: Some(route::Action::Route(action)),
+            response_headers_to_remove: vec![SESSION_HEADER.to_owned()],
+            ..Default::default()
+        };
+        disable_response_filter(&mut plain);
         VirtualHost {
             name: cluster_name(&self.server.name),
             domains: vec![hostname.clone(), format!("{hostname}:*")],
-            routes: vec![backend, broker_route()],
+            routes: vec![observed, plain, broker_route()],
             ..Default::default()
         }
     }
+
+    /// Any path, and only with the router's mark for this server.
+    fn backend_match(&self) -> RouteMatch {
+        RouteMatch {
+            path_specifier: Some(route_match::PathSpecifier::Prefix("/".to_owned())),
+            headers: vec![HeaderMatcher {
+                name: ROUTED_HEADER.to_owned(),
+                header_match_specifier: Some(header_matcher::HeaderMatchSpecifier::StringMatch(
+                    exact(&self.server.name),
+                )),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+}
+
+fn exact(value: &str) -> StringMatcher {
+    StringMatcher {
+        match_pattern: Some(string_matcher::MatchPattern::Exact(value.to_owned())),
+        ..Default::default()
+    }
+}
+
+/// Switches the response filter off on `route`.
+fn disable_response_filter(route: &mut Route) {
+    let disabled = ExtProcPerRoute {
+        r#override: Some(ext_proc_per_route::Override::Disabled(true)),
+    };
+    route.typed_per_filter_config.insert(
+        BACKEND_RESPONSE_FILTER.to_owned(),
+        Any {
+            type_url: ExtProcPerRoute::type_url(),
+            value: disabled.encode_to_vec(),
+        },
+    );
 }
 
 /// The fallback: every host no server claims goes to the broker.
@@ -212,16 +260,7 @@ fn broker_route() -> Route {
         )),
         ..sse_route_action()
     });
-    let disabled = ExtProcPerRoute {
-        r#override: Some(ext_proc_per_route::Override::Disabled(true)),
-    };
-    route.typed_per_filter_config.insert(
-        BACKEND_RESPONSE_FILTER.to_owned(),
-        Any {
-            type_url: ExtProcPerRoute::type_url(),
-            value: disabled.encode_to_vec(),
-        },
-    );
+    disable_response_filter(&mut route);
     route
 }
 

@@ -144,7 +144,8 @@ async fn envoy_routes_by_authority_and_answers_its_errors_in_json_rpc() {
         body["test"] = test;
         body.to_string().into_bytes()
     };
-    let to_echo = steered(json!({"route": "echo.mcp.test", "servername": "echo"}));
+    let to_echo = steered(json!({"route": "echo.mcp.test", "servername": "echo", "observe": true}));
+    let to_echo_unobserved = steered(json!({"route": "echo.mcp.test", "servername": "echo"}));
     let post_to = |host: &str, url: &str| {
         client
             .post(url)
@@ -185,10 +186,27 @@ async fn envoy_routes_by_authority_and_answers_its_errors_in_json_rpc() {
         "the query string survives the path rewrite"
     );
 
-    // The response filter showed the router that routed call's response.
+    // The response filter showed the router that routed call's response (it asked to see it).
     assert_eq!(
-        gateway.response_statuses.recv().await.as_deref(),
+        tokio::time::timeout(DEADLINE, gateway.response_statuses.recv())
+            .await
+            .expect("the response filter reported a status")
+            .as_deref(),
         Some("200")
+    );
+    // Not asked: the same backend without the response filter.
+    let got = json(
+        post("gateway.example.com")
+            .body(to_echo_unobserved)
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(got["server"], "backend", "{got}");
+    assert!(
+        gateway.response_statuses.try_recv().is_err(),
+        "an unobserved routed call costs the router no response message"
     );
 
     // Anything else is the broker's, path untouched; so are body-less requests.
@@ -260,7 +278,7 @@ async fn envoy_routes_by_authority_and_answers_its_errors_in_json_rpc() {
     // status 200, so SDK clients match it to the pending request), naming the server.
     let response = post("gateway.example.com")
         .body(steered(
-            json!({"route": "dead.mcp.test", "servername": "dead"}),
+            json!({"route": "dead.mcp.test", "servername": "dead", "observe": true}),
         ))
         .send()
         .await
@@ -279,7 +297,10 @@ async fn envoy_routes_by_authority_and_answers_its_errors_in_json_rpc() {
     // Envoy 1.40 runs its own local replies through ext_proc's response phase, after the
     // local reply mapper (the router sees the mapped status, not a backend 404 or 503).
     assert_eq!(
-        gateway.response_statuses.recv().await.as_deref(),
+        tokio::time::timeout(DEADLINE, gateway.response_statuses.recv())
+            .await
+            .expect("the response filter reported a status")
+            .as_deref(),
         Some("200")
     );
 

@@ -64,17 +64,43 @@ fn route_action(vhost: &VirtualHost) -> &RouteAction {
         };
         return action;
     }
-    let [route, fallback] = vhost.routes.as_slice() else {
+    let [route, plain, fallback] = vhost.routes.as_slice() else {
         panic!(
-            "backend route and broker fallback expected in {}",
+            "observed and plain backend routes and the broker fallback expected in {}",
             vhost.name
         );
     };
+    // The first route needs the router's observe mark and keeps the response filter; the
+    // second is the same backend without it (filter off, backend session id dropped).
+    let observed = &route.r#match.as_ref().expect("match").headers;
+    assert_eq!(
+        observed.len(),
+        2,
+        "observed route: server mark and observe mark"
+    );
+    assert_eq!(observed[1].name, OBSERVE_HEADER);
+    assert_eq!(route.request_headers_to_remove, [OBSERVE_HEADER]);
+    assert!(route.typed_per_filter_config.is_empty());
+    assert!(
+        plain
+            .typed_per_filter_config
+            .contains_key(BACKEND_RESPONSE_FILTER)
+    );
+    assert_eq!(plain.response_headers_to_remove, ["mcp-session-id"]);
+    assert_eq!(
+        plain.r#match.as_ref().map(|m| &m.headers[..]),
+        route.r#match.as_ref().map(|m| &m.headers[..1])
+    );
+    assert!(
+        fallback
+            .typed_per_filter_config
+            .contains_key(BACKEND_RESPONSE_FILTER)
+    );
     let server = vhost
         .name
         .strip_prefix("mcp_server_")
         .expect("server vhost");
-    let headers = &route.r#match.as_ref().expect("match").headers;
+    let headers = &plain.r#match.as_ref().expect("match").headers;
     let [header] = headers.as_slice() else {
         panic!("the backend route must require exactly one header");
     };

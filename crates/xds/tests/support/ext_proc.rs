@@ -3,6 +3,7 @@
 //! - `"route": "<hostname>"` sets `:authority` to it and clears the route cache (what the
 //!   router does for a routed call), with `"servername": "<name>"` also setting
 //!   `x-mcp-servername` and, like the router, the body's id as `mcp.request_id` metadata;
+//! - `"observe": true` sets `x-mcp-observe: 1`, selecting the route with the response filter;
 //! - `"immediate": true` answers 503 with a JSON body itself.
 //!
 //! Every `:status` Envoy shows it in a response-headers phase (the response filter, which
@@ -94,9 +95,9 @@ fn answer(
             let servername = test["servername"].as_str().map(str::to_owned);
             return Some(ProcessingResponse {
                 response: Some(processing_response::Response::RequestBody(BodyResponse {
-                    response: Some(routed(host.to_owned(), servername)),
+                    response: Some(routed(host.to_owned(), servername, test["observe"] == true)),
                 })),
-                dynamic_metadata: json["id"].as_f64().map(request_id_metadata),
+                dynamic_metadata: Some(mcp_metadata(json["id"].as_f64())),
                 ..Default::default()
             });
         }
@@ -113,9 +114,12 @@ fn answer(
     })
 }
 
-fn routed(host: String, servername: Option<String>) -> CommonResponse {
+fn routed(host: String, servername: Option<String>, observe: bool) -> CommonResponse {
     let mut set_headers = vec![set(":authority", host)];
     set_headers.extend(servername.map(|name| set("x-mcp-servername", name)));
+    if observe {
+        set_headers.push(set("x-mcp-observe", "1".to_owned()));
+    }
     CommonResponse {
         header_mutation: Some(HeaderMutation {
             set_headers,
@@ -165,18 +169,21 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
     })
 }
 
-fn request_id_metadata(id: f64) -> Struct {
-    let number = Value {
-        kind: Some(value::Kind::NumberValue(id)),
-    };
-    let inner = Struct {
-        fields: [("request_id".to_owned(), number)].into_iter().collect(),
-    };
+fn mcp_metadata(request_id: Option<f64>) -> Struct {
+    let mut fields = std::collections::HashMap::new();
+    if let Some(id) = request_id {
+        fields.insert(
+            "request_id".to_owned(),
+            Value {
+                kind: Some(value::Kind::NumberValue(id)),
+            },
+        );
+    }
     Struct {
         fields: [(
             "mcp".to_owned(),
             Value {
-                kind: Some(value::Kind::StructValue(inner)),
+                kind: Some(value::Kind::StructValue(Struct { fields })),
             },
         )]
         .into_iter()
