@@ -1,0 +1,157 @@
+//! The system under test: `mcp-broker-router` and the Envoy it configures.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use tokio::process::Command;
+
+use super::envoy::{Envoy, EnvoyLaunch};
+use super::http::fetch;
+use super::process::{Child, eventually};
+use super::procfs::ProcSample;
+use super::render::{Backend, gateway_config};
+
+/// How long the gateway may take to start and discover its backends.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How the gateway is started.
+#[derive(Debug, Clone)]
+pub struct GatewayLaunch {
+    /// The `mcp-broker-router` binary.
+    pub binary: PathBuf,
+    /// `--discovery-interval`: how often backends' tools are refreshed.
+    pub discovery_interval: Duration,
+}
+
+/// `mcp-broker-router` with its Envoy in front.
+#[derive(Debug)]
+pub struct Gateway {
+    child: Child,
+    envoy: Envoy,
+}
+
+impl Gateway {
+    /// Writes the config for `backends`, starts the gateway, waits for `/readyz`, renders the
+    /// Envoy bootstrap with `mcp-broker-router envoy-config` and starts that Envoy.
+    pub async fn start(
+        launch: &GatewayLaunch,
+        envoy: &EnvoyLaunch,
+        dir: &Path,
+        name: &str,
+        backends: &[Backend],
+    ) -> Result<Self> {
+        let config = dir.join(format!("{name}-config.yaml"));
+        std::fs::write(&config, gateway_config(backends))
+            .with_context(|| format!("writing {}", config.display()))?;
+        let mut command = Command::new(&launch.binary);
+        command
+            .args(["--mcp-router-address", "127.0.0.1:0"])
+            .args(["--mcp-broker-address", "127.0.0.1:0"])
+            .arg("--mcp-gateway-config")
+            .arg(&config)
+            .arg("--discovery-interval")
+            .arg(format!("{}ms", launch.discovery_interval.as_millis()))
+            .env("RUST_LOG", "warn");
+        let log = dir.join(format!("{name}.log"));
+        let (mut child, line) = Child::spawn_announced(name, command, &log, START_TIMEOUT).await?;
+        let (router, broker) = ready_line(&line)?;
+        eventually(&format!("{name}'s /readyz"), START_TIMEOUT, || {
+            let running = child.ensure_running();
+            async move {
+                running?;
+                let (status, _) = fetch(&format!("http://{broker}/readyz")).await?;
+                if !status.is_success() {
+                    bail!("/readyz: {status}");
+                }
+                Ok(())
+            }
+        })
+        .await?;
+        let bootstrap = Command::new(&launch.binary)
+            .args([
+                "envoy-config",
+                "--listen",
+                "127.0.0.1:0",
+                "--admin",
+                "127.0.0.1:0",
+            ])
+            .arg("--router")
+            .arg(router.to_string())
+            .arg("--broker")
+            .arg(broker.to_string())
+            .output()
+            .await
+            .context("running mcp-broker-router envoy-config")?;
+        if !bootstrap.status.success() {
+            bail!(
+                "envoy-config failed: {}",
+                String::from_utf8_lossy(&bootstrap.stderr)
+            );
+        }
+        let bootstrap = String::from_utf8(bootstrap.stdout).context("bootstrap is not UTF-8")?;
+        let envoy = Envoy::start(envoy, dir, &format!("{name}-envoy"), &bootstrap, "mcp").await?;
+        Ok(Self { child, envoy })
+    }
+
+    /// The MCP endpoint clients use (Envoy's listener).
+    pub fn url(&self) -> String {
+        format!("http://{}/mcp", self.envoy.listener())
+    }
+
+    /// The gateway process now.
+    pub fn router_sample(&self) -> Result<ProcSample> {
+        self.child.sample()
+    }
+
+    /// Its Envoy now.
+    pub fn envoy_sample(&self) -> Result<ProcSample> {
+        self.envoy.sample()
+    }
+
+    /// The gateway's Envoy.
+    pub fn envoy(&self) -> &Envoy {
+        &self.envoy
+    }
+
+    /// The gateway process id.
+    pub fn pid(&self) -> u32 {
+        self.child.pid()
+    }
+
+    /// Stops Envoy, then the gateway.
+    pub async fn stop(self) {
+        self.envoy.stop().await;
+        self.child.stop().await;
+    }
+}
+
+/// The addresses in `mcp-broker-router ready router=ADDR broker=ADDR`.
+fn ready_line(line: &str) -> Result<(SocketAddr, SocketAddr)> {
+    let field = |key: &str| -> Result<SocketAddr> {
+        let value = line
+            .split_whitespace()
+            .find_map(|word| word.strip_prefix(key))
+            .with_context(|| format!("no {key} in {line:?}"))?;
+        value
+            .parse()
+            .with_context(|| format!("{key}{value} is not an address"))
+    };
+    Ok((field("router=")?, field("broker=")?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_ready_line() {
+        let (router, broker) =
+            ready_line("mcp-broker-router ready router=127.0.0.1:45263 broker=127.0.0.1:40619")
+                .expect("parsed");
+        assert_eq!((router.port(), broker.port()), (45263, 40619));
+        assert!(ready_line("mcp-broker-router ready router=x broker=127.0.0.1:1").is_err());
+        assert!(ready_line("something else").is_err());
+    }
+}

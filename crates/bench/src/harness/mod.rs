@@ -1,0 +1,24 @@
+//! `mcp-bench`: starts every path under test on loopback free ports and measures it.
+//!
+//! - [`stack`]: two echo backends, the gateway + its Envoy, a plain Envoy, Envoy's `mcp_router`;
+//! - [`suite`]: the interleaved comparison and the latency-vs-load sweep;
+//! - [`scale`]: many concurrent sessions and the first-call storm;
+//! - [`listing`]: aggregated `tools/list` over many synthetic backends;
+//! - [`run`]: all of it, and the written results.
+
+pub mod cpu;
+pub mod duration;
+pub mod echo_process;
+pub mod envoy;
+pub mod gateway;
+pub mod http;
+pub mod listing;
+pub mod probe;
+pub mod process;
+pub mod procfs;
+pub mod render;
+pub mod run;
+pub mod scale;
+pub mod settings;
+pub mod stack;
+pub mod suite;

@@ -1,0 +1,195 @@
+//! The two-backend setup every path of the comparison runs against: two echo backends, the
+//! gateway with its Envoy, a plain Envoy in front of backend `a`, and Envoy's `mcp_router` in
+//! front of both.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+
+use super::echo_process::EchoProcess;
+use super::envoy::{Envoy, EnvoyLaunch};
+use super::gateway::{Gateway, GatewayLaunch};
+use super::procfs::{ProcSample, sample_self};
+use super::render::{Backend, mcp_router_envoy, plain_envoy};
+use super::settings::Settings;
+use crate::echo::{ECHO_TOOL, EchoOptions};
+use crate::report::PathId;
+
+/// The programs a run starts.
+#[derive(Debug, Clone)]
+pub struct Binaries {
+    /// `mcp-echo-server`.
+    pub echo: PathBuf,
+    /// `mcp-broker-router`.
+    pub gateway: PathBuf,
+    /// Envoy 1.40.
+    pub envoy: PathBuf,
+}
+
+impl Binaries {
+    /// How Envoys are started under `settings`.
+    pub fn envoy_launch(&self, settings: &Settings) -> EnvoyLaunch {
+        EnvoyLaunch {
+            binary: self.envoy.clone(),
+            concurrency: settings.envoy_concurrency,
+        }
+    }
+
+    /// How the gateway is started with discovery every `interval`.
+    pub fn gateway_launch(&self, interval: std::time::Duration) -> GatewayLaunch {
+        GatewayLaunch {
+            binary: self.gateway.clone(),
+            discovery_interval: interval,
+        }
+    }
+}
+
+/// One path of the comparison: where to send and which tool to call.
+#[derive(Debug, Clone)]
+pub struct PathUnderTest {
+    /// Which path.
+    pub id: PathId,
+    /// Its MCP endpoint.
+    pub url: String,
+    /// The echo tool of backend `a` as the path exposes it.
+    pub tool: String,
+}
+
+/// CPU and memory of the processes of one path, plus the load generator.
+#[derive(Debug, Clone, Copy)]
+pub struct PathSample {
+    /// The path's Envoy.
+    pub envoy: Option<ProcSample>,
+    /// mcp-broker-router.
+    pub router: Option<ProcSample>,
+    /// Backend `a` (every path calls its echo tool).
+    pub backend: ProcSample,
+    /// This process.
+    pub loadgen: ProcSample,
+}
+
+/// Everything the comparison runs against.
+#[derive(Debug)]
+pub struct Stack {
+    /// Backends `a` and `b`.
+    pub echo: Vec<EchoProcess>,
+    /// Their definitions.
+    pub backends: Vec<Backend>,
+    plain: Envoy,
+    gateway: Gateway,
+    mcp_router: Envoy,
+}
+
+impl Stack {
+    /// Starts every process and checks that a call goes through each path.
+    pub async fn start(bins: &Binaries, settings: &Settings, dir: &Path) -> Result<Self> {
+        let mut echo = Vec::new();
+        let mut backends = Vec::new();
+        for name in ["a", "b"] {
+            let process = EchoProcess::start(
+                &bins.echo,
+                dir,
+                &format!("echo-{name}"),
+                EchoOptions::default(),
+                settings.backend_threads,
+            )
+            .await?;
+            backends.push(process.backend(0, name));
+            echo.push(process);
+        }
+        let launch = bins.envoy_launch(settings);
+        let plain = Envoy::start(
+            &launch,
+            dir,
+            "envoy-plain",
+            &plain_envoy(backends[0].addr),
+            "plain",
+        )
+        .await?;
+        let gateway = Gateway::start(
+            &bins.gateway_launch(std::time::Duration::from_secs(30)),
+            &launch,
+            dir,
+            "gateway",
+            &backends,
+        )
+        .await?;
+        let mcp_router = Envoy::start(
+            &launch,
+            dir,
+            "envoy-mcp-router",
+            &mcp_router_envoy(&backends),
+            "mcp",
+        )
+        .await?;
+        let stack = Self {
+            echo,
+            backends,
+            plain,
+            gateway,
+            mcp_router,
+        };
+        for path in stack.paths() {
+            // The gateway learns its routes over ADS: wait until its tools are routable.
+            super::process::eventually(
+                &format!("a call through {}", path.id.title()),
+                std::time::Duration::from_secs(60),
+                || super::probe::call_once(&path.url, &path.tool),
+            )
+            .await?;
+        }
+        Ok(stack)
+    }
+
+    /// The four paths.
+    pub fn paths(&self) -> Vec<PathUnderTest> {
+        let a = &self.backends[0];
+        PathId::ALL
+            .iter()
+            .map(|&id| {
+                let (url, tool) = match id {
+                    PathId::Direct => (a.url(), ECHO_TOOL.to_owned()),
+                    PathId::PlainEnvoy => (
+                        format!("http://{}{}", self.plain.listener(), a.path),
+                        ECHO_TOOL.to_owned(),
+                    ),
+                    PathId::Gateway => (self.gateway.url(), a.gateway_tool(ECHO_TOOL)),
+                    PathId::EnvoyMcpRouter => (
+                        format!("http://{}/mcp", self.mcp_router.listener()),
+                        a.mcp_router_tool(ECHO_TOOL),
+                    ),
+                };
+                PathUnderTest { id, url, tool }
+            })
+            .collect()
+    }
+
+    /// The processes of `path` now.
+    pub fn sample(&self, path: PathId) -> Result<PathSample> {
+        let (envoy, router) = match path {
+            PathId::Direct => (None, None),
+            PathId::PlainEnvoy => (Some(self.plain.sample()?), None),
+            PathId::Gateway => (
+                Some(self.gateway.envoy_sample()?),
+                Some(self.gateway.router_sample()?),
+            ),
+            PathId::EnvoyMcpRouter => (Some(self.mcp_router.sample()?), None),
+        };
+        Ok(PathSample {
+            envoy,
+            router,
+            backend: self.echo[0].sample()?,
+            loadgen: sample_self()?,
+        })
+    }
+
+    /// Stops every process.
+    pub async fn stop(self) {
+        self.plain.stop().await;
+        self.gateway.stop().await;
+        self.mcp_router.stop().await;
+        for echo in self.echo {
+            echo.stop().await;
+        }
+    }
+}
