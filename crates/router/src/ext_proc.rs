@@ -89,9 +89,8 @@ struct RequestState {
     sse: Option<SseRewriter>,
 }
 
-/// A request sent to a backend: what the response phase needs. Kept in the stream's state,
-/// or — when Envoy shows the response on another ext_proc stream (the response filter) —
-/// carried there in the `mcp` dynamic metadata the router set.
+/// A request sent to a backend: what the response phase needs, read from the `mcp` dynamic
+/// metadata the router set (Envoy shows responses on the response filter's own stream).
 struct Routed {
     server: String,
     gateway_session: String,
@@ -186,9 +185,9 @@ impl RouterState {
             Some(Request::RequestHeaders(h)) => self.request_headers(req, &h).await,
             Some(Request::RequestBody(b)) => self.request_body(req, &b).await,
             Some(Request::ResponseHeaders(h)) => {
-                if req.routed.is_none() {
-                    req.routed = Routed::from_metadata(msg.metadata_context.as_ref());
-                }
+                // Responses arrive on the response filter's own stream: what the router
+                // decided travels there as the `mcp` metadata it set.
+                req.routed = Routed::from_metadata(msg.metadata_context.as_ref());
                 self.response_headers(req, &h).await
             }
             Some(Request::ResponseBody(b)) => match &mut req.sse {
@@ -240,7 +239,7 @@ impl RouterState {
             && let (Some(gateway), Some(last)) = (session.as_deref(), last_event.as_deref())
             && events::parse_event_id(last).is_none()
         {
-            return match self.resume(req, gateway, last).await {
+            return match self.resume(gateway, last).await {
                 Ok(Some(response)) => response,
                 Ok(None) => mutation::request_headers(remove),
                 Err(error) => mutation::reject(&error, None),
@@ -254,7 +253,6 @@ impl RouterState {
     /// `None` when no backend can be told apart; the broker answers then.
     async fn resume(
         &self,
-        req: &mut RequestState,
         gateway: &str,
         last: &str,
     ) -> Result<Option<ProcessingResponse>, RouteError> {
@@ -301,12 +299,6 @@ impl RouterState {
             ("gateway_session", gateway),
             ("observe", if server_requests { "1" } else { "" }),
         ];
-        req.routed = Some(Routed {
-            server: server.name.clone(),
-            gateway_session: gateway.to_owned(),
-            request_id: None,
-            server_requests,
-        });
         Ok(Some(mutation::request_headers_routed(
             set, remove, &metadata,
         )))
@@ -448,12 +440,6 @@ impl RouterState {
             // The response filter runs (SSE responses may carry server requests to rewrite).
             ("observe", if observe { "1" } else { "" }),
         ];
-        req.routed = Some(Routed {
-            server: server.name.clone(),
-            gateway_session: gateway.to_owned(),
-            request_id: msg.id_raw().map(str::to_owned),
-            server_requests: observe,
-        });
         Ok(mutation::request_body_routed(
             set,
             remove,

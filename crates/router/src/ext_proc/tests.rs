@@ -27,6 +27,9 @@ struct Harness {
     router: Router,
     sessions: Arc<MemoryStore>,
     ids: SessionIds,
+    /// The `mcp` metadata of the last routed request, forwarded with response headers as
+    /// Envoy's response filter does.
+    forwarded: std::sync::Mutex<Option<envoy_types::pb::google::protobuf::Struct>>,
 }
 
 impl Harness {
@@ -53,6 +56,7 @@ impl Harness {
             router,
             sessions,
             ids,
+            forwarded: std::sync::Mutex::new(None),
         }
     }
 
@@ -87,11 +91,32 @@ impl Harness {
     }
 
     async fn send(&self, req: &mut RequestState, request: Request) -> ProcessingResponse {
+        let metadata_context = matches!(request, Request::ResponseHeaders(_))
+            .then(|| self.forwarded.lock().expect("lock").clone())
+            .flatten()
+            .map(|mcp| Metadata {
+                filter_metadata: mcp
+                    .fields
+                    .into_iter()
+                    .map(|(k, v)| match v.kind {
+                        Some(envoy_types::pb::google::protobuf::value::Kind::StructValue(s)) => {
+                            (k, s)
+                        }
+                        _ => (k, Default::default()),
+                    })
+                    .collect(),
+                ..Default::default()
+            });
         let msg = ProcessingRequest {
             request: Some(request),
+            metadata_context,
             ..Default::default()
         };
-        self.router.0.handle(req, msg).await
+        let resp = self.router.0.handle(req, msg).await;
+        if let Some(md) = &resp.dynamic_metadata {
+            *self.forwarded.lock().expect("lock") = Some(md.clone());
+        }
+        resp
     }
 }
 
