@@ -82,10 +82,9 @@ async fn keeps_same_uris_of_two_backends_apart() -> Result<()> {
         text(&text_notes)?.starts_with("Notes of the text server"),
         "{text_notes}"
     );
-    // Known limitation: the gateway does not rewrite `contents[].uri` in a read result,
-    // so the client sees the backend's URI, not the one it asked for.
-    assert_eq!(calc_notes["uri"], "file:///notes.txt");
-    assert_eq!(text_notes["uri"], "file:///notes.txt");
+    // The contents name the URI the client asked for, not the backend's.
+    assert_eq!(calc_notes["uri"], "file://calc_/notes.txt");
+    assert_eq!(text_notes["uri"], "file://text_/notes.txt");
 
     let constants = read(&client, "calc://calc_constants").await?;
     let constants: Value = serde_json::from_str(text(&constants)?)?;
@@ -104,6 +103,7 @@ async fn reads_uris_that_only_a_template_produces() -> Result<()> {
 
     let square = read(&client, "calc://calc_square/7").await?;
     assert_eq!(text(&square)?, "49");
+    assert_eq!(square["uri"], "calc://calc_square/7");
     let word = read(&client, "text://text_words/envoy").await?;
     let facts: Value = serde_json::from_str(text(&word)?)?;
     assert_eq!(facts["word"], "envoy");

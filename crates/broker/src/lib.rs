@@ -13,6 +13,7 @@ mod mcp;
 mod oauth;
 mod state;
 pub mod stream;
+mod tasks;
 pub mod upstream;
 
 pub use error::BrokerError;

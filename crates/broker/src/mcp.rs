@@ -19,7 +19,7 @@ use mcp_gateway_session::SessionRecord;
 use serde_json::{Value, json};
 use tracing::debug;
 
-use crate::{BrokerError, BrokerState, cursor, fanout, stream};
+use crate::{BrokerError, BrokerState, cursor, fanout, stream, tasks};
 use mcp_gateway_protocol::versions;
 
 /// SSE comment interval on GET streams, well under Envoy's idle timeouts.
@@ -95,6 +95,7 @@ async fn request(
     }
     match method {
         "ping" => Ok("{}".to_owned()),
+        "tasks/list" => tasks::list(state, session).await,
         "logging/setLevel" => {
             let params = parse_params(msg)
                 .filter(|p| p.get("level").is_some_and(Value::is_string))
@@ -209,6 +210,10 @@ fn capabilities(caps: Capabilities) -> Value {
     }
     if caps.completions {
         out["completions"] = json!({});
+    }
+    if caps.tasks {
+        // `tasks/list` is the gateway's (every backend's tasks); the rest is routed by id.
+        out["tasks"] = json!({ "list": {}, "cancel": {}, "requests": { "tools": { "call": {} } } });
     }
     out
 }

@@ -42,6 +42,8 @@ pub struct Capabilities {
     pub logging: bool,
     /// Some backend answers `completion/complete`.
     pub completions: bool,
+    /// Some backend runs requests as tasks (MCP 2025-11-25).
+    pub tasks: bool,
 }
 
 /// One immutable view of everything discovered; replaced whole on every change.

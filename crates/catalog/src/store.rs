@@ -147,6 +147,7 @@ fn build(servers: &BTreeMap<String, ServerOffer>) -> Catalog {
                 offer.capabilities.pointer("/resources/subscribe") == Some(&Value::Bool(true));
             caps.logging |= offer.has_capability("logging");
             caps.completions |= offer.has_capability("completions");
+            caps.tasks |= offer.has_capability("tasks");
         }
         statuses.insert(
             server.clone(),

@@ -19,6 +19,8 @@ pub mod origin;
 mod params;
 pub mod server_request;
 mod splice;
+pub mod tasks;
+pub mod to_client;
 pub mod uri;
 pub mod versions;
 
@@ -26,3 +28,4 @@ pub use error::ProtocolError;
 pub use error_body::error_body;
 pub use message::{Kind, Message, StrField};
 pub use splice::{splice_raw, splice_str};
+pub use to_client::ToClient;

@@ -180,6 +180,12 @@ impl<'a> Message<'a> {
         self.try_param_str(path).ok()
     }
 
+    /// The raw JSON text of the member of `params` at a key path, whatever its type, or
+    /// `None` when it is missing or ambiguous (e.g. `&["task"]` of a task-augmented call).
+    pub fn param_raw(&self, path: &[&str]) -> Option<&'a str> {
+        params::find(self.params?, self.params_index.as_ref(), path).ok()
+    }
+
     /// Like [`Message::param_str`], with a [`ProtocolError::InvalidParams`]
     /// that names the offending member. A key on the path that appears twice
     /// in its object is an error, for the same reason as in [`Message::parse`].

@@ -17,7 +17,7 @@ use futures::Stream;
 use mcp_gateway_catalog::CatalogStore;
 use mcp_gateway_config::ConfigStore;
 use mcp_gateway_config::Server;
-use mcp_gateway_protocol::{Message, events, versions};
+use mcp_gateway_protocol::{Message, ToClient, events, versions};
 use mcp_gateway_session::SessionRecord;
 use mcp_gateway_session::{BackendSessions, OpenError, SessionIds};
 use mcp_gateway_upstream::BackendSession;
@@ -87,6 +87,86 @@ struct RequestState {
     routed: Option<Routed>,
     /// Rewrites a streamed SSE response of a routed request.
     sse: Option<SseRewriter>,
+    /// Rewrites the buffered JSON answer of a routed request.
+    json: Option<JsonRewriter>,
+}
+
+/// Largest JSON answer held back to be rewritten; a larger one passes as it is.
+const MAX_REWRITTEN_ANSWER: usize = 16 << 20;
+
+/// The JSON answer of a request whose result names backend ids or URIs: its chunks are held
+/// (Envoy streams them to the router) and the whole is rewritten at the end.
+struct JsonRewriter {
+    server: String,
+    prefix: String,
+    read_contents: bool,
+    pending: Vec<u8>,
+    /// Too large to hold: the rest passes untouched.
+    passing: bool,
+}
+
+impl JsonRewriter {
+    /// The bytes to send for this chunk.
+    fn chunk(&mut self, chunk: &[u8], end_of_stream: bool) -> Vec<u8> {
+        if self.passing {
+            return chunk.to_vec();
+        }
+        self.pending.extend_from_slice(chunk);
+        if self.pending.len() > MAX_REWRITTEN_ANSWER {
+            self.passing = true;
+            return std::mem::take(&mut self.pending);
+        }
+        if !end_of_stream {
+            return Vec::new();
+        }
+        let to_client = ToClient {
+            server: &self.server,
+            prefix: &self.prefix,
+        };
+        let rewritten = std::str::from_utf8(&self.pending)
+            .ok()
+            .and_then(|text| to_client.rewrite(text, self.read_contents));
+        match rewritten {
+            Some(text) => text.into_bytes(),
+            None => std::mem::take(&mut self.pending),
+        }
+    }
+}
+
+/// How the answer to a routed request must change for the client (metadata `rewrite`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rewrite {
+    /// It carries task ids (a task-augmented `tools/call`, `tasks/get|result|cancel`).
+    Task,
+    /// It carries resource URIs (`resources/read`).
+    Read,
+}
+
+impl Rewrite {
+    fn of(kind: Addressed, method: &str, msg: &Message<'_>) -> Option<Self> {
+        match kind {
+            Addressed::Task => Some(Self::Task),
+            Addressed::Tool if msg.param_raw(&["task"]).is_some() => Some(Self::Task),
+            Addressed::Resource if method == "resources/read" => Some(Self::Read),
+            _ => None,
+        }
+    }
+
+    fn as_str(this: Option<Self>) -> &'static str {
+        match this {
+            Some(Self::Task) => "task",
+            Some(Self::Read) => "read",
+            None => "",
+        }
+    }
+
+    fn parse(s: Option<&str>) -> Option<Self> {
+        match s? {
+            "task" => Some(Self::Task),
+            "read" => Some(Self::Read),
+            _ => None,
+        }
+    }
 }
 
 /// A request sent to a backend: what the response phase needs, read from the `mcp` dynamic
@@ -98,6 +178,8 @@ struct Routed {
     /// The client can be asked things (sampling, elicitation, roots): an SSE response may
     /// carry server requests whose ids must be made unique.
     server_requests: bool,
+    /// The answer names backend ids or URIs.
+    rewrite: Option<Rewrite>,
 }
 
 /// Whether a client with these capabilities may receive server requests.
@@ -115,6 +197,7 @@ impl Routed {
             gateway_session: fields.get("gateway_session")?.to_owned(),
             request_id: fields.request_id(),
             server_requests: fields.get("observe") == Some("1"),
+            rewrite: Rewrite::parse(fields.get("rewrite")),
         })
     }
 }
@@ -190,13 +273,18 @@ impl RouterState {
                 req.routed = Routed::from_metadata(msg.metadata_context.as_ref());
                 self.response_headers(req, &h).await
             }
-            Some(Request::ResponseBody(b)) => match &mut req.sse {
-                Some(sse) => mutation::response_body(sse.chunk(&b.body, b.end_of_stream)),
-                None => ProcessingResponse {
-                    response: Some(Response::ResponseBody(BodyResponse::default())),
-                    ..Default::default()
-                },
-            },
+            Some(Request::ResponseBody(b)) => {
+                if let Some(sse) = &mut req.sse {
+                    return mutation::response_body(sse.chunk(&b.body, b.end_of_stream));
+                }
+                match &mut req.json {
+                    Some(json) => mutation::response_body(json.chunk(&b.body, b.end_of_stream)),
+                    None => ProcessingResponse {
+                        response: Some(Response::ResponseBody(BodyResponse::default())),
+                        ..Default::default()
+                    },
+                }
+            }
             Some(Request::RequestTrailers(_)) => ProcessingResponse {
                 response: Some(Response::RequestTrailers(TrailersResponse::default())),
                 ..Default::default()
@@ -418,9 +506,11 @@ impl RouterState {
             }
             Addressed::Prompt => "prompt",
             Addressed::Resource => "resource",
+            Addressed::Task => "task",
             Addressed::Response => "request_id",
         };
-        let observe = may_be_asked(&record.client_capabilities);
+        let rewrite = Rewrite::of(target.kind, method, msg);
+        let observe = may_be_asked(&record.client_capabilities) || rewrite.is_some();
         if observe {
             // Selects the route with the response filter (see the xds crate).
             set.push(mutation::set(OBSERVE_HEADER, "1"));
@@ -439,6 +529,8 @@ impl RouterState {
             ("gateway_session", gateway),
             // The response filter runs (SSE responses may carry server requests to rewrite).
             ("observe", if observe { "1" } else { "" }),
+            // Its answer, JSON or SSE, carries ids or URIs to rewrite.
+            ("rewrite", Rewrite::as_str(rewrite)),
         ];
         Ok(mutation::request_body_routed(
             set,
@@ -455,7 +547,7 @@ impl RouterState {
         h: &HttpHeaders,
     ) -> ProcessingResponse {
         let Some(routed) = &req.routed else {
-            return mutation::response_headers(Vec::new());
+            return mutation::response_headers(Vec::new(), Vec::new());
         };
         let mut status = None;
         let mut has_session = false;
@@ -489,13 +581,36 @@ impl RouterState {
         } else {
             Vec::new()
         };
-        let mut response = mutation::response_headers(set);
-        if event_stream && routed.server_requests {
-            // Stream the body through the router to rewrite server requests' ids.
-            req.sse = Some(SseRewriter::new(&routed.server));
+        let prefix = || {
+            self.config
+                .load()
+                .server(&routed.server)
+                .map(|s| s.tool_prefix.clone())
+                .unwrap_or_default()
+        };
+        let read_contents = routed.rewrite == Some(Rewrite::Read);
+        if event_stream && (routed.server_requests || routed.rewrite.is_some()) {
+            // Stream the body through the router to rewrite server requests' ids (and task ids
+            // or URIs).
+            req.sse = Some(SseRewriter::new(&routed.server, &prefix(), read_contents));
+            let mut response = mutation::response_headers(set, Vec::new());
             response.mode_override = Some(mutation::stream_response_body());
+            return response;
         }
-        response
+        if !event_stream && routed.rewrite.is_some() {
+            // A JSON answer is rewritten whole; its length changes.
+            req.json = Some(JsonRewriter {
+                server: routed.server.clone(),
+                prefix: prefix(),
+                read_contents,
+                pending: Vec::new(),
+                passing: false,
+            });
+            let mut response = mutation::response_headers(set, vec!["content-length".to_owned()]);
+            response.mode_override = Some(mutation::stream_response_body());
+            return response;
+        }
+        mutation::response_headers(set, Vec::new())
     }
 }
 

@@ -108,12 +108,16 @@ pub(crate) fn request_body_routed(
     }
 }
 
-/// Continue after response headers, setting `set_headers`.
-pub(crate) fn response_headers(set_headers: Vec<HeaderValueOption>) -> ProcessingResponse {
-    let header_mutation = (!set_headers.is_empty()).then(|| HeaderMutation {
-        set_headers,
-        remove_headers: Vec::new(),
-    });
+/// Continue after response headers, setting `set_headers` and removing `remove_headers`.
+pub(crate) fn response_headers(
+    set_headers: Vec<HeaderValueOption>,
+    remove_headers: Vec<String>,
+) -> ProcessingResponse {
+    let header_mutation =
+        (!set_headers.is_empty() || !remove_headers.is_empty()).then_some(HeaderMutation {
+            set_headers,
+            remove_headers,
+        });
     ProcessingResponse {
         response: Some(Response::ResponseHeaders(HeadersResponse {
             response: Some(CommonResponse {
@@ -125,7 +129,8 @@ pub(crate) fn response_headers(set_headers: Vec<HeaderValueOption>) -> Processin
     }
 }
 
-/// The response filter's mode once the router wants the body: streamed, chunk by chunk.
+/// The response filter's mode once the router wants the body: streamed, chunk by chunk (the
+/// router holds back what it must see whole, so Envoy's buffer limits never apply).
 pub(crate) fn stream_response_body() -> ProcessingMode {
     ProcessingMode {
         request_header_mode: HeaderSendMode::Skip as i32,
@@ -137,7 +142,7 @@ pub(crate) fn stream_response_body() -> ProcessingMode {
     }
 }
 
-/// Replace one streamed response chunk with `body`.
+/// Replace one response chunk (or the whole buffered body) with `body`.
 pub(crate) fn response_body(body: Vec<u8>) -> ProcessingResponse {
     ProcessingResponse {
         response: Some(Response::ResponseBody(BodyResponse {

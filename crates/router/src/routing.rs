@@ -6,6 +6,7 @@
 //! | `prompts/get` | `params.name` | prefix removed |
 //! | `resources/read`, `resources/subscribe`, `resources/unsubscribe` | `params.uri` | prefix removed from the URI |
 //! | `completion/complete` | `params.ref.name` (`ref/prompt`) or `params.ref.uri` (`ref/resource`) | likewise |
+//! | `tasks/get`, `tasks/result`, `tasks/cancel` | `params.taskId` `"<server>:<task id>"` | the backend's task id restored |
 //! | a response to a server request | its id `"<server>:<original id>"` | the original id restored |
 //! | anything else | — | goes to the broker untouched |
 
@@ -14,7 +15,7 @@ use std::ops::Range;
 
 use mcp_gateway_catalog::{Catalog, Route};
 use mcp_gateway_config::{Config, Server};
-use mcp_gateway_protocol::{Kind, Message, StrField, naming, server_request, uri};
+use mcp_gateway_protocol::{Kind, Message, StrField, naming, server_request, tasks, uri};
 
 use crate::RouteError;
 
@@ -53,6 +54,8 @@ pub enum Addressed {
     Prompt,
     /// A resource URI or URI template.
     Resource,
+    /// A task; `original` is the backend's task id.
+    Task,
     /// The client's response to a request the server sent; `original` is the server's id
     /// as JSON text.
     Response,
@@ -90,6 +93,7 @@ pub fn decide<'a>(config: &'a Config, catalog: &'a Catalog, msg: &Message<'a>) -
                     .into(),
             )),
         },
+        Some("tasks/get" | "tasks/result" | "tasks/cancel") => by_task(config, msg),
         _ => return Decision::Broker,
     };
     match result {
@@ -110,6 +114,24 @@ fn response<'a>(config: &'a Config, msg: &Message<'a>) -> Option<Target<'a>> {
         range: msg.id_range()?,
         rewrite: true,
         kind: Addressed::Response,
+    })
+}
+
+/// The backend named in a gateway task id (see `mcp_gateway_protocol::tasks`).
+fn by_task<'a>(config: &'a Config, msg: &Message<'a>) -> Result<Target<'a>, RouteError> {
+    let field = field(msg, &["taskId"])?;
+    let unknown = || RouteError::InvalidParams(format!("unknown task {:?}", field.value));
+    let (server, task_id) = tasks::decode(&field.value).ok_or_else(unknown)?;
+    let server = config
+        .server(server)
+        .filter(|s| s.enabled)
+        .ok_or_else(unknown)?;
+    Ok(Target {
+        server,
+        original: Cow::Owned(task_id.to_owned()),
+        range: field.range.clone(),
+        rewrite: true,
+        kind: Addressed::Task,
     })
 }
 

@@ -4,23 +4,36 @@
 //! `roots/list`, `ping`) on the SSE stream that answers a client's POST. Their ids must be
 //! unique within the gateway session, so each becomes `"<server>:<id>"` (see
 //! `mcp_gateway_protocol::server_request`); the client's response is routed back by id.
+//! Task ids and resource URIs become the gateway's too (`mcp_gateway_protocol::ToClient`).
 //! Event ids become `<server>~<id>` so that a client resuming the stream with
 //! `Last-Event-ID` is sent back to this backend. Everything else passes byte for byte.
 //! Events are rewritten whole, so an event split across chunks is held until its end arrives.
 
-use mcp_gateway_protocol::{Kind, Message, events, server_request, splice_raw};
+use mcp_gateway_protocol::{ToClient, events};
 
 /// Rewrites one SSE response stream chunk by chunk.
 pub(crate) struct SseRewriter {
     server: String,
+    prefix: String,
+    /// The stream answers a `resources/read`: its result's contents carry URIs.
+    read_contents: bool,
     pending: Vec<u8>,
 }
 
 impl SseRewriter {
-    pub(crate) fn new(server: &str) -> Self {
+    pub(crate) fn new(server: &str, prefix: &str, read_contents: bool) -> Self {
         Self {
             server: server.to_owned(),
+            prefix: prefix.to_owned(),
+            read_contents,
             pending: Vec::new(),
+        }
+    }
+
+    fn to_client(&self) -> ToClient<'_> {
+        ToClient {
+            server: &self.server,
+            prefix: &self.prefix,
         }
     }
 
@@ -32,7 +45,7 @@ impl SseRewriter {
         let mut start = 0;
         while let Some(len) = event_len(&self.pending[start..]) {
             let event = &self.pending[start..start + len];
-            match rewrite(&self.server, event) {
+            match rewrite(self.to_client(), self.read_contents, event) {
                 Some(rewritten) => out.extend_from_slice(&rewritten),
                 None => out.extend_from_slice(event),
             }
@@ -66,9 +79,9 @@ fn event_len(buf: &[u8]) -> Option<usize> {
     None
 }
 
-/// The event with its id and a server request's id made gateway-unique; `None` to keep it
-/// as it is.
-fn rewrite(server: &str, event: &[u8]) -> Option<Vec<u8>> {
+/// The event with its id and its message made the gateway's; `None` to keep it as it is.
+fn rewrite(to_client: ToClient<'_>, read_contents: bool, event: &[u8]) -> Option<Vec<u8>> {
+    let server = to_client.server;
     let text = std::str::from_utf8(event).ok()?;
     let has_id = text.lines().any(|l| l.starts_with("id:"));
     let data: Vec<&str> = text
@@ -76,10 +89,10 @@ fn rewrite(server: &str, event: &[u8]) -> Option<Vec<u8>> {
         .filter_map(|l| l.strip_prefix("data:"))
         .map(|d| d.strip_prefix(' ').unwrap_or(d))
         .collect();
-    let request = (!data.is_empty())
-        .then(|| request_with_gateway_id(server, &data.join("\n")))
+    let message = (!data.is_empty())
+        .then(|| to_client.rewrite(&data.join("\n"), read_contents))
         .flatten();
-    if !has_id && request.is_none() {
+    if !has_id && message.is_none() {
         return None;
     }
     let mut out = String::with_capacity(event.len() + server.len() * 2 + 8);
@@ -92,9 +105,9 @@ fn rewrite(server: &str, event: &[u8]) -> Option<Vec<u8>> {
                 id.strip_prefix(' ').unwrap_or(id),
             ));
             out.push('\n');
-        } else if line.starts_with("data:") && request.is_some() {
+        } else if line.starts_with("data:") && message.is_some() {
             if !wrote_data {
-                for part in request.iter().flat_map(|r| r.split('\n')) {
+                for part in message.iter().flat_map(|r| r.split('\n')) {
                     out.push_str("data: ");
                     out.push_str(part);
                     out.push('\n');
@@ -110,16 +123,6 @@ fn rewrite(server: &str, event: &[u8]) -> Option<Vec<u8>> {
     Some(out.into_bytes())
 }
 
-/// The data of a server request with a gateway-unique id; `None` for anything else.
-fn request_with_gateway_id(server: &str, data: &str) -> Option<String> {
-    let msg = Message::parse(data.as_bytes()).ok()?;
-    if msg.kind() != Kind::Request {
-        return None;
-    }
-    let id = server_request::encode(server, msg.id_raw()?);
-    String::from_utf8(splice_raw(data.as_bytes(), msg.id_range()?, &id)).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,7 +132,7 @@ mod tests {
 
     #[test]
     fn server_requests_get_gateway_ids_and_the_rest_passes_untouched() {
-        let mut r = SseRewriter::new("calc");
+        let mut r = SseRewriter::new("calc", "c_", false);
         let stream = format!(": keep-alive\n\n{REQUEST}{RESULT}");
         let out = String::from_utf8(r.chunk(stream.as_bytes(), true)).expect("utf8");
         assert_eq!(
@@ -144,7 +147,7 @@ mod tests {
     fn events_split_across_chunks_are_held_until_complete() {
         let stream = format!("{REQUEST}{RESULT}");
         for split in 1..stream.len() {
-            let mut r = SseRewriter::new("s");
+            let mut r = SseRewriter::new("s", "s_", false);
             let mut out = r.chunk(&stream.as_bytes()[..split], false);
             out.extend(r.chunk(&stream.as_bytes()[split..], true));
             let out = String::from_utf8(out).expect("utf8");
@@ -155,7 +158,7 @@ mod tests {
 
     #[test]
     fn crlf_streams_and_unfinished_tails() {
-        let mut r = SseRewriter::new("s");
+        let mut r = SseRewriter::new("s", "s_", false);
         let crlf = "data: {\"jsonrpc\":\"2.0\",\"id\":\"x\",\"method\":\"roots/list\"}\r\n\r\n";
         let out = String::from_utf8(r.chunk(crlf.as_bytes(), false)).expect("utf8");
         assert!(out.contains(r#""id":"s:\"x\"""#), "{out}");

@@ -1,42 +1,27 @@
 //! What a backend sends on its GET stream, as the client must see it.
 
-use mcp_gateway_protocol::{Kind, Message, server_request, splice_raw, splice_str, uri};
+use mcp_gateway_protocol::{Kind, Message, ToClient};
 
 /// The message to forward to the client for one backend message, or `None` to drop it.
 ///
-/// - requests (sampling, elicitation, roots, ping) get an id unique within the gateway
-///   session (`"<server>:<id>"`), so the client's answer can be routed back;
-/// - `notifications/resources/updated` names the gateway's URI for the resource;
+/// - requests and notifications carry the gateway's ids and names ([`ToClient`]): requests
+///   (sampling, elicitation, roots, ping) get an id unique within the gateway session, so the
+///   client's answer can be routed back; `notifications/resources/updated` names the gateway's
+///   URI; task ids are the gateway's;
 /// - `list_changed` notifications are dropped: the gateway re-lists that backend itself and
 ///   announces changes of its aggregated lists to every session;
 /// - responses never belong on a GET stream and are dropped, as is anything unparsable.
 pub(crate) fn relay(server: &str, prefix: &str, data: &str) -> Option<String> {
     let msg = Message::parse(data.as_bytes()).ok()?;
-    match msg.kind() {
-        Kind::Request => {
-            let range = msg.id_range()?;
-            let id = server_request::encode(server, msg.id_raw()?);
-            Some(into_string(splice_raw(data.as_bytes(), range, &id)))
-        }
-        Kind::Notification => match msg.method()? {
-            m if m.ends_with("/list_changed") => None,
-            "notifications/resources/updated" => {
-                let field = msg.param_str(&["uri"])?;
-                let exposed = uri::expose_uri(prefix, &field.value);
-                Some(into_string(splice_str(
-                    data.as_bytes(),
-                    field.range,
-                    &exposed,
-                )))
-            }
-            _ => Some(data.to_owned()),
-        },
-        Kind::Response => None,
+    match (msg.kind(), msg.method()) {
+        (Kind::Response, _) => None,
+        (Kind::Notification, Some(m)) if m.ends_with("/list_changed") => None,
+        _ => Some(
+            ToClient { server, prefix }
+                .rewrite(data, false)
+                .unwrap_or_else(|| data.to_owned()),
+        ),
     }
-}
-
-fn into_string(bytes: Vec<u8>) -> String {
-    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 #[cfg(test)]

@@ -170,7 +170,7 @@ fn request(method: &str, params: &str) -> String {
 }
 
 #[test]
-fn prompts_resources_and_completions() {
+fn prompts_resources_completions_and_tasks() {
     use mcp_gateway_catalog::ListKind;
 
     let config = Config::from_yaml(CONFIG).expect("valid config");
@@ -236,6 +236,34 @@ fn prompts_resources_and_completions() {
                 r#"{"ref":{"type":"ref/resource","uri":"file://calc_/{path}"},"argument":{"name":"path","value":""}}"#,
             ),
             Ok(("calc", "file:///{path}", Addressed::Resource)),
+        ),
+        (
+            request("tasks/get", r#"{"taskId":"calc:7"}"#),
+            Ok(("calc", "7", Addressed::Task)),
+        ),
+        (
+            request("tasks/result", r#"{"taskId":"text:a:b"}"#),
+            Ok(("text", "a:b", Addressed::Task)),
+        ),
+        (
+            request("tasks/cancel", r#"{"taskId":"calc:7"}"#),
+            Ok(("calc", "7", Addressed::Task)),
+        ),
+        (
+            request("tasks/get", r#"{"taskId":"7"}"#),
+            Err("unknown task \"7\""),
+        ),
+        (
+            request("tasks/get", r#"{"taskId":"off:7"}"#),
+            Err("unknown task \"off:7\""),
+        ),
+        (
+            request("tasks/get", r#"{"taskId":"weather:7"}"#),
+            Err("unknown task \"weather:7\""),
+        ),
+        (
+            request("tasks/get", r#"{"taskId":7}"#),
+            Err("tasks/get: params.taskId (string) is required"),
         ),
         (
             request("completion/complete", r#"{"ref":{"type":"ref/other"}}"#),
