@@ -6,6 +6,7 @@
 //! routed past it by the ext_proc router. It also keeps one upstream manager per backend
 //! ([`upstream::run_discovery`]) and serves the OAuth protected-resource metadata and probes.
 
+mod body;
 mod cursor;
 mod error;
 mod fanout;

@@ -8,7 +8,7 @@ use futures::StreamExt;
 use std::time::SystemTime;
 use tokio_stream::wrappers::BroadcastStream;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -19,6 +19,7 @@ use mcp_gateway_session::SessionRecord;
 use serde_json::{Value, json};
 use tracing::debug;
 
+use crate::body::ResultJson;
 use crate::{BrokerError, BrokerState, cursor, fanout, stream, tasks};
 use mcp_gateway_protocol::versions;
 
@@ -76,7 +77,7 @@ async fn handle_post(
                 .map_err(|e| e.with_id(id))?;
             Ok(json_response(
                 StatusCode::OK,
-                result_body(id, &result),
+                Body::new(result.into_response_body(id)),
                 None,
             ))
         }
@@ -89,10 +90,22 @@ async fn request(
     session: &str,
     msg: &Message<'_>,
     method: &str,
-) -> Result<String, BrokerError> {
+) -> Result<ResultJson, BrokerError> {
     if let Some(kind) = ListKind::from_method(method) {
         return list(state, msg, kind);
     }
+    answer(state, session, msg, method)
+        .await
+        .map(ResultJson::from)
+}
+
+/// The `result` of a request other than a list.
+async fn answer(
+    state: &BrokerState,
+    session: &str,
+    msg: &Message<'_>,
+    method: &str,
+) -> Result<String, BrokerError> {
     match method {
         "ping" => Ok("{}".to_owned()),
         "tasks/list" => tasks::list(state, session).await,
@@ -134,8 +147,9 @@ async fn request(
     }
 }
 
-/// One page of an aggregated list, from the catalog's pre-serialised items.
-fn list(state: &BrokerState, msg: &Message<'_>, kind: ListKind) -> Result<String, BrokerError> {
+/// One page of an aggregated list, from the catalog's pre-serialised items (the whole list
+/// is sent from the catalog's bytes, uncopied).
+fn list(state: &BrokerState, msg: &Message<'_>, kind: ListKind) -> Result<ResultJson, BrokerError> {
     let offset = match msg.param_str(&["cursor"]) {
         None => 0,
         Some(cursor) => cursor::decode(kind, &cursor.value)
@@ -143,15 +157,15 @@ fn list(state: &BrokerState, msg: &Message<'_>, kind: ListKind) -> Result<String
     };
     let catalog = state.catalog.load();
     let page = catalog.list(kind).page(offset, state.list_page_size);
-    let mut result = format!(r#"{{"{}":{}"#, kind.item_key(), page.json);
-    if let Some(next) = page.next {
-        result.push_str(&format!(
-            r#","nextCursor":"{}""#,
+    let head = Bytes::from(format!(r#"{{"{}":"#, kind.item_key()));
+    let tail = match page.next {
+        Some(next) => Bytes::from(format!(
+            r#","nextCursor":"{}"}}"#,
             cursor::encode(kind, next)
-        ));
-    }
-    result.push('}');
-    Ok(result)
+        )),
+        None => Bytes::from_static(b"}"),
+    };
+    Ok(ResultJson::from_pieces(vec![head, page.json, tail]))
 }
 
 async fn initialize(state: &BrokerState, msg: &Message<'_>) -> Result<Response, BrokerError> {
@@ -190,7 +204,7 @@ async fn initialize(state: &BrokerState, msg: &Message<'_>) -> Result<Response, 
     });
     Ok(json_response(
         StatusCode::OK,
-        result_body(id, &result.to_string()),
+        Body::new(ResultJson::from(result.to_string()).into_response_body(id)),
         Some(&session_id),
     ))
 }
@@ -355,14 +369,7 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn result_body(id: Option<&str>, result: &str) -> String {
-    format!(
-        r#"{{"jsonrpc":"2.0","id":{},"result":{result}}}"#,
-        id.unwrap_or("null")
-    )
-}
-
-fn json_response(status: StatusCode, body: String, session: Option<&str>) -> Response {
+fn json_response(status: StatusCode, body: Body, session: Option<&str>) -> Response {
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
     headers.insert(

@@ -1,17 +1,28 @@
+use bytes::Bytes;
 use serde_json::Value;
 
 /// One aggregated list, serialised once when the catalog is built.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Listing {
     items: Vec<String>,
-    joined: String,
+    /// The whole list as a JSON array; shared, never copied, by every answer that sends it.
+    joined: Bytes,
+}
+
+impl Default for Listing {
+    fn default() -> Self {
+        Self {
+            items: Vec::new(),
+            joined: Bytes::from_static(b"[]"),
+        }
+    }
 }
 
 /// A page of a listing: a JSON array and the offset of the next page, if any.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Page<'a> {
-    /// The items as a JSON array.
-    pub json: std::borrow::Cow<'a, str>,
+pub struct Page {
+    /// The items as a JSON array (UTF-8).
+    pub json: Bytes,
     /// Where the next page starts; `None` on the last page.
     pub next: Option<usize>,
 }
@@ -19,7 +30,7 @@ pub struct Page<'a> {
 impl Listing {
     pub(crate) fn new(items: &[Value]) -> Self {
         let items: Vec<String> = items.iter().map(Value::to_string).collect();
-        let joined = format!("[{}]", items.join(","));
+        let joined = Bytes::from(join(&items));
         Self { items, joined }
     }
 
@@ -35,19 +46,21 @@ impl Listing {
 
     /// The whole list as a JSON array.
     pub fn json(&self) -> &str {
-        if self.joined.is_empty() {
-            "[]"
-        } else {
-            &self.joined
-        }
+        // Built from a `String`, so always UTF-8.
+        std::str::from_utf8(&self.joined).unwrap_or("[]")
+    }
+
+    /// The whole list as a JSON array, as shared bytes.
+    pub fn json_bytes(&self) -> &Bytes {
+        &self.joined
     }
 
     /// Up to `limit` items from `offset` (`limit` 0 means all). The whole list is served
     /// without copying.
-    pub fn page(&self, offset: usize, limit: usize) -> Page<'_> {
+    pub fn page(&self, offset: usize, limit: usize) -> Page {
         if offset == 0 && (limit == 0 || limit >= self.items.len()) {
             return Page {
-                json: self.json().into(),
+                json: self.joined.clone(),
                 next: None,
             };
         }
@@ -57,13 +70,27 @@ impl Listing {
         } else {
             start.saturating_add(limit).min(self.items.len())
         };
-        let json = format!("[{}]", self.items[start..end].join(","));
         let next = (end < self.items.len()).then_some(end);
         Page {
-            json: json.into(),
+            json: Bytes::from(join(&self.items[start..end])),
             next,
         }
     }
+}
+
+/// `[a,b,...]` with one allocation of the exact size.
+fn join(items: &[String]) -> String {
+    let len = items.iter().map(|i| i.len() + 1).sum::<usize>() + 1;
+    let mut out = String::with_capacity(len.max(2));
+    out.push('[');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(item);
+    }
+    out.push(']');
+    out
 }
 
 #[cfg(test)]

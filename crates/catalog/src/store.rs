@@ -124,7 +124,7 @@ impl CatalogStore {
         let new = self.current.load();
         ListKind::ALL
             .into_iter()
-            .filter(|k| old.list(*k).json() != new.list(*k).json())
+            .filter(|k| old.list(*k).json_bytes() != new.list(*k).json_bytes())
             .collect()
     }
 }
