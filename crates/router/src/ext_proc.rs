@@ -593,7 +593,8 @@ impl RouterState {
             // Stream the body through the router to rewrite server requests' ids (and task ids
             // or URIs).
             req.sse = Some(SseRewriter::new(&routed.server, &prefix(), read_contents));
-            let mut response = mutation::response_headers(set, Vec::new());
+            // A backend may send a short stream with a length; rewriting changes it.
+            let mut response = mutation::response_headers(set, vec!["content-length".to_owned()]);
             response.mode_override = Some(mutation::stream_response_body());
             return response;
         }

@@ -1,0 +1,196 @@
+// A stateful streamable-HTTP MCP server built on the official TypeScript SDK, for the
+// gateway's end-to-end tests of MCP Tasks (protocol 2025-11-25) and resources.
+//
+//   node tasks-server.mjs <name> [port]
+//
+// Listens on 127.0.0.1:<port> (0, the default, picks a free port) and prints one line,
+// `listening on http://127.0.0.1:<port>/mcp`, on stdout; logs go to stderr.
+//
+// What it offers, every text naming the instance (<name>):
+// - tools: `slow_echo` (taskSupport "optional": completes after `delayMs`, default 1000)
+//   and `wait_forever` (taskSupport "required": never completes on its own; cancel it);
+// - the tasks capability (list, cancel, task-augmented tools/call). Task ids come from
+//   one counter per process ("1", "2", ...), so two instances hand out the same ids:
+//   the gateway has to keep them apart. Each task belongs to the session that made it.
+// - resource `file:///notes.txt`.
+
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+
+import { InMemoryTaskStore } from '@modelcontextprotocol/sdk/experimental/tasks';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+
+const [name, portArgument = '0'] = process.argv.slice(2);
+if (!name) {
+    console.error('usage: node tasks-server.mjs <name> [port]');
+    process.exit(2);
+}
+
+/** How often clients should poll a task, in milliseconds. */
+const POLL_INTERVAL_MS = 100;
+
+/** An in-memory task store whose ids count up from 1 in this process. */
+class CountingTaskStore extends InMemoryTaskStore {
+    #next = 1;
+
+    generateTaskId() {
+        return String(this.#next++);
+    }
+}
+
+const taskStore = new CountingTaskStore();
+
+const log = (...parts) => console.error(`[${name}]`, ...parts);
+
+/** One McpServer per session (the SDK binds a server to one transport). */
+function mcpServer() {
+    const server = new McpServer(
+        { name: `tasks-${name}`, version: '1.0.0' },
+        {
+            capabilities: {
+                tools: {},
+                resources: {},
+                tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } },
+            },
+            taskStore,
+        },
+    );
+
+    server.experimental.tasks.registerToolTask(
+        'slow_echo',
+        {
+            description: `Echoes text after a delay (server ${name}); may run as a task.`,
+            inputSchema: { text: z.string(), delayMs: z.number().int().min(0).optional() },
+            execution: { taskSupport: 'optional' },
+        },
+        {
+            createTask: async ({ text, delayMs = 1000 }, extra) => {
+                const task = await extra.taskStore.createTask({
+                    ttl: extra.taskRequestedTtl,
+                    pollInterval: POLL_INTERVAL_MS,
+                });
+                log(`task ${task.taskId}: slow_echo ${JSON.stringify(text)} in ${delayMs} ms`);
+                setTimeout(() => {
+                    const result = { content: [{ type: 'text', text: `${name} echoes: ${text}` }] };
+                    extra.taskStore
+                        .storeTaskResult(task.taskId, 'completed', result)
+                        .catch((error) => log(`task ${task.taskId}: ${error.message}`));
+                }, delayMs);
+                return { task };
+            },
+            getTask: async (_args, extra) => extra.taskStore.getTask(extra.taskId),
+            getTaskResult: async (_args, extra) => extra.taskStore.getTaskResult(extra.taskId),
+        },
+    );
+
+    server.experimental.tasks.registerToolTask(
+        'wait_forever',
+        {
+            description: `Runs until cancelled (server ${name}); only as a task.`,
+            execution: { taskSupport: 'required' },
+        },
+        {
+            createTask: async (extra) => {
+                const task = await extra.taskStore.createTask({
+                    ttl: extra.taskRequestedTtl,
+                    pollInterval: POLL_INTERVAL_MS,
+                });
+                log(`task ${task.taskId}: wait_forever`);
+                return { task };
+            },
+            getTask: async (extra) => extra.taskStore.getTask(extra.taskId),
+            getTaskResult: async (extra) => extra.taskStore.getTaskResult(extra.taskId),
+        },
+    );
+
+    server.registerResource(
+        'notes',
+        'file:///notes.txt',
+        { description: `Notes of the ${name} server`, mimeType: 'text/plain' },
+        async (uri) => ({
+            contents: [{ uri: uri.href, mimeType: 'text/plain', text: `Notes of the ${name} server.` }],
+        }),
+    );
+    return server;
+}
+
+/** Open sessions by id. */
+const sessions = new Map();
+
+async function readJson(request) {
+    const chunks = [];
+    for await (const chunk of request) {
+        chunks.push(chunk);
+    }
+    const body = Buffer.concat(chunks).toString('utf8');
+    return body ? JSON.parse(body) : undefined;
+}
+
+function sendError(response, status, code, message) {
+    response.writeHead(status, { 'content-type': 'application/json' });
+    response.end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
+}
+
+async function handle(request, response) {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (url.pathname !== '/mcp') {
+        response.writeHead(404).end();
+        return;
+    }
+    const sessionId = request.headers['mcp-session-id'];
+    const session = typeof sessionId === 'string' ? sessions.get(sessionId) : undefined;
+    let body;
+    try {
+        body = request.method === 'POST' ? await readJson(request) : undefined;
+    } catch {
+        sendError(response, 400, -32700, 'Parse error');
+        return;
+    }
+
+    if (session) {
+        await session.handleRequest(request, response, body);
+        return;
+    }
+    if (sessionId !== undefined) {
+        sendError(response, 404, -32001, 'Session not found');
+        return;
+    }
+    if (request.method !== 'POST' || !isInitializeRequest(body)) {
+        sendError(response, 400, -32000, 'Bad Request: no valid session id');
+        return;
+    }
+    const transport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        onsessioninitialized: (id) => {
+            sessions.set(id, transport);
+            log(`session ${id} opened`);
+        },
+    });
+    transport.onclose = () => {
+        if (transport.sessionId) {
+            sessions.delete(transport.sessionId);
+            log(`session ${transport.sessionId} closed`);
+        }
+    };
+    await mcpServer().connect(transport);
+    await transport.handleRequest(request, response, body);
+}
+
+const http = createServer((request, response) => {
+    handle(request, response).catch((error) => {
+        log('error handling a request:', error);
+        if (!response.headersSent) {
+            sendError(response, 500, -32603, 'Internal error');
+        } else {
+            response.end();
+        }
+    });
+});
+
+http.listen(Number(portArgument), '127.0.0.1', () => {
+    const { port } = http.address();
+    console.log(`listening on http://127.0.0.1:${port}/mcp`);
+});
