@@ -1,0 +1,99 @@
+//! Through Envoy with two conformance fixtures (`a_`, `b_`) and a real rmcp client:
+//! `notifications/progress` a backend sends while its tool runs reaches the client, for
+//! calls to both backends at once, whether or not the router watches the answer (a client
+//! that can be sampled takes the observed route, whose SSE answers the router rewrites).
+#![allow(deprecated)] // sampling: deprecated in rmcp for 2026-07-28, current in 2025-11-25.
+
+use std::{
+    collections::BTreeMap,
+    sync::{Mutex, PoisonError},
+};
+
+use anyhow::Result;
+use mcp_gateway_e2e::{Gateway, GatewayOptions, call_text, connect_with};
+use rmcp::{
+    ClientHandler, RoleClient,
+    model::{
+        ClientCapabilities, ClientConfig, Implementation, ProgressNotificationParam, ProgressToken,
+    },
+    service::NotificationContext,
+};
+use serde_json::json;
+
+/// Records every progress notification by its token.
+#[derive(Debug, Default)]
+struct Progress {
+    sampling: bool,
+    seen: Mutex<BTreeMap<String, Vec<f64>>>,
+}
+
+impl ClientHandler for Progress {
+    fn get_info(&self) -> ClientConfig {
+        let capabilities = if self.sampling {
+            ClientCapabilities::builder().enable_sampling().build()
+        } else {
+            ClientCapabilities::default()
+        };
+        ClientConfig::new(
+            capabilities,
+            Implementation::new("mcp-gateway-e2e-progress", "0"),
+        )
+    }
+
+    async fn on_progress(
+        &self,
+        params: ProgressNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        let ProgressToken(token) = params.progress_token;
+        self.seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(serde_json::to_string(&token).unwrap_or_default())
+            .or_default()
+            .push(params.progress);
+    }
+}
+
+async fn progress_of_both_backends(sampling: bool) -> Result<()> {
+    let gateway = Gateway::start(GatewayOptions {
+        conformance: &["a", "b"],
+        ..GatewayOptions::default()
+    })
+    .await?;
+    let handler = Progress {
+        sampling,
+        ..Progress::default()
+    };
+    let client = connect_with(&gateway.mcp_url(), handler).await?;
+
+    let (a, b) = tokio::join!(
+        call_text(&client, "a_test_tool_with_progress", json!({})),
+        call_text(&client, "b_test_tool_with_progress", json!({})),
+    );
+    a?;
+    b?;
+    // Notifications of a request arrive before its answer on the same stream.
+    let seen = client
+        .service()
+        .seen
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    assert_eq!(seen.len(), 2, "one progress token per call: {seen:?}");
+    for (token, values) in &seen {
+        assert_eq!(values, &[0.0, 50.0, 100.0], "progress of {token}");
+    }
+    client.cancel().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn progress_of_two_backends_reaches_the_client() -> Result<()> {
+    progress_of_both_backends(false).await
+}
+
+#[tokio::test]
+async fn progress_passes_the_router_when_it_watches_the_answer() -> Result<()> {
+    progress_of_both_backends(true).await
+}
