@@ -6,6 +6,7 @@
 //   node client.mjs <url> basics [<tool> <arguments-json>]...
 //   node client.mjs <url> tasks
 //   node client.mjs <url> resources
+//   node client.mjs <url> server-requests
 //
 // basics:    the negotiated protocol version, server capabilities, tools/list and a
 //            plain tools/call of each <tool> given.
@@ -15,6 +16,12 @@
 //            the error codes of tasks/get, tasks/result and tasks/cancel for an unknown
 //            id, and the notifications/tasks/status received.
 // resources: resources/list, then resources/read of every listed URI.
+// server-requests: a client with roots and elicitation (form and URL) calls every
+//            `*list_roots` tool at once (answering roots/list only when all of them asked,
+//            with a root naming the client and the id it was asked by), then every
+//            `*ask_url` (URL elicitations accepted), `*needs_url` (its error code and data)
+//            and `*ping_client` tool in turn; it reports the tools' results and every
+//            request the server sent (method, id as received).
 //
 // Works against a tasks server directly (raw task ids) and through the gateway
 // (prefixed tool names, `<server>:<id>` task ids).
@@ -24,6 +31,9 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import {
     CallToolResultSchema,
     CreateTaskResultSchema,
+    ElicitationCompleteNotificationSchema,
+    ElicitRequestSchema,
+    ListRootsRequestSchema,
     RELATED_TASK_META_KEY,
     TaskStatusNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -36,6 +46,17 @@ const NOTIFICATION_WAIT_MS = 5_000;
 
 /** The task id an unknown-id request uses: no server of the gateway is called `nosuch`. */
 const UNKNOWN_TASK_ID = 'nosuch:1';
+
+/** The client's name, also in its roots. */
+const CLIENT_NAME = 'mcp-gateway-e2e-ts';
+
+/** The longest a roots/list request waits for the others before it is answered. */
+const QUORUM_WAIT_MS = 10_000;
+
+/** What the client declares, per scenario (none unless named). */
+const CAPABILITIES = {
+    'server-requests': { roots: {}, elicitation: { form: {}, url: {} } },
+};
 
 class Failure extends Error {
     constructor(message, code) {
@@ -67,9 +88,10 @@ async function reportingFetch(url, init) {
     return response;
 }
 
-/** A connected client that records every notifications/tasks/status it receives. */
-async function connect(url) {
-    const client = new Client({ name: 'mcp-gateway-e2e-ts', version: '1.0.0' }, { capabilities: {} });
+/** A connected client that records every notifications/tasks/status and every request
+ * (`{method, id}`, the id as received) it receives. */
+async function connect(url, capabilities) {
+    const client = new Client({ name: CLIENT_NAME, version: '1.0.0' }, { capabilities });
     const statusNotifications = [];
     client.setNotificationHandler(TaskStatusNotificationSchema, (notification) => {
         const { taskId, status } = notification.params;
@@ -78,7 +100,15 @@ async function connect(url) {
     client.onerror = (error) => console.error(`client error: ${error.message}`);
     const transport = new StreamableHTTPClientTransport(new URL(url), { fetch: reportingFetch });
     await client.connect(transport);
-    return { client, transport, statusNotifications };
+    const serverRequests = [];
+    const deliver = transport.onmessage;
+    transport.onmessage = (message, extra) => {
+        if ('method' in message && 'id' in message) {
+            serverRequests.push({ method: message.method, id: message.id });
+        }
+        deliver?.(message, extra);
+    };
+    return { client, transport, statusNotifications, serverRequests };
 }
 
 /** Every tool, following cursors. */
@@ -176,13 +206,20 @@ async function listAllTasks(client) {
     return { tasks, pages };
 }
 
-/** Waits until a status notification of each id arrived or the wait is over. */
-async function awaitNotifications(statusNotifications, taskIds) {
-    const deadline = Date.now() + NOTIFICATION_WAIT_MS;
-    const seen = () => taskIds.every((id) => statusNotifications.some((n) => n.taskId === id));
-    while (!seen() && Date.now() < deadline) {
+/** Waits until `done()` holds or `ms` passed. */
+async function waitUntil(done, ms) {
+    const deadline = Date.now() + ms;
+    while (!done() && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 50));
     }
+}
+
+/** Waits until a status notification of each id arrived or the wait is over. */
+async function awaitNotifications(statusNotifications, taskIds) {
+    await waitUntil(
+        () => taskIds.every((id) => statusNotifications.some((n) => n.taskId === id)),
+        NOTIFICATION_WAIT_MS,
+    );
 }
 
 async function tasks({ client, statusNotifications }) {
@@ -282,7 +319,94 @@ async function resources({ client }) {
     return { uris: listed.map((resource) => resource.uri), reads };
 }
 
-const SCENARIOS = { basics, tasks, resources };
+/** `{tool, isError, value}` of a call: value is the result's text, parsed when JSON. */
+async function callForValue(client, tool) {
+    const result = await step(`tools/call ${tool}`, () => client.callTool({ name: tool, arguments: {} }));
+    const text = firstText(result);
+    let value = text;
+    try {
+        value = JSON.parse(text);
+    } catch {
+        // Not JSON: an error message, kept as text.
+    }
+    return { tool, isError: result.isError ?? false, value };
+}
+
+/** `{tool, code, data}` of a call that must fail with a JSON-RPC error. */
+async function callForError(client, tool) {
+    try {
+        const result = await client.callTool({ name: tool, arguments: {} });
+        throw new Failure(`tools/call ${tool}: expected an error, got ${JSON.stringify(result)}`);
+    } catch (error) {
+        if (error instanceof Failure) {
+            throw error;
+        }
+        return { tool, code: typeof error.code === 'number' ? error.code : null, data: error.data ?? null };
+    }
+}
+
+async function serverRequests({ client, serverRequests: requests }) {
+    const tools = await step('tools/list', () => listAllTools(client));
+    const names = tools.map((tool) => tool.name).sort();
+    const ending = (suffix) => names.filter((name) => name.endsWith(suffix));
+    const rootsTools = ending('list_roots');
+    if (rootsTools.length === 0) {
+        throw new Failure(`no list_roots tool in ${names}`);
+    }
+
+    // roots/list: answered once every list_roots tool asked, so the requests overlap.
+    const rootsIds = [];
+    let pending = 0;
+    let mostPending = 0;
+    client.setRequestHandler(ListRootsRequestSchema, async (_request, extra) => {
+        rootsIds.push(extra.requestId);
+        pending += 1;
+        mostPending = Math.max(mostPending, pending);
+        await waitUntil(() => rootsIds.length >= rootsTools.length, QUORUM_WAIT_MS);
+        pending -= 1;
+        const asked = JSON.stringify(extra.requestId);
+        return { roots: [{ uri: `file:///${CLIENT_NAME}/`, name: `${CLIENT_NAME}, asked as ${asked}` }] };
+    });
+
+    // URL elicitations are accepted, anything else declined.
+    const elicitations = [];
+    client.setRequestHandler(ElicitRequestSchema, async (request, extra) => {
+        const { mode, message, url, elicitationId } = request.params;
+        elicitations.push({ id: extra.requestId, mode, message, url: url ?? null, elicitationId: elicitationId ?? null });
+        return { action: mode === 'url' ? 'accept' : 'decline' };
+    });
+    const completed = [];
+    client.setNotificationHandler(ElicitationCompleteNotificationSchema, (notification) => {
+        completed.push(notification.params.elicitationId);
+    });
+
+    const roots = await Promise.all(rootsTools.map((tool) => callForValue(client, tool)));
+    const askUrl = [];
+    for (const tool of ending('ask_url')) {
+        askUrl.push(await callForValue(client, tool));
+    }
+    await waitUntil(() => completed.length >= askUrl.length, NOTIFICATION_WAIT_MS);
+    const needsUrl = [];
+    for (const tool of ending('needs_url')) {
+        needsUrl.push(await callForError(client, tool));
+    }
+    const ping = [];
+    for (const tool of ending('ping_client')) {
+        ping.push(await callForValue(client, tool));
+    }
+    return {
+        roots,
+        rootsRequests: { ids: rootsIds, mostPending },
+        askUrl,
+        elicitations,
+        completed,
+        needsUrl,
+        ping,
+        requests: [...requests],
+    };
+}
+
+const SCENARIOS = { basics, tasks, resources, 'server-requests': serverRequests };
 
 async function main() {
     const [url, scenario, ...rest] = process.argv.slice(2);
@@ -290,7 +414,7 @@ async function main() {
     if (!url || !run) {
         throw new Failure(`usage: node client.mjs <url> <${Object.keys(SCENARIOS).join('|')}> [args...]`);
     }
-    const session = await connect(url);
+    const session = await connect(url, CAPABILITIES[scenario] ?? {});
     try {
         const observed = await run(session, rest);
         process.stdout.write(`${JSON.stringify(observed)}\n`);

@@ -12,7 +12,14 @@
 // - the tasks capability (list, cancel, task-augmented tools/call). Task ids come from
 //   one counter per process ("1", "2", ...), so two instances hand out the same ids:
 //   the gateway has to keep them apart. Each task belongs to the session that made it.
-// - resource `file:///notes.txt`.
+// - resource `file:///notes.txt`;
+// - tools that send the client requests while they run, and return what came back:
+//   `list_roots` (roots/list on the call's stream; returns the roots), `ask_url` (a URL-mode
+//   elicitation/create, then notifications/elicitation/complete when accepted; returns
+//   `{elicitationId, action}`), `ping_client` (ping on the call's stream, then on the
+//   session's GET stream once that is open; returns `{callStream, getStream}`) and
+//   `needs_url` (fails with the URL-elicitation-required error, -32042).
+//   Requests count their ids from 0 per session, so two instances send the same ids.
 
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -20,7 +27,11 @@ import { createServer } from 'node:http';
 import { InMemoryTaskStore } from '@modelcontextprotocol/sdk/experimental/tasks';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import {
+    EmptyResultSchema,
+    isInitializeRequest,
+    UrlElicitationRequiredError,
+} from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 
 const [name, portArgument = '0'] = process.argv.slice(2);
@@ -44,6 +55,34 @@ class CountingTaskStore extends InMemoryTaskStore {
 const taskStore = new CountingTaskStore();
 
 const log = (...parts) => console.error(`[${name}]`, ...parts);
+
+/** The longest a tool waits for its session's GET stream. */
+const GET_STREAM_WAIT_MS = 10_000;
+
+/** The GET responses of each session, by session id. */
+const getStreams = new Map();
+
+/** Resolves once a GET stream of the session is open: only then can a request outside any
+ * call reach the client (the SDK drops it otherwise). */
+async function getStreamOpen(sessionId) {
+    const deadline = Date.now() + GET_STREAM_WAIT_MS;
+    const open = () =>
+        [...(getStreams.get(sessionId) ?? [])].some(
+            (response) => response.headersSent && response.statusCode === 200 && !response.writableEnded,
+        );
+    while (!open()) {
+        if (Date.now() > deadline) {
+            throw new Error(`no GET stream of session ${sessionId} within ${GET_STREAM_WAIT_MS} ms`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+}
+
+/** Counts this process's URL elicitations, for their ids. */
+let urlElicitations = 0;
+
+/** A tool result whose text is `value` as JSON. */
+const jsonResult = (value) => ({ content: [{ type: 'text', text: JSON.stringify(value) }] });
 
 /** One McpServer per session (the SDK binds a server to one transport). */
 function mcpServer() {
@@ -106,6 +145,8 @@ function mcpServer() {
         },
     );
 
+    registerClientRequestTools(server);
+
     server.registerResource(
         'notes',
         'file:///notes.txt',
@@ -115,6 +156,67 @@ function mcpServer() {
         }),
     );
     return server;
+}
+
+/** The tools that send the client requests while they run (see the top of the file). */
+function registerClientRequestTools(server) {
+    server.registerTool(
+        'list_roots',
+        { description: `Returns the client's roots (server ${name}).` },
+        async (extra) => {
+            const { roots } = await server.server.listRoots(undefined, { relatedRequestId: extra.requestId });
+            return jsonResult(roots);
+        },
+    );
+
+    server.registerTool(
+        'ask_url',
+        { description: `Asks the user to visit a URL (server ${name}).` },
+        async (extra) => {
+            const elicitationId = `${name}-url-${++urlElicitations}`;
+            const related = { relatedRequestId: extra.requestId };
+            const { action } = await server.server.elicitInput(
+                {
+                    mode: 'url',
+                    message: `${name} needs your consent`,
+                    url: `https://example.com/${name}/consent?id=${elicitationId}`,
+                    elicitationId,
+                },
+                related,
+            );
+            if (action === 'accept') {
+                await server.server.createElicitationCompletionNotifier(elicitationId, related)();
+            }
+            return jsonResult({ elicitationId, action });
+        },
+    );
+
+    server.registerTool(
+        'needs_url',
+        { description: `Fails until the user authorizes at a URL (server ${name}).` },
+        async () => {
+            throw new UrlElicitationRequiredError([
+                {
+                    mode: 'url',
+                    message: `${name} needs authorization`,
+                    url: `https://example.com/${name}/authorize`,
+                    elicitationId: `${name}-authorize`,
+                },
+            ]);
+        },
+    );
+
+    server.registerTool(
+        'ping_client',
+        { description: `Pings the client during the call (server ${name}).` },
+        async (extra) => {
+            // server.server.ping() takes no options: it always goes to the GET stream.
+            await extra.sendRequest({ method: 'ping' }, EmptyResultSchema);
+            await getStreamOpen(extra.sessionId);
+            await server.server.ping();
+            return jsonResult({ callStream: 'answered', getStream: 'answered' });
+        },
+    );
 }
 
 /** Open sessions by id. */
@@ -134,6 +236,13 @@ function sendError(response, status, code, message) {
     response.end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
 }
 
+/** Remembers a GET of the session until it closes (see getStreamOpen). */
+function trackGetStream(sessionId, response) {
+    const streams = getStreams.get(sessionId) ?? new Set();
+    getStreams.set(sessionId, streams.add(response));
+    response.on('close', () => streams.delete(response));
+}
+
 async function handle(request, response) {
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname !== '/mcp') {
@@ -151,6 +260,9 @@ async function handle(request, response) {
     }
 
     if (session) {
+        if (request.method === 'GET') {
+            trackGetStream(sessionId, response);
+        }
         await session.handleRequest(request, response, body);
         return;
     }
@@ -172,6 +284,7 @@ async function handle(request, response) {
     transport.onclose = () => {
         if (transport.sessionId) {
             sessions.delete(transport.sessionId);
+            getStreams.delete(transport.sessionId);
             log(`session ${transport.sessionId} closed`);
         }
     };

@@ -2,8 +2,10 @@
 //! (`e2e/node/client.mjs`) against the gateway in front of two SDK servers with MCP
 //! Tasks (`e2e/node/tasks-server.mjs`, called `ta` and `tb`) and an rmcp example
 //! server. Both tasks servers number their tasks "1", "2", ... so the gateway has to
-//! keep their ids apart (`ta:1`, `tb:1`). The same client scenario runs against one
-//! tasks server directly first, so a failure through the gateway is the gateway's.
+//! keep their ids apart (`ta:1`, `tb:1`); the same holds for the requests they send the
+//! client while a tool runs (roots/list, URL elicitation, ping), whose ids both count
+//! from 0. Each client scenario also runs against one tasks server directly, so a
+//! failure through the gateway is the gateway's.
 //!
 //! Needs `npm ci --prefix e2e/node` (`make test` and `make e2e` run it).
 
@@ -13,6 +15,15 @@ use serde_json::{Value, json};
 
 /// JSON-RPC "invalid params".
 const INVALID_PARAMS: i64 = -32602;
+
+/// MCP "URL elicitation required" (2025-11-25).
+const URL_ELICITATION_REQUIRED: i64 = -32042;
+
+/// The tools of a tasks server that send the client requests while they run.
+const CLIENT_REQUEST_TOOLS: [&str; 4] = ["ask_url", "list_roots", "needs_url", "ping_client"];
+
+/// The name of the client in `e2e/node/client.mjs`, which also names its root.
+const CLIENT_NAME: &str = "mcp-gateway-e2e-ts";
 
 /// The tasks capability of a tasks server, and so of the gateway in front of one.
 fn tasks_capability() -> Value {
@@ -256,6 +267,11 @@ async fn the_typescript_client_works_through_the_gateway() -> Result<()> {
                 .into_iter()
                 .map(|(name, _)| name),
         )
+        .chain(
+            ["ta_", "tb_"]
+                .into_iter()
+                .flat_map(|prefix| CLIENT_REQUEST_TOOLS.map(|tool| format!("{prefix}{tool}"))),
+        )
         .collect();
     expected.sort_unstable();
     assert_eq!(names, expected, "tools/list");
@@ -328,5 +344,148 @@ async fn resources_read_answers_with_the_uri_the_client_asked_for() -> Result<()
         ],
         "resources/read: contents[].uri is the exposed URI, the text the owner's"
     );
+    Ok(())
+}
+
+/// `values` in a fixed order (by their JSON text), for comparing sets.
+fn sorted(values: &Value) -> Vec<Value> {
+    let mut values = values.as_array().cloned().unwrap_or_default();
+    values.sort_by_key(Value::to_string);
+    values
+}
+
+/// Checks the `server-requests` scenario against `servers` (`(name, tool prefix)`, in
+/// prefix order), where `id(server, n)` is the id the client sees for that server's
+/// `n`th request of the session (each server counts from 0).
+fn assert_server_requests_scenario(
+    observed: &Value,
+    servers: &[(&str, &str)],
+    id: impl Fn(&str, u64) -> Value,
+) {
+    // Printed only when the test fails.
+    eprintln!("server-requests scenario observed: {observed:#}");
+    let each = |expected: &dyn Fn(&str, &str) -> Value| -> Value {
+        servers
+            .iter()
+            .map(|(server, prefix)| expected(server, prefix))
+            .collect()
+    };
+
+    // roots/list of every server at once, each answered with the id it was asked by.
+    assert_eq!(
+        observed["roots"],
+        each(&|server, prefix| json!({
+            "tool": format!("{prefix}list_roots"),
+            "isError": false,
+            "value": [{
+                "uri": format!("file:///{CLIENT_NAME}/"),
+                "name": format!("{CLIENT_NAME}, asked as {}", id(server, 0)),
+            }],
+        })),
+        "each list_roots tool got the answer to its own roots/list"
+    );
+    assert_eq!(
+        sorted(&observed["rootsRequests"]["ids"]),
+        sorted(&each(&|server, _| id(server, 0))),
+        "the ids of the roots/list requests: every server's first request, told apart"
+    );
+    assert_eq!(
+        observed["rootsRequests"]["mostPending"],
+        servers.len(),
+        "all roots/list requests were pending at once"
+    );
+
+    // URL elicitation, accepted; the completion notification follows.
+    assert_eq!(
+        observed["elicitations"],
+        each(&|server, _| json!({
+            "id": id(server, 1),
+            "mode": "url",
+            "message": format!("{server} needs your consent"),
+            "url": format!("https://example.com/{server}/consent?id={server}-url-1"),
+            "elicitationId": format!("{server}-url-1"),
+        })),
+        "elicitation/create in URL mode, as the client received it"
+    );
+    assert_eq!(
+        observed["askUrl"],
+        each(&|server, prefix| json!({
+            "tool": format!("{prefix}ask_url"),
+            "isError": false,
+            "value": {"elicitationId": format!("{server}-url-1"), "action": "accept"},
+        })),
+        "the client's accept reached the server that asked"
+    );
+    assert_eq!(
+        observed["completed"],
+        each(&|server, _| json!(format!("{server}-url-1"))),
+        "notifications/elicitation/complete"
+    );
+
+    // The URL-elicitation-required error, code and data intact.
+    assert_eq!(
+        observed["needsUrl"],
+        each(&|server, prefix| json!({
+            "tool": format!("{prefix}needs_url"),
+            "code": URL_ELICITATION_REQUIRED,
+            "data": {"elicitations": [{
+                "mode": "url",
+                "message": format!("{server} needs authorization"),
+                "url": format!("https://example.com/{server}/authorize"),
+                "elicitationId": format!("{server}-authorize"),
+            }]},
+        })),
+        "tools/call failing with -32042"
+    );
+
+    // ping on the call's stream and on the session's GET stream, answered by the SDK.
+    assert_eq!(
+        observed["ping"],
+        each(&|_, prefix| json!({
+            "tool": format!("{prefix}ping_client"),
+            "isError": false,
+            "value": {"callStream": "answered", "getStream": "answered"},
+        })),
+        "ping_client"
+    );
+
+    let expected_requests: Vec<Value> = servers
+        .iter()
+        .flat_map(|(server, _)| {
+            ["roots/list", "elicitation/create", "ping", "ping"]
+                .into_iter()
+                .zip(0..)
+                .map(|(method, n)| json!({"method": method, "id": id(server, n)}))
+        })
+        .collect();
+    assert_eq!(
+        sorted(&observed["requests"]),
+        sorted(&json!(expected_requests)),
+        "every request the servers sent, with the ids the client saw"
+    );
+}
+
+#[tokio::test]
+async fn the_server_requests_scenario_holds_against_one_tasks_server_directly() -> Result<()> {
+    let server = TasksServer::start("ta").await?;
+    let observed = run_client(server.url(), "server-requests", &[]).await?;
+    assert_server_requests_scenario(&observed, &[("ta", "")], |_, n| json!(n));
+    Ok(())
+}
+
+#[tokio::test]
+async fn requests_of_two_servers_to_the_client_reach_it_and_their_answers_the_asker() -> Result<()>
+{
+    let (ta, tb) = tasks_servers().await?;
+    let gateway = Gateway::start(GatewayOptions {
+        external: &[ta.external(), tb.external()],
+        ..GatewayOptions::default()
+    })
+    .await?;
+    let observed = run_client(&gateway.mcp_url(), "server-requests", &[]).await?;
+    // Both servers' first request has id 0: the client sees `"ta:0"` and `"tb:0"`.
+    assert_server_requests_scenario(&observed, &[("ta", "ta_"), ("tb", "tb_")], |server, n| {
+        json!(format!("{server}:{n}"))
+    });
     Ok(())
 }
