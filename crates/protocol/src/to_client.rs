@@ -31,6 +31,16 @@ impl ToClient<'_> {
     /// to a `resources/read`, whose contents carry URIs.
     pub fn rewrite(&self, data: &str, read_contents: bool) -> Option<String> {
         let msg = Message::parse(data.as_bytes()).ok()?;
+        self.rewrite_parsed(&msg, data, read_contents)
+    }
+
+    /// [`ToClient::rewrite`] for a message the caller has parsed already (`msg` is `data`'s).
+    pub fn rewrite_parsed(
+        &self,
+        msg: &Message<'_>,
+        data: &str,
+        read_contents: bool,
+    ) -> Option<String> {
         let spliced = match msg.kind() {
             Kind::Request => {
                 let id = server_request::encode(self.server, msg.id_raw()?);

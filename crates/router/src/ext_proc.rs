@@ -3,7 +3,7 @@
 use std::pin::Pin;
 use std::sync::Arc;
 
-use envoy_types::pb::envoy::config::core::v3::{HeaderMap, Metadata};
+use envoy_types::pb::envoy::config::core::v3::{HeaderMap, HeaderValueOption, Metadata};
 use envoy_types::pb::envoy::service::ext_proc::v3::external_processor_server::{
     ExternalProcessor, ExternalProcessorServer,
 };
@@ -17,16 +17,16 @@ use futures::Stream;
 use mcp_gateway_catalog::CatalogStore;
 use mcp_gateway_config::ConfigStore;
 use mcp_gateway_config::Server;
-use mcp_gateway_protocol::{Message, ToClient, events, versions};
+use mcp_gateway_protocol::{Message, events, versions};
 use mcp_gateway_session::SessionRecord;
 use mcp_gateway_session::{BackendSessions, OpenError, SessionIds};
 use mcp_gateway_upstream::BackendSession;
 use tonic::{Status, Streaming};
 use tracing::debug;
 
+use crate::answer::{BodyRewriter, Source};
 use crate::mutation;
 use crate::routing::{Addressed, Decision, Target, decide};
-use crate::sse::SseRewriter;
 use crate::{OriginPolicy, RouteError};
 
 const SESSION_HEADER: &str = "mcp-session-id";
@@ -85,52 +85,8 @@ impl Router {
 struct RequestState {
     session: Option<String>,
     routed: Option<Routed>,
-    /// Rewrites a streamed SSE response of a routed request.
-    sse: Option<SseRewriter>,
-    /// Rewrites the buffered JSON answer of a routed request.
-    json: Option<JsonRewriter>,
-}
-
-/// Largest JSON answer held back to be rewritten; a larger one passes as it is.
-const MAX_REWRITTEN_ANSWER: usize = 16 << 20;
-
-/// The JSON answer of a request whose result names backend ids or URIs: its chunks are held
-/// (Envoy streams them to the router) and the whole is rewritten at the end.
-struct JsonRewriter {
-    server: String,
-    prefix: String,
-    read_contents: bool,
-    pending: Vec<u8>,
-    /// Too large to hold: the rest passes untouched.
-    passing: bool,
-}
-
-impl JsonRewriter {
-    /// The bytes to send for this chunk.
-    fn chunk(&mut self, chunk: &[u8], end_of_stream: bool) -> Vec<u8> {
-        if self.passing {
-            return chunk.to_vec();
-        }
-        self.pending.extend_from_slice(chunk);
-        if self.pending.len() > MAX_REWRITTEN_ANSWER {
-            self.passing = true;
-            return std::mem::take(&mut self.pending);
-        }
-        if !end_of_stream {
-            return Vec::new();
-        }
-        let to_client = ToClient {
-            server: &self.server,
-            prefix: &self.prefix,
-        };
-        let rewritten = std::str::from_utf8(&self.pending)
-            .ok()
-            .and_then(|text| to_client.rewrite(text, self.read_contents));
-        match rewritten {
-            Some(text) => text.into_bytes(),
-            None => std::mem::take(&mut self.pending),
-        }
-    }
+    /// Rewrites the answer of a routed request the router watches.
+    body: Option<BodyRewriter>,
 }
 
 /// How the answer to a routed request must change for the client (metadata `rewrite`).
@@ -273,18 +229,13 @@ impl RouterState {
                 req.routed = Routed::from_metadata(msg.metadata_context.as_ref());
                 self.response_headers(req, &h).await
             }
-            Some(Request::ResponseBody(b)) => {
-                if let Some(sse) = &mut req.sse {
-                    return mutation::response_body(sse.chunk(&b.body, b.end_of_stream));
-                }
-                match &mut req.json {
-                    Some(json) => mutation::response_body(json.chunk(&b.body, b.end_of_stream)),
-                    None => ProcessingResponse {
-                        response: Some(Response::ResponseBody(BodyResponse::default())),
-                        ..Default::default()
-                    },
-                }
-            }
+            Some(Request::ResponseBody(b)) => match &mut req.body {
+                Some(body) => mutation::response_body(body.chunk(&b.body, b.end_of_stream)),
+                None => ProcessingResponse {
+                    response: Some(Response::ResponseBody(BodyResponse::default())),
+                    ..Default::default()
+                },
+            },
             Some(Request::RequestTrailers(_)) => ProcessingResponse {
                 response: Some(Response::RequestTrailers(TrailersResponse::default())),
                 ..Default::default()
@@ -366,21 +317,8 @@ impl RouterState {
         };
         let (record, backend) = self.open(gateway, server).await?;
         let server_requests = may_be_asked(&record.client_capabilities);
-        let mut set = vec![
-            mutation::set(":authority", server.hostname.as_bytes()),
-            mutation::set("x-mcp-method", "GET"),
-            mutation::set("x-mcp-servername", server.name.as_bytes()),
-            mutation::set(VERSION_HEADER, backend.protocol_version.as_bytes()),
-            mutation::set("last-event-id", original),
-        ];
-        if server_requests {
-            set.push(mutation::set(OBSERVE_HEADER, "1"));
-        }
-        let mut remove = vec!["authorization".to_owned()];
-        match &backend.session_id {
-            Some(id) => set.push(mutation::set(SESSION_HEADER, id.as_bytes())),
-            None => remove.push(SESSION_HEADER.to_owned()),
-        }
+        let (mut set, remove) = backend_headers(server, &backend, "GET", server_requests);
+        set.push(mutation::set("last-event-id", original));
         let metadata = [
             ("method", "GET"),
             ("server", server.name.as_str()),
@@ -492,13 +430,10 @@ impl RouterState {
         });
         let length = new_body.as_ref().map_or(body.len(), Vec::len);
         let method = msg.method().unwrap_or("response");
-        let mut set = vec![
-            mutation::set(":authority", server.hostname.as_bytes()),
-            mutation::set("x-mcp-method", method),
-            mutation::set("x-mcp-servername", server.name.as_bytes()),
-            mutation::set(VERSION_HEADER, backend.protocol_version.as_bytes()),
-            mutation::set("content-length", length.to_string()),
-        ];
+        let rewrite = Rewrite::of(target.kind, method, msg);
+        let observe = may_be_asked(&record.client_capabilities) || rewrite.is_some();
+        let (mut set, remove) = backend_headers(server, &backend, method, observe);
+        set.push(mutation::set("content-length", length.to_string()));
         let addressed = match target.kind {
             Addressed::Tool => {
                 set.push(mutation::set("x-mcp-toolname", target.original.as_bytes()));
@@ -509,18 +444,6 @@ impl RouterState {
             Addressed::Task => "task",
             Addressed::Response => "request_id",
         };
-        let rewrite = Rewrite::of(target.kind, method, msg);
-        let observe = may_be_asked(&record.client_capabilities) || rewrite.is_some();
-        if observe {
-            // Selects the route with the response filter (see the xds crate).
-            set.push(mutation::set(OBSERVE_HEADER, "1"));
-        }
-        // Client credentials are for the gateway, never passed through to backends.
-        let mut remove = vec!["authorization".to_owned()];
-        match &backend.session_id {
-            Some(id) => set.push(mutation::set(SESSION_HEADER, id.as_bytes())),
-            None => remove.push(SESSION_HEADER.to_owned()),
-        }
         let metadata = [
             ("method", method),
             ("server", server.name.as_str()),
@@ -549,19 +472,19 @@ impl RouterState {
         let Some(routed) = &req.routed else {
             return mutation::response_headers(Vec::new(), Vec::new());
         };
-        let mut status = None;
+        let mut lost_session = false;
         let mut has_session = false;
         let mut event_stream = false;
         for (key, value) in headers(h.headers.as_ref()) {
             if key == ":status" {
-                status = Some(value.to_owned());
+                lost_session = value == b"404";
             } else if key == SESSION_HEADER {
                 has_session = true;
             } else if key == "content-type" {
                 event_stream = value.to_ascii_lowercase().starts_with(b"text/event-stream");
             }
         }
-        if status.as_deref() == Some(b"404") {
+        if lost_session {
             // The backend no longer knows its session (restart or expiry): forget it so the
             // next request opens a new one, and tell the client to retry rather than ending
             // its gateway session.
@@ -581,38 +504,55 @@ impl RouterState {
         } else {
             Vec::new()
         };
-        let prefix = || {
-            self.config
+        // SSE answers are watched for server requests too; JSON answers only for ids or URIs.
+        let watched = routed.rewrite.is_some() || (event_stream && routed.server_requests);
+        if !watched {
+            return mutation::response_headers(set, Vec::new());
+        }
+        let source = Source {
+            server: routed.server.clone(),
+            prefix: self
+                .config
                 .load()
                 .server(&routed.server)
                 .map(|s| s.tool_prefix.clone())
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            read_contents: routed.rewrite == Some(Rewrite::Read),
         };
-        let read_contents = routed.rewrite == Some(Rewrite::Read);
-        if event_stream && (routed.server_requests || routed.rewrite.is_some()) {
-            // Stream the body through the router to rewrite server requests' ids (and task ids
-            // or URIs).
-            req.sse = Some(SseRewriter::new(&routed.server, &prefix(), read_contents));
-            // A backend may send a short stream with a length; rewriting changes it.
-            let mut response = mutation::response_headers(set, vec!["content-length".to_owned()]);
-            response.mode_override = Some(mutation::stream_response_body());
-            return response;
-        }
-        if !event_stream && routed.rewrite.is_some() {
-            // A JSON answer is rewritten whole; its length changes.
-            req.json = Some(JsonRewriter {
-                server: routed.server.clone(),
-                prefix: prefix(),
-                read_contents,
-                pending: Vec::new(),
-                passing: false,
-            });
-            let mut response = mutation::response_headers(set, vec!["content-length".to_owned()]);
-            response.mode_override = Some(mutation::stream_response_body());
-            return response;
-        }
-        mutation::response_headers(set, Vec::new())
+        req.body = Some(BodyRewriter::new(source, event_stream));
+        // The rewrite changes the length (backends send even short SSE answers with one).
+        let mut response = mutation::response_headers(set, vec!["content-length".to_owned()]);
+        response.mode_override = Some(mutation::stream_response_body());
+        response
     }
+}
+
+/// The headers (set, removed) of every request the router sends to a backend: its hostname,
+/// the routing headers Envoy's backend routes match, the backend's protocol version and
+/// session id, and no client credentials. `observe` selects the route with the response
+/// filter (see the xds crate).
+fn backend_headers(
+    server: &Server,
+    backend: &BackendSession,
+    method: &str,
+    observe: bool,
+) -> (Vec<HeaderValueOption>, Vec<String>) {
+    let mut set = vec![
+        mutation::set(":authority", server.hostname.as_bytes()),
+        mutation::set("x-mcp-method", method),
+        mutation::set("x-mcp-servername", server.name.as_bytes()),
+        mutation::set(VERSION_HEADER, backend.protocol_version.as_bytes()),
+    ];
+    if observe {
+        set.push(mutation::set(OBSERVE_HEADER, "1"));
+    }
+    // Client credentials are for the gateway, never passed through to backends.
+    let mut remove = vec!["authorization".to_owned()];
+    match &backend.session_id {
+        Some(id) => set.push(mutation::set(SESSION_HEADER, id.as_bytes())),
+        None => remove.push(SESSION_HEADER.to_owned()),
+    }
+    (set, remove)
 }
 
 /// (lower-case name, value) pairs; Envoy sends values in `raw_value`, older versions in `value`.

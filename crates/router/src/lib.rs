@@ -4,11 +4,13 @@
 //! - `ext_proc` drives the gRPC stream and keeps per-request state;
 //! - [`routing::decide`] is the pure routing decision over one parsed body;
 //! - `mutation` turns decisions into Envoy header/body mutations or immediate responses;
+//! - `answer` (with `sse`) rewrites the answers the router watches;
 //!
 //! Requests owned by one backend (`tools/call`) get the tool prefix spliced out of the body,
 //! the gateway session id swapped for the backend's, `:authority` set to the backend's
 //! hostname and the route cache cleared; everything else goes to the broker untouched.
 
+mod answer;
 mod error;
 mod ext_proc;
 mod mutation;

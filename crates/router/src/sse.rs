@@ -9,31 +9,21 @@
 //! `Last-Event-ID` is sent back to this backend. Everything else passes byte for byte.
 //! Events are rewritten whole, so an event split across chunks is held until its end arrives.
 
-use mcp_gateway_protocol::{ToClient, events};
+use mcp_gateway_protocol::events;
+
+use crate::answer::Source;
 
 /// Rewrites one SSE response stream chunk by chunk.
 pub(crate) struct SseRewriter {
-    server: String,
-    prefix: String,
-    /// The stream answers a `resources/read`: its result's contents carry URIs.
-    read_contents: bool,
+    source: Source,
     pending: Vec<u8>,
 }
 
 impl SseRewriter {
-    pub(crate) fn new(server: &str, prefix: &str, read_contents: bool) -> Self {
+    pub(crate) fn new(source: Source) -> Self {
         Self {
-            server: server.to_owned(),
-            prefix: prefix.to_owned(),
-            read_contents,
+            source,
             pending: Vec::new(),
-        }
-    }
-
-    fn to_client(&self) -> ToClient<'_> {
-        ToClient {
-            server: &self.server,
-            prefix: &self.prefix,
         }
     }
 
@@ -45,7 +35,7 @@ impl SseRewriter {
         let mut start = 0;
         while let Some(len) = event_len(&self.pending[start..]) {
             let event = &self.pending[start..start + len];
-            match rewrite(self.to_client(), self.read_contents, event) {
+            match rewrite(&self.source, event) {
                 Some(rewritten) => out.extend_from_slice(&rewritten),
                 None => out.extend_from_slice(event),
             }
@@ -80,8 +70,8 @@ fn event_len(buf: &[u8]) -> Option<usize> {
 }
 
 /// The event with its id and its message made the gateway's; `None` to keep it as it is.
-fn rewrite(to_client: ToClient<'_>, read_contents: bool, event: &[u8]) -> Option<Vec<u8>> {
-    let server = to_client.server;
+fn rewrite(source: &Source, event: &[u8]) -> Option<Vec<u8>> {
+    let server = source.server.as_str();
     let text = std::str::from_utf8(event).ok()?;
     let has_id = text.lines().any(|l| l.starts_with("id:"));
     let data: Vec<&str> = text
@@ -90,7 +80,7 @@ fn rewrite(to_client: ToClient<'_>, read_contents: bool, event: &[u8]) -> Option
         .map(|d| d.strip_prefix(' ').unwrap_or(d))
         .collect();
     let message = (!data.is_empty())
-        .then(|| to_client.rewrite(&data.join("\n"), read_contents))
+        .then(|| source.rewrite(&data.join("\n")))
         .flatten();
     if !has_id && message.is_none() {
         return None;
@@ -127,12 +117,20 @@ fn rewrite(to_client: ToClient<'_>, read_contents: bool, event: &[u8]) -> Option
 mod tests {
     use super::*;
 
+    fn source(server: &str) -> Source {
+        Source {
+            server: server.into(),
+            prefix: format!("{server}_"),
+            read_contents: false,
+        }
+    }
+
     const REQUEST: &str = "id: 3\ndata: {\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"sampling/createMessage\",\"params\":{}}\n\n";
     const RESULT: &str = "data: {\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{}}\n\n";
 
     #[test]
     fn server_requests_get_gateway_ids_and_the_rest_passes_untouched() {
-        let mut r = SseRewriter::new("calc", "c_", false);
+        let mut r = SseRewriter::new(source("calc"));
         let stream = format!(": keep-alive\n\n{REQUEST}{RESULT}");
         let out = String::from_utf8(r.chunk(stream.as_bytes(), true)).expect("utf8");
         assert_eq!(
@@ -147,7 +145,7 @@ mod tests {
     fn events_split_across_chunks_are_held_until_complete() {
         let stream = format!("{REQUEST}{RESULT}");
         for split in 1..stream.len() {
-            let mut r = SseRewriter::new("s", "s_", false);
+            let mut r = SseRewriter::new(source("s"));
             let mut out = r.chunk(&stream.as_bytes()[..split], false);
             out.extend(r.chunk(&stream.as_bytes()[split..], true));
             let out = String::from_utf8(out).expect("utf8");
@@ -158,7 +156,7 @@ mod tests {
 
     #[test]
     fn crlf_streams_and_unfinished_tails() {
-        let mut r = SseRewriter::new("s", "s_", false);
+        let mut r = SseRewriter::new(source("s"));
         let crlf = "data: {\"jsonrpc\":\"2.0\",\"id\":\"x\",\"method\":\"roots/list\"}\r\n\r\n";
         let out = String::from_utf8(r.chunk(crlf.as_bytes(), false)).expect("utf8");
         assert!(out.contains(r#""id":"s:\"x\"""#), "{out}");

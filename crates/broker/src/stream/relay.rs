@@ -18,7 +18,7 @@ pub(crate) fn relay(server: &str, prefix: &str, data: &str) -> Option<String> {
         (Kind::Notification, Some(m)) if m.ends_with("/list_changed") => None,
         _ => Some(
             ToClient { server, prefix }
-                .rewrite(data, false)
+                .rewrite_parsed(&msg, data, false)
                 .unwrap_or_else(|| data.to_owned()),
         ),
     }
