@@ -10,7 +10,6 @@
 pub mod app;
 mod completion;
 mod elicitation;
-mod error;
 pub mod interaction;
 mod logging;
 pub mod media;
@@ -20,6 +19,6 @@ pub mod server;
 pub mod sessions;
 pub mod tools;
 
-pub use app::{ConformanceServer, HostPolicy, Options, app};
-pub use error::Error;
+pub use app::{ConformanceServer, Options, app};
+pub use mcp_gateway_example_servers::{Error, HostPolicy};
 pub use server::Fixture;

@@ -1,18 +1,18 @@
 //! HTTP wiring: the MCP endpoint, `GET /stats`, binding and graceful shutdown.
 
-use std::{future::IntoFuture, net::SocketAddr, num::NonZeroUsize, sync::Arc, time::Duration};
+use std::{net::SocketAddr, num::NonZeroUsize, sync::Arc};
 
 use axum::{Json, Router, extract::State, routing::get};
 use rmcp::transport::streamable_http_server::{
-    StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
+    StreamableHttpService, session::local::LocalSessionManager,
 };
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     calc::{self, Calc},
     error::Error,
     pagination::Pager,
+    serving::{Bound, HostPolicy, streamable_config, validate_path},
     shared::Shared,
     stats::{Stats, StatsSnapshot},
     text::{self, Text},
@@ -20,9 +20,6 @@ use crate::{
 
 /// Path of the statistics endpoint.
 const STATS_PATH: &str = "/stats";
-
-/// How long open connections may take to finish once shutdown has begun.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Which example server to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -40,22 +37,6 @@ impl ServerKind {
             Self::Calc => calc::NAME,
             Self::Text => text::NAME,
         }
-    }
-}
-
-/// Which `Host` headers the MCP endpoint accepts (DNS-rebinding protection).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HostPolicy {
-    /// Loopback names (`localhost`, `127.0.0.1`, `::1`) plus these hosts or
-    /// `host:port` authorities.
-    Loopback(Vec<String>),
-    /// Any host: needed behind a proxy that sets `Host` to a virtual name.
-    Any,
-}
-
-impl Default for HostPolicy {
-    fn default() -> Self {
-        Self::Loopback(Vec::new())
     }
 }
 
@@ -91,20 +72,8 @@ pub fn app(
     options: &Options,
     shutdown: CancellationToken,
 ) -> Result<Router, Error> {
-    validate_path(&options.path)?;
-    let mut config = StreamableHttpServerConfig::default().with_cancellation_token(shutdown);
-    config = match &options.hosts {
-        HostPolicy::Any => config.disable_allowed_hosts(),
-        HostPolicy::Loopback(extra) => {
-            let hosts = config
-                .allowed_hosts
-                .iter()
-                .chain(extra)
-                .cloned()
-                .collect::<Vec<_>>();
-            config.with_allowed_hosts(hosts)
-        }
-    };
+    validate_path(&options.path, &[STATS_PATH])?;
+    let config = streamable_config(&options.hosts, shutdown);
     let sessions = Arc::new(LocalSessionManager::default());
     let shared = Shared::new(stats.clone(), Pager::new(options.page_size));
     let mcp = match kind {
@@ -128,39 +97,11 @@ async fn stats_handler(State(stats): State<Arc<Stats>>) -> Json<StatsSnapshot> {
     Json(stats.snapshot())
 }
 
-/// Rejects paths axum cannot route verbatim or that clash with `/stats`.
-fn validate_path(path: &str) -> Result<(), Error> {
-    let invalid = |reason| {
-        Err(Error::InvalidPath {
-            path: path.to_owned(),
-            reason,
-        })
-    };
-    if !path.starts_with('/') {
-        return invalid("it must start with '/'");
-    }
-    if path == STATS_PATH {
-        return invalid("it is taken by the statistics endpoint");
-    }
-    let allowed = |c: char| c.is_ascii_alphanumeric() || "/-._~".contains(c);
-    if !path.chars().all(allowed) {
-        return invalid("only letters, digits and '/-._~' are allowed");
-    }
-    if path.contains("//") {
-        return invalid("it must not contain an empty segment");
-    }
-    Ok(())
-}
-
 /// An example server bound to its address and ready to serve.
 #[derive(Debug)]
 pub struct ExampleServer {
-    listener: TcpListener,
-    local_addr: SocketAddr,
-    router: Router,
+    bound: Bound,
     stats: Arc<Stats>,
-    path: String,
-    shutdown: CancellationToken,
 }
 
 impl ExampleServer {
@@ -169,35 +110,28 @@ impl ExampleServer {
         let stats = Arc::new(Stats::new(kind.name()));
         let shutdown = CancellationToken::new();
         let router = app(kind, stats.clone(), &options, shutdown.clone())?;
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| Error::Bind { addr, source })?;
-        let local_addr = listener
-            .local_addr()
-            .map_err(|source| Error::Bind { addr, source })?;
-        Ok(Self {
-            listener,
-            local_addr,
-            router,
-            stats,
-            path: options.path,
-            shutdown,
-        })
+        let bound = Bound::bind(addr, router, options.path, shutdown).await?;
+        Ok(Self { bound, stats })
     }
 
     /// The address actually bound.
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+        self.bound.local_addr()
     }
 
     /// URL of the MCP endpoint, e.g. `http://127.0.0.1:40123/mcp`.
     pub fn url(&self) -> String {
-        format!("http://{}{}", self.local_addr, self.path)
+        self.bound.url()
     }
 
     /// The live counters also served at `GET /stats`.
     pub fn stats(&self) -> Arc<Stats> {
         self.stats.clone()
+    }
+
+    /// The bound server, to serve ([`Bound::serve`]).
+    pub fn into_bound(self) -> Bound {
+        self.bound
     }
 
     /// Serves until `signal` completes, then ends all MCP sessions and waits
@@ -206,40 +140,13 @@ impl ExampleServer {
         self,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), Error> {
-        let shutdown = self.shutdown;
-        let stopping = shutdown.clone();
-        let serving = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(async move {
-                signal.await;
-                stopping.cancel();
-            })
-            .into_future();
-        tokio::select! {
-            result = serving => result.map_err(Error::Serve),
-            () = async {
-                shutdown.cancelled().await;
-                tokio::time::sleep(SHUTDOWN_GRACE).await;
-            } => {
-                tracing::warn!(grace = ?SHUTDOWN_GRACE, "connections still open after the grace period; closing them");
-                Ok(())
-            }
-        }
+        self.bound.serve(signal).await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn validates_paths() {
-        for good in ["/mcp", "/", "/a/b-c_d.e~f"] {
-            assert!(validate_path(good).is_ok(), "{good}");
-        }
-        for bad in ["mcp", "", "/stats", "/{id}", "/*rest", "/a//b", "/a b"] {
-            assert!(validate_path(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn any_valid_path_builds_a_router() {

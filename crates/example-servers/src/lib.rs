@@ -12,12 +12,14 @@ pub mod calc;
 mod error;
 pub mod identity;
 pub mod pagination;
+pub mod serving;
 pub mod shared;
 pub mod stats;
 pub mod text;
 
-pub use app::{ExampleServer, HostPolicy, Options, ServerKind, app};
+pub use app::{ExampleServer, Options, ServerKind, app};
 pub use error::Error;
 pub use pagination::{Page, Pager};
+pub use serving::{Bound, HostPolicy, ServeArgs};
 pub use shared::Shared;
 pub use stats::{Stats, StatsSnapshot};
