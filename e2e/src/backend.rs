@@ -8,7 +8,6 @@ use std::{
 };
 
 use anyhow::{Context, Result, anyhow, bail};
-use serde_json::Value;
 use tokio::process::Command;
 
 use crate::process::{ChildProcess, eventually, tail, workspace_binary};
@@ -105,23 +104,7 @@ pub enum Program {
 }
 
 /// Counters from a server's `GET /stats`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Stats {
-    /// `initialize` requests answered.
-    pub initialize: u64,
-    /// `tools/call` requests received.
-    pub tool_calls: u64,
-    /// Level of the last `logging/setLevel` of any session, if any.
-    pub log_level: Option<String>,
-    /// `resources/subscribe` requests accepted.
-    pub subscribes: u64,
-    /// `resources/unsubscribe` requests accepted.
-    pub unsubscribes: u64,
-    /// `notifications/cancelled` received.
-    pub cancellations: u64,
-    /// `requestId` of the last `notifications/cancelled`, if any.
-    pub last_cancelled_request: Option<Value>,
-}
+pub use mcp_gateway_example_servers::StatsSnapshot as Stats;
 
 /// A running backend server; killed on drop, restartable on the same port.
 #[derive(Debug)]
@@ -204,40 +187,14 @@ impl Backend {
 
     /// Its counters, from `GET /stats`.
     pub async fn stats(&self) -> Result<Stats> {
-        let stats: Value = self
-            .http
+        self.http
             .get(format!("http://{}/stats", self.addr))
             .send()
             .await?
             .error_for_status()?
             .json()
             .await
-            .with_context(|| format!("decoding {}'s /stats", self.name))?;
-        let counter = |name: &str| {
-            stats
-                .get(name)
-                .and_then(Value::as_u64)
-                .ok_or_else(|| anyhow!("no {name} counter in {stats}"))
-        };
-        let optional = |name: &str| match stats.get(name) {
-            Some(Value::Null) => Ok(None),
-            Some(value) => Ok(Some(value.clone())),
-            None => Err(anyhow!("no {name} in {stats}")),
-        };
-        let log_level = match optional("log_level")? {
-            None => None,
-            Some(Value::String(level)) => Some(level),
-            Some(other) => bail!("log_level is not a string in {other}"),
-        };
-        Ok(Stats {
-            initialize: counter("initialize")?,
-            tool_calls: counter("tool_calls")?,
-            log_level,
-            subscribes: counter("subscribes")?,
-            unsubscribes: counter("unsubscribes")?,
-            cancellations: counter("cancellations")?,
-            last_cancelled_request: optional("last_cancelled_request")?,
-        })
+            .with_context(|| format!("decoding {}'s /stats", self.name))
     }
 
     /// Kills the server and waits until it is gone.

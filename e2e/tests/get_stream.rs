@@ -131,6 +131,24 @@ async fn log_messages_of_both_backends_reach_the_get_stream_and_resume() -> Resu
         let id = gateway_id(event)?;
         ensure!(!ids.contains(&id), "{id} was already used: {more:?}");
     }
+
+    // One stream at a time (no message goes out twice): a second fresh GET is refused,
+    // a resuming one replaces the open stream, which ends.
+    let refused = raw.open_stream(&session, None).await.err();
+    ensure!(
+        refused
+            .as_ref()
+            .is_some_and(|e| format!("{e:#}").contains("409")),
+        "a second GET stream must get 409: {refused:?}"
+    );
+    let _replacing = raw.open_stream(&session, Some(last)).await?;
+    let ended = resumed.next_event(RELAY_WAIT).await;
+    ensure!(
+        ended
+            .as_ref()
+            .is_err_and(|e| format!("{e:#}").contains("ended")),
+        "the replaced stream must end: {ended:?}"
+    );
     Ok(())
 }
 

@@ -4,7 +4,11 @@
 
 use anyhow::{Context, Result, ensure};
 use futures::future::try_join_all;
-use mcp_gateway_e2e::{Gateway, GatewayOptions, McpClient, Reply, ServerKind, call_text};
+use std::time::Duration;
+
+use mcp_gateway_e2e::{
+    Gateway, GatewayOptions, McpClient, Reply, ServerKind, call_text, eventually,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -121,9 +125,25 @@ async fn deleted_session_answers_404() -> Result<()> {
         .call_tool(Some(&session), "calc_add", json!({"a": 2, "b": 3}))
         .await?;
     assert_eq!(reply.tool_text()?, "5");
+    let mut stream = raw.open_stream(&session, None).await?;
+    let calc = gateway.backend("calc")?;
+    let ended_before = calc.stats().await?.sessions_ended;
 
     let status = raw.delete(&session).await?;
     assert!(status.is_success(), "DELETE answered {status}");
+    // The GET stream ends, and so does the backend session the call opened.
+    let end = stream.next_event(Duration::from_secs(5)).await;
+    ensure!(
+        end.as_ref()
+            .is_err_and(|e| format!("{e:#}").contains("ended")),
+        "the GET stream must end with the session: {end:?}"
+    );
+    eventually("calc's session to end", || async {
+        let ended = calc.stats().await?.sessions_ended;
+        ensure!(ended == ended_before + 1, "calc sessions ended: {ended}");
+        Ok(())
+    })
+    .await?;
 
     let reply = raw
         .call_tool(Some(&session), "calc_add", json!({"a": 2, "b": 3}))

@@ -250,18 +250,29 @@ pub(crate) async fn get(State(state): State<Arc<BrokerState>>, headers: HeaderMa
         Ok(id) => id.to_owned(),
         Err(e) => return e.into_response(),
     };
-    let last_seen = header_str(&headers, "last-event-id").and_then(stream::parse_event_id);
+    let resuming = header_str(&headers, "last-event-id");
+    let last_seen = resuming.and_then(stream::parse_event_id);
     let outbox = stream::outbox(&state, &session);
-    outbox.attach();
+    let Some(ended) = outbox.attach(resuming.is_some()) else {
+        return BrokerError::new(
+            StatusCode::CONFLICT,
+            codes::INVALID_REQUEST,
+            "this session's GET stream is already open (resume with Last-Event-ID to replace it)",
+        )
+        .into_response();
+    };
     let (replay, live) = outbox.subscribe(last_seen);
     let after = replay.last().map(|(id, _)| *id).or(last_seen).unwrap_or(0);
     let guard = Detach {
         state: state.clone(),
         session,
         outbox,
+        ended: ended.clone(),
     };
     let live = BroadcastStream::new(live)
-        .filter_map(move |event| futures::future::ready(event.ok().filter(|(id, _)| *id > after)));
+        .filter_map(move |event| futures::future::ready(event.ok().filter(|(id, _)| *id > after)))
+        // A later stream that resumes this session replaces this one.
+        .take_until(ended.cancelled_owned());
     let events = futures::stream::iter(replay)
         .chain(live)
         .map(move |(id, data)| {
@@ -278,10 +289,13 @@ struct Detach {
     state: Arc<BrokerState>,
     session: String,
     outbox: Arc<stream::Outbox>,
+    /// This stream's token: cancelled, the session may open another.
+    ended: tokio_util::sync::CancellationToken,
 }
 
 impl Drop for Detach {
     fn drop(&mut self) {
+        self.ended.cancel();
         stream::detached(
             self.state.clone(),
             std::mem::take(&mut self.session),

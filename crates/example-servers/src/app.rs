@@ -86,11 +86,29 @@ pub fn app(
             StreamableHttpService::new(move || Ok(Text::new(shared.clone())), sessions, config),
         ),
     };
+    let mcp = mcp.layer(axum::middleware::from_fn_with_state(
+        stats.clone(),
+        count_session_ends,
+    ));
     Ok(mcp.merge(
         Router::new()
             .route(STATS_PATH, get(stats_handler))
             .with_state(stats),
     ))
+}
+
+/// Counts the `DELETE`s that end a session (for `/stats`).
+async fn count_session_ends(
+    State(stats): State<Arc<Stats>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let delete = request.method() == axum::http::Method::DELETE;
+    let response = next.run(request).await;
+    if delete && response.status().is_success() {
+        stats.record_session_end();
+    }
+    response
 }
 
 async fn stats_handler(State(stats): State<Arc<Stats>>) -> Json<StatsSnapshot> {

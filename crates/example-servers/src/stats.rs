@@ -22,6 +22,7 @@ pub struct Stats {
     subscribes: AtomicU64,
     unsubscribes: AtomicU64,
     cancellations: AtomicU64,
+    sessions_ended: AtomicU64,
     last: Mutex<Last>,
 }
 
@@ -52,6 +53,8 @@ pub struct StatsSnapshot {
     pub cancellations: u64,
     /// `requestId` of the last `notifications/cancelled`; null until one arrives.
     pub last_cancelled_request: Option<Value>,
+    /// Sessions ended by their client (`DELETE` answered with success).
+    pub sessions_ended: u64,
 }
 
 impl Stats {
@@ -64,6 +67,7 @@ impl Stats {
             subscribes: AtomicU64::new(0),
             unsubscribes: AtomicU64::new(0),
             cancellations: AtomicU64::new(0),
+            sessions_ended: AtomicU64::new(0),
             last: Mutex::new(Last::default()),
         }
     }
@@ -99,6 +103,11 @@ impl Stats {
         self.last().cancelled_request = request_id;
     }
 
+    /// Counts one session its client ended (`DELETE`).
+    pub fn record_session_end(&self) {
+        self.sessions_ended.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The current values.
     pub fn snapshot(&self) -> StatsSnapshot {
         let last = self.last();
@@ -111,6 +120,7 @@ impl Stats {
             unsubscribes: self.unsubscribes.load(Ordering::Relaxed),
             cancellations: self.cancellations.load(Ordering::Relaxed),
             last_cancelled_request: last.cancelled_request.clone(),
+            sessions_ended: self.sessions_ended.load(Ordering::Relaxed),
         }
     }
 

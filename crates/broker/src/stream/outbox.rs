@@ -12,13 +12,16 @@ pub(crate) const REPLAY_EVENTS: usize = 256;
 pub(crate) type Event = (u64, Arc<str>);
 
 /// The server-to-client messages of one gateway session: numbered, kept for replay, and
-/// handed to the attached GET stream. Lives while the client is attached and for a resume
-/// window after it detaches.
+/// handed to the attached GET stream — one at a time, so no message goes out twice (MCP: a
+/// server must not broadcast a message across streams). Lives while the client is attached
+/// and for a resume window after it detaches.
 pub(crate) struct Outbox {
     next_id: AtomicU64,
     recent: Mutex<VecDeque<Event>>,
     live: broadcast::Sender<Event>,
     attached: AtomicUsize,
+    /// Ends the GET stream that receives live events; cancelled when it goes away.
+    current: Mutex<CancellationToken>,
     /// Stops this session's backend pumps and supervisor.
     pub(crate) cancel: CancellationToken,
 }
@@ -30,6 +33,7 @@ impl Outbox {
             recent: Mutex::new(VecDeque::with_capacity(REPLAY_EVENTS)),
             live: broadcast::channel(REPLAY_EVENTS).0,
             attached: AtomicUsize::new(0),
+            current: Mutex::new(cancelled()),
             cancel,
         }
     }
@@ -67,9 +71,21 @@ impl Outbox {
         (replay, live)
     }
 
-    /// A GET stream attached; returns how many are attached now.
-    pub(crate) fn attach(&self) -> usize {
-        self.attached.fetch_add(1, Ordering::SeqCst) + 1
+    /// Attaches a GET stream and returns the token that ends it (cancelled when the session
+    /// ends; cancel it when the stream goes away). While another stream is open, `None` — unless `replace` (a client resuming
+    /// with `Last-Event-ID`, whose old connection may not look dead yet), which ends that one.
+    pub(crate) fn attach(&self, replace: bool) -> Option<CancellationToken> {
+        let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+        if !current.is_cancelled() {
+            if !replace {
+                return None;
+            }
+            current.cancel();
+        }
+        // A child of `cancel`: the stream also ends with the session.
+        *current = self.cancel.child_token();
+        self.attached.fetch_add(1, Ordering::SeqCst);
+        Some(current.clone())
     }
 
     /// A GET stream went away; returns how many remain.
@@ -83,6 +99,12 @@ impl Outbox {
     pub(crate) fn attached(&self) -> usize {
         self.attached.load(Ordering::SeqCst)
     }
+}
+
+fn cancelled() -> CancellationToken {
+    let token = CancellationToken::new();
+    token.cancel();
+    token
 }
 
 #[cfg(test)]
@@ -105,6 +127,23 @@ mod tests {
         );
         let (replay, _) = outbox.subscribe(None);
         assert!(replay.is_empty(), "a fresh stream starts with new events");
+    }
+
+    #[test]
+    fn one_stream_at_a_time_a_resume_replaces_it_and_the_session_ends_it() {
+        let outbox = Outbox::new(CancellationToken::new());
+        let first = outbox.attach(false).expect("the first stream attaches");
+        assert!(
+            outbox.attach(false).is_none(),
+            "a second fresh stream is refused"
+        );
+        let resumed = outbox.attach(true).expect("a resuming stream attaches");
+        assert!(first.is_cancelled(), "and ends the one it replaces");
+        resumed.cancel(); // the client went away
+        let last = outbox.attach(false).expect("then a fresh stream attaches");
+        assert_eq!(outbox.attached(), 3);
+        outbox.cancel.cancel(); // the session ended
+        assert!(last.is_cancelled(), "and its stream with it");
     }
 
     #[test]

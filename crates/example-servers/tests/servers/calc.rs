@@ -146,6 +146,7 @@ async fn stats_count_initialize_and_tool_calls() -> anyhow::Result<()> {
         unsubscribes: 0,
         cancellations: 0,
         last_cancelled_request: None,
+        sessions_ended: 0,
     };
     assert_eq!(server.stats().await?, zero);
 
