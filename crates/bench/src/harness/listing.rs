@@ -2,9 +2,8 @@
 //! the gateway answers from its catalog, Envoy's `mcp_router` fans out to every backend on
 //! every request. Measured cached, and after one backend's tools changed.
 //!
-//! The synthetic backends do not announce changes with `notifications/tools/list_changed`
-//! (which the gateway acts on at once), so "after a change" is the first `tools/list` that
-//! shows the change once the gateway's periodic refresh (`--discovery-interval`) picked it up.
+//! The synthetic backends do not announce changes with `notifications/tools/list_changed`;
+//! "after a change" is the first `tools/list` that shows the change.
 
 use std::path::Path;
 use std::sync::Arc;

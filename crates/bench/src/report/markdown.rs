@@ -209,9 +209,9 @@ pub fn scale_tables(results: &Results) -> String {
         }
         let _ = writeln!(
             out,
-            "\nThe synthetic backends do not announce changes (`notifications/tools/list_changed`, which the \
-             gateway acts on at once), so the gateway sees a change at its next refresh, every {:.0} s here \
-             (`--discovery-interval`): \"after a change\" is the first list that shows the change.",
+            "\nThe synthetic backends do not announce changes (`notifications/tools/list_changed`); the \
+             gateway's refresh interval is {:.0} s here (`--discovery-interval`). \"After a change\" is the \
+             first list that shows the change.",
             l.discovery_interval_s
         );
     }
