@@ -179,8 +179,11 @@ pub(crate) fn reject(error: &RouteError, id_raw: Option<&str>) -> ProcessingResp
 /// `mcp` namespace metadata: the string `fields`, and `request_id` typed as the client sent
 /// it (number or string) so Envoy's JSON error bodies can answer with the same id.
 fn dynamic_metadata(fields: &[(&str, &str)], request_id: Option<&str>) -> Struct {
+    // Empty values are left out: readers treat a missing field the same, and each field costs
+    // allocations and bytes on every routed request.
     let mut fields: std::collections::HashMap<String, Value> = fields
         .iter()
+        .filter(|(_, v)| !v.is_empty())
         .map(|(k, v)| ((*k).to_owned(), string_value(v)))
         .collect();
     if let Some(id) = request_id.and_then(typed_id) {
