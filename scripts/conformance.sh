@@ -10,7 +10,8 @@
 # Writes conformance/results/{direct,gateway}.json (per scenario: pass/fail, each
 # check's status and the suite's reasons) and comparison.json, prints both pass
 # lists and their difference, and exits non-zero iff a scenario that passes
-# directly fails through the gateway (see conformance/compare.mjs).
+# directly fails through the gateway, or a scenario fails directly without being
+# allowed to (ALLOWED_DIRECT_FAILURES; see conformance/compare.mjs).
 # Logs and raw suite output go to conformance/results/logs/.
 #
 # Uses target/debug binaries (built with cargo only when missing), Envoy from
@@ -209,12 +210,15 @@ status=0
     "${results}/comparison.json" || status=$?
 log "results: ${results}/{direct,gateway,comparison}.json; logs: ${logs}/"
 log "took $((SECONDS - started)) s"
-# One closing line: scenarios that pass through the gateway, and those that pass directly
-# but not through it.
+# One closing line: scenarios that pass through the gateway, those that pass directly
+# but not through it, and those that fail directly without being allowed to.
 # shellcheck disable=SC2016 # JavaScript, not shell, expands these.
 "${node}" -e '
 const c = require(process.argv[1]);
 const passed = c.passThroughGateway.length;
-console.log(`conformance: ${passed} passed, ${Object.keys(c.regressions).length} failed`);
+const failed = Object.keys(c.regressions).length;
+const direct = c.failDirectlyNotAllowed.length;
+console.log(`conformance: ${passed} passed, ${failed} failed` +
+    (direct > 0 ? `, ${direct} failed directly (the fixture is broken)` : ""));
 ' "${results}/comparison.json" || true
 exit "${status}"

@@ -183,8 +183,8 @@ impl RawClient {
             .to_owned();
         let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
         let reply = self.post(Some(&session), initialized.to_string()).await?;
-        if !reply.status.is_success() {
-            bail!("notifications/initialized failed: {reply}");
+        if reply.status != StatusCode::ACCEPTED {
+            bail!("notifications/initialized not accepted with 202: {reply}");
         }
         Ok(session)
     }

@@ -2,15 +2,22 @@
 //! fail fast with a JSON-RPC error naming it, and the client's gateway session
 //! survives the restart.
 
-use std::collections::BTreeSet;
+use std::{collections::BTreeSet, time::Duration};
 
 use anyhow::{Context, Result, anyhow, bail, ensure};
 use mcp_gateway_e2e::{
     Gateway, GatewayOptions, McpClient, RawClient, Reply, ServerKind, call_text, eventually,
     tool_names,
 };
+use reqwest::StatusCode;
 use rmcp::ServiceError;
 use serde_json::json;
+
+/// JSON-RPC internal error: what a call to an unreachable backend gets.
+const INTERNAL_ERROR: i64 = -32603;
+
+/// Longest a call to a dead backend may take to fail: fast, not after some timeout.
+const FAIL_FAST: Duration = Duration::from_secs(3);
 
 /// True when `message` names the server `text` as a word (not e.g. `text/html`).
 fn names_text(message: &str) -> bool {
@@ -19,12 +26,14 @@ fn names_text(message: &str) -> bool {
         .any(|word| word == "text")
 }
 
-/// A raw reply to a call routed to a dead backend: a JSON-RPC error naming it, with
-/// a 200 or a 5xx status.
+/// A raw reply to a call routed to a dead backend: HTTP 200 with a JSON-RPC internal
+/// error naming it (the router's own answer, or Envoy's 502-504 rewritten by the local
+/// reply mapper of crates/xds/src/bootstrap.rs).
 fn assert_unavailable(reply: &Reply) -> Result<()> {
+    ensure!(reply.status == StatusCode::OK, "unexpected status: {reply}");
     ensure!(
-        reply.status.is_success() || reply.status.is_server_error(),
-        "unexpected status: {reply}"
+        reply.error_code() == Some(INTERNAL_ERROR),
+        "not a JSON-RPC internal error: {reply}"
     );
     let content_type = reply
         .headers
@@ -75,6 +84,13 @@ async fn raw_upper(raw: &RawClient, session: &str) -> Result<Reply> {
         .await
 }
 
+/// [`raw_upper`], which must answer within [`FAIL_FAST`].
+async fn raw_upper_fast(raw: &RawClient, session: &str) -> Result<Reply> {
+    tokio::time::timeout(FAIL_FAST, raw_upper(raw, session))
+        .await
+        .with_context(|| format!("text_upper did not answer within {FAIL_FAST:?}"))?
+}
+
 async fn start() -> Result<Gateway> {
     Gateway::start(GatewayOptions {
         servers: &[ServerKind::Calc, ServerKind::Text],
@@ -115,9 +131,9 @@ async fn killed_backend_fails_fast_and_recovers_after_restart() -> Result<()> {
     text.kill().await?;
     wait_for_text_tools(&client, 0).await?;
     // A session that already had a text backend session, and one that never had.
-    assert_unavailable(&raw_upper(&raw, &raw_session).await?)?;
+    assert_unavailable(&raw_upper_fast(&raw, &raw_session).await?)?;
     let fresh = raw.initialize().await?;
-    assert_unavailable(&raw_upper(&raw, &fresh).await?)?;
+    assert_unavailable(&raw_upper_fast(&raw, &fresh).await?)?;
     // calc is unaffected.
     assert_eq!(
         call_text(&client, "calc_add", json!({"a": 2, "b": 3})).await?,

@@ -8,6 +8,7 @@ use serde_json::json;
 
 const PARSE_ERROR: i64 = -32700;
 const INVALID_REQUEST: i64 = -32600;
+const METHOD_NOT_FOUND: i64 = -32601;
 const INVALID_PARAMS: i64 = -32602;
 
 fn assert_error(reply: &Reply, status: StatusCode, code: i64, what: &str) {
@@ -74,8 +75,17 @@ async fn malformed_requests_and_bad_sessions() -> Result<()> {
     ]);
     let reply = raw.post(s, batch.to_string()).await?;
     assert_error(&reply, StatusCode::BAD_REQUEST, INVALID_REQUEST, "batch");
+    // Well-formed JSON-RPC for a method nobody implements: the error answers the request.
+    let reply = raw.request(s, 3, "foo/bar", json!({})).await?;
+    assert_error(&reply, StatusCode::OK, METHOD_NOT_FOUND, "unknown method");
+    assert_eq!(
+        reply.message.as_ref().and_then(|message| message.get("id")),
+        Some(&json!(3)),
+        "unknown method: {reply}"
+    );
 
-    // Session header rules on a routed call: the right status and a JSON-RPC error.
+    // Session header rules on a routed call: the right status and a JSON-RPC
+    // invalid-request error.
     let missing = add(&raw, &[]).await?;
     let made_up = add(&raw, &[("mcp-session-id", "made-up-session-id")]).await?;
     let ended = raw.initialize().await?;
@@ -90,11 +100,7 @@ async fn malformed_requests_and_bad_sessions() -> Result<()> {
         (&made_up, StatusCode::NOT_FOUND, "a made-up session"),
         (&ended, StatusCode::NOT_FOUND, "an ended session"),
     ] {
-        assert_eq!(reply.status, status, "{what}: {reply}");
-        assert!(
-            reply.error_code().is_some(),
-            "{what}: no JSON-RPC error in {reply}"
-        );
+        assert_error(reply, status, INVALID_REQUEST, what);
     }
 
     // The live session is unharmed by all of the above.

@@ -1,7 +1,8 @@
 //! Through Envoy with two conformance fixtures (`a_`, `b_`) and a real rmcp client:
 //! `notifications/progress` a backend sends while its tool runs reaches the client, for
 //! calls to both backends at once, whether or not the router watches the answer (a client
-//! that can be sampled takes the observed route, whose SSE answers the router rewrites).
+//! that can be sampled takes the observed route, whose SSE answers the router rewrites;
+//! a sampling request reaching that client with the gateway's id shows it was taken).
 #![allow(deprecated)] // sampling: deprecated in rmcp for 2026-07-28, current in 2025-11-25.
 
 use std::{
@@ -12,19 +13,22 @@ use std::{
 use anyhow::Result;
 use mcp_gateway_e2e::{Gateway, GatewayOptions, call_text, connect_with};
 use rmcp::{
-    ClientHandler, RoleClient,
+    ClientHandler, ErrorData, RoleClient,
     model::{
-        ClientCapabilities, ClientConfig, Implementation, ProgressNotificationParam, ProgressToken,
+        ClientCapabilities, ClientConfig, CreateMessageRequestParams, CreateMessageResult,
+        Implementation, ProgressNotificationParam, ProgressToken, RequestId, SamplingMessage,
     },
-    service::NotificationContext,
+    service::{NotificationContext, RequestContext},
 };
 use serde_json::json;
 
-/// Records every progress notification by its token.
+/// Records every progress notification by its token, and the id of every sampling
+/// request (which it answers with `sampled`).
 #[derive(Debug, Default)]
 struct Progress {
     sampling: bool,
     seen: Mutex<BTreeMap<String, Vec<f64>>>,
+    sampling_ids: Mutex<Vec<RequestId>>,
 }
 
 impl ClientHandler for Progress {
@@ -52,6 +56,22 @@ impl ClientHandler for Progress {
             .entry(serde_json::to_string(&token).unwrap_or_default())
             .or_default()
             .push(params.progress);
+    }
+
+    async fn create_message(
+        &self,
+        _params: CreateMessageRequestParams,
+        context: RequestContext<RoleClient>,
+    ) -> Result<CreateMessageResult, ErrorData> {
+        self.sampling_ids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(context.id);
+        Ok(CreateMessageResult::new(
+            SamplingMessage::assistant_text("sampled"),
+            "e2e-model".to_owned(),
+        )
+        .with_stop_reason(CreateMessageResult::STOP_REASON_END_TURN))
     }
 }
 
@@ -83,6 +103,25 @@ async fn progress_of_both_backends(sampling: bool) -> Result<()> {
     assert_eq!(seen.len(), 2, "one progress token per call: {seen:?}");
     for (token, values) in &seen {
         assert_eq!(values, &[0.0, 50.0, 100.0], "progress of {token}");
+    }
+
+    if sampling {
+        // The router watches this session's answers: a request a backend sends on one
+        // reaches the client as "a:<id>", which only the router's rewrite produces.
+        let answer = call_text(&client, "a_test_sampling", json!({"prompt": "hi"})).await?;
+        assert_eq!(answer, "LLM response: sampled");
+        let ids = client
+            .service()
+            .sampling_ids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        assert_eq!(ids.len(), 1, "one sampling request: {ids:?}");
+        let id = serde_json::to_value(&ids[0])?;
+        assert!(
+            id.as_str().is_some_and(|id| id.starts_with("a:")),
+            "the client saw the sampling request as {id}, not as the gateway's \"a:<id>\""
+        );
     }
     client.cancel().await?;
     Ok(())

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -234,6 +235,14 @@ def check_chart(
     root: Path, renderer: Renderer, validator: SchemaValidator, defaults: Doc, report: Report
 ) -> None:
     if renderer.kind == "none":
+        # A validation that quietly skips the chart would pass without checking it.
+        if os.environ.get("K8S_VALIDATE_ALLOW_SKIP") != "1":
+            report.fail(
+                "chart rendering",
+                f"{renderer.why_none}: the chart templates cannot be rendered; install helm, "
+                "or set K8S_VALIDATE_ALLOW_SKIP=1 to skip them",
+            )
+            return
         report.skip("chart rendering", renderer.why_none)
         print(f"SKIPPED: helm not installed: the chart templates were not rendered ({renderer.why_none})")
         return

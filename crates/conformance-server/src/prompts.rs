@@ -159,7 +159,9 @@ mod tests {
 
     #[test]
     fn every_prompt_has_a_description_and_answers() {
-        for prompt in list() {
+        let prompts = list();
+        assert!(!prompts.is_empty());
+        for prompt in prompts {
             assert!(prompt.description.is_some(), "{}", prompt.name);
             let arguments: JsonObject = prompt
                 .arguments

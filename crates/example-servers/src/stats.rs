@@ -149,6 +149,7 @@ mod tests {
                 "unsubscribes": 0,
                 "cancellations": 0,
                 "last_cancelled_request": null,
+                "sessions_ended": 0,
             })
         );
 
@@ -161,6 +162,7 @@ mod tests {
         stats.record_unsubscribe();
         stats.record_cancellation(Some(7.into()));
         stats.record_cancellation(Some("req-8".into()));
+        stats.record_session_end();
         let json = serde_json::to_value(stats.snapshot()).expect("serializes");
         assert_eq!(
             json,
@@ -173,6 +175,7 @@ mod tests {
                 "unsubscribes": 1,
                 "cancellations": 2,
                 "last_cancelled_request": "req-8",
+                "sessions_ended": 1,
             })
         );
     }

@@ -67,19 +67,37 @@ mod tests {
 
     use super::*;
 
+    /// Callers that hold the flight for `key`: each clones its cell, the map holds one more.
+    fn callers(flight: &SingleFlight<String, u32>, key: &str) -> usize {
+        flight
+            .inflight
+            .pin()
+            .get(key)
+            .map_or(0, |cell| Arc::strong_count(cell) - 1)
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_callers_share_one_init() {
+        const CALLERS: usize = 20;
         let flight = Arc::new(SingleFlight::<String, u32>::new());
         let calls = Arc::new(AtomicUsize::new(0));
         let mut tasks = Vec::new();
-        for _ in 0..20 {
+        for _ in 0..CALLERS {
             let (flight, calls) = (flight.clone(), calls.clone());
             tasks.push(tokio::spawn(async move {
                 flight
                     .run("k".to_string(), || async {
                         calls.fetch_add(1, Ordering::SeqCst);
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        Ok::<_, ()>(7)
+                        // Finish only once every caller has joined this flight.
+                        let everyone = async {
+                            while callers(&flight, "k") < CALLERS {
+                                tokio::time::sleep(Duration::from_millis(1)).await;
+                            }
+                        };
+                        tokio::time::timeout(Duration::from_secs(10), everyone)
+                            .await
+                            .map_err(|_| "the callers did not all join one flight")?;
+                        Ok::<_, &str>(7)
                     })
                     .await
             }));

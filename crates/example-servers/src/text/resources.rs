@@ -83,7 +83,9 @@ mod tests {
 
     #[test]
     fn reads_every_listed_resource() {
-        for resource in list() {
+        let listed = list();
+        assert!(!listed.is_empty());
+        for resource in listed {
             assert!(exists(&resource.uri));
             let contents = text_of(&read(&resource.uri).expect(&resource.uri));
             assert_eq!(contents["uri"], resource.uri.as_str());

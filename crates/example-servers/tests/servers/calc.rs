@@ -1,7 +1,19 @@
 use mcp_gateway_example_servers::{ServerKind, StatsSnapshot};
+use rmcp::{
+    model::{CallToolResult, ErrorCode},
+    service::ServiceError,
+};
 use serde_json::json;
 
 use crate::support::{assert_ok_text, call, connect, start, text};
+
+/// The JSON-RPC error code of a call that must have failed with a protocol error.
+fn protocol_error(result: Result<CallToolResult, ServiceError>) -> ErrorCode {
+    match result {
+        Err(ServiceError::McpError(error)) => error.code,
+        other => panic!("expected a JSON-RPC error, got {other:?}"),
+    }
+}
 
 #[tokio::test]
 async fn reports_server_info() -> anyhow::Result<()> {
@@ -105,7 +117,10 @@ async fn bad_arguments_are_tool_errors_and_unknown_tools_protocol_errors() -> an
     assert!(text(&missing).contains("missing field `b`"), "{missing:?}");
     let mistyped = call(&client, "add", json!({"a": "one", "b": 2})).await?;
     assert_eq!(mistyped.is_error, Some(true));
-    assert!(call(&client, "no_such_tool", json!({})).await.is_err());
+    assert_eq!(
+        protocol_error(call(&client, "no_such_tool", json!({})).await),
+        ErrorCode::INVALID_PARAMS
+    );
     // The client still works afterwards.
     assert_ok_text(&call(&client, "add", json!({"a": 1, "b": 1})).await?, "2");
     Ok(())
@@ -154,7 +169,10 @@ async fn stats_count_initialize_and_tool_calls() -> anyhow::Result<()> {
     client.list_all_tools().await?;
     call(&client, "add", json!({"a": 1, "b": 2})).await?;
     call(&client, "divide", json!({"a": 1, "b": 0})).await?;
-    let _ = call(&client, "no_such_tool", json!({})).await;
+    assert_eq!(
+        protocol_error(call(&client, "no_such_tool", json!({})).await),
+        ErrorCode::INVALID_PARAMS
+    );
     let stats = server.stats().await?;
     assert_eq!((stats.initialize, stats.tool_calls), (1, 3));
 

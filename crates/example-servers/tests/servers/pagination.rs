@@ -12,24 +12,39 @@ use crate::support::{connect, start_with};
 
 #[tokio::test]
 async fn pages_every_list() -> anyhow::Result<()> {
+    // One item a page: every list with more than one item spans several pages.
     let options = Options {
-        page_size: NonZeroUsize::new(2),
+        page_size: NonZeroUsize::new(1),
         ..Options::default()
     };
     let server = start_with(ServerKind::Text, options).await?;
     let client = connect(&server.url).await?;
 
     let first = client.list_tools(None).await?;
-    assert_eq!(first.tools.len(), 2);
-    let cursor = first.next_cursor.clone().expect("a second page");
+    assert_eq!(first.tools.len(), 1);
+    let cursor = first.next_cursor.clone().expect("a second page of tools");
     let second = client
         .list_tools(Some(
             PaginatedRequestParams::default().with_cursor(Some(cursor)),
         ))
         .await?;
-    assert_eq!(second.tools.len(), 2);
+    assert_eq!(second.tools.len(), 1);
     assert_ne!(first.tools[0].name, second.tools[0].name);
+    let prompts = client.list_prompts(None).await?;
+    assert_eq!(prompts.prompts.len(), 1);
+    assert!(prompts.next_cursor.is_some(), "a second page of prompts");
+    let resources = client.list_resources(None).await?;
+    assert_eq!(resources.resources.len(), 1);
+    assert!(
+        resources.next_cursor.is_some(),
+        "a second page of resources"
+    );
+    // The one template fits on one page.
+    let templates = client.list_resource_templates(None).await?;
+    assert_eq!(templates.resource_templates.len(), 1);
+    assert_eq!(templates.next_cursor, None);
 
+    // Following the cursors gives the whole lists.
     let tools = client.list_all_tools().await?;
     let names: Vec<String> = tools.iter().map(|tool| tool.name.to_string()).collect();
     assert_eq!(
@@ -44,13 +59,20 @@ async fn pages_every_list() -> anyhow::Result<()> {
             "word_count"
         ]
     );
-
-    let prompts = client.list_prompts(None).await?;
-    assert_eq!(prompts.prompts.len(), 2);
-    assert_eq!(prompts.next_cursor, None);
-    let resources = client.list_resources(None).await?;
-    assert_eq!(resources.resources.len(), 2);
-    assert_eq!(client.list_all_resources().await?.len(), 2);
+    let prompts: Vec<String> = client
+        .list_all_prompts()
+        .await?
+        .into_iter()
+        .map(|prompt| prompt.name)
+        .collect();
+    assert_eq!(prompts, ["summarize", "translate"]);
+    let resources: Vec<String> = client
+        .list_all_resources()
+        .await?
+        .into_iter()
+        .map(|resource| resource.uri)
+        .collect();
+    assert_eq!(resources, ["text://readme", "file:///notes.txt"]);
     assert_eq!(client.list_all_resource_templates().await?.len(), 1);
 
     let bogus = client

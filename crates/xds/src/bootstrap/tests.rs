@@ -122,6 +122,8 @@ fn unavailable_backend_mapper_needs_the_server_header_and_an_envoy_failure() {
             .iter()
             .any(|f| f.get("response_flag_filter").is_some())
     );
+    // HTTP 200, so that clients match the JSON-RPC error to their call.
+    assert_eq!(mapper["status_code"], 200);
     let error = &mapper["body_format_override"]["json_format"]["error"];
     assert_eq!(error["code"], -32603);
     assert!(
