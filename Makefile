@@ -39,9 +39,12 @@ unit:
 e2e: envoy e2e-node build
 	ENVOY_BIN="$$(scripts/ensure-envoy.sh)" $(CARGO) test -p mcp-gateway-e2e
 
+## Rust formatting and clippy, and shellcheck over every script (installed from apt when missing).
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	command -v shellcheck >/dev/null || { apt-get update -qq && apt-get install -y -qq shellcheck; }
+	shellcheck -x scripts/*.sh scripts/k8s/*.sh .ci/run
 
 fmt:
 	$(CARGO) fmt --all

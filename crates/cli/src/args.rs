@@ -127,4 +127,86 @@ pub struct ControllerArgs {
     /// Name of the leader-election Lease.
     #[arg(help_heading = CONTROLLER, long, default_value = "mcp-gateway-controller")]
     pub leader_election_lease: String,
+    /// Time between listings of the published servers' tools for `status.targets[].discoveredTools`; 0 turns listing off.
+    #[arg(help_heading = CONTROLLER, long, default_value = "60s", value_parser = duration::parse)]
+    pub tool_discovery_interval: Duration,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, FromArgMatches};
+
+    use super::*;
+
+    /// Parses `args` (after the binary's name) as the binary does, but blind to the
+    /// environment: `MCP_*` variables of the test process must not change the defaults.
+    fn parse(args: &[&str]) -> Cli {
+        let command = Cli::command().mut_args(|arg| arg.env(None));
+        let argv = std::iter::once("mcp-broker-router").chain(args.iter().copied());
+        let matches = command.try_get_matches_from(argv).expect("the flags parse");
+        Cli::from_arg_matches(&matches).expect("the matches convert")
+    }
+
+    /// DESIGN.md §4: `--mcp-router-address` (0.0.0.0:50051), `--mcp-broker-address`
+    /// (0.0.0.0:8080), `--mcp-gateway-config` (./config/mcp-system/config.yaml) and
+    /// `--controller`; the rest as docs/configuration.md lists them.
+    #[test]
+    fn no_arguments_runs_the_gateway_with_the_documented_defaults() {
+        let cli = parse(&[]);
+        assert!(cli.command.is_none(), "no subcommand runs the gateway");
+        let run = cli.run;
+        assert_eq!(run.mcp_router_address, "0.0.0.0:50051".parse().unwrap());
+        assert_eq!(run.mcp_broker_address, "0.0.0.0:8080".parse().unwrap());
+        assert_eq!(
+            run.mcp_gateway_config,
+            PathBuf::from("./config/mcp-system/config.yaml")
+        );
+        assert!(!run.controller);
+
+        assert_eq!(run.max_request_bytes, 4_194_304);
+        assert_eq!(run.session_key, None);
+        assert_eq!(run.session_lifetime, Duration::from_secs(24 * 3600));
+        assert_eq!(run.discovery_interval, Duration::from_secs(30));
+        assert_eq!(run.upstream_timeout, Duration::from_secs(5));
+        assert_eq!(run.list_page_size, 0);
+        assert_eq!(run.allowed_origins, "");
+        assert_eq!(run.config_poll_interval, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn design_flags_are_accepted_and_documented() {
+        let cli = parse(&[
+            "--mcp-router-address",
+            "127.0.0.1:1",
+            "--mcp-broker-address",
+            "127.0.0.1:2",
+            "--mcp-gateway-config",
+            "/etc/mcp/config.yaml",
+            "--controller",
+        ]);
+        assert_eq!(cli.run.mcp_router_address, "127.0.0.1:1".parse().unwrap());
+        assert_eq!(cli.run.mcp_broker_address, "127.0.0.1:2".parse().unwrap());
+        assert_eq!(
+            cli.run.mcp_gateway_config,
+            PathBuf::from("/etc/mcp/config.yaml")
+        );
+        assert!(cli.run.controller);
+
+        let help = Cli::command()
+            .mut_args(|arg| arg.env(None))
+            .render_long_help()
+            .to_string();
+        for (flag, default) in [
+            ("--mcp-router-address", Some("0.0.0.0:50051")),
+            ("--mcp-broker-address", Some("0.0.0.0:8080")),
+            ("--mcp-gateway-config", Some("./config/mcp-system/config.yaml")),
+            ("--controller", None),
+        ] {
+            assert!(help.contains(flag), "--help lacks {flag}:\n{help}");
+            if let Some(default) = default {
+                let shown = format!("[default: {default}]");
+                assert!(help.contains(&shown), "--help lacks {shown}:\n{help}");
+            }
+        }
+    }
 }

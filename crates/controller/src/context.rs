@@ -1,10 +1,11 @@
-//! What every reconcile needs: the API client, the settings, the metrics and the
-//! memory of the last ConfigMap written.
+//! What every reconcile needs: the API client, the settings, the metrics, the tools
+//! discovered so far and the memory of the last ConfigMap written.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
 use kube::Client;
 
+use crate::discovery::Discovery;
 use crate::metrics::Metrics;
 
 /// Field manager of every write the controller makes.
@@ -42,6 +43,8 @@ pub struct Context {
     pub settings: Settings,
     /// Where reconciles are counted.
     pub metrics: Arc<Metrics>,
+    /// Tools of the published servers, for their status; `None` reports none.
+    pub discovery: Option<Arc<Discovery>>,
     /// The ConfigMap text last applied successfully; an identical one is not re-sent.
     last_applied: Mutex<Option<String>>,
 }
@@ -53,7 +56,16 @@ impl Context {
             client,
             settings,
             metrics,
+            discovery: None,
             last_applied: Mutex::new(None),
+        }
+    }
+
+    /// This context, reporting the tools `discovery` finds in each target's status.
+    pub fn with_discovery(self, discovery: Arc<Discovery>) -> Self {
+        Self {
+            discovery: Some(discovery),
+            ..self
         }
     }
 

@@ -23,6 +23,7 @@ use tracing::{debug, error, info, warn};
 use crate::cluster::Cluster;
 use crate::context::{Context, Settings};
 use crate::crd::MCPServer;
+use crate::discovery::{Discovery, DiscoverySettings};
 use crate::error::Error;
 use crate::health::{self, Health};
 use crate::leader::{LeaderElector, LeaseSettings};
@@ -49,13 +50,17 @@ pub struct ControllerOptions {
     pub resync: Duration,
     /// First delay before retrying a failed reconcile; doubles up to [`MAX_RETRY`].
     pub retry: Duration,
+    /// Listing the published servers' tools for their status; `None` leaves
+    /// `discoveredTools` out.
+    pub discovery: Option<DiscoverySettings>,
 }
 
 /// Longest delay between retries of a failing reconcile.
 pub const MAX_RETRY: Duration = Duration::from_secs(60);
 
 impl ControllerOptions {
-    /// Defaults: health on :8081, metrics on :8082, 500 ms debounce, 5 min resync.
+    /// Defaults: health on :8081, metrics on :8082, 500 ms debounce, 5 min resync,
+    /// tool discovery every 60 s.
     pub fn new(settings: Settings, leader_election: Option<LeaseSettings>) -> Self {
         Self {
             settings,
@@ -65,6 +70,7 @@ impl ControllerOptions {
             debounce: Duration::from_millis(500),
             resync: Duration::from_secs(300),
             retry: Duration::from_secs(2),
+            discovery: Some(DiscoverySettings::default()),
         }
     }
 }
@@ -77,6 +83,7 @@ pub struct Controller {
     metrics: Arc<Metrics>,
     health_listener: TcpListener,
     metrics_listener: TcpListener,
+    discovery: Option<Arc<Discovery>>,
 }
 
 impl Controller {
@@ -93,6 +100,12 @@ impl Controller {
     pub async fn bind(client: Client, options: ControllerOptions) -> Result<Self, Error> {
         let health_listener = listen("health", options.health_address).await?;
         let metrics_listener = listen("metrics", options.metrics_address).await?;
+        let discovery = match &options.discovery {
+            Some(settings) => Some(Arc::new(
+                Discovery::new(settings).map_err(Error::Discovery)?,
+            )),
+            None => None,
+        };
         Ok(Self {
             client,
             options,
@@ -100,6 +113,7 @@ impl Controller {
             metrics: Arc::new(Metrics::new()),
             health_listener,
             metrics_listener,
+            discovery,
         })
     }
 
@@ -121,6 +135,7 @@ impl Controller {
             metrics,
             health_listener,
             metrics_listener,
+            discovery,
         } = self;
         let health_server = axum::serve(health_listener, health::router(health.clone()))
             .with_graceful_shutdown(cancel.clone().cancelled_owned());
@@ -143,7 +158,16 @@ impl Controller {
                 leading_tx.send_replace(true);
             }
         }
-        let ctx = Context::new(client, options.settings.clone(), metrics);
+        let mut ctx = Context::new(client, options.settings.clone(), metrics);
+        if let Some(discovery) = discovery {
+            tokio::spawn(discover(
+                discovery.clone(),
+                leading.clone(),
+                trigger.clone(),
+                cancel.clone(),
+            ));
+            ctx = ctx.with_discovery(discovery);
+        }
         let work = Loop {
             ctx,
             stores,
@@ -237,6 +261,31 @@ where
         }
     });
     reader
+}
+
+/// While leading, lists the published servers' tools every interval, and at once when
+/// a server is new; pulls `trigger` when any server's tools changed, so the next
+/// reconcile writes them into its status.
+async fn discover(
+    discovery: Arc<Discovery>,
+    mut leading: watch::Receiver<bool>,
+    trigger: Arc<Notify>,
+    cancel: CancellationToken,
+) {
+    loop {
+        if *leading.borrow_and_update() {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                changed = discovery.refresh() => if changed { trigger.notify_one() },
+            }
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = sleep(discovery.interval()) => {}
+            _ = discovery.woken() => {}
+            changed = leading.changed() => if changed.is_err() { return },
+        }
+    }
 }
 
 /// The reconcile loop's state.

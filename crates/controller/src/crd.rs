@@ -135,9 +135,9 @@ pub struct TargetStatus {
     /// Hostname Envoy routes this server by.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
-    /// Exposed names of the tools discovered on this server. Tool discovery runs in
-    /// the gateway (broker) pods, not in the controller, so the controller leaves
-    /// this unset.
+    /// The tools the controller found on this server at its last listing, by the
+    /// names clients see (prefix included). Absent until the first listing and
+    /// while the server cannot be listed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discovered_tools: Option<Vec<String>>,
 }

@@ -43,6 +43,9 @@ pub enum Error {
         address: SocketAddr,
         error: std::io::Error,
     },
+    /// Building the HTTP client of tool discovery.
+    #[error("building the tool discovery client: {0}")]
+    Discovery(mcp_gateway_upstream::UpstreamError),
     /// Serving health or metrics stopped with an error.
     #[error("serving {what}: {error}")]
     Serve {
@@ -61,6 +64,7 @@ impl Error {
             Error::Lease { .. } => "lease",
             Error::Yaml(_) => "serialize",
             Error::Bind { .. } => "bind",
+            Error::Discovery(_) => "discovery",
             Error::Serve { .. } => "serve",
         }
     }

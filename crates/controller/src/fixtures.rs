@@ -1,10 +1,17 @@
-//! Test objects: MCPServers, HTTPRoutes and Services as the API server returns them.
+//! Test objects: MCPServers, HTTPRoutes and Services as the API server returns them,
+//! and a real MCP server to discover tools from.
 
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use mcp_gateway_example_servers::app::{ExampleServer, Options, ServerKind};
+use mcp_gateway_example_servers::serving::HostPolicy;
+use mcp_gateway_example_servers::stats::Stats;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 use crate::cluster::Cluster;
 use crate::crd::{GATEWAY_GROUP, HTTP_ROUTE_KIND, MCPServer, MCPServerSpec, TargetRef};
@@ -140,4 +147,58 @@ pub fn two_teams() -> (Vec<MCPServer>, Vec<HTTPRoute>, Vec<Service>) {
         service("team-b", "github", vec![port(443, None, None)]),
     ];
     (servers, routes, services)
+}
+
+/// The rmcp calc example server, paging its tools one at a time; stops on
+/// [`Calc::stop`] or when dropped.
+pub struct Calc {
+    /// The MCP endpoint under the host name given to [`Calc::start`].
+    pub url: String,
+    /// The server's counters.
+    pub stats: Arc<Stats>,
+    stop: Option<oneshot::Sender<()>>,
+    serving: JoinHandle<()>,
+}
+
+impl Calc {
+    /// Serves on a free loopback port; `url()` names it `host` (resolve that to
+    /// loopback).
+    pub async fn start(host: &str) -> Self {
+        let options = Options {
+            hosts: HostPolicy::Any,
+            page_size: NonZeroUsize::new(1),
+            ..Options::default()
+        };
+        let server = ExampleServer::bind(ServerKind::Calc, ([127, 0, 0, 1], 0).into(), options)
+            .await
+            .expect("binds");
+        let url = format!("http://{host}:{}/mcp", server.local_addr().port());
+        let stats = server.stats();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let serving = tokio::spawn(async move {
+            let _ = server
+                .serve(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Self {
+            url,
+            stats,
+            stop: Some(stop),
+            serving,
+        }
+    }
+
+    /// Stops serving and waits (bounded) until it has.
+    pub async fn stop(mut self) {
+        drop(self.stop.take());
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), &mut self.serving).await;
+    }
+}
+
+impl Drop for Calc {
+    fn drop(&mut self) {
+        self.serving.abort();
+    }
 }

@@ -13,6 +13,7 @@ mod cluster;
 mod context;
 mod controller;
 mod crd;
+mod discovery;
 mod error;
 mod health;
 mod leader;
@@ -36,6 +37,7 @@ pub use crd::{
     Condition, DEFAULT_PATH, GATEWAY_GROUP, HTTP_ROUTE_KIND, MCPServer, MCPServerSpec,
     MCPServerStatus, TargetRef, TargetStatus, crd_yaml,
 };
+pub use discovery::{Discovery, DiscoverySettings};
 pub use error::Error;
 pub use health::Health;
 pub use leader::{DEFAULT_LEASE_NAME, LeaderElector, LeaseSettings, default_identity};

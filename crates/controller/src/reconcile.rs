@@ -14,8 +14,9 @@ use tracing::{debug, warn};
 use crate::cluster::Cluster;
 use crate::context::{Context, FIELD_MANAGER};
 use crate::crd::MCPServer;
+use crate::discovery::Discovery;
 use crate::error::Error;
-use crate::plan::plan;
+use crate::plan::{Plan, plan};
 use crate::status::{desired_status, needs_update};
 
 /// First line of the ConfigMap's config file.
@@ -44,7 +45,10 @@ pub struct Summary {
 /// servers are published when they are not). A status that cannot be written does
 /// not stop the others; the first such error is returned after all were tried.
 pub async fn reconcile(ctx: &Context, cluster: &Cluster, now: Timestamp) -> Result<Summary, Error> {
-    let plan = plan(cluster, &ctx.settings.cluster_domain);
+    let mut plan = plan(cluster, &ctx.settings.cluster_domain);
+    if let Some(discovery) = &ctx.discovery {
+        add_discovered_tools(discovery, &mut plan);
+    }
     let text = render_config(&plan.config)?;
     let mut summary = Summary {
         published: plan.config.servers().len(),
@@ -109,6 +113,21 @@ pub async fn reconcile(ctx: &Context, cluster: &Cluster, now: Timestamp) -> Resu
             error,
         }),
         None => Ok(summary),
+    }
+}
+
+/// Tracks the published servers for discovery and puts what it found of each into
+/// its targets' status.
+fn add_discovered_tools(discovery: &Discovery, plan: &mut Plan) {
+    let servers = plan.config.servers();
+    discovery.track(servers.iter().map(|s| s.url.to_string()).collect());
+    for target in plan.servers.iter_mut().flat_map(|s| s.targets.iter_mut()) {
+        let Some(name) = target.server_name.as_deref().filter(|_| target.ready) else {
+            continue;
+        };
+        if let Some(server) = servers.iter().find(|s| s.name == name) {
+            target.discovered_tools = discovery.exposed(server.url.as_str(), &server.tool_prefix);
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -37,8 +38,22 @@ impl UpstreamClient {
     /// A client whose every exchange (and every connection attempt) is bounded
     /// by `timeout`. Installs the rustls crypto provider if none is installed.
     pub fn new(timeout: Duration) -> Result<Self, UpstreamError> {
+        Self::with_resolve(timeout, &[])
+    }
+
+    /// [`UpstreamClient::new`], with fixed addresses for some host names (`host`,
+    /// address) instead of DNS; the port in a request's URL still applies.
+    pub fn with_resolve(
+        timeout: Duration,
+        resolve: &[(String, SocketAddr)],
+    ) -> Result<Self, UpstreamError> {
         crate::install_crypto_provider();
-        let http = reqwest::Client::builder()
+        let builder = resolve
+            .iter()
+            .fold(reqwest::Client::builder(), |builder, (host, address)| {
+                builder.resolve(host, *address)
+            });
+        let http = builder
             .connect_timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(USER_AGENT)

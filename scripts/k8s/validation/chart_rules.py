@@ -25,11 +25,16 @@ LEADER_LEASE = "mcp-gateway-controller"
 # What the controller needs, per (apiGroup, resource): the verbs the ClusterRole must grant.
 CONTROLLER_CLUSTER_VERBS = {
     ("mcp.kagenti.com", "mcpservers"): {"get", "list", "watch"},
-    ("mcp.kagenti.com", "mcpservers/status"): {"patch", "update"},
+    ("mcp.kagenti.com", "mcpservers/status"): {"patch"},
     ("gateway.networking.k8s.io", "httproutes"): {"get", "list", "watch"},
     ("", "services"): {"get", "list", "watch"},
-    ("", "events"): {"create"},
 }
+# The only writes the controller makes, and so the only ones it may be granted: server-side
+# apply of MCPServer status (cluster-wide), of the gateway ConfigMap (patch; create when it is
+# new) and the Lease's read-modify-write (get, create, update).
+CONTROLLER_STATUS_WRITES = {"patch"}
+CONTROLLER_CONFIGMAP_VERBS = {"patch"}
+CONTROLLER_LEASE_VERBS = {"get", "update"}
 
 
 def chart_rules(docs: list[Doc], values: Doc, release_namespace: str) -> list[str]:
@@ -196,14 +201,11 @@ def _controller_rbac(docs: list[Doc], values: Doc, ns: str) -> list[str]:
             writes = {
                 k: v & {"create", "update", "patch", "delete", "deletecollection"} for k, v in granted.items()
             }
-            allowed_writes = {
-                ("mcp.kagenti.com", "mcpservers/status"),
-                ("", "events"),
-                ("events.k8s.io", "events"),
-            }
+            allowed_writes = {("mcp.kagenti.com", "mcpservers/status"): CONTROLLER_STATUS_WRITES}
             for key, verbs in writes.items():
-                if verbs and key not in allowed_writes:
-                    problems.append(f"{ident(role)} may write {key[1]} cluster-wide ({sorted(verbs)})")
+                unused = verbs - allowed_writes.get(key, set())
+                if unused:
+                    problems.append(f"{ident(role)} may write {key[1]} cluster-wide ({sorted(unused)})")
         else:
             cm_name = values["config"]["configMapName"]
             named = {
@@ -214,11 +216,11 @@ def _controller_rbac(docs: list[Doc], values: Doc, ns: str) -> list[str]:
             }
             unnamed = _granted([r for r in rules if not r.get("resourceNames")])
             cm_names, cm_verbs = named.get(("", "configmaps"), (set(), set()))
-            if cm_name not in cm_names or not {"get", "patch", "update"} <= cm_verbs:
-                problems.append(f"{ident(role)} does not grant get/patch/update on ConfigMap {cm_name}")
+            if cm_name not in cm_names or cm_verbs != CONTROLLER_CONFIGMAP_VERBS:
+                problems.append(f"{ident(role)} must grant exactly patch on ConfigMap {cm_name}, not {sorted(cm_verbs)}")
             lease_names, lease_verbs = named.get(("coordination.k8s.io", "leases"), (set(), set()))
-            if LEADER_LEASE not in lease_names or not {"get", "update"} <= lease_verbs:
-                problems.append(f"{ident(role)} does not grant get/update on Lease {LEADER_LEASE}")
+            if LEADER_LEASE not in lease_names or lease_verbs != CONTROLLER_LEASE_VERBS:
+                problems.append(f"{ident(role)} must grant exactly get/update on Lease {LEADER_LEASE}, not {sorted(lease_verbs)}")
             for key in (("", "configmaps"), ("coordination.k8s.io", "leases")):
                 if unnamed.get(key, set()) - {"create"}:
                     problems.append(

@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use mcp_gateway_controller::{
-    Controller, ControllerOptions, LeaseSettings, Settings, default_identity,
+    Controller, ControllerOptions, DiscoverySettings, LeaseSettings, Settings, default_identity,
 };
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -26,9 +26,14 @@ pub(crate) fn execute(args: &ControllerArgs) -> anyhow::Result<()> {
         name: args.leader_election_lease.clone(),
         ..LeaseSettings::new(args.configmap_namespace.clone(), default_identity())
     });
+    let discovery = (!args.tool_discovery_interval.is_zero()).then(|| DiscoverySettings {
+        interval: args.tool_discovery_interval,
+        ..DiscoverySettings::default()
+    });
     let options = ControllerOptions {
         health_address: args.health_address,
         metrics_address: args.metrics_address,
+        discovery,
         ..ControllerOptions::new(settings, lease)
     };
     tokio::runtime::Builder::new_multi_thread()

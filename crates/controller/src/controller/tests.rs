@@ -9,17 +9,23 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use super::*;
-use crate::fixtures::two_teams;
+use crate::fixtures::{Calc, port, route, service, two_teams};
 
 /// A write the controller made: the request path and its JSON body.
 type Write = (String, Value);
 
-/// Serves lists of `two_teams()`, never answers watches, records and echoes PATCHes,
+/// The objects a fake API server lists.
+type Objects = (Vec<MCPServer>, Vec<HTTPRoute>, Vec<Service>);
+
+/// Serves lists of `objects`, never answers watches, records and echoes PATCHes,
 /// and answers Lease reads with `lease` (404 when `None`).
-fn fake_api_server(lease: Option<Value>) -> (Client, mpsc::UnboundedReceiver<Write>) {
+fn fake_api_server(
+    lease: Option<Value>,
+    objects: Objects,
+) -> (Client, mpsc::UnboundedReceiver<Write>) {
     let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
     let (writes, recorded) = mpsc::unbounded_channel();
-    let (servers, routes, services) = two_teams();
+    let (servers, routes, services) = objects;
     let list = |api_version: &str, kind: &str, items: Value| json!({"apiVersion": api_version, "kind": kind, "metadata": {"resourceVersion": "1"}, "items": items});
     let lists = [
         (
@@ -114,12 +120,13 @@ async fn http_get(address: SocketAddr, path: &str) -> (String, String) {
 
 #[tokio::test]
 async fn watches_then_publishes_config_and_statuses() {
-    let (client, mut recorded) = fake_api_server(None);
+    let (client, mut recorded) = fake_api_server(None, two_teams());
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
     let options = ControllerOptions {
         health_address: loopback,
         metrics_address: loopback,
         debounce: Duration::from_millis(10),
+        discovery: None,
         ..ControllerOptions::new(Settings::default(), None)
     };
     let controller = Controller::bind(client, options).await.expect("binds");
@@ -168,15 +175,115 @@ async fn watches_then_publishes_config_and_statuses() {
         .expect("no error");
 }
 
+/// Runs until `cancel`, then checks it stopped cleanly.
+async fn stopped(cancel: CancellationToken, running: tokio::task::JoinHandle<Result<(), Error>>) {
+    cancel.cancel();
+    tokio::time::timeout(Duration::from_secs(5), running)
+        .await
+        .expect("stops on cancel")
+        .expect("no panic")
+        .expect("no error");
+}
+
 #[tokio::test]
-async fn a_standby_replica_syncs_but_writes_nothing() {
-    let held = crate::verifier::lease(Some("pod-b"), "7", 0);
-    let (client, mut recorded) = fake_api_server(Some(held));
+async fn discovered_tools_reach_the_status() {
+    // team-a/weather is served by a real MCP server (the calc example); team-b/github
+    // points at nothing that answers.
+    let host = "weather.team-a.svc.cluster.local";
+    let calc = Calc::start(host).await;
+    let calc_port = calc
+        .url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.trim_end_matches("/mcp").parse().ok())
+        .expect("port in URL");
+    let (servers, mut routes, mut services) = two_teams();
+    routes[0] = route(
+        "team-a",
+        "weather",
+        &["weather.mcp.local"],
+        "weather",
+        Some(calc_port),
+    );
+    services[0] = service(
+        "team-a",
+        "weather",
+        vec![port(calc_port, Some("http"), None)],
+    );
+    let (client, mut recorded) = fake_api_server(None, (servers, routes, services));
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
     let options = ControllerOptions {
         health_address: loopback,
         metrics_address: loopback,
         debounce: Duration::from_millis(10),
+        discovery: Some(DiscoverySettings {
+            timeout: Duration::from_secs(2),
+            resolve: vec![(host.to_owned(), loopback)],
+            ..DiscoverySettings::default()
+        }),
+        ..ControllerOptions::new(Settings::default(), None)
+    };
+    let controller = Controller::bind(client, options).await.expect("binds");
+    let cancel = CancellationToken::new();
+    let running = tokio::spawn(controller.run(cancel.clone()));
+
+    let (path, _) = next(&mut recorded).await;
+    assert!(path.ends_with("/configmaps/mcp-gateway-config"), "{path}");
+    // Published before anything was listed, then again once the tools are known.
+    let mut tools = None;
+    while tools.is_none() {
+        let (path, body) = next(&mut recorded).await;
+        assert!(path.ends_with("/status"), "{path}");
+        let target = &body["status"]["targets"][0];
+        assert_eq!(target["reason"], "Published");
+        if let Some(found) = target.get("discoveredTools") {
+            assert!(path.ends_with("team-a/mcpservers/weather/status"), "{path}");
+            tools = Some(found.clone());
+        }
+    }
+    let mut tools: Vec<String> = serde_json::from_value(tools.unwrap_or_default()).expect("names");
+    tools.sort();
+    assert_eq!(
+        tools,
+        [
+            "weather_add",
+            "weather_divide",
+            "weather_multiply",
+            "weather_sqrt",
+            "weather_subtract",
+            "weather_sum",
+            "weather_whoami"
+        ]
+    );
+    assert_eq!(
+        calc.stats.snapshot().sessions_ended,
+        calc.stats.snapshot().initialize,
+        "every listing session is ended"
+    );
+    // Unchanged tools trigger no further reconcile. (This fake API server never sends
+    // watch events, so every reconcile rewrites every status: a second weather patch
+    // would mean another reconcile; the github patch of the same reconcile may follow.)
+    sleep(Duration::from_millis(300)).await;
+    while let Ok((path, _)) = recorded.try_recv() {
+        assert!(
+            path.ends_with("team-b/mcpservers/github/status"),
+            "unexpected write {path}"
+        );
+    }
+    stopped(cancel, running).await;
+    calc.stop().await;
+}
+
+#[tokio::test]
+async fn a_standby_replica_syncs_but_writes_nothing() {
+    let held = crate::verifier::lease(Some("pod-b"), "7", 0);
+    let (client, mut recorded) = fake_api_server(Some(held), two_teams());
+    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+    let options = ControllerOptions {
+        health_address: loopback,
+        metrics_address: loopback,
+        debounce: Duration::from_millis(10),
+        discovery: None,
         ..ControllerOptions::new(
             Settings::default(),
             Some(LeaseSettings::new("mcp-system", "pod-a")),
