@@ -17,44 +17,60 @@ type Write = (String, Value);
 /// The objects a fake API server lists.
 type Objects = (Vec<MCPServer>, Vec<HTTPRoute>, Vec<Service>);
 
-/// Serves lists of `objects`, never answers watches, records and echoes PATCHes,
-/// and answers Lease reads with `lease` (404 when `None`).
+/// Watch events a test sends: the watched collection's path and the event.
+type Events = mpsc::UnboundedSender<(&'static str, Value)>;
+
+/// Serves lists of `objects`, answers a watch only with an event the test sends for
+/// its path (keeping it open until then), records and echoes PATCHes, and answers
+/// Lease reads with `lease` (404 when `None`).
 fn fake_api_server(
     lease: Option<Value>,
     objects: Objects,
-) -> (Client, mpsc::UnboundedReceiver<Write>) {
+) -> (Client, mpsc::UnboundedReceiver<Write>, Events) {
     let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
     let (writes, recorded) = mpsc::unbounded_channel();
+    let (events, mut incoming) = mpsc::unbounded_channel::<(&'static str, Value)>();
     let (servers, routes, services) = objects;
     let list = |api_version: &str, kind: &str, items: Value| json!({"apiVersion": api_version, "kind": kind, "metadata": {"resourceVersion": "1"}, "items": items});
     let lists = [
         (
-            "/apis/mcp.kagenti.com/v1alpha1/mcpservers",
+            SERVERS,
             list("mcp.kagenti.com/v1alpha1", "MCPServerList", json!(servers)),
         ),
         (
-            "/apis/gateway.networking.k8s.io/v1/httproutes",
+            ROUTES,
             list(
                 "gateway.networking.k8s.io/v1",
                 "HTTPRouteList",
                 json!(routes),
             ),
         ),
-        (
-            "/api/v1/services",
-            list("v1", "ServiceList", json!(services)),
-        ),
+        (SERVICES, list("v1", "ServiceList", json!(services))),
     ];
     tokio::spawn(async move {
-        let mut open_watches = Vec::new();
-        while let Some((request, respond)) = handle.next_request().await {
+        let mut open_watches: Vec<(String, tower_test::mock::SendResponse<Response<Body>>)> =
+            Vec::new();
+        let mut pending: Vec<(&'static str, Value)> = Vec::new();
+        loop {
+            let (request, respond) = tokio::select! {
+                request = handle.next_request() => match request {
+                    Some(request) => request,
+                    None => break,
+                },
+                Some(event) = incoming.recv() => {
+                    pending.push(event);
+                    deliver(&mut open_watches, &mut pending);
+                    continue;
+                }
+            };
             let (parts, body) = request.into_parts();
             let path = parts.uri.path().to_owned();
             let query = parts.uri.query().unwrap_or_default().to_owned();
             let bytes = body.collect_bytes().await.expect("body");
             let answer = match parts.method {
                 Method::GET if query.contains("watch=true") => {
-                    open_watches.push(respond);
+                    open_watches.push((path, respond));
+                    deliver(&mut open_watches, &mut pending);
                     continue;
                 }
                 Method::GET if path.contains("/leases/") => {
@@ -85,7 +101,29 @@ fn fake_api_server(
             respond.send_response(Response::new(Body::from(bytes)));
         }
     });
-    (Client::new(service, "default"), recorded)
+    (Client::new(service, "default"), recorded, events)
+}
+
+const SERVERS: &str = "/apis/mcp.kagenti.com/v1alpha1/mcpservers";
+const ROUTES: &str = "/apis/gateway.networking.k8s.io/v1/httproutes";
+const SERVICES: &str = "/api/v1/services";
+
+/// Answers each open watch that has a pending event with that event; the watch
+/// then ends, and the watcher opens the next one from the event's resourceVersion.
+fn deliver(
+    open: &mut Vec<(String, tower_test::mock::SendResponse<Response<Body>>)>,
+    pending: &mut Vec<(&'static str, Value)>,
+) {
+    pending.retain(|(path, event)| {
+        let Some(at) = open.iter().position(|(watched, _)| watched == path) else {
+            return true;
+        };
+        let (_, respond) = open.swap_remove(at);
+        let mut line = serde_json::to_vec(event).expect("serializes");
+        line.push(b'\n');
+        respond.send_response(Response::new(Body::from(line)));
+        false
+    });
 }
 
 async fn next(recorded: &mut mpsc::UnboundedReceiver<Write>) -> Write {
@@ -120,7 +158,7 @@ async fn http_get(address: SocketAddr, path: &str) -> (String, String) {
 
 #[tokio::test]
 async fn watches_then_publishes_config_and_statuses() {
-    let (client, mut recorded) = fake_api_server(None, two_teams());
+    let (client, mut recorded, _events) = fake_api_server(None, two_teams());
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
     let options = ControllerOptions {
         health_address: loopback,
@@ -185,6 +223,81 @@ async fn stopped(cancel: CancellationToken, running: tokio::task::JoinHandle<Res
         .expect("no error");
 }
 
+/// The next ConfigMap write's config text, skipping status writes before it.
+async fn next_config(recorded: &mut mpsc::UnboundedReceiver<Write>) -> String {
+    loop {
+        let (path, body) = next(recorded).await;
+        if path.ends_with("/configmaps/mcp-gateway-config") {
+            return body["data"]["config.yaml"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+        }
+        assert!(path.ends_with("/status"), "unexpected write {path}");
+    }
+}
+
+fn modified(mut object: Value, resource_version: &str) -> Value {
+    object["metadata"]["resourceVersion"] = json!(resource_version);
+    json!({"type": "MODIFIED", "object": object})
+}
+
+#[tokio::test]
+async fn a_change_to_any_watched_kind_is_published() {
+    let (servers, routes, services) = two_teams();
+    let (client, mut recorded, events) =
+        fake_api_server(None, (servers.clone(), routes.clone(), services.clone()));
+    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+    let options = ControllerOptions {
+        health_address: loopback,
+        metrics_address: loopback,
+        debounce: Duration::from_millis(10),
+        discovery: None,
+        ..ControllerOptions::new(Settings::default(), None)
+    };
+    let controller = Controller::bind(client, options).await.expect("binds");
+    let cancel = CancellationToken::new();
+    let running = tokio::spawn(controller.run(cancel.clone()));
+    let first = next_config(&mut recorded).await;
+    assert!(first.contains("toolPrefix: weather_"), "{first}");
+
+    // An MCPServer's prefix.
+    let mut weather = servers[0].clone();
+    weather.spec.target_refs[0].tool_prefix = Some("wx_".to_owned());
+    events
+        .send((SERVERS, modified(json!(weather), "2")))
+        .expect("server runs");
+    let config = next_config(&mut recorded).await;
+    assert!(config.contains("toolPrefix: wx_"), "{config}");
+
+    // An HTTPRoute's host name.
+    let route = route(
+        "team-a",
+        "weather",
+        &["forecast.mcp.local"],
+        "weather",
+        Some(8080),
+    );
+    events
+        .send((ROUTES, modified(json!(route), "3")))
+        .expect("server runs");
+    let config = next_config(&mut recorded).await;
+    assert!(config.contains("hostname: forecast.mcp.local"), "{config}");
+
+    // A Service's port name, which makes the backend https.
+    let secure = service("team-a", "weather", vec![port(8080, Some("https"), None)]);
+    events
+        .send((SERVICES, modified(json!(secure), "4")))
+        .expect("server runs");
+    let config = next_config(&mut recorded).await;
+    assert!(
+        config.contains("url: https://weather.team-a.svc.cluster.local:8080/mcp"),
+        "{config}"
+    );
+
+    stopped(cancel, running).await;
+}
+
 #[tokio::test]
 async fn discovered_tools_reach_the_status() {
     // team-a/weather is served by a real MCP server (the calc example); team-b/github
@@ -210,7 +323,7 @@ async fn discovered_tools_reach_the_status() {
         "weather",
         vec![port(calc_port, Some("http"), None)],
     );
-    let (client, mut recorded) = fake_api_server(None, (servers, routes, services));
+    let (client, mut recorded, _events) = fake_api_server(None, (servers, routes, services));
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
     let options = ControllerOptions {
         health_address: loopback,
@@ -277,7 +390,7 @@ async fn discovered_tools_reach_the_status() {
 #[tokio::test]
 async fn a_standby_replica_syncs_but_writes_nothing() {
     let held = crate::verifier::lease(Some("pod-b"), "7", 0);
-    let (client, mut recorded) = fake_api_server(Some(held), two_teams());
+    let (client, mut recorded, _events) = fake_api_server(Some(held), two_teams());
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
     let options = ControllerOptions {
         health_address: loopback,
