@@ -1,5 +1,7 @@
 //! The MCP servers the gateway aggregates, each a child process: the example servers
-//! (`mcp-example-server`) and the conformance suite's fixture (`mcp-conformance-server`).
+//! (`mcp-example-server`), the conformance suite's fixture (`mcp-conformance-server`) and
+//! the benchmark's echo backend (`mcp-echo-server`), whose tools change on request
+//! without any notification.
 
 use std::{
     net::SocketAddr,
@@ -101,6 +103,9 @@ pub enum Program {
     /// `mcp-conformance-server`: every tool, resource and prompt of the conformance
     /// suite, including tools that log, sample and elicit while they run.
     Conformance,
+    /// `mcp-echo-server`: one tool, `echo`; [`Backend::bump`] changes its tools without
+    /// announcing it (JSON responses only, no GET stream: it never notifies).
+    Echo,
 }
 
 /// Counters from a server's `GET /stats`.
@@ -138,6 +143,13 @@ impl Backend {
         Self::launch(name, Program::Conformance, args, dir).await
     }
 
+    /// Starts an echo server called `name` (prefix `<name>_`) on a free loopback port,
+    /// logging into `dir`.
+    pub async fn start_echo(name: &str, dir: &Path) -> Result<Self> {
+        let args = vec!["--threads".to_owned(), "1".to_owned()];
+        Self::launch(name, Program::Echo, args, dir).await
+    }
+
     async fn launch(name: &str, program: Program, args: Vec<String>, dir: &Path) -> Result<Self> {
         let log = dir.join(format!("{name}.log"));
         let (process, addr) = spawn(program, name, "127.0.0.1:0", &args, &log).await?;
@@ -162,11 +174,11 @@ impl Backend {
         self.program
     }
 
-    /// Which example server this is; `None` for a conformance fixture.
+    /// Which example server this is; `None` for the others.
     pub fn kind(&self) -> Option<ServerKind> {
         match self.program {
             Program::Example(kind) => Some(kind),
-            Program::Conformance => None,
+            Program::Conformance | Program::Echo => None,
         }
     }
 
@@ -195,6 +207,28 @@ impl Backend {
             .json()
             .await
             .with_context(|| format!("decoding {}'s /stats", self.name))
+    }
+
+    /// Changes an echo server's tools, silently: `echo` plus a new `bumped_<n>` (replacing
+    /// the previous one). Returns the new tool's name at the server.
+    pub async fn bump(&self) -> Result<String> {
+        if self.program != Program::Echo {
+            bail!("{} is not an echo server", self.name);
+        }
+        let answer: serde_json::Value = self
+            .http
+            .post(format!("http://{}/admin/bump", self.addr))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await
+            .with_context(|| format!("decoding {}'s /admin/bump answer", self.name))?;
+        let generation = answer
+            .pointer("/generations/0")
+            .and_then(serde_json::Value::as_u64)
+            .with_context(|| format!("no generation in {}'s answer {answer}", self.name))?;
+        Ok(format!("bumped_{generation}"))
     }
 
     /// Kills the server and waits until it is gone.
@@ -258,6 +292,7 @@ async fn spawn(
             command
         }
         Program::Conformance => Command::new(workspace_binary("mcp-conformance-server")?),
+        Program::Echo => Command::new(workspace_binary("mcp-echo-server")?),
     };
     command.args(["--listen", listen]);
     command.args(args);

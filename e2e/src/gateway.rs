@@ -20,6 +20,15 @@ use crate::{
 const CONFIG_POLL_INTERVAL: &str = "100ms";
 /// How often the gateway refreshes a healthy backend's tools.
 const DISCOVERY_INTERVAL: &str = "500ms";
+/// The variables of the OAuth protected-resource metadata: a gateway gets only those
+/// of [`GatewayOptions::gateway_env`], never the test process's.
+const OAUTH_VARIABLES: [&str; 5] = [
+    "OAUTH_RESOURCE_NAME",
+    "OAUTH_RESOURCE",
+    "OAUTH_AUTHORIZATION_SERVERS",
+    "OAUTH_BEARER_METHODS_SUPPORTED",
+    "OAUTH_SCOPES_SUPPORTED",
+];
 
 /// A server the test runs itself (e.g. a [`crate::LiveServer`]) for the gateway to
 /// aggregate, with the harness's naming: prefix `<name>_`, hostname `<name>.mcp.local`.
@@ -41,6 +50,12 @@ pub struct GatewayOptions<'a> {
     pub conformance: &'a [&'a str],
     /// Servers the test runs itself, configured but not started by the harness.
     pub external: &'a [ExternalServer<'a>],
+    /// Names of echo servers (`mcp-echo-server`, see [`Backend::bump`]) to start and
+    /// configure, e.g. `["echo"]` for prefix `echo_`.
+    pub echo: &'a [&'a str],
+    /// Names of configured servers (of any of the above) written with `enabled: false`:
+    /// started, but not expected in `tools/list`.
+    pub disabled: &'a [&'a str],
     /// `--discovery-interval` (how often healthy backends are re-listed); the
     /// harness's 500ms when `None`.
     pub discovery_interval: Option<&'a str>,
@@ -48,6 +63,10 @@ pub struct GatewayOptions<'a> {
     pub max_request_bytes: Option<usize>,
     /// Extra `mcp-broker-router` arguments, e.g. `["--list-page-size", "2"]`.
     pub gateway_args: &'a [&'a str],
+    /// Environment variables set for `mcp-broker-router`, e.g.
+    /// `[("OAUTH_RESOURCE", "https://gw.example/mcp")]`; `OAUTH_*` variables of the
+    /// test process are never passed on.
+    pub gateway_env: &'a [(&'a str, &'a str)],
     /// Extra arguments for every example server, e.g. `["--page-size", "1"]`.
     pub server_args: &'a [&'a str],
 }
@@ -89,27 +108,42 @@ impl Gateway {
                 .iter()
                 .map(|name| Backend::start_conformance(name, dir.path())),
         );
-        let (mut backends, fixtures) = tokio::try_join!(examples, fixtures)?;
+        let echoes = try_join_all(
+            options
+                .echo
+                .iter()
+                .map(|name| Backend::start_echo(name, dir.path())),
+        );
+        let (mut backends, fixtures, echoes) = tokio::try_join!(examples, fixtures, echoes)?;
         backends.extend(fixtures);
+        backends.extend(echoes);
         let external: Vec<(String, String)> = options
             .external
             .iter()
             .map(|server| (server.name.to_owned(), server.url.to_owned()))
             .collect();
 
-        // What tools/list must show once the gateway has discovered everything.
+        let enabled = |name: &str| !options.disabled.contains(&name);
+        if let Some(unknown) = options.disabled.iter().find(|name| {
+            !backends.iter().any(|backend| backend.name() == **name)
+                && !external.iter().any(|(external, _)| external == *name)
+        }) {
+            bail!("disabled server {unknown} is not one of the configured servers");
+        }
+
+        // What tools/list must show once the gateway has discovered everything enabled.
         let mut expected = BTreeSet::new();
-        for backend in &backends {
+        for backend in backends.iter().filter(|backend| enabled(backend.name())) {
             match backend.kind() {
                 Some(kind) => expected.extend(kind.exposed_tools()),
                 None => expected.extend(exposed_tools_of(backend.name(), &backend.url()).await?),
             }
         }
-        for (name, url) in &external {
+        for (name, url) in external.iter().filter(|(name, _)| enabled(name)) {
             expected.extend(exposed_tools_of(name, url).await?);
         }
 
-        let entries: Vec<(&str, String)> = backends
+        let entries: Vec<Entry<'_>> = backends
             .iter()
             .map(|backend| (backend.name(), backend.url()))
             .chain(
@@ -117,6 +151,11 @@ impl Gateway {
                     .iter()
                     .map(|(name, url)| (name.as_str(), url.clone())),
             )
+            .map(|(name, url)| Entry {
+                name,
+                url,
+                enabled: enabled(name),
+            })
             .collect();
         let config_path = dir.path().join("config.yaml");
         write_atomically(&config_path, &config_yaml(&entries))?;
@@ -137,6 +176,10 @@ impl Gateway {
             command.arg("--max-request-bytes").arg(bytes.to_string());
         }
         command.args(options.gateway_args);
+        for name in OAUTH_VARIABLES {
+            command.env_remove(name);
+        }
+        command.envs(options.gateway_env.iter().copied());
         let log = dir.path().join("gateway.log");
         let (mut gateway, line) =
             ChildProcess::spawn_announced("mcp-broker-router", command, &log).await?;
@@ -188,6 +231,11 @@ impl Gateway {
         format!("http://{}/mcp", self.envoy.listener())
     }
 
+    /// The URL of `path` (e.g. `/.well-known/oauth-protected-resource`) on Envoy's listener.
+    pub fn envoy_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.envoy.listener())
+    }
+
     /// The broker's base URL (health endpoints; bypasses Envoy).
     pub fn broker_url(&self) -> String {
         format!("http://{}", self.broker)
@@ -219,20 +267,26 @@ impl Gateway {
         self.config_yaml_of(&names)
     }
 
-    /// The gateway config listing the servers with these names: backends the harness
-    /// runs and external servers it was given.
+    /// The gateway config listing the servers with these names, all enabled: backends
+    /// the harness runs and external servers it was given.
     pub fn config_yaml_of(&self, names: &[&str]) -> Result<String> {
         let entries = names
             .iter()
             .map(|name| {
-                if let Ok(backend) = self.backend(name) {
-                    return Ok((backend.name(), backend.url()));
-                }
-                self.external
-                    .iter()
-                    .find(|(external, _)| external == name)
-                    .map(|(external, url)| (external.as_str(), url.clone()))
-                    .ok_or_else(|| anyhow!("no server named {name}"))
+                let (name, url) = match self.backend(name) {
+                    Ok(backend) => (backend.name(), backend.url()),
+                    Err(_) => self
+                        .external
+                        .iter()
+                        .find(|(external, _)| external == name)
+                        .map(|(external, url)| (external.as_str(), url.clone()))
+                        .ok_or_else(|| anyhow!("no server named {name}"))?,
+                };
+                Ok(Entry {
+                    name,
+                    url,
+                    enabled: true,
+                })
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(config_yaml(&entries))
@@ -292,13 +346,19 @@ impl Drop for Gateway {
     }
 }
 
-/// The gateway config for these (name, url) servers, with the harness's hostnames
-/// and prefixes.
-fn config_yaml(servers: &[(&str, String)]) -> String {
+/// One server of a gateway config.
+struct Entry<'a> {
+    name: &'a str,
+    url: String,
+    enabled: bool,
+}
+
+/// The gateway config for these servers, with the harness's hostnames and prefixes.
+fn config_yaml(servers: &[Entry<'_>]) -> String {
     let mut yaml = String::from("servers:\n");
-    for (name, url) in servers {
+    for Entry { name, url, enabled } in servers {
         yaml.push_str(&format!(
-            "  - name: {name}\n    url: {url}\n    hostname: {}\n    enabled: true\n    toolPrefix: {}\n",
+            "  - name: {name}\n    url: {url}\n    hostname: {}\n    enabled: {enabled}\n    toolPrefix: {}\n",
             backend::hostname(name),
             backend::tool_prefix(name),
         ));

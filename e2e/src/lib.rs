@@ -1,9 +1,10 @@
 //! End-to-end harness: a real Envoy, the real `mcp-broker-router` binary and real
-//! MCP servers (`mcp-example-server` and `mcp-conformance-server`, built with rmcp),
-//! each a child process on free loopback ports, plus an in-process rmcp server a
-//! test can change while it runs ([`LiveServer`]); driven by a real rmcp client and
-//! by raw HTTP; and the official TypeScript SDK's client and a server of it with MCP
-//! Tasks ([`TasksServer`], [`run_client`]; `npm ci --prefix e2e/node` installs them).
+//! MCP servers (`mcp-example-server` and `mcp-conformance-server`, built with rmcp, and
+//! the benchmark's `mcp-echo-server`, whose tools change without notice), each a child
+//! process on free loopback ports, plus an in-process rmcp server a test can change
+//! while it runs ([`LiveServer`]); driven by a real rmcp client and by raw HTTP; and
+//! the official TypeScript SDK's client and a server of it with MCP Tasks
+//! ([`TasksServer`], [`run_client`]; `npm ci --prefix e2e/node` installs them).
 //!
 //! Build the binaries first (`make test` does): `cargo build --workspace --bins`.
 //! Envoy comes from `$ENVOY_BIN` or `scripts/ensure-envoy.sh`.
@@ -43,5 +44,5 @@ pub use gateway::{ExternalServer, Gateway, GatewayOptions};
 pub use live::{FIRST_TOOL, LiveServer, WATCHED_URI};
 pub use node::{TasksServer, run_client};
 pub use process::{DEADLINE, eventually, eventually_within};
-pub use raw::{PROTOCOL_VERSION, RawClient, Reply, SESSION_HEADER};
+pub use raw::{PROTOCOL_VERSION, RawClient, Reply, SESSION_HEADER, http_client};
 pub use sse::{EventStream, SseEvent};

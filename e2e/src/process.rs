@@ -198,15 +198,21 @@ where
     Fut: Future<Output = Result<T>>,
 {
     let deadline = Instant::now() + within;
+    let mut previous: Option<anyhow::Error> = None;
     loop {
         let error = match tokio::time::timeout_at(deadline, attempt()).await {
             Ok(Ok(value)) => return Ok(value),
             Ok(Err(error)) => error,
-            Err(_) => anyhow!("the last attempt was still running"),
+            // Often one started just before the deadline: the one before says more.
+            Err(_) => match previous.take() {
+                Some(previous) => previous.context("the last attempt was still running"),
+                None => anyhow!("the last attempt was still running"),
+            },
         };
         if Instant::now() >= deadline {
             bail!("timed out after {within:?} waiting for {what}; last error: {error:#}");
         }
+        previous = Some(error);
         tokio::time::sleep(POLL_INTERVAL).await;
     }
 }

@@ -16,6 +16,9 @@ pub const PROTOCOL_VERSION: &str = "2025-06-18";
 /// Header carrying the MCP session id.
 pub const SESSION_HEADER: &str = "mcp-session-id";
 
+/// Header carrying the agreed MCP protocol version.
+const VERSION_HEADER: &str = "mcp-protocol-version";
+
 /// Longest a raw request (body included) may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -115,11 +118,39 @@ impl RawClient {
         self.post_with(&headers, body).await
     }
 
-    /// POSTs `body` as is with extra request headers.
+    /// POSTs `body` as is with extra request headers; `MCP-Protocol-Version` is
+    /// [`PROTOCOL_VERSION`] unless `headers` has one.
     pub async fn post_with(
         &self,
         headers: &[(&str, &str)],
         body: impl Into<String>,
+    ) -> Result<Reply> {
+        let has_version = headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case(VERSION_HEADER));
+        let default = (!has_version).then_some(PROTOCOL_VERSION);
+        self.send_post(headers, default, body.into()).await
+    }
+
+    /// `initialize` asking for protocol `version`, sent as a client's first request:
+    /// without `MCP-Protocol-Version` (a client sends it once a version is agreed).
+    pub async fn initialize_as(&self, version: &str) -> Result<Reply> {
+        let body = json!({
+            "jsonrpc": "2.0", "id": 0, "method": "initialize",
+            "params": {
+                "protocolVersion": version,
+                "capabilities": {},
+                "clientInfo": {"name": "mcp-gateway-e2e", "version": "0"},
+            },
+        });
+        self.send_post(&[], None, body.to_string()).await
+    }
+
+    async fn send_post(
+        &self,
+        headers: &[(&str, &str)],
+        version: Option<&str>,
+        body: String,
     ) -> Result<Reply> {
         let mut request = self
             .http
@@ -129,13 +160,15 @@ impl RawClient {
             .header(
                 reqwest::header::ACCEPT,
                 "application/json, text/event-stream",
-            )
-            .header("mcp-protocol-version", PROTOCOL_VERSION);
+            );
+        if let Some(version) = version {
+            request = request.header(VERSION_HEADER, version);
+        }
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
         let response = request
-            .body(body.into())
+            .body(body)
             .send()
             .await
             .with_context(|| format!("POST {}", self.url))?;
@@ -249,7 +282,7 @@ impl RawClient {
             .get(&self.url)
             .header(reqwest::header::ACCEPT, "text/event-stream")
             .header(SESSION_HEADER, session)
-            .header("mcp-protocol-version", PROTOCOL_VERSION);
+            .header(VERSION_HEADER, PROTOCOL_VERSION);
         if let Some(id) = last_event_id {
             request = request.header("last-event-id", id);
         }
@@ -277,7 +310,7 @@ impl RawClient {
             .delete(&self.url)
             .timeout(REQUEST_TIMEOUT)
             .header(SESSION_HEADER, session)
-            .header("mcp-protocol-version", PROTOCOL_VERSION)
+            .header(VERSION_HEADER, PROTOCOL_VERSION)
             .send()
             .await
             .with_context(|| format!("DELETE {}", self.url))?;

@@ -200,12 +200,23 @@ async fn oversized_body_gets_413_with_a_json_rpc_error() -> Result<()> {
     let reply = raw.post(Some(&session), body).await?;
     assert_eq!(reply.tool_text()?, "5", "{reply}");
 
+    // docs/architecture.md, "Errors": a body over `--max-request-bytes` gets HTTP 413
+    // with a JSON-RPC invalid-request error that states the limit.
     let body = call(100 * 1024);
     let reply = raw.post(Some(&session), body).await?;
-    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE, "{reply}");
-    assert!(
-        reply.error_code().is_some(),
-        "413 without a JSON-RPC error body: {reply}"
+    assert_error(
+        &reply,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        INVALID_REQUEST,
+        "oversized body",
     );
+    let content_type = reply
+        .headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    assert!(content_type.starts_with("application/json"), "{reply}");
+    let message = reply.error_message().unwrap_or_default();
+    assert!(message.contains(&LIMIT.to_string()), "{reply}");
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Hot reload of the gateway config: a server added to the file shows up and is
-//! routed without a restart; an invalid file changes nothing.
+//! routed without a restart; an invalid file changes nothing; a server configured
+//! with `enabled: false` is ignored until the file enables it.
 
 use std::{collections::BTreeSet, time::Duration};
 
@@ -7,8 +8,12 @@ use anyhow::{Result, bail, ensure};
 use mcp_gateway_e2e::{
     Gateway, GatewayOptions, McpClient, ServerKind, call_text, eventually, tool_names,
 };
+use reqwest::StatusCode;
 use serde_json::json;
 use tokio::time::Instant;
+
+/// JSON-RPC invalid params: the error of an unknown tool.
+const INVALID_PARAMS: i64 = -32602;
 
 /// How long an invalid config is watched for effects: ten config poll intervals.
 const OBSERVE: Duration = Duration::from_secs(1);
@@ -91,5 +96,54 @@ async fn added_server_appears_and_invalid_config_is_ignored() -> Result<()> {
     );
 
     client.cancel().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn disabled_server_is_neither_listed_nor_routed_until_enabled() -> Result<()> {
+    let gateway = Gateway::start(GatewayOptions {
+        servers: &[ServerKind::Calc, ServerKind::Text],
+        disabled: &["text"],
+        ..GatewayOptions::default()
+    })
+    .await?;
+    let text = gateway.backend("text")?;
+    let raw = gateway.raw()?;
+    let session = raw.initialize().await?;
+
+    // Running, configured with `enabled: false`: not in tools/list...
+    let calc_only: BTreeSet<String> = ServerKind::Calc.exposed_tools().collect();
+    assert_eq!(raw.tool_names(&session).await?, calc_only);
+    // ...and its prefixed tools are unknown, although `text_` is its configured prefix.
+    for tool in ["text_upper", "text_whoami"] {
+        let reply = raw
+            .call_tool(Some(&session), tool, json!({"text": "abc"}))
+            .await?;
+        assert_eq!(reply.status, StatusCode::OK, "{tool}: {reply}");
+        assert_eq!(reply.error_code(), Some(INVALID_PARAMS), "{tool}: {reply}");
+        let message = reply.error_message().unwrap_or_default();
+        assert!(message.contains(tool), "{tool} not named in: {reply}");
+    }
+    // Nothing reached it: neither discovery nor a routed call opened a session.
+    let stats = text.stats().await?;
+    assert_eq!((stats.initialize, stats.tool_calls), (0, 0), "{stats:?}");
+
+    // Enabled at runtime: its tools appear and are routed, on the same session.
+    let config = gateway.config_yaml(&[ServerKind::Calc, ServerKind::Text])?;
+    assert!(config.contains("enabled: true") && !config.contains("enabled: false"));
+    gateway.write_config(&config)?;
+    let all: BTreeSet<String> = calc_only
+        .iter()
+        .cloned()
+        .chain(ServerKind::Text.exposed_tools())
+        .collect();
+    gateway
+        .wait_for_tools("text's tools once enabled", |names| *names == all)
+        .await?;
+    assert_eq!(raw.tool_names(&session).await?, all);
+    let reply = raw
+        .call_tool(Some(&session), "text_upper", json!({"text": "abc"}))
+        .await?;
+    assert_eq!(reply.tool_text()?, "ABC", "{reply}");
     Ok(())
 }

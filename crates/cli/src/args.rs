@@ -199,7 +199,10 @@ mod tests {
         for (flag, default) in [
             ("--mcp-router-address", Some("0.0.0.0:50051")),
             ("--mcp-broker-address", Some("0.0.0.0:8080")),
-            ("--mcp-gateway-config", Some("./config/mcp-system/config.yaml")),
+            (
+                "--mcp-gateway-config",
+                Some("./config/mcp-system/config.yaml"),
+            ),
             ("--controller", None),
         ] {
             assert!(help.contains(flag), "--help lacks {flag}:\n{help}");
