@@ -20,7 +20,7 @@ struct Args {
     /// Short runs and small scenarios (minutes instead of ~10); numbers are noisy.
     #[arg(long)]
     quick: bool,
-    /// Interleaved rounds over the four paths.
+    /// Interleaved rounds over every path.
     #[arg(long)]
     rounds: Option<usize>,
     /// Measured time of each throughput and fixed-rate latency run.
@@ -126,22 +126,22 @@ impl Args {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let bin_dir = match &args.bin_dir {
-        Some(dir) => dir.clone(),
-        None => std::env::current_exe()
-            .context("locating this binary")?
-            .parent()
-            .context("this binary has no directory")?
-            .to_owned(),
-    };
+    let own_dir = std::env::current_exe()
+        .context("locating this binary")?
+        .parent()
+        .context("this binary has no directory")?
+        .to_owned();
+    let bin_dir = args.bin_dir.clone().unwrap_or_else(|| own_dir.clone());
     let bins = Binaries {
         echo: bin_dir.join("mcp-echo-server"),
         gateway: bin_dir.join("mcp-broker-router"),
         envoy: args.envoy.clone(),
+        // Part of the benchmark, not of the system under test: always this build's.
+        noop_ext_proc: own_dir.join("mcp-noop-ext-proc"),
     };
     let settings = args.settings();
     if args.render.is_none() {
-        for binary in [&bins.echo, &bins.gateway] {
+        for binary in [&bins.echo, &bins.gateway, &bins.noop_ext_proc] {
             if !binary.exists() {
                 bail!(
                     "{} not found: build with `cargo build --release -p mcp-gateway-bench -p mcp-gateway-cli`",

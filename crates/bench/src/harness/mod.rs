@@ -1,6 +1,7 @@
 //! `mcp-bench`: starts every path under test on loopback free ports and measures it.
 //!
-//! - [`stack`]: two echo backends, the gateway + its Envoy, a plain Envoy, Envoy's `mcp_router`;
+//! - [`stack`]: two echo backends, the gateway + its Envoy, a plain Envoy, Envoy's `mcp_router`,
+//!   and a plain Envoy with a no-op ext_proc server ([`noop`]);
 //! - [`suite`]: the interleaved comparison and the latency-vs-load sweep;
 //! - [`scale`]: many concurrent sessions and the first-call storm;
 //! - [`listing`]: aggregated `tools/list` over many synthetic backends;
@@ -13,6 +14,7 @@ pub mod envoy;
 pub mod gateway;
 pub mod http;
 pub mod listing;
+pub mod noop;
 pub mod probe;
 pub mod process;
 pub mod procfs;

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 
 const PLAIN_TEMPLATE: &str = include_str!("../../../../bench/configs/envoy-plain.yaml");
 const MCP_ROUTER_TEMPLATE: &str = include_str!("../../../../bench/configs/envoy-mcp-router.yaml");
+const FLOOR_TEMPLATE: &str = include_str!("../../../../bench/configs/envoy-ext-proc-floor.yaml");
 
 /// One MCP backend as every path sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +61,18 @@ pub fn gateway_config(backends: &[Backend]) -> String {
 
 /// Plain Envoy proxying everything to `backend`.
 pub fn plain_envoy(backend: SocketAddr) -> String {
-    PLAIN_TEMPLATE
+    plain_envoy_from(PLAIN_TEMPLATE, backend)
+}
+
+/// Plain Envoy to `backend` with a no-op ext_proc server at `ext_proc` in front.
+pub fn ext_proc_floor_envoy(backend: SocketAddr, ext_proc: SocketAddr) -> String {
+    plain_envoy_from(FLOOR_TEMPLATE, backend)
+        .replace("@EXT_PROC_HOST@", &ext_proc.ip().to_string())
+        .replace("@EXT_PROC_PORT@", &ext_proc.port().to_string())
+}
+
+fn plain_envoy_from(template: &str, backend: SocketAddr) -> String {
+    template
         .replace("@BACKEND_HOST@", &backend.ip().to_string())
         .replace("@BACKEND_PORT@", &backend.port().to_string())
 }
@@ -128,6 +140,18 @@ mod tests {
         assert!(yaml.contains(r#"address: "127.0.0.1", port_value: 4321"#));
         assert!(!yaml.replace("\"@type\"", "").contains('@'));
         assert_eq!(yaml.matches("port_value: 0").count(), 2);
+    }
+
+    #[test]
+    fn ext_proc_floor_envoy_points_at_the_backend_and_the_no_op_server() {
+        let yaml = ext_proc_floor_envoy(
+            "127.0.0.1:4321".parse().expect("addr"),
+            "127.0.0.1:5432".parse().expect("addr"),
+        );
+        assert!(yaml.contains(r#"address: "127.0.0.1", port_value: 4321"#));
+        assert!(yaml.contains(r#"address: "127.0.0.1", port_value: 5432"#));
+        assert!(yaml.contains("request_body_mode: BUFFERED"));
+        assert!(!yaml.replace("\"@type\"", "").contains('@'));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 pub struct Settings {
     /// Shortened sizes for development; numbers are not comparable with a full run.
     pub quick: bool,
-    /// Interleaved rounds over the four paths (order reversed every other round).
+    /// Interleaved rounds over every path (order reversed every other round).
     pub rounds: usize,
     /// Closed-loop connections for throughput.
     pub concurrency: usize,

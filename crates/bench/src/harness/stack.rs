@@ -1,6 +1,6 @@
 //! The two-backend setup every path of the comparison runs against: two echo backends, the
-//! gateway with its Envoy, a plain Envoy in front of backend `a`, and Envoy's `mcp_router` in
-//! front of both.
+//! gateway with its Envoy, a plain Envoy in front of backend `a`, Envoy's `mcp_router` in
+//! front of both, and a plain Envoy with a no-op ext_proc server in front of backend `a`.
 
 use std::path::{Path, PathBuf};
 
@@ -9,8 +9,9 @@ use anyhow::Result;
 use super::echo_process::EchoProcess;
 use super::envoy::{Envoy, EnvoyLaunch};
 use super::gateway::{Gateway, GatewayLaunch};
+use super::noop::NoopExtProc;
 use super::procfs::{ProcSample, sample_self};
-use super::render::{Backend, mcp_router_envoy, plain_envoy};
+use super::render::{Backend, ext_proc_floor_envoy, mcp_router_envoy, plain_envoy};
 use super::settings::Settings;
 use crate::echo::{ECHO_TOOL, EchoOptions};
 use crate::report::PathId;
@@ -24,6 +25,8 @@ pub struct Binaries {
     pub gateway: PathBuf,
     /// Envoy 1.40.
     pub envoy: PathBuf,
+    /// `mcp-noop-ext-proc` (path 5).
+    pub noop_ext_proc: PathBuf,
 }
 
 impl Binaries {
@@ -78,6 +81,8 @@ pub struct Stack {
     plain: Envoy,
     gateway: Gateway,
     mcp_router: Envoy,
+    noop: NoopExtProc,
+    floor: Envoy,
 }
 
 impl Stack {
@@ -122,12 +127,23 @@ impl Stack {
             "mcp",
         )
         .await?;
+        let noop = NoopExtProc::start(&bins.noop_ext_proc, dir).await?;
+        let floor = Envoy::start(
+            &launch,
+            dir,
+            "envoy-ext-proc-floor",
+            &ext_proc_floor_envoy(backends[0].addr, noop.addr()),
+            "floor",
+        )
+        .await?;
         let stack = Self {
             echo,
             backends,
             plain,
             gateway,
             mcp_router,
+            noop,
+            floor,
         };
         for path in stack.paths() {
             // The gateway learns its routes over ADS: wait until its tools are routable.
@@ -141,7 +157,7 @@ impl Stack {
         Ok(stack)
     }
 
-    /// The four paths.
+    /// Every path.
     pub fn paths(&self) -> Vec<PathUnderTest> {
         let a = &self.backends[0];
         PathId::ALL
@@ -157,6 +173,10 @@ impl Stack {
                     PathId::EnvoyMcpRouter => (
                         format!("http://{}/mcp", self.mcp_router.listener()),
                         a.mcp_router_tool(ECHO_TOOL),
+                    ),
+                    PathId::ExtProcFloor => (
+                        format!("http://{}{}", self.floor.listener(), a.path),
+                        ECHO_TOOL.to_owned(),
                     ),
                 };
                 PathUnderTest { id, url, tool }
@@ -174,6 +194,7 @@ impl Stack {
                 Some(self.gateway.router_sample()?),
             ),
             PathId::EnvoyMcpRouter => (Some(self.mcp_router.sample()?), None),
+            PathId::ExtProcFloor => (Some(self.floor.sample()?), Some(self.noop.sample()?)),
         };
         Ok(PathSample {
             envoy,
@@ -188,6 +209,8 @@ impl Stack {
         self.plain.stop().await;
         self.gateway.stop().await;
         self.mcp_router.stop().await;
+        self.floor.stop().await;
+        self.noop.stop().await;
         for echo in self.echo {
             echo.stop().await;
         }

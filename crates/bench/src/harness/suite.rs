@@ -1,4 +1,4 @@
-//! The comparison: the four paths measured interleaved in one run (A/B/C/D, then D/C/B/A, ...)
+//! The comparison: every path measured interleaved in one run (A/B/C/D/E, then E/D/C/B/A, ...)
 //! so that machine drift hits every path alike, then the latency-vs-load sweep.
 
 use std::collections::BTreeMap;

@@ -9,7 +9,7 @@ use super::machine::Machine;
 use crate::harness::settings::Settings;
 use crate::loadgen::Summary;
 
-/// The four ways the same backend is reached.
+/// The ways the same backend is reached: the issue's four, and the floor of ext_proc.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PathId {
@@ -21,15 +21,19 @@ pub enum PathId {
     Gateway,
     /// (4) Envoy 1.40's own C++ MCP filter (`envoy.filters.http.mcp_router`).
     EnvoyMcpRouter,
+    /// (5) Plain Envoy with an ext_proc server that changes nothing, in the gateway's
+    /// processing mode: what ext_proc costs Envoy itself, the floor of path (3).
+    ExtProcFloor,
 }
 
 impl PathId {
     /// All paths, in their numbered order.
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 5] = [
         Self::Direct,
         Self::PlainEnvoy,
         Self::Gateway,
         Self::EnvoyMcpRouter,
+        Self::ExtProcFloor,
     ];
 
     /// The number the issue gives the path.
@@ -39,6 +43,7 @@ impl PathId {
             Self::PlainEnvoy => 2,
             Self::Gateway => 3,
             Self::EnvoyMcpRouter => 4,
+            Self::ExtProcFloor => 5,
         }
     }
 
@@ -49,6 +54,7 @@ impl PathId {
             Self::PlainEnvoy => "plain Envoy",
             Self::Gateway => "mcp-gateway",
             Self::EnvoyMcpRouter => "mcp_router",
+            Self::ExtProcFloor => "ext_proc floor",
         }
     }
 
@@ -59,6 +65,7 @@ impl PathId {
             Self::PlainEnvoy => "plain Envoy",
             Self::Gateway => "Envoy + mcp-gateway",
             Self::EnvoyMcpRouter => "Envoy mcp_router",
+            Self::ExtProcFloor => "Envoy + no-op ext_proc",
         }
     }
 }
@@ -74,7 +81,7 @@ pub struct Results {
     pub machine: Machine,
     /// Sizes and durations used.
     pub settings: Settings,
-    /// The interleaved comparison of the four paths.
+    /// The interleaved comparison of every path.
     pub paths: Vec<PathResult>,
     /// Latency against offered load, for the plot.
     pub sweep: Vec<SweepPoint>,

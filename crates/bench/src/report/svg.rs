@@ -39,6 +39,7 @@ fn color(path: PathId) -> &'static str {
         PathId::PlainEnvoy => "#1f77b4",
         PathId::Gateway => "#d62728",
         PathId::EnvoyMcpRouter => "#2ca02c",
+        PathId::ExtProcFloor => "#9467bd",
     }
 }
 
