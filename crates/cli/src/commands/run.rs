@@ -3,6 +3,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use mcp_gateway_broker::upstream::{DiscoveryTiming, run_discovery};
 use mcp_gateway_broker::{BrokerState, OAuthMetadata, Streams, app};
 use mcp_gateway_catalog::CatalogStore;
@@ -13,7 +14,7 @@ use mcp_gateway_upstream::{UpstreamClient, install_crypto_provider};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 use tracing_subscriber::EnvFilter;
 
 use crate::RunArgs;
@@ -117,6 +118,12 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
             TcpListenerStream::new(router_listener),
             cancel.clone().cancelled_owned(),
         );
+    // Without TCP_NODELAY a large answer's last segment can wait for a delayed ACK (~40 ms).
+    let broker_listener = broker_listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            debug!(%error, "TCP_NODELAY on a broker connection");
+        }
+    });
     let http = axum::serve(broker_listener, app(broker))
         .with_graceful_shutdown(cancel.clone().cancelled_owned());
     let servers = async {
