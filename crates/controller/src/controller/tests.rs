@@ -11,7 +11,8 @@ use tokio::sync::mpsc;
 use super::*;
 use crate::fixtures::{Calc, port, route, service, two_teams};
 
-/// A write the controller made: the request path and its JSON body.
+/// A request the controller made: a write (its path and JSON body), or a Lease read
+/// (`GET <path>`, no body).
 type Write = (String, Value);
 
 /// The objects a fake API server lists.
@@ -77,6 +78,7 @@ fn fake_api_server(
                     let Some(lease) = lease.clone() else {
                         panic!("lease reads need a lease in this test");
                     };
+                    let _ = writes.send((format!("GET {path}"), Value::Null));
                     lease
                 }
                 Method::GET => match lists.iter().find(|(p, _)| *p == path) {
@@ -413,9 +415,17 @@ async fn a_standby_replica_syncs_but_writes_nothing() {
         assert!(Instant::now() < deadline, "caches never synced");
         sleep(Duration::from_millis(10)).await;
     }
+    // It asked who leads: the Lease, held by pod-b.
+    let (path, _) = next(&mut recorded).await;
+    assert_eq!(
+        path,
+        "GET /apis/coordination.k8s.io/v1/namespaces/mcp-system/leases/mcp-gateway-controller"
+    );
     // Well past the debounce: a leader would have written by now.
     sleep(Duration::from_millis(300)).await;
-    assert!(recorded.try_recv().is_err(), "a standby must not write");
+    while let Ok((path, _)) = recorded.try_recv() {
+        assert!(path.starts_with("GET "), "a standby must not write: {path}");
+    }
     let (_, text) = http_get(metrics, "/metrics").await;
     assert!(text.contains("mcp_controller_leader 0"), "{text}");
     cancel.cancel();
