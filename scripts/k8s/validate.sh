@@ -3,7 +3,9 @@
 #
 #   - the MCPServer CRD, and that the chart's copy is identical to config/crd/;
 #   - deploy/ manifests against the Kubernetes schemas (kubernetes-validate, strict), the
-#     MCPServer samples against the CRD's schema (jsonschema), the kind config;
+#     MCPServer samples against the CRD's schema (jsonschema), Gateway API and Istio objects
+#     against their CRD schemas (the pinned @kubernetes-models packages on Node.js, in
+#     scripts/k8s/validation/node), the kind config;
 #   - charts/mcp-gateway rendered by Helm for several value sets, each object validated
 #     the same way, plus cross-reference rules (scripts/k8s/validation/);
 #   - a self-check: the documents in scripts/k8s/testdata/invalid/ must all be rejected.
@@ -78,8 +80,26 @@ if [[ "${RENDERER}" == "sdk" || ("${RENDERER}" == "auto" && -z "$(command -v hel
     fi
 fi
 
+# Gateway API and Istio schemas: the pinned @kubernetes-models packages, run with Node.js
+# (npm ci when node_modules is missing or older than the lock file).
+node_dir="${K8S_REPO_ROOT}/scripts/k8s/validation/node"
+third_party=()
+if command -v node >/dev/null && command -v npm >/dev/null; then
+    if [[ ! -f "${node_dir}/node_modules/.package-lock.json" \
+        || "${node_dir}/package-lock.json" -nt "${node_dir}/node_modules/.package-lock.json" ]]; then
+        log "installing the Gateway API and Istio schema packages into ${node_dir} (npm ci)"
+        npm ci --prefix "${node_dir}" --no-audit --no-fund --loglevel=error >/dev/null
+    fi
+    third_party=(--third-party-schemas "${node_dir}")
+elif [[ "${K8S_VALIDATE_ALLOW_SKIP:-}" == "1" ]]; then
+    log "SKIPPED: Gateway API and Istio schemas (no node/npm)"
+else
+    die "node and npm are needed for the Gateway API and Istio schemas (or set K8S_VALIDATE_ALLOW_SKIP=1)"
+fi
+
 # No __pycache__ left in the source tree.
 PYTHONDONTWRITEBYTECODE=1 exec "${python}" scripts/k8s/validate_manifests.py \
     --root "${K8S_REPO_ROOT}" \
     --renderer "${RENDERER}" \
-    --kubernetes-version "${K8S_VALIDATE_VERSION:-1.33.0}"
+    --kubernetes-version "${K8S_VALIDATE_VERSION:-1.33.0}" \
+    "${third_party[@]}"

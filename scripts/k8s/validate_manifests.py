@@ -6,8 +6,9 @@
 2. Static manifests (deploy/): built-in kinds against the Kubernetes JSON schemas of
    kubernetes-validate (strict: unknown fields fail, as kubectl's default field validation
    does); MCPServers against the CRD's openAPIV3Schema (jsonschema, unknown fields fail);
-   the kind config against the kind v1alpha4 fields it uses; third-party kinds, whose
-   schemas are not available offline, are skipped by name. Then cross-reference rules
+   the kind config against the kind v1alpha4 fields it uses; Gateway API and Istio kinds
+   against their CRD schemas with --third-party-schemas (validation/node); Envoy Gateway's
+   kinds, whose schemas are not available offline, are skipped by name. Then cross-reference rules
    (validation/static_rules.py).
 3. The chart, rendered by Helm for several value sets: every document as in 2, plus the
    chart rules (validation/chart_rules.py). Value sets that must be rejected are rejected.
@@ -320,12 +321,17 @@ def main() -> int:
     parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[2])
     parser.add_argument("--kubernetes-version", default="1.33.0")
     parser.add_argument("--renderer", choices=["auto", "helm", "sdk", "none"], default="auto")
+    parser.add_argument(
+        "--third-party-schemas",
+        type=Path,
+        help="validation/node with its packages installed: validates Gateway API and Istio kinds",
+    )
     args = parser.parse_args()
     root: Path = args.root.resolve()
     report = Report()
 
     def schemas(crd: Doc | None) -> SchemaValidator:
-        return SchemaValidator(args.kubernetes_version, crd)
+        return SchemaValidator(args.kubernetes_version, crd, args.third_party_schemas)
 
     crd = check_crd(root, report, schemas)
     validator = schemas(crd)

@@ -1,10 +1,14 @@
 """Which schema validates a document: the Kubernetes JSON schemas of kubernetes-validate
-(strict), the MCPServer CRD's openAPIV3Schema, the kind config fields deploy/kind uses;
-third-party kinds are skipped by name."""
+(strict), the MCPServer CRD's openAPIV3Schema, the kind config fields deploy/kind uses; the
+Gateway API and Istio kinds by their CRD schemas compiled in the pinned @kubernetes-models
+packages (validation/node, run with Node.js); Envoy Gateway's kinds are skipped by name."""
 
 from __future__ import annotations
 
 import copy
+import json
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -12,8 +16,9 @@ import kubernetes_validate
 
 from .objects import Doc, group_of
 
-# Kinds of other projects: their CRDs are not available offline. Checked by the chart and
-# static rules instead, where it matters.
+# Kinds of other projects. Those of the Gateway API and Istio are validated by
+# validation/node/validate.mjs; Envoy Gateway's have no schema offline and are checked by the
+# chart and static rules instead, where it matters.
 THIRD_PARTY = {
     ("gateway.networking.k8s.io", "Gateway"),
     ("gateway.networking.k8s.io", "GatewayClass"),
@@ -68,9 +73,11 @@ KIND_CONFIG_SCHEMA = {
 class SchemaValidator:
     """Validates one document against the schema that applies to its kind."""
 
-    def __init__(self, k8s_version: str, crd: Doc | None) -> None:
+    def __init__(self, k8s_version: str, crd: Doc | None, node: Path | None = None) -> None:
         self.k8s_version = k8s_version
         self.crd = crd
+        # validation/node with its packages installed; None leaves third-party kinds skipped.
+        self.node = node
         self.cr_validators: dict[tuple[str, str, str], jsonschema.protocols.Validator] = {}
         if crd is not None:
             spec = crd["spec"]
@@ -87,7 +94,10 @@ class SchemaValidator:
         group = group_of(doc)
         kind = doc["kind"]
         if (group, kind) in THIRD_PARTY:
-            return f"skip: third-party kind {group}/{kind}, no schema offline", []
+            result = third_party(self.node, doc) if self.node else None
+            if result is None:
+                return f"skip: third-party kind {group}/{kind}, no schema offline", []
+            return result
         if doc["apiVersion"] == "kind.x-k8s.io/v1alpha4":
             return "kind config schema", errors_of(jsonschema.Draft7Validator(KIND_CONFIG_SCHEMA), doc)
         if group == "mcp.kagenti.com":
@@ -106,6 +116,25 @@ class SchemaValidator:
             path = "/".join(str(p) for p in error.path)
             return "Kubernetes schema", [f"{path or '(root)'}: {error.message}"]
         return f"Kubernetes {rules_version(self.k8s_version)} schema, strict", metadata_problems(doc)
+
+
+def third_party(node: Path, doc: Doc) -> tuple[str, list[str]] | None:
+    """(outcome, problems) from validation/node/validate.mjs, or None when it has no schema for
+    the kind."""
+    run = subprocess.run(
+        ["node", str(node / "validate.mjs")],
+        input=json.dumps([doc]),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    if run.returncode != 0:
+        return "third-party schema", [f"validate.mjs failed: {run.stderr.strip()[-500:]}"]
+    [result] = json.loads(run.stdout)
+    if result["schema"] is None:
+        return None
+    return result["schema"], result["problems"] + metadata_problems(doc)
 
 
 def rules_version(version: str) -> str:
