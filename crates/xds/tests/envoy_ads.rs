@@ -304,16 +304,23 @@ async fn envoy_routes_by_authority_and_answers_its_errors_in_json_rpc() {
         Some("200")
     );
 
-    // The router's own immediate responses are left alone, even for a named server.
-    let response = post("gateway.example.com")
-        .header("x-mcp-servername", "dead")
-        .body(steered(json!({"immediate": true})))
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-    let body: Value = response.json().await.expect("router body is JSON");
-    assert_eq!(body, json!({"from": "router"}));
+    // The router's own immediate responses are left alone: one before routing, and a 503
+    // it answers in the response phase of a call it routed (so x-mcp-servername is set,
+    // and only the missing response flag keeps the unavailable mapper off it).
+    for test in [
+        json!({"immediate": true}),
+        json!({"route": "echo.mcp.test", "servername": "echo", "observe": true,
+               "immediate_response": true}),
+    ] {
+        let response = post("gateway.example.com")
+            .body(steered(test.clone()))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{test}");
+        let body: Value = response.json().await.expect("router body is JSON");
+        assert_eq!(body, json!({"from": "router"}), "{test}");
+    }
 
     // Deprecated or questionable settings show up as warnings at startup.
     let log = envoy.log();

@@ -4,7 +4,11 @@
 //!   router does for a routed call), with `"servername": "<name>"` also setting
 //!   `x-mcp-servername` and, like the router, the body's id as `mcp.request_id` metadata;
 //! - `"observe": true` sets `x-mcp-observe: 1`, selecting the route with the response filter;
-//! - `"immediate": true` answers 503 with a JSON body itself.
+//! - `"immediate": true` answers 503 with a JSON body itself;
+//! - `"immediate_response": true` (with `route`) routes the call, then answers 503 with that
+//!   JSON body in its response phase (as the router answers a backend's lost session), so
+//!   the request carries `x-mcp-servername` when Envoy handles the router's answer. It
+//!   travels to the response filter's stream as `mcp.immediate_response` metadata.
 //!
 //! Every `:status` Envoy shows it in a response-headers phase (the response filter, which
 //! runs on routed requests only) is reported. Everything else continues unchanged.
@@ -97,13 +101,25 @@ fn answer(
                 response: Some(processing_response::Response::RequestBody(BodyResponse {
                     response: Some(routed(host.to_owned(), servername, test["observe"] == true)),
                 })),
-                dynamic_metadata: Some(mcp_metadata(json["id"].as_f64())),
+                dynamic_metadata: Some(mcp_metadata(
+                    json["id"].as_f64(),
+                    test["immediate_response"] == true,
+                )),
                 ..Default::default()
             });
         }
         processing_request::Request::ResponseHeaders(headers) => {
             let headers = headers.headers.unwrap_or_default();
             let _ = statuses.send(header(&headers, ":status").unwrap_or_default());
+            let asked = message
+                .metadata_context
+                .as_ref()
+                .and_then(|m| m.filter_metadata.get("mcp"))
+                .and_then(|mcp| mcp.fields.get("immediate_response"))
+                .is_some_and(|v| v.kind == Some(value::Kind::BoolValue(true)));
+            if asked {
+                return Some(immediate_unavailable());
+            }
             processing_response::Response::ResponseHeaders(HeadersResponse::default())
         }
         _ => return None,
@@ -169,13 +185,21 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
     })
 }
 
-fn mcp_metadata(request_id: Option<f64>) -> Struct {
+fn mcp_metadata(request_id: Option<f64>, immediate_response: bool) -> Struct {
     let mut fields = std::collections::HashMap::new();
     if let Some(id) = request_id {
         fields.insert(
             "request_id".to_owned(),
             Value {
                 kind: Some(value::Kind::NumberValue(id)),
+            },
+        );
+    }
+    if immediate_response {
+        fields.insert(
+            "immediate_response".to_owned(),
+            Value {
+                kind: Some(value::Kind::BoolValue(true)),
             },
         );
     }
