@@ -16,15 +16,26 @@ use crate::error::Error;
 /// How long open connections may take to finish once shutdown has begun.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// Which `Host` headers the MCP endpoint accepts (DNS-rebinding protection).
+/// Which `Host` and `Origin` headers the MCP endpoint accepts (DNS-rebinding protection).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostPolicy {
     /// Loopback names (`localhost`, `127.0.0.1`, `::1`) plus these hosts or
-    /// `host:port` authorities.
+    /// `host:port` authorities; an `Origin`, when sent, must name one of them too.
     Loopback(Vec<String>),
-    /// Any host: needed behind a proxy that sets `Host` to a virtual name.
+    /// Any host and origin: needed behind a proxy that sets `Host` to a virtual name (and
+    /// checks origins itself, as the gateway does).
     Any,
 }
+
+/// Origins of the loopback names, any port.
+const LOOPBACK_ORIGINS: [&str; 6] = [
+    "http://localhost:*",
+    "http://127.0.0.1:*",
+    "http://[::1]:*",
+    "https://localhost:*",
+    "https://127.0.0.1:*",
+    "https://[::1]:*",
+];
 
 impl Default for HostPolicy {
     fn default() -> Self {
@@ -47,7 +58,26 @@ pub fn streamable_config(
                 .chain(extra)
                 .cloned()
                 .collect::<Vec<_>>();
-            config.with_allowed_hosts(hosts)
+            // An extra `host` allows it on any port, a `host:port` on that port only.
+            let origins = LOOPBACK_ORIGINS
+                .iter()
+                .map(|origin| (*origin).to_owned())
+                .chain(extra.iter().flat_map(|host| {
+                    let authority = if host.contains(':') {
+                        host.clone()
+                    } else {
+                        format!("{host}:*")
+                    };
+                    [
+                        format!("http://{authority}"),
+                        format!("https://{authority}"),
+                    ]
+                }))
+                .collect::<Vec<_>>();
+            config
+                .with_allowed_hosts(hosts)
+                .with_allowed_origins(origins)
+                .enforce_origin_validation()
         }
     }
 }
