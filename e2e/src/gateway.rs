@@ -332,6 +332,11 @@ impl Gateway {
     }
 
     /// The end of every log: gateway, Envoy and example servers.
+    /// Everything `mcp-broker-router` has logged so far.
+    pub fn gateway_log(&self) -> String {
+        self.gateway.log()
+    }
+
     pub fn log_tails(&self) -> String {
         let mut tails = vec![self.gateway.log_tail(), self.envoy.log_tail()];
         tails.extend(self.backends.iter().map(Backend::log_tail));

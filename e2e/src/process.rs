@@ -138,6 +138,11 @@ impl ChildProcess {
     }
 
     /// The last lines of this process's log, headed by its name.
+    /// Everything the process has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
     pub fn log_tail(&self) -> String {
         format!(
             "--- {} ({}) ---\n{}",

@@ -15,8 +15,28 @@ use tokio::time::Instant;
 /// JSON-RPC invalid params: the error of an unknown tool.
 const INVALID_PARAMS: i64 = -32602;
 
-/// How long an invalid config is watched for effects: ten config poll intervals.
+/// How long an invalid config is watched for effects once the gateway has rejected it:
+/// ten config poll intervals.
 const OBSERVE: Duration = Duration::from_secs(1);
+/// What the gateway logs when it refuses a config file.
+const REJECTED: &str = "configuration rejected";
+
+/// Waits until the gateway has logged one more rejection than `before` (it read the
+/// invalid file and refused it), then checks that nothing changes.
+async fn rejected_and_nothing_changes(
+    gateway: &Gateway,
+    client: &McpClient,
+    expected: &BTreeSet<String>,
+    before: usize,
+) -> Result<()> {
+    eventually("the gateway to reject the config", || async {
+        let rejections = gateway.gateway_log().matches(REJECTED).count();
+        ensure!(rejections > before, "{rejections} rejections logged");
+        Ok(())
+    })
+    .await?;
+    nothing_changes(client, expected).await
+}
 
 /// Checks, for [`OBSERVE`], that calc and text keep working and the tools stay `expected`.
 async fn nothing_changes(client: &McpClient, expected: &BTreeSet<String>) -> Result<()> {
@@ -71,15 +91,17 @@ async fn added_server_appears_and_invalid_config_is_ignored() -> Result<()> {
     );
 
     // Not YAML at all.
+    let before = gateway.gateway_log().matches(REJECTED).count();
     gateway.write_config("servers: [ {name: ")?;
-    nothing_changes(&client, &names).await?;
+    rejected_and_nothing_changes(&gateway, &client, &names, before).await?;
 
     // Valid YAML, invalid config: two servers with one name (text's entry, renamed).
     let valid = gateway.config_yaml(&[ServerKind::Calc, ServerKind::Text])?;
     let duplicate = valid.replacen("name: text", "name: calc", 1);
     assert_ne!(duplicate, valid);
+    let before = gateway.gateway_log().matches(REJECTED).count();
     gateway.write_config(&duplicate)?;
-    nothing_changes(&client, &names).await?;
+    rejected_and_nothing_changes(&gateway, &client, &names, before).await?;
 
     // The watcher survived both: removing text takes effect.
     gateway.write_config(&gateway.config_yaml(&[ServerKind::Calc])?)?;
