@@ -83,6 +83,25 @@ fn invalid_and_duplicate_names_are_skipped() {
 }
 
 #[test]
+fn two_servers_exposing_one_name_list_it_once() {
+    // Prefixes "" and "a_" both expose "a_b" ("" + "a_b", "a_" + "b"), which config
+    // validation forbids but a store must survive.
+    let store = CatalogStore::new();
+    store.update("plain", ServerOffer::tools("", tools(&["a_b", "c"])));
+    store.update("prefixed", ServerOffer::tools("a_", tools(&["b", "d"])));
+    let cat = store.load();
+    let listed: Vec<Value> = serde_json::from_str(cat.tools_json()).expect("JSON");
+    let names: Vec<&str> = listed.iter().filter_map(|t| t["name"].as_str()).collect();
+    assert_eq!(
+        names.iter().filter(|n| **n == "a_b").count(),
+        1,
+        "{names:?}"
+    );
+    assert_eq!(cat.tool_count(), 3);
+    assert_eq!(listed.len(), 3);
+}
+
+#[test]
 fn updates_report_the_lists_that_changed() {
     let store = CatalogStore::new();
     assert_eq!(
@@ -127,7 +146,9 @@ proptest::proptest! {
     #[test]
     fn exposed_names_are_unique(lists in proptest::collection::vec(proptest::collection::vec("[a-c_]{1,3}", 0..6), 1..4)) {
         let store = CatalogStore::new();
-        let prefixes = ["a_", "b_", "c_"];
+        // Overlapping on purpose ("" and "a" are prefixes of "a_"): the store itself keeps
+        // exposed names unique, whatever the config allowed.
+        let prefixes = ["", "a", "a_"];
         for (i, names) in lists.iter().enumerate() {
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
             store.update(&format!("s{i}"), ServerOffer::tools(prefixes[i % 3], tools(&names)));
