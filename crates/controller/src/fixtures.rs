@@ -154,6 +154,8 @@ pub fn two_teams() -> (Vec<MCPServer>, Vec<HTTPRoute>, Vec<Service>) {
 pub struct Calc {
     /// The MCP endpoint under the host name given to [`Calc::start`].
     pub url: String,
+    /// The loopback port it listens on.
+    pub port: u16,
     /// The server's counters.
     pub stats: Arc<Stats>,
     stop: Option<oneshot::Sender<()>>,
@@ -172,7 +174,8 @@ impl Calc {
         let server = ExampleServer::bind(ServerKind::Calc, ([127, 0, 0, 1], 0).into(), options)
             .await
             .expect("binds");
-        let url = format!("http://{host}:{}/mcp", server.local_addr().port());
+        let port = server.local_addr().port();
+        let url = format!("http://{host}:{port}/mcp");
         let stats = server.stats();
         let (stop, stopped) = oneshot::channel::<()>();
         let serving = tokio::spawn(async move {
@@ -184,6 +187,7 @@ impl Calc {
         });
         Self {
             url,
+            port,
             stats,
             stop: Some(stop),
             serving,

@@ -158,24 +158,61 @@ async fn http_get(address: SocketAddr, path: &str) -> (String, String) {
     (status, body)
 }
 
+/// A controller on loopback listeners with a 10 ms debounce.
+struct Running {
+    health: SocketAddr,
+    metrics: SocketAddr,
+    cancel: CancellationToken,
+    task: tokio::task::JoinHandle<Result<(), Error>>,
+}
+
+impl Running {
+    async fn start(
+        client: Client,
+        lease: Option<LeaseSettings>,
+        discovery: Option<DiscoverySettings>,
+    ) -> Self {
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+        let options = ControllerOptions {
+            health_address: loopback,
+            metrics_address: loopback,
+            debounce: Duration::from_millis(10),
+            discovery,
+            ..ControllerOptions::new(Settings::default(), lease)
+        };
+        let controller = Controller::bind(client, options).await.expect("binds");
+        let (Some(health), Some(metrics)) = controller.local_addrs() else {
+            panic!("listeners have addresses");
+        };
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(controller.run(cancel.clone()));
+        Self {
+            health,
+            metrics,
+            cancel,
+            task,
+        }
+    }
+
+    /// Cancels it and checks it stopped cleanly.
+    async fn stop(self) {
+        self.cancel.cancel();
+        tokio::time::timeout(Duration::from_secs(5), self.task)
+            .await
+            .expect("stops on cancel")
+            .expect("no panic")
+            .expect("no error");
+    }
+}
+
 #[tokio::test]
 async fn watches_then_publishes_config_and_statuses() {
     let (client, mut recorded, _events) = fake_api_server(None, two_teams());
-    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
-    let options = ControllerOptions {
-        health_address: loopback,
-        metrics_address: loopback,
-        debounce: Duration::from_millis(10),
-        discovery: None,
-        ..ControllerOptions::new(Settings::default(), None)
-    };
-    let controller = Controller::bind(client, options).await.expect("binds");
-    let (Some(health), Some(metrics)) = controller.local_addrs() else {
-        panic!("listeners have addresses");
-    };
-    let cancel = CancellationToken::new();
-    let running = tokio::spawn(controller.run(cancel.clone()));
-    assert_eq!(http_get(health, "/healthz").await.0, "HTTP/1.1 200 OK");
+    let running = Running::start(client, None, None).await;
+    assert_eq!(
+        http_get(running.health, "/healthz").await.0,
+        "HTTP/1.1 200 OK"
+    );
 
     let (path, configmap) = next(&mut recorded).await;
     assert_eq!(
@@ -194,8 +231,11 @@ async fn watches_then_publishes_config_and_statuses() {
         assert_eq!(body["status"]["conditions"][0]["reason"], "Published");
     }
 
-    assert_eq!(http_get(health, "/readyz").await.0, "HTTP/1.1 200 OK");
-    let (status, text) = http_get(metrics, "/metrics").await;
+    assert_eq!(
+        http_get(running.health, "/readyz").await.0,
+        "HTTP/1.1 200 OK"
+    );
+    let (status, text) = http_get(running.metrics, "/metrics").await;
     assert_eq!(status, "HTTP/1.1 200 OK");
     assert!(
         text.contains(r#"mcp_controller_reconciles_total{result="success"}"#),
@@ -207,22 +247,7 @@ async fn watches_then_publishes_config_and_statuses() {
     );
     assert!(text.contains("mcp_controller_leader 1"), "{text}");
 
-    cancel.cancel();
-    tokio::time::timeout(Duration::from_secs(5), running)
-        .await
-        .expect("stops on cancel")
-        .expect("no panic")
-        .expect("no error");
-}
-
-/// Runs until `cancel`, then checks it stopped cleanly.
-async fn stopped(cancel: CancellationToken, running: tokio::task::JoinHandle<Result<(), Error>>) {
-    cancel.cancel();
-    tokio::time::timeout(Duration::from_secs(5), running)
-        .await
-        .expect("stops on cancel")
-        .expect("no panic")
-        .expect("no error");
+    running.stop().await;
 }
 
 /// The next ConfigMap write's config text, skipping status writes before it.
@@ -249,17 +274,7 @@ async fn a_change_to_any_watched_kind_is_published() {
     let (servers, routes, services) = two_teams();
     let (client, mut recorded, events) =
         fake_api_server(None, (servers.clone(), routes.clone(), services.clone()));
-    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
-    let options = ControllerOptions {
-        health_address: loopback,
-        metrics_address: loopback,
-        debounce: Duration::from_millis(10),
-        discovery: None,
-        ..ControllerOptions::new(Settings::default(), None)
-    };
-    let controller = Controller::bind(client, options).await.expect("binds");
-    let cancel = CancellationToken::new();
-    let running = tokio::spawn(controller.run(cancel.clone()));
+    let running = Running::start(client, None, None).await;
     let first = next_config(&mut recorded).await;
     assert!(first.contains("toolPrefix: weather_"), "{first}");
 
@@ -297,7 +312,7 @@ async fn a_change_to_any_watched_kind_is_published() {
         "{config}"
     );
 
-    stopped(cancel, running).await;
+    running.stop().await;
 }
 
 #[tokio::test]
@@ -306,12 +321,7 @@ async fn discovered_tools_reach_the_status() {
     // points at nothing that answers.
     let host = "weather.team-a.svc.cluster.local";
     let calc = Calc::start(host).await;
-    let calc_port = calc
-        .url
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.trim_end_matches("/mcp").parse().ok())
-        .expect("port in URL");
+    let calc_port = i32::from(calc.port);
     let (servers, mut routes, mut services) = two_teams();
     routes[0] = route(
         "team-a",
@@ -326,21 +336,16 @@ async fn discovered_tools_reach_the_status() {
         vec![port(calc_port, Some("http"), None)],
     );
     let (client, mut recorded, _events) = fake_api_server(None, (servers, routes, services));
-    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
-    let options = ControllerOptions {
-        health_address: loopback,
-        metrics_address: loopback,
-        debounce: Duration::from_millis(10),
-        discovery: Some(DiscoverySettings {
+    let running = Running::start(
+        client,
+        None,
+        Some(DiscoverySettings {
             timeout: Duration::from_secs(2),
-            resolve: vec![(host.to_owned(), loopback)],
+            resolve: vec![(host.to_owned(), SocketAddr::from(([127, 0, 0, 1], 0)))],
             ..DiscoverySettings::default()
         }),
-        ..ControllerOptions::new(Settings::default(), None)
-    };
-    let controller = Controller::bind(client, options).await.expect("binds");
-    let cancel = CancellationToken::new();
-    let running = tokio::spawn(controller.run(cancel.clone()));
+    )
+    .await;
 
     let (path, _) = next(&mut recorded).await;
     assert!(path.ends_with("/configmaps/mcp-gateway-config"), "{path}");
@@ -385,7 +390,7 @@ async fn discovered_tools_reach_the_status() {
             "unexpected write {path}"
         );
     }
-    stopped(cancel, running).await;
+    running.stop().await;
     calc.stop().await;
 }
 
@@ -393,25 +398,14 @@ async fn discovered_tools_reach_the_status() {
 async fn a_standby_replica_syncs_but_writes_nothing() {
     let held = crate::verifier::lease(Some("pod-b"), "7", 0);
     let (client, mut recorded, _events) = fake_api_server(Some(held), two_teams());
-    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
-    let options = ControllerOptions {
-        health_address: loopback,
-        metrics_address: loopback,
-        debounce: Duration::from_millis(10),
-        discovery: None,
-        ..ControllerOptions::new(
-            Settings::default(),
-            Some(LeaseSettings::new("mcp-system", "pod-a")),
-        )
-    };
-    let controller = Controller::bind(client, options).await.expect("binds");
-    let (Some(health), Some(metrics)) = controller.local_addrs() else {
-        panic!("listeners have addresses");
-    };
-    let cancel = CancellationToken::new();
-    let running = tokio::spawn(controller.run(cancel.clone()));
+    let running = Running::start(
+        client,
+        Some(LeaseSettings::new("mcp-system", "pod-a")),
+        None,
+    )
+    .await;
     let deadline = Instant::now() + Duration::from_secs(5);
-    while http_get(health, "/readyz").await.0 != "HTTP/1.1 200 OK" {
+    while http_get(running.health, "/readyz").await.0 != "HTTP/1.1 200 OK" {
         assert!(Instant::now() < deadline, "caches never synced");
         sleep(Duration::from_millis(10)).await;
     }
@@ -426,14 +420,9 @@ async fn a_standby_replica_syncs_but_writes_nothing() {
     while let Ok((path, _)) = recorded.try_recv() {
         assert!(path.starts_with("GET "), "a standby must not write: {path}");
     }
-    let (_, text) = http_get(metrics, "/metrics").await;
+    let (_, text) = http_get(running.metrics, "/metrics").await;
     assert!(text.contains("mcp_controller_leader 0"), "{text}");
-    cancel.cancel();
-    tokio::time::timeout(Duration::from_secs(5), running)
-        .await
-        .expect("stops on cancel")
-        .expect("no panic")
-        .expect("no error");
+    running.stop().await;
 }
 
 #[tokio::test]
@@ -441,24 +430,8 @@ async fn not_ready_until_caches_sync() {
     // An API server that never answers: caches never sync.
     let (service, _handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
     let client = Client::new(service, "default");
-    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
-    let options = ControllerOptions {
-        health_address: loopback,
-        metrics_address: loopback,
-        ..ControllerOptions::new(Settings::default(), None)
-    };
-    let controller = Controller::bind(client, options).await.expect("binds");
-    let (Some(health), _) = controller.local_addrs() else {
-        panic!("health has an address");
-    };
-    let cancel = CancellationToken::new();
-    let running = tokio::spawn(controller.run(cancel.clone()));
-    let (status, _) = http_get(health, "/readyz").await;
+    let running = Running::start(client, None, None).await;
+    let (status, _) = http_get(running.health, "/readyz").await;
     assert_eq!(status, "HTTP/1.1 503 Service Unavailable");
-    cancel.cancel();
-    tokio::time::timeout(Duration::from_secs(5), running)
-        .await
-        .expect("stops on cancel")
-        .expect("no panic")
-        .expect("no error");
+    running.stop().await;
 }
