@@ -10,18 +10,20 @@ pub(crate) fn parse(text: &str) -> Result<Duration, String> {
     let n: u64 = number
         .parse()
         .map_err(|_| format!("invalid duration {text:?}: expected e.g. 500ms, 30s, 5m, 24h"))?;
-    let d = match unit {
-        "ms" => Duration::from_millis(n),
-        "" | "s" => Duration::from_secs(n),
-        "m" => Duration::from_secs(n * 60),
-        "h" => Duration::from_secs(n * 3600),
-        _ => {
-            return Err(format!(
-                "invalid duration unit in {text:?}: use ms, s, m or h"
-            ));
-        }
+    let seconds = |per: u64| {
+        n.checked_mul(per)
+            .map(Duration::from_secs)
+            .ok_or_else(|| format!("duration {text:?} is too long"))
     };
-    Ok(d)
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "" | "s" => Ok(Duration::from_secs(n)),
+        "m" => seconds(60),
+        "h" => seconds(3600),
+        _ => Err(format!(
+            "invalid duration unit in {text:?}: use ms, s, m or h"
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -38,5 +40,7 @@ mod tests {
         assert!(parse("").is_err());
         assert!(parse("5d").is_err());
         assert!(parse("-1s").is_err());
+        // Too long for a u64 of seconds: an error, not an overflow.
+        assert!(parse(&format!("{}h", u64::MAX / 60)).is_err());
     }
 }
