@@ -226,8 +226,16 @@ fn capabilities(caps: Capabilities) -> Value {
         out["completions"] = json!({});
     }
     if caps.tasks {
-        // `tasks/list` is the gateway's (every backend's tasks); the rest is routed by id.
-        out["tasks"] = json!({ "list": {}, "cancel": {}, "requests": { "tools": { "call": {} } } });
+        // `tasks/list` is the gateway's own (every backend's tasks); cancelling and
+        // task-augmented calls are routed to backends, so offered when one offers them.
+        let mut tasks = json!({ "list": {} });
+        if caps.task_cancel {
+            tasks["cancel"] = json!({});
+        }
+        if caps.task_tool_calls {
+            tasks["requests"] = json!({ "tools": { "call": {} } });
+        }
+        out["tasks"] = tasks;
     }
     out
 }
@@ -394,4 +402,30 @@ fn json_response(status: StatusCode, body: Body, session: Option<&str>) -> Respo
         headers.insert(SESSION_HEADER, session);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tasks_capability_offers_only_what_some_backend_does() {
+        let none = capabilities(Capabilities::default());
+        assert!(none.get("tasks").is_none(), "{none}");
+        let listing = Capabilities {
+            tasks: true,
+            ..Capabilities::default()
+        };
+        assert_eq!(capabilities(listing)["tasks"], json!({"list": {}}));
+        let all = Capabilities {
+            tasks: true,
+            task_cancel: true,
+            task_tool_calls: true,
+            ..Capabilities::default()
+        };
+        assert_eq!(
+            capabilities(all)["tasks"],
+            json!({"list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}})
+        );
+    }
 }

@@ -44,6 +44,10 @@ pub struct Capabilities {
     pub completions: bool,
     /// Some backend runs requests as tasks (MCP 2025-11-25).
     pub tasks: bool,
+    /// Some backend cancels its tasks (`tasks.cancel`).
+    pub task_cancel: bool,
+    /// Some backend runs `tools/call` as a task (`tasks.requests.tools.call`).
+    pub task_tool_calls: bool,
 }
 
 /// One immutable view of everything discovered; replaced whole on every change.

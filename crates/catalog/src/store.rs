@@ -148,6 +148,14 @@ fn build(servers: &BTreeMap<String, ServerOffer>) -> Catalog {
             caps.logging |= offer.has_capability("logging");
             caps.completions |= offer.has_capability("completions");
             caps.tasks |= offer.has_capability("tasks");
+            let declares = |pointer| {
+                offer
+                    .capabilities
+                    .pointer(pointer)
+                    .is_some_and(|c| !c.is_null())
+            };
+            caps.task_cancel |= declares("/tasks/cancel");
+            caps.task_tool_calls |= declares("/tasks/requests/tools/call");
         }
         statuses.insert(
             server.clone(),

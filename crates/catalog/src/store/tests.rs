@@ -58,6 +58,24 @@ fn prompts_resources_and_templates_are_exposed_reversibly() {
 }
 
 #[test]
+fn task_capabilities_are_the_union_of_what_backends_declare() {
+    let store = CatalogStore::new();
+    let offer = |caps: Value| ServerOffer::healthy("", caps, Default::default());
+    store.update("lister", offer(json!({"tasks": {"list": {}}})));
+    let caps = store.load().capabilities();
+    assert!(caps.tasks && !caps.task_cancel && !caps.task_tool_calls);
+    store.update(
+        "runner",
+        offer(json!({"tasks": {"cancel": {}, "requests": {"tools": {"call": {}}}}})),
+    );
+    let caps = store.load().capabilities();
+    assert!(caps.tasks && caps.task_cancel && caps.task_tool_calls);
+    store.update("runner", ServerOffer::unhealthy("", "down".into()));
+    let caps = store.load().capabilities();
+    assert!(caps.tasks && !caps.task_cancel && !caps.task_tool_calls);
+}
+
+#[test]
 fn unhealthy_servers_expose_nothing_but_are_known() {
     let store = CatalogStore::new();
     store.update("calc", ServerOffer::unhealthy("c_", "refused".into()));
