@@ -13,9 +13,8 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use futures::StreamExt;
-use mcp_gateway_protocol::versions;
 use mcp_gateway_upstream::{InitOptions, UpstreamClient, UpstreamError};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::Notify;
 use tracing::debug;
 use url::Url;
@@ -30,8 +29,8 @@ pub struct DiscoverySettings {
     pub interval: Duration,
     /// Bound on each exchange with a backend.
     pub timeout: Duration,
-    /// Fixed addresses for host names (`host`, address); the URL's port still applies.
-    /// Lets a controller outside the cluster, or a test, reach Service names.
+    /// Fixed addresses for host names (`host`, address) instead of DNS; the URL's port
+    /// still applies. No flag sets it: tests use it to reach Service names on loopback.
     pub resolve: Vec<(String, SocketAddr)>,
 }
 
@@ -59,9 +58,9 @@ pub struct Discovery {
 #[derive(Debug, Default)]
 struct State {
     /// The URLs of the servers published by the last reconcile.
-    tracked: Vec<String>,
+    tracked: Vec<Url>,
     /// Tool names (as the backend names them) of the last successful listing.
-    found: HashMap<String, Vec<String>>,
+    found: HashMap<Url, Vec<String>>,
 }
 
 impl Discovery {
@@ -88,7 +87,7 @@ impl Discovery {
 
     /// The tools of the server at `url` with `prefix` in front, as the gateway exposes
     /// them; `None` when its last listing failed or it has not been listed yet.
-    pub fn exposed(&self, url: &str, prefix: &str) -> Option<Vec<String>> {
+    pub fn exposed(&self, url: &Url, prefix: &str) -> Option<Vec<String>> {
         let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         let names = state.found.get(url)?;
         Some(names.iter().map(|name| format!("{prefix}{name}")).collect())
@@ -96,7 +95,7 @@ impl Discovery {
 
     /// Makes `urls` the servers to discover, forgetting the others; wakes the
     /// discovery loop when one of them has no listing yet.
-    pub fn track(&self, urls: Vec<String>) {
+    pub fn track(&self, urls: Vec<Url>) {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         if state.tracked == urls {
             return;
@@ -120,7 +119,7 @@ impl Discovery {
             .unwrap_or_else(PoisonError::into_inner)
             .tracked
             .clone();
-        let listings: Vec<(String, Option<Vec<String>>)> = futures::stream::iter(tracked)
+        let listings: Vec<(Url, Option<Vec<String>>)> = futures::stream::iter(tracked)
             .map(|url| async move {
                 let tools = match self.list(&url).await {
                     Ok(tools) => Some(tools),
@@ -150,28 +149,23 @@ impl Discovery {
         changed
     }
 
-    /// One listing: a session of its own, every page of `tools/list`, then DELETE.
-    pub async fn list(&self, url: &str) -> Result<Vec<String>, UpstreamError> {
-        let url = Url::parse(url).map_err(|e| UpstreamError::Connect(format!("{url}: {e}")))?;
-        let options = InitOptions {
-            protocol_version: versions::SUPPORTED[0].to_owned(),
-            capabilities: json!({}),
-            client_info: json!({
-                "name": crate::context::FIELD_MANAGER,
-                "version": env!("CARGO_PKG_VERSION"),
-            }),
-        };
-        let session = self.client.initialize(&url, &options).await?;
+    /// One listing: a session of its own, every page of `tools/list`, then DELETE. The
+    /// names come sorted, so a backend listing them in another order is no change.
+    async fn list(&self, url: &Url) -> Result<Vec<String>, UpstreamError> {
+        let options = InitOptions::own(crate::context::FIELD_MANAGER);
+        let session = self.client.initialize(url, &options).await?;
         let listed = self
             .client
-            .list_all(&url, &session, "tools/list", "tools")
+            .list_all(url, &session, "tools/list", "tools")
             .await;
-        let _ = self.client.terminate(&url, &session).await;
-        Ok(listed?
+        let _ = self.client.terminate(url, &session).await;
+        let mut names: Vec<String> = listed?
             .iter()
             .filter_map(|tool| tool.get("name").and_then(Value::as_str))
             .map(str::to_owned)
-            .collect())
+            .collect();
+        names.sort_unstable();
+        Ok(names)
     }
 }
 

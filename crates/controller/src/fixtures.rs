@@ -153,7 +153,7 @@ pub fn two_teams() -> (Vec<MCPServer>, Vec<HTTPRoute>, Vec<Service>) {
 /// [`Calc::stop`] or when dropped.
 pub struct Calc {
     /// The MCP endpoint under the host name given to [`Calc::start`].
-    pub url: String,
+    pub url: url::Url,
     /// The loopback port it listens on.
     pub port: u16,
     /// The server's counters.
@@ -175,7 +175,7 @@ impl Calc {
             .await
             .expect("binds");
         let port = server.local_addr().port();
-        let url = format!("http://{host}:{port}/mcp");
+        let url = url::Url::parse(&format!("http://{host}:{port}/mcp")).expect("valid URL");
         let stats = server.stats();
         let (stop, stopped) = oneshot::channel::<()>();
         let serving = tokio::spawn(async move {

@@ -37,7 +37,7 @@ pub use crd::{
     Condition, DEFAULT_PATH, GATEWAY_GROUP, HTTP_ROUTE_KIND, MCPServer, MCPServerSpec,
     MCPServerStatus, TargetRef, TargetStatus, crd_yaml,
 };
-pub use discovery::{Discovery, DiscoverySettings};
+pub use discovery::DiscoverySettings;
 pub use error::Error;
 pub use health::Health;
 pub use leader::{DEFAULT_LEASE_NAME, LeaderElector, LeaseSettings, default_identity};

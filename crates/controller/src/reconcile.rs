@@ -120,13 +120,13 @@ pub async fn reconcile(ctx: &Context, cluster: &Cluster, now: Timestamp) -> Resu
 /// its targets' status.
 fn add_discovered_tools(discovery: &Discovery, plan: &mut Plan) {
     let servers = plan.config.servers();
-    discovery.track(servers.iter().map(|s| s.url.to_string()).collect());
+    discovery.track(servers.iter().map(|s| s.url.clone()).collect());
     for target in plan.servers.iter_mut().flat_map(|s| s.targets.iter_mut()) {
         let Some(name) = target.server_name.as_deref().filter(|_| target.ready) else {
             continue;
         };
         if let Some(server) = servers.iter().find(|s| s.name == name) {
-            target.discovered_tools = discovery.exposed(server.url.as_str(), &server.tool_prefix);
+            target.discovered_tools = discovery.exposed(&server.url, &server.tool_prefix);
         }
     }
 }

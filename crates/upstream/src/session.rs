@@ -22,6 +22,18 @@ pub struct InitOptions {
     pub client_info: Value,
 }
 
+impl InitOptions {
+    /// How the gateway introduces itself in a session of its own (listing a backend, not on
+    /// a client's behalf): the newest protocol version, no capabilities, `name` as client.
+    pub fn own(name: &str) -> Self {
+        Self {
+            protocol_version: mcp_gateway_protocol::versions::SUPPORTED[0].to_owned(),
+            capabilities: Value::Object(Map::new()),
+            client_info: serde_json::json!({ "name": name, "version": env!("CARGO_PKG_VERSION") }),
+        }
+    }
+}
+
 /// An initialised session with a backend.
 #[derive(Clone, Debug)]
 pub struct BackendSession {

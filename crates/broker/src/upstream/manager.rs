@@ -5,7 +5,6 @@ use mcp_gateway_catalog::{ListKind, ServerOffer};
 use mcp_gateway_config::Server;
 use mcp_gateway_protocol::Message;
 use mcp_gateway_upstream::{BackendSession, InitOptions, UpstreamError};
-use serde_json::json;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -13,7 +12,6 @@ use tracing::{debug, warn};
 
 use super::DiscoveryTiming;
 use crate::BrokerState;
-use mcp_gateway_protocol::versions;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 
@@ -136,7 +134,7 @@ async fn discover(
         None => {
             state
                 .upstream()
-                .initialize(&server.url, &gateway_identity())
+                .initialize(&server.url, &InitOptions::own("mcp-gateway"))
                 .await?
         }
     };
@@ -175,14 +173,5 @@ async fn forget_sessions(state: &BrokerState, server: &Server) {
             debug!(server = %server.name, sessions = n, "forgot backend sessions after backend restart")
         }
         Err(e) => warn!(server = %server.name, error = %e, "could not forget backend sessions"),
-    }
-}
-
-/// How the gateway introduces itself for its own discovery sessions.
-fn gateway_identity() -> InitOptions {
-    InitOptions {
-        protocol_version: versions::SUPPORTED[0].to_owned(),
-        capabilities: json!({}),
-        client_info: json!({ "name": "mcp-gateway", "version": env!("CARGO_PKG_VERSION") }),
     }
 }

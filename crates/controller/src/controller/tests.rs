@@ -340,9 +340,17 @@ async fn discovered_tools_reach_the_status() {
         client,
         None,
         Some(DiscoverySettings {
+            // Listing again and again, so an unchanged listing is seen to write nothing.
+            interval: Duration::from_millis(50),
             timeout: Duration::from_secs(2),
-            resolve: vec![(host.to_owned(), SocketAddr::from(([127, 0, 0, 1], 0)))],
-            ..DiscoverySettings::default()
+            // github's https://...:443 reaches a closed loopback port, not real DNS.
+            resolve: vec![
+                (host.to_owned(), SocketAddr::from(([127, 0, 0, 1], 0))),
+                (
+                    "github.team-b.svc.cluster.local".to_owned(),
+                    SocketAddr::from(([127, 0, 0, 1], 0)),
+                ),
+            ],
         }),
     )
     .await;
@@ -380,10 +388,17 @@ async fn discovered_tools_reach_the_status() {
         calc.stats.snapshot().initialize,
         "every listing session is ended"
     );
-    // Unchanged tools trigger no further reconcile. (This fake API server never sends
-    // watch events, so every reconcile rewrites every status: a second weather patch
-    // would mean another reconcile; the github patch of the same reconcile may follow.)
-    sleep(Duration::from_millis(300)).await;
+    // Unchanged listings trigger no further reconcile. Wait for two more of them. (No
+    // watch event updates the cached statuses here, so every reconcile rewrites every
+    // status: a second weather patch would mean another reconcile; the github patch of
+    // the reconcile above may still follow.)
+    let listed = calc.stats.snapshot().initialize;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while calc.stats.snapshot().initialize < listed + 2 {
+        assert!(Instant::now() < deadline, "discovery stopped listing");
+        sleep(Duration::from_millis(10)).await;
+    }
+    sleep(Duration::from_millis(50)).await;
     while let Ok((path, _)) = recorded.try_recv() {
         assert!(
             path.ends_with("team-b/mcpservers/github/status"),

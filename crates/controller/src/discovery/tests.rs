@@ -25,11 +25,6 @@ fn discovery() -> Discovery {
     .expect("client builds")
 }
 
-fn sorted(mut names: Vec<String>) -> Vec<String> {
-    names.sort();
-    names
-}
-
 #[tokio::test]
 async fn lists_every_page_and_reports_prefixed_names() {
     let calc = Calc::start(HOST).await;
@@ -43,7 +38,7 @@ async fn lists_every_page_and_reports_prefixed_names() {
     discovery.track(vec![calc.url.clone()]);
     assert!(discovery.refresh().await, "a first listing is a change");
     let exposed = discovery.exposed(&calc.url, "calc_").expect("listed");
-    assert_eq!(sorted(exposed), CALC_TOOLS);
+    assert_eq!(exposed, CALC_TOOLS);
     let snapshot = calc.stats.snapshot();
     assert_eq!(snapshot.initialize, 1, "one session per listing");
     assert_eq!(snapshot.sessions_ended, 1, "the listing's session is ended");
@@ -56,12 +51,12 @@ async fn lists_every_page_and_reports_prefixed_names() {
 #[tokio::test]
 async fn tracking_a_new_server_wakes_the_loop() {
     let discovery = discovery();
-    discovery.track(vec!["http://a.example/mcp".to_owned()]);
+    discovery.track(vec![Url::parse("http://a.example/mcp").expect("URL")]);
     tokio::time::timeout(Duration::from_secs(1), discovery.woken())
         .await
         .expect("a new URL wakes discovery");
     // The same list again is not new.
-    discovery.track(vec!["http://a.example/mcp".to_owned()]);
+    discovery.track(vec![Url::parse("http://a.example/mcp").expect("URL")]);
     assert!(
         tokio::time::timeout(Duration::from_millis(100), discovery.woken())
             .await
