@@ -178,5 +178,12 @@ proptest::proptest! {
             proptest::prop_assert!(seen.insert(t["name"].as_str().unwrap().to_owned()));
         }
         proptest::prop_assert_eq!(listed.len(), cat.tool_count());
+        // ...and none is lost: every exposed name a backend offered is listed once.
+        let offered: HashSet<String> = lists
+            .iter()
+            .enumerate()
+            .flat_map(|(i, names)| names.iter().map(move |n| format!("{}{n}", prefixes[i % 3])))
+            .collect();
+        proptest::prop_assert_eq!(seen, offered);
     }
 }
