@@ -90,23 +90,23 @@ impl Harness {
         id
     }
 
+    /// Sends `request` as Envoy would. Response headers only reach the router through the
+    /// response filter, which Envoy runs for a routed request only on the observed route
+    /// (`observe` in the router's metadata): sending them otherwise is a test mistake.
     async fn send(&self, req: &mut RequestState, request: Request) -> ProcessingResponse {
         let metadata_context = matches!(request, Request::ResponseHeaders(_))
             .then(|| self.forwarded.lock().expect("lock").clone())
             .flatten()
-            .map(|mcp| Metadata {
-                filter_metadata: mcp
-                    .fields
-                    .into_iter()
-                    .map(|(k, v)| match v.kind {
-                        Some(envoy_types::pb::google::protobuf::value::Kind::StructValue(s)) => {
-                            (k, s)
-                        }
-                        _ => (k, Default::default()),
-                    })
-                    .collect(),
-                ..Default::default()
-            });
+            .map(to_metadata);
+        if metadata_context.is_some() {
+            let observe =
+                metadata(metadata_context.as_ref(), mutation::METADATA_NAMESPACE).get("observe");
+            assert_eq!(
+                observe,
+                Some("1"),
+                "Envoy runs no response filter on this request's route"
+            );
+        }
         let msg = ProcessingRequest {
             request: Some(request),
             metadata_context,
@@ -117,6 +117,21 @@ impl Harness {
             *self.forwarded.lock().expect("lock") = Some(md.clone());
         }
         resp
+    }
+}
+
+/// Dynamic metadata as Envoy forwards it to another filter's stream.
+fn to_metadata(mcp: envoy_types::pb::google::protobuf::Struct) -> Metadata {
+    Metadata {
+        filter_metadata: mcp
+            .fields
+            .into_iter()
+            .map(|(k, v)| match v.kind {
+                Some(envoy_types::pb::google::protobuf::value::Kind::StructValue(s)) => (k, s),
+                _ => (k, Default::default()),
+            })
+            .collect(),
+        ..Default::default()
     }
 }
 
@@ -192,7 +207,9 @@ fn removed(c: &CommonResponse) -> Vec<String> {
 #[tokio::test]
 async fn routes_a_tool_call_to_its_backend() {
     let h = Harness::new(1 << 20);
-    let gw = h.session().await;
+    // A client that can be asked (sampling): its calls take the observed route, so the
+    // response filter shows the router the response headers.
+    let gw = h.session_with(json!({"sampling": {}})).await;
     let mut req = RequestState::default();
     let resp = h
         .send(
@@ -222,6 +239,7 @@ async fn routes_a_tool_call_to_its_backend() {
     assert_eq!(set["x-mcp-method"], "tools/call");
     assert_eq!(set["x-mcp-servername"], "calc");
     assert_eq!(set["x-mcp-toolname"], "add");
+    assert_eq!(set["x-mcp-observe"], "1");
     assert!(
         removed(c).contains(&"authorization".to_owned()),
         "credentials are not passed through"
@@ -255,12 +273,35 @@ async fn routes_a_tool_call_to_its_backend() {
         set_headers(common(&resp)),
         [("mcp-session-id".to_owned(), gw.clone())]
     );
+
+    // A client that cannot be asked: the plain route, where Envoy runs no response filter
+    // (and drops the backend's session id itself).
+    let plain = h.session().await;
+    let mut req = RequestState::default();
+    h.send(
+        &mut req,
+        headers(&[(":method", "POST"), ("mcp-session-id", &plain)]),
+    )
+    .await;
+    let resp = h.send(&mut req, body(sent)).await;
+    let c = common(&resp);
+    assert!(c.clear_route_cache);
+    assert!(
+        !set_headers(c).iter().any(|(k, _)| k == "x-mcp-observe"),
+        "no response filter for this call"
+    );
+    let md = resp.dynamic_metadata.as_ref().expect("metadata");
+    let fields = match &md.fields["mcp"].kind {
+        Some(envoy_types::pb::google::protobuf::value::Kind::StructValue(s)) => &s.fields,
+        other => panic!("mcp metadata is a struct, got {other:?}"),
+    };
+    assert!(fields.contains_key("server") && !fields.contains_key("observe"));
 }
 
 #[tokio::test]
 async fn backend_losing_its_session_is_forgotten_and_reported() {
     let h = Harness::new(1 << 20);
-    let gw = h.session().await;
+    let gw = h.session_with(json!({"sampling": {}})).await;
     let mut req = RequestState::default();
     h.send(
         &mut req,
@@ -596,8 +637,8 @@ async fn server_requests_on_sse_responses_get_gateway_ids() {
             .contains(r#""id":"calc:0""#)
     );
 
-    // A client that cannot be asked: nothing is streamed.
-    let gw = h.session().await;
+    // On the observed route, a JSON answer to a plain tools/call (no server requests can
+    // ride on it, nothing to rewrite) is not streamed through the router.
     let mut req = RequestState::default();
     h.send(
         &mut req,
@@ -606,7 +647,7 @@ async fn server_requests_on_sse_responses_get_gateway_ids() {
     .await;
     h.send(
         &mut req,
-        body(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"calc_add"}}"#),
+        body(r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"calc_add"}}"#),
     )
     .await;
     let resp = h
@@ -614,11 +655,11 @@ async fn server_requests_on_sse_responses_get_gateway_ids() {
             &mut req,
             Request::ResponseHeaders(http_headers(&[
                 (":status", "200"),
-                ("content-type", "text/event-stream"),
+                ("content-type", "application/json"),
             ])),
         )
         .await;
-    assert!(resp.mode_override.is_none());
+    assert!(resp.mode_override.is_none(), "a JSON answer is left alone");
 }
 
 /// A GET resuming a backend's stream goes to that backend with its own event id; the
