@@ -26,7 +26,7 @@ pub fn report(results: &Results, plot: Option<&str>) -> String {
         out,
         "### The paths\n\nThroughput: closed loop, {} connections, {} sessions, median of {} interleaved round(s) of {:.0} s. \
          Latency: open loop at {:.0} req/s ({:.0} s per round, all rounds merged), measured from each request's scheduled send time \
-         (so it includes how late the load generator itself sent, shown as its lag: the same on every path).\n",
+         (so it includes how late the load generator itself sent, shown as its lag).\n",
         s.concurrency,
         s.sessions,
         s.rounds,
