@@ -15,6 +15,7 @@ use envoy_types::pb::envoy::service::ext_proc::v3::{
     BodyResponse, HeadersResponse, ProcessingRequest, ProcessingResponse, TrailersResponse,
 };
 use futures::{Stream, StreamExt};
+use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Status, Streaming};
 
 /// Serve a no-op ext_proc on `--listen` and print `ready addr=<addr>`.
@@ -68,18 +69,11 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     println!("ready addr={}", listener.local_addr()?);
+    // As the router's server does.
     tonic::transport::Server::builder()
+        .tcp_nodelay(true)
         .add_service(ExternalProcessorServer::new(Noop))
-        .serve_with_incoming(tokio_stream_listener(listener))
+        .serve_with_incoming(TcpListenerStream::new(listener))
         .await?;
     Ok(())
-}
-
-fn tokio_stream_listener(
-    listener: tokio::net::TcpListener,
-) -> impl Stream<Item = std::io::Result<tokio::net::TcpStream>> {
-    futures::stream::unfold(listener, |listener| async move {
-        let accepted = listener.accept().await.map(|(stream, _)| stream);
-        Some((accepted, listener))
-    })
 }

@@ -29,7 +29,6 @@ pub struct EnvoyLaunch {
 #[derive(Debug)]
 pub struct Envoy {
     child: Child,
-    admin: SocketAddr,
     listener: SocketAddr,
 }
 
@@ -85,26 +84,12 @@ impl Envoy {
         .await?;
         let listeners: Value = fetch_json(&format!("http://{admin}/listeners?format=json")).await?;
         let listener = listener_address(&listeners, listener)?;
-        Ok(Self {
-            child,
-            admin,
-            listener,
-        })
+        Ok(Self { child, listener })
     }
 
     /// The listener's bound address.
     pub fn listener(&self) -> SocketAddr {
         self.listener
-    }
-
-    /// The admin address.
-    pub fn admin(&self) -> SocketAddr {
-        self.admin
-    }
-
-    /// Its process id.
-    pub fn pid(&self) -> u32 {
-        self.child.pid()
     }
 
     /// Its CPU time and memory now.

@@ -110,16 +110,6 @@ impl Gateway {
         self.envoy.sample()
     }
 
-    /// The gateway's Envoy.
-    pub fn envoy(&self) -> &Envoy {
-        &self.envoy
-    }
-
-    /// The gateway process id.
-    pub fn pid(&self) -> u32 {
-        self.child.pid()
-    }
-
     /// Stops Envoy, then the gateway.
     pub async fn stop(self) {
         self.envoy.stop().await;
