@@ -131,9 +131,6 @@ struct Routed {
     server: String,
     gateway_session: String,
     request_id: Option<String>,
-    /// The client can be asked things (sampling, elicitation, roots): an SSE response may
-    /// carry server requests whose ids must be made unique.
-    server_requests: bool,
     /// The answer names backend ids or URIs.
     rewrite: Option<Rewrite>,
 }
@@ -152,7 +149,6 @@ impl Routed {
             server: fields.get("server")?.to_owned(),
             gateway_session: fields.get("gateway_session")?.to_owned(),
             request_id: fields.request_id(),
-            server_requests: fields.get("observe") == Some("1"),
             rewrite: Rewrite::parse(fields.get("rewrite")),
         })
     }
@@ -315,15 +311,15 @@ impl RouterState {
         let Some(server) = config.server(&server).filter(|s| s.enabled) else {
             return Ok(None);
         };
-        let (record, backend) = self.open(gateway, server).await?;
-        let server_requests = may_be_asked(&record.client_capabilities);
-        let (mut set, remove) = backend_headers(server, &backend, "GET", server_requests);
+        let (_, backend) = self.open(gateway, server).await?;
+        // Always watched: a resumed stream may carry server requests, task ids and event ids
+        // to rewrite whatever the client declared, and resumes are rare.
+        let (mut set, remove) = backend_headers(server, &backend, "GET", true);
         set.push(mutation::set("last-event-id", original));
         let metadata = [
             ("method", "GET"),
             ("server", server.name.as_str()),
             ("gateway_session", gateway),
-            ("observe", if server_requests { "1" } else { "" }),
         ];
         Ok(Some(mutation::request_headers_routed(
             set, remove, &metadata,
@@ -448,11 +444,10 @@ impl RouterState {
             ("method", method),
             ("server", server.name.as_str()),
             (addressed, target.original.as_ref()),
-            // For the response filter's stream (mapping the session id back).
-            ("gateway_session", gateway),
-            // The response filter runs (SSE responses may carry server requests to rewrite).
-            ("observe", if observe { "1" } else { "" }),
-            // Its answer, JSON or SSE, carries ids or URIs to rewrite.
+            // For the response filter's stream, which runs only on the observed route
+            // (x-mcp-observe): the session id to map back, and whether the answer, JSON or
+            // SSE, carries ids or URIs to rewrite. Left out otherwise.
+            ("gateway_session", if observe { gateway } else { "" }),
             ("rewrite", Rewrite::as_str(rewrite)),
         ];
         Ok(mutation::request_body_routed(
@@ -504,8 +499,10 @@ impl RouterState {
         } else {
             Vec::new()
         };
-        // SSE answers are watched for server requests too; JSON answers only for ids or URIs.
-        let watched = routed.rewrite.is_some() || (event_stream && routed.server_requests);
+        // The response filter runs only for calls of clients that can be asked or whose
+        // answers need rewriting: SSE answers may carry server requests, JSON answers only
+        // the ids or URIs `rewrite` names.
+        let watched = routed.rewrite.is_some() || event_stream;
         if !watched {
             return mutation::response_headers(set, Vec::new());
         }

@@ -30,6 +30,8 @@ struct Harness {
     /// The `mcp` metadata of the last routed request, forwarded with response headers as
     /// Envoy's response filter does.
     forwarded: std::sync::Mutex<Option<envoy_types::pb::google::protobuf::Struct>>,
+    /// Whether that request took the observed route (the router set `x-mcp-observe`).
+    observed: std::sync::Mutex<bool>,
 }
 
 impl Harness {
@@ -57,6 +59,7 @@ impl Harness {
             sessions,
             ids,
             forwarded: std::sync::Mutex::new(None),
+            observed: std::sync::Mutex::new(false),
         }
     }
 
@@ -92,19 +95,16 @@ impl Harness {
 
     /// Sends `request` as Envoy would. Response headers only reach the router through the
     /// response filter, which Envoy runs for a routed request only on the observed route
-    /// (`observe` in the router's metadata): sending them otherwise is a test mistake.
+    /// (`x-mcp-observe` set by the router): sending them otherwise is a test mistake.
     async fn send(&self, req: &mut RequestState, request: Request) -> ProcessingResponse {
         let metadata_context = matches!(request, Request::ResponseHeaders(_))
             .then(|| self.forwarded.lock().expect("lock").clone())
             .flatten()
             .map(to_metadata);
         if metadata_context.is_some() {
-            let observe =
-                metadata(metadata_context.as_ref(), mutation::METADATA_NAMESPACE).get("observe");
-            assert_eq!(
-                observe,
-                Some("1"),
-                "Envoy runs no response filter on this request's route"
+            assert!(
+                *self.observed.lock().expect("lock"),
+                "Envoy runs no response filter on this request's route (no x-mcp-observe)"
             );
         }
         let msg = ProcessingRequest {
@@ -115,6 +115,15 @@ impl Harness {
         let resp = self.router.0.handle(req, msg).await;
         if let Some(md) = &resp.dynamic_metadata {
             *self.forwarded.lock().expect("lock") = Some(md.clone());
+            // The route Envoy picks: the observed one when the router asked for it.
+            let routed = match &resp.response {
+                Some(Response::RequestHeaders(h)) => h.response.as_ref(),
+                Some(Response::RequestBody(b)) => b.response.as_ref(),
+                _ => None,
+            };
+            *self.observed.lock().expect("lock") = routed
+                .map(set_headers)
+                .is_some_and(|set| set.iter().any(|(k, v)| k == OBSERVE_HEADER && v == "1"));
         }
         resp
     }
@@ -295,7 +304,11 @@ async fn routes_a_tool_call_to_its_backend() {
         Some(envoy_types::pb::google::protobuf::value::Kind::StructValue(s)) => &s.fields,
         other => panic!("mcp metadata is a struct, got {other:?}"),
     };
-    assert!(fields.contains_key("server") && !fields.contains_key("observe"));
+    assert!(fields.contains_key("server"));
+    assert!(
+        !fields.contains_key("gateway_session"),
+        "nothing for a response filter that does not run"
+    );
 }
 
 #[tokio::test]
@@ -513,7 +526,8 @@ async fn responses_on_the_response_filter_stream_use_the_metadata() {
     use envoy_types::pb::google::protobuf::value;
 
     let h = Harness::new(1 << 20);
-    let gw = h.session().await;
+    // A client that can be asked: its calls take the observed route.
+    let gw = h.session_with(json!({"sampling": {}})).await;
     let mut req = RequestState::default();
     h.send(
         &mut req,
@@ -694,6 +708,9 @@ async fn stream_resumption_goes_back_to_the_backend() {
                 assert_eq!(set["mcp-session-id"], "backend-1");
                 assert_eq!(set["last-event-id"], id);
                 assert!(resp.dynamic_metadata.is_some());
+                // Watched even for a client that cannot be asked: a resumed stream may
+                // carry task ids and event ids to rewrite.
+                assert_eq!(set.get(OBSERVE_HEADER).map(String::as_str), Some("1"));
             }
             None => assert!(!c.clear_route_cache && set.is_empty(), "{last}"),
         }
