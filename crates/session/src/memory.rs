@@ -37,6 +37,10 @@ impl Entry {
     }
 
     fn remove_backend(&self, server: &str) -> Option<Arc<BackendSession>> {
+        // Most sessions have no session with a given server: no new list for them.
+        if !self.backends.load().iter().any(|(s, _)| &**s == server) {
+            return None;
+        }
         let old = self.backends.rcu(|list| {
             list.iter()
                 .filter(|(s, _)| &**s != server)
