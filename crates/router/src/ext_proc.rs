@@ -220,9 +220,12 @@ impl RouterState {
             Some(Request::RequestHeaders(h)) => self.request_headers(req, &h).await,
             Some(Request::RequestBody(b)) => self.request_body(req, &b).await,
             Some(Request::ResponseHeaders(h)) => {
-                // Responses arrive on the response filter's own stream: what the router
-                // decided travels there as the `mcp` metadata it set.
-                req.routed = Routed::from_metadata(msg.metadata_context.as_ref());
+                // With the standalone bootstrap, responses arrive on the response filter's own
+                // stream, and what the router decided travels there as the `mcp` metadata it
+                // set; with one filter for both (the Kubernetes charts), on this stream.
+                if let Some(routed) = Routed::from_metadata(msg.metadata_context.as_ref()) {
+                    req.routed = Some(routed);
+                }
                 self.response_headers(req, &h).await
             }
             Some(Request::ResponseBody(b)) => match &mut req.body {
@@ -274,7 +277,7 @@ impl RouterState {
             && let (Some(gateway), Some(last)) = (session.as_deref(), last_event.as_deref())
             && events::parse_event_id(last).is_none()
         {
-            return match self.resume(gateway, last).await {
+            return match self.resume(req, gateway, last).await {
                 Ok(Some(response)) => response,
                 Ok(None) => mutation::request_headers(remove),
                 Err(error) => mutation::reject(&error, None),
@@ -288,6 +291,7 @@ impl RouterState {
     /// `None` when no backend can be told apart; the broker answers then.
     async fn resume(
         &self,
+        req: &mut RequestState,
         gateway: &str,
         last: &str,
     ) -> Result<Option<ProcessingResponse>, RouteError> {
@@ -321,6 +325,12 @@ impl RouterState {
             ("server", server.name.as_str()),
             ("gateway_session", gateway),
         ];
+        req.routed = Some(Routed {
+            server: server.name.clone(),
+            gateway_session: gateway.to_owned(),
+            request_id: None,
+            rewrite: None,
+        });
         Ok(Some(mutation::request_headers_routed(
             set, remove, &metadata,
         )))
@@ -450,6 +460,13 @@ impl RouterState {
             ("gateway_session", if observe { gateway } else { "" }),
             ("rewrite", Rewrite::as_str(rewrite)),
         ];
+        // For a response phase on this same stream (one ext_proc filter for both ways).
+        req.routed = Some(Routed {
+            server: server.name.clone(),
+            gateway_session: gateway.to_owned(),
+            request_id: msg.id_raw().map(str::to_owned),
+            rewrite,
+        });
         Ok(mutation::request_body_routed(
             set,
             remove,

@@ -1,6 +1,7 @@
 """Rules for the ext_proc wiring of each Gateway API implementation: the settings the
-router depends on (request body buffered, response headers only on request, failure mode
-closed, mode override allowed, :authority writable) and that the wiring reaches the router."""
+router depends on (request body buffered, response headers sent so the router maps backend
+session ids back, failure mode closed, mode override allowed, :authority writable) and that the
+wiring reaches the router."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from .objects import Doc, broker_router, find, ident, pod_labels
 
 ROUTER_PROCESSING_MODE = {
     "request_header_mode": "SEND",
-    "response_header_mode": "SKIP",
+    # One filter for both ways (no per-route switch as in the standalone bootstrap): the
+    # router must see every response to map a backend's session id back to the gateway's.
+    "response_header_mode": "SEND",
     "request_body_mode": "BUFFERED",
     "response_body_mode": "NONE",
     "request_trailer_mode": "SKIP",
@@ -65,9 +68,9 @@ def envoy_gateway_rules(docs: list[Doc], values: Doc, ns: str) -> list[str]:
         problems.append(
             f"{ident(policy)} request body mode is {mode.get('request', {}).get('body')}, want Buffered"
         )
-    if "response" in mode:
+    if "response" not in mode:
         problems.append(
-            f"{ident(policy)} sends response headers on every request (the router asks by mode override)"
+            f"{ident(policy)} sends no response headers: backend session ids would reach clients"
         )
     if mode.get("allowModeOverride") is not True:
         problems.append(f"{ident(policy)} does not allow mode override")

@@ -311,6 +311,56 @@ async fn routes_a_tool_call_to_its_backend() {
     );
 }
 
+/// The Kubernetes charts run one ext_proc filter for both ways: the response headers come on
+/// the request's own stream, without metadata, for every call, plain route or not.
+#[tokio::test]
+async fn one_filter_for_both_ways_maps_the_session_back_on_the_same_stream() {
+    let h = Harness::new(1 << 20);
+    let gw = h.session().await;
+    let mut req = RequestState::default();
+    h.send(
+        &mut req,
+        headers(&[(":method", "POST"), ("mcp-session-id", &gw)]),
+    )
+    .await;
+    h.send(
+        &mut req,
+        body(r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"calc_add"}}"#),
+    )
+    .await;
+    let on_this_stream = |status: &str| ProcessingRequest {
+        request: Some(Request::ResponseHeaders(http_headers(&[
+            (":status", status),
+            ("mcp-session-id", "backend-1"),
+        ]))),
+        ..Default::default()
+    };
+    let resp = h.router.0.handle(&mut req, on_this_stream("200")).await;
+    assert_eq!(
+        set_headers(common(&resp)),
+        [("mcp-session-id".to_owned(), gw.clone())],
+        "the backend's session id never reaches the client"
+    );
+    let lost = h.router.0.handle(&mut req, on_this_stream("404")).await;
+    let (status, err) = immediate(&lost);
+    assert_eq!((status, err["id"].as_i64()), (200, Some(3)));
+
+    // A broker request on such a stream: left alone.
+    let mut req = RequestState::default();
+    h.send(
+        &mut req,
+        headers(&[(":method", "POST"), ("mcp-session-id", &gw)]),
+    )
+    .await;
+    h.send(
+        &mut req,
+        body(r#"{"jsonrpc":"2.0","id":4,"method":"tools/list"}"#),
+    )
+    .await;
+    let resp = h.router.0.handle(&mut req, on_this_stream("200")).await;
+    assert!(set_headers(common(&resp)).is_empty());
+}
+
 #[tokio::test]
 async fn backend_losing_its_session_is_forgotten_and_reported() {
     let h = Harness::new(1 << 20);
