@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 
 /// The JSON text of a `result`, in pieces.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct ResultJson(Vec<Bytes>);
 
 impl ResultJson {

@@ -80,8 +80,10 @@ impl Catalog {
         &self.lists[kind.index()]
     }
 
-    /// The aggregated tools as a JSON array (exposed names).
-    pub fn tools_json(&self) -> &str {
+    /// The aggregated tools as a JSON array (exposed names); the broker serves
+    /// [`Listing::json_bytes`] instead.
+    #[cfg(test)]
+    pub(crate) fn tools_json(&self) -> &str {
         self.list(ListKind::Tools).json()
     }
 

@@ -44,8 +44,9 @@ impl Listing {
         self.items.is_empty()
     }
 
-    /// The whole list as a JSON array.
-    pub fn json(&self) -> &str {
+    /// The whole list as a JSON array, as text (tests; the broker serves the bytes).
+    #[cfg(test)]
+    pub(crate) fn json(&self) -> &str {
         // Built from a `String`, so always UTF-8.
         std::str::from_utf8(&self.joined).unwrap_or("[]")
     }
