@@ -20,15 +20,6 @@ use crate::{
 const CONFIG_POLL_INTERVAL: &str = "100ms";
 /// How often the gateway refreshes a healthy backend's tools.
 const DISCOVERY_INTERVAL: &str = "500ms";
-/// The variables of the OAuth protected-resource metadata: a gateway gets only those
-/// of [`GatewayOptions::gateway_env`], never the test process's.
-const OAUTH_VARIABLES: [&str; 5] = [
-    "OAUTH_RESOURCE_NAME",
-    "OAUTH_RESOURCE",
-    "OAUTH_AUTHORIZATION_SERVERS",
-    "OAUTH_BEARER_METHODS_SUPPORTED",
-    "OAUTH_SCOPES_SUPPORTED",
-];
 
 /// A server the test runs itself (e.g. a [`crate::LiveServer`]) for the gateway to
 /// aggregate, with the harness's naming: prefix `<name>_`, hostname `<name>.mcp.local`.
@@ -176,8 +167,12 @@ impl Gateway {
             command.arg("--max-request-bytes").arg(bytes.to_string());
         }
         command.args(options.gateway_args);
-        for name in OAUTH_VARIABLES {
-            command.env_remove(name);
+        // The OAuth metadata comes from OAUTH_* variables: a gateway gets only those of
+        // `gateway_env`, never the test process's.
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("OAUTH_") {
+                command.env_remove(name);
+            }
         }
         command.envs(options.gateway_env.iter().copied());
         let log = dir.path().join("gateway.log");
@@ -331,12 +326,12 @@ impl Gateway {
         .await
     }
 
-    /// The end of every log: gateway, Envoy and example servers.
     /// Everything `mcp-broker-router` has logged so far.
     pub fn gateway_log(&self) -> String {
         self.gateway.log()
     }
 
+    /// The end of every log: gateway, Envoy and example servers.
     pub fn log_tails(&self) -> String {
         let mut tails = vec![self.gateway.log_tail(), self.envoy.log_tail()];
         tails.extend(self.backends.iter().map(Backend::log_tail));

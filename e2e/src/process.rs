@@ -137,12 +137,12 @@ impl ChildProcess {
             .with_context(|| format!("killing {}", self.name))
     }
 
-    /// The last lines of this process's log, headed by its name.
     /// Everything the process has logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// The last lines of this process's log, headed by its name.
     pub fn log_tail(&self) -> String {
         format!(
             "--- {} ({}) ---\n{}",
