@@ -22,7 +22,7 @@ envoy:
 ## The official TypeScript MCP SDK for e2e/tests/typescript.rs (npm ci into e2e/node,
 ## only when node_modules is missing or older than package-lock.json).
 e2e-node:
-	@scripts/ensure-e2e-node.sh
+	@scripts/ensure-node-packages.sh e2e/node "the TypeScript MCP SDK"
 
 run: build-release envoy
 	scripts/run-local.sh

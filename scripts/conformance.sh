@@ -91,10 +91,8 @@ if [[ ! -x "${fixture_bin}" || ! -x "${gateway_bin}" ]]; then
     log "building the fixture server and the gateway"
     cargo build -p mcp-gateway-conformance-server -p mcp-gateway-cli >&2
 fi
-if [[ ! -x "${node}" || ! -f "${cli}" || "${suite_dir}/package-lock.json" -nt "${suite_dir}/node_modules/.package-lock.json" ]]; then
-    log "installing the pinned conformance suite and Node 22 (npm ci)"
-    npm ci --prefix "${suite_dir}" --no-audit --no-fund >&2
-fi
+"${repo}/scripts/ensure-node-packages.sh" "${suite_dir}" "the pinned conformance suite and Node 22"
+[[ -x "${node}" && -f "${cli}" ]] || die "npm ci in ${suite_dir} left no ${node} or ${cli}"
 envoy_bin="$("${repo}/scripts/ensure-envoy.sh")"
 
 rm -rf "${logs}"

@@ -85,11 +85,8 @@ fi
 node_dir="${K8S_REPO_ROOT}/scripts/k8s/validation/node"
 third_party=()
 if command -v node >/dev/null && command -v npm >/dev/null; then
-    if [[ ! -f "${node_dir}/node_modules/.package-lock.json" \
-        || "${node_dir}/package-lock.json" -nt "${node_dir}/node_modules/.package-lock.json" ]]; then
-        log "installing the Gateway API and Istio schema packages into ${node_dir} (npm ci)"
-        npm ci --prefix "${node_dir}" --no-audit --no-fund --loglevel=error >/dev/null
-    fi
+    "${K8S_REPO_ROOT}/scripts/ensure-node-packages.sh" "${node_dir}" \
+        "the Gateway API and Istio schema packages"
     third_party=(--third-party-schemas "${node_dir}")
 elif [[ "${K8S_VALIDATE_ALLOW_SKIP:-}" == "1" ]]; then
     log "SKIPPED: Gateway API and Istio schemas (no node/npm)"
