@@ -108,6 +108,7 @@ def validate_documents(label: str, docs: list[Doc], validator: SchemaValidator, 
     """Each document counts as one check; a label's passes and skips print as one line each."""
     passed: dict[str, int] = {}
     skipped: list[str] = []
+    validator.prefetch(docs)
     for doc in docs:
         outcome, problems = validator.validate(doc)
         if outcome.startswith("skip: "):

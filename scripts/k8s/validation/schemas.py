@@ -30,6 +30,8 @@ THIRD_PARTY = {
     ("gateway.envoyproxy.io", "EnvoyProxy"),
     ("networking.istio.io", "EnvoyFilter"),
 }
+# Groups whose kinds validation/node/validate.mjs has schemas for.
+NODE_GROUPS = {"gateway.networking.k8s.io", "networking.istio.io"}
 # The fields of a kind cluster config (kind.x-k8s.io/v1alpha4) that deploy/kind uses.
 KIND_CONFIG_SCHEMA = {
     "type": "object",
@@ -78,6 +80,7 @@ class SchemaValidator:
         self.crd = crd
         # validation/node with its packages installed; None leaves third-party kinds skipped.
         self.node = node
+        self.third_party_results: dict[str, tuple[str, list[str]] | None] = {}
         self.cr_validators: dict[tuple[str, str, str], jsonschema.protocols.Validator] = {}
         if crd is not None:
             spec = crd["spec"]
@@ -94,7 +97,7 @@ class SchemaValidator:
         group = group_of(doc)
         kind = doc["kind"]
         if (group, kind) in THIRD_PARTY:
-            result = third_party(self.node, doc) if self.node else None
+            result = self.third_party([doc])[0] if group in NODE_GROUPS else None
             if result is None:
                 return f"skip: third-party kind {group}/{kind}, no schema offline", []
             return result
@@ -117,24 +120,47 @@ class SchemaValidator:
             return "Kubernetes schema", [f"{path or '(root)'}: {error.message}"]
         return f"Kubernetes {rules_version(self.k8s_version)} schema, strict", metadata_problems(doc)
 
+    def prefetch(self, docs: list[Doc]) -> None:
+        """Validates every Gateway API and Istio document of `docs` in one Node.js run, so
+        that `validate` finds them done."""
+        self.third_party(
+            [d for d in docs if isinstance(d, dict) and group_of(d) in NODE_GROUPS and "kind" in d]
+        )
 
-def third_party(node: Path, doc: Doc) -> tuple[str, list[str]] | None:
-    """(outcome, problems) from validation/node/validate.mjs, or None when it has no schema for
-    the kind."""
-    run = subprocess.run(
-        ["node", str(node / "validate.mjs")],
-        input=json.dumps([doc]),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    if run.returncode != 0:
-        return "third-party schema", [f"validate.mjs failed: {run.stderr.strip()[-500:]}"]
-    [result] = json.loads(run.stdout)
-    if result["schema"] is None:
-        return None
-    return result["schema"], result["problems"] + metadata_problems(doc)
+    def third_party(self, docs: list[Doc]) -> list[tuple[str, list[str]] | None]:
+        """(outcome, problems) per document from validation/node/validate.mjs, or None when
+        it has no schema for the kind (or no Node.js packages were given); results are kept."""
+        if self.node is None:
+            return [None for _ in docs]
+        keys = [json.dumps(d, sort_keys=True) for d in docs]
+        todo = [(k, d) for k, d in zip(keys, docs) if k not in self.third_party_results]
+        if todo:
+            try:
+                run = subprocess.run(
+                    ["node", str(self.node / "validate.mjs")],
+                    input=json.dumps([d for _, d in todo]),
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                    timeout=120,
+                )
+                failure = run.stderr.strip()[-500:] if run.returncode != 0 else None
+            except subprocess.TimeoutExpired:
+                failure = "timed out after 120 s"
+            if failure is not None:
+                for key, _ in todo:
+                    self.third_party_results[key] = (
+                        "third-party schema",
+                        [f"validate.mjs failed: {failure}"],
+                    )
+            else:
+                for (key, doc), result in zip(todo, json.loads(run.stdout)):
+                    self.third_party_results[key] = (
+                        None
+                        if result["schema"] is None
+                        else (result["schema"], result["problems"] + metadata_problems(doc))
+                    )
+        return [self.third_party_results[k] for k in keys]
 
 
 def rules_version(version: str) -> str:
