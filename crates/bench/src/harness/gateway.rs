@@ -12,6 +12,7 @@ use super::http::fetch;
 use super::process::{Child, eventually};
 use super::procfs::ProcSample;
 use super::render::{Backend, gateway_config};
+use crate::echo::ECHO_TOOL;
 
 /// How long the gateway may take to start and discover its backends.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -34,7 +35,8 @@ pub struct Gateway {
 
 impl Gateway {
     /// Writes the config for `backends`, starts the gateway, waits for `/readyz`, renders the
-    /// Envoy bootstrap with `mcp-broker-router envoy-config` and starts that Envoy.
+    /// Envoy bootstrap with `mcp-broker-router envoy-config`, starts that Envoy and waits until
+    /// a call reaches the first backend through it.
     pub async fn start(
         launch: &GatewayLaunch,
         envoy: &EnvoyLaunch,
@@ -92,7 +94,17 @@ impl Gateway {
         }
         let bootstrap = String::from_utf8(bootstrap.stdout).context("bootstrap is not UTF-8")?;
         let envoy = Envoy::start(envoy, dir, &format!("{name}-envoy"), &bootstrap, "mcp").await?;
-        Ok(Self { child, envoy })
+        let gateway = Self { child, envoy };
+        // Envoy learns the backends' routes over ADS: ready once the first backend's echo
+        // tool can be called through it.
+        if let Some(first) = backends.first() {
+            let (url, tool) = (gateway.url(), first.gateway_tool(ECHO_TOOL));
+            eventually(&format!("a call through {name}"), START_TIMEOUT, || {
+                super::probe::call_once(&url, &tool)
+            })
+            .await?;
+        }
+        Ok(gateway)
     }
 
     /// The MCP endpoint clients use (Envoy's listener).

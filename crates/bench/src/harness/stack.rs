@@ -146,7 +146,7 @@ impl Stack {
             floor,
         };
         for path in stack.paths() {
-            // The gateway learns its routes over ADS: wait until its tools are routable.
+            // Every path answers a call before anything is measured.
             super::process::eventually(
                 &format!("a call through {}", path.id.title()),
                 std::time::Duration::from_secs(60),
