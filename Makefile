@@ -51,7 +51,8 @@ fmt:
 
 ## Regenerate the checked-in Envoy bootstrap from the renderer.
 envoy-config:
-	$(CARGO) run -q -p mcp-gateway-cli -- envoy-config > envoy/envoy.yaml
+	$(CARGO) run -q -p mcp-gateway-cli -- envoy-config > envoy/envoy.yaml.new
+	mv envoy/envoy.yaml.new envoy/envoy.yaml
 
 clean:
 	$(CARGO) clean

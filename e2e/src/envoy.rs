@@ -58,6 +58,9 @@ pub struct EnvoySettings<'a> {
     pub broker: SocketAddr,
     /// Largest request body, when not the default.
     pub max_request_bytes: Option<usize>,
+    /// Changes the rendered bootstrap before Envoy starts, to run a deployment of
+    /// another shape (e.g. without the filters a Kubernetes Gateway lacks).
+    pub edit_bootstrap: Option<fn(String) -> String>,
 }
 
 /// A running Envoy. Killed on drop.
@@ -73,7 +76,11 @@ impl Envoy {
     /// and its MCP listener is bound.
     pub async fn start(dir: &Path, settings: &EnvoySettings<'_>) -> Result<Self> {
         let bootstrap = dir.join("envoy.yaml");
-        std::fs::write(&bootstrap, render_bootstrap(settings).await?)
+        let mut yaml = render_bootstrap(settings).await?;
+        if let Some(edit) = settings.edit_bootstrap {
+            yaml = edit(yaml);
+        }
+        std::fs::write(&bootstrap, yaml)
             .with_context(|| format!("writing {}", bootstrap.display()))?;
         let admin_path = dir.join("admin.txt");
         let mut command = Command::new(envoy_binary().await?);

@@ -60,6 +60,9 @@ pub struct GatewayOptions<'a> {
     pub gateway_env: &'a [(&'a str, &'a str)],
     /// Extra arguments for every example server, e.g. `["--page-size", "1"]`.
     pub server_args: &'a [&'a str],
+    /// Changes Envoy's rendered bootstrap before Envoy starts (see
+    /// [`crate::EnvoySettings::edit_bootstrap`]).
+    pub edit_bootstrap: Option<fn(String) -> String>,
 }
 
 /// Envoy in front of `mcp-broker-router` in front of backend servers. Every process
@@ -200,6 +203,7 @@ impl Gateway {
             router,
             broker,
             max_request_bytes: options.max_request_bytes,
+            edit_bootstrap: options.edit_bootstrap,
         };
         let envoy = Envoy::start(dir.path(), &settings).await?;
         let this = Self {
@@ -229,6 +233,41 @@ impl Gateway {
     /// The URL of `path` (e.g. `/.well-known/oauth-protected-resource`) on Envoy's listener.
     pub fn envoy_url(&self, path: &str) -> String {
         format!("http://{}{path}", self.envoy.listener())
+    }
+
+    /// The address of Envoy's MCP listener, for requests written byte for byte.
+    pub fn envoy_listener(&self) -> SocketAddr {
+        self.envoy.listener()
+    }
+
+    /// The value of one of Envoy's counters (e.g.
+    /// `cluster.mcp_server_calc.upstream_rq_total`); 0 while Envoy has not created it.
+    pub async fn envoy_counter(&self, name: &str) -> Result<u64> {
+        // The filter is a regex; `.` matching any character is fine, the exact name is
+        // looked up below.
+        let url = format!(
+            "http://{}/stats?format=json&filter={name}",
+            self.envoy.admin()
+        );
+        let stats: serde_json::Value = http_client()?
+            .get(&url)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await
+            .with_context(|| format!("decoding {url}"))?;
+        let value = stats
+            .get("stats")
+            .and_then(serde_json::Value::as_array)
+            .and_then(|stats| {
+                stats
+                    .iter()
+                    .find(|stat| stat.get("name").and_then(serde_json::Value::as_str) == Some(name))
+            })
+            .and_then(|stat| stat.get("value"))
+            .and_then(serde_json::Value::as_u64);
+        Ok(value.unwrap_or(0))
     }
 
     /// The broker's base URL (health endpoints; bypasses Envoy).
@@ -324,6 +363,12 @@ impl Gateway {
             }
         })
         .await
+    }
+
+    /// Kills `mcp-broker-router` (router and broker alike) and waits until it is gone;
+    /// Envoy and the backends keep running.
+    pub async fn kill_gateway(&mut self) -> Result<()> {
+        self.gateway.kill().await
     }
 
     /// Everything `mcp-broker-router` has logged so far.

@@ -33,6 +33,7 @@ mod node;
 mod process;
 mod raw;
 mod sse;
+mod wire;
 
 pub use backend::{Backend, Program, ServerKind, Stats};
 pub use client::{
@@ -46,3 +47,4 @@ pub use node::{TasksServer, run_client};
 pub use process::{DEADLINE, eventually, eventually_within};
 pub use raw::{PROTOCOL_VERSION, RawClient, Reply, SESSION_HEADER, http_client};
 pub use sse::{EventStream, SseEvent};
+pub use wire::{WireReply, WireRequest, send as send_wire};

@@ -32,6 +32,8 @@ use crate::{OriginPolicy, RouteError};
 const SESSION_HEADER: &str = "mcp-session-id";
 /// Asks Envoy for the route whose responses the router sees.
 const OBSERVE_HEADER: &str = "x-mcp-observe";
+/// Names the server the router chose; backend routes match only with it.
+const ROUTED_HEADER: &str = "x-mcp-servername";
 const VERSION_HEADER: &str = "mcp-protocol-version";
 /// Headers only the gateway may set; a client's copies are removed before anything reads them.
 const INTERNAL_PREFIX: &str = "x-mcp-";
@@ -250,12 +252,15 @@ impl RouterState {
     /// Request headers: strip client `x-mcp-*` headers, check the transport rules, remember
     /// the session.
     async fn request_headers(&self, req: &mut RequestState, h: &HttpHeaders) -> ProcessingResponse {
-        let mut remove = Vec::new();
+        // The headers backend routes match on go whether the client sent them or not, so the
+        // answer always has a mutation and Envoy honours its route cache clearing.
+        let mut remove = vec![ROUTED_HEADER.to_owned(), OBSERVE_HEADER.to_owned()];
         let (mut session, mut version, mut origin) = (None, None, None);
         let (mut is_get, mut last_event) = (false, None);
         for (key, value) in headers(h.headers.as_ref()) {
             let value = || String::from_utf8_lossy(value).into_owned();
             match key {
+                ROUTED_HEADER | OBSERVE_HEADER => {}
                 k if k.starts_with(INTERNAL_PREFIX) => remove.push(key.to_owned()),
                 SESSION_HEADER => session = Some(value()),
                 VERSION_HEADER => version = Some(value()),
@@ -554,7 +559,7 @@ fn backend_headers(
     let mut set = vec![
         mutation::set(":authority", server.hostname.as_bytes()),
         mutation::set("x-mcp-method", method),
-        mutation::set("x-mcp-servername", server.name.as_bytes()),
+        mutation::set(ROUTED_HEADER, server.name.as_bytes()),
         mutation::set(VERSION_HEADER, backend.protocol_version.as_bytes()),
     ];
     if observe {

@@ -33,16 +33,22 @@ pub(crate) fn set(key: &str, value: impl Into<Vec<u8>>) -> HeaderValueOption {
     }
 }
 
-/// Continue after request headers, removing `remove`.
+/// Continue after request headers, removing `remove`, and have Envoy pick the route again.
+///
+/// Envoy picks a route as soon as the request headers arrive, from the client's own
+/// headers: a client that sends a backend's hostname with the router's routing header
+/// would keep that route if it were cached past this point. So every answer clears the
+/// route cache, and carries a header mutation (Envoy ignores `clear_route_cache` without
+/// one): `remove` always names the headers backend routes match on.
 pub(crate) fn request_headers(remove: Vec<String>) -> ProcessingResponse {
-    let header_mutation = (!remove.is_empty()).then(|| HeaderMutation {
-        set_headers: Vec::new(),
-        remove_headers: remove,
-    });
     ProcessingResponse {
         response: Some(Response::RequestHeaders(HeadersResponse {
             response: Some(CommonResponse {
-                header_mutation,
+                header_mutation: Some(HeaderMutation {
+                    set_headers: Vec::new(),
+                    remove_headers: remove,
+                }),
+                clear_route_cache: true,
                 ..Default::default()
             }),
         })),

@@ -208,6 +208,11 @@ static_resources:
                   cluster_name: {ROUTER_CLUSTER}
               # Never let a request bypass the router.
               failure_mode_allow: false
+              # Envoy picks a route from the client's own headers before any filter runs;
+              # pick it again after every answer of the router, so only the router's
+              # decision (x-mcp-servername, set after removing client copies) selects a
+              # backend. The router also asks for this itself.
+              route_cache_action: CLEAR
               processing_mode:
                 request_header_mode: SEND
                 response_header_mode: SKIP

@@ -95,10 +95,7 @@ def envoy_gateway_rules(docs: list[Doc], values: Doc, ns: str) -> list[str]:
                 or patch["spec"].get("targetRef", {}).get("name") != values["gateway"]["name"]
             ):
                 problems.append(f"{ident(patch)} does not target the Gateway in its namespace")
-            if len(ops) != 1:
-                problems.append(f"{ident(patch)} has {len(ops)} patches, want 1")
-            else:
-                op = ops[0]
+            for op in ops:
                 if (
                     op.get("type") != "type.googleapis.com/envoy.config.listener.v3.Listener"
                     or op.get("name") != want_listener
@@ -108,10 +105,22 @@ def envoy_gateway_rules(docs: list[Doc], values: Doc, ns: str) -> list[str]:
                     )
                 if filter_name not in op.get("operation", {}).get("jsonPath", ""):
                     problems.append(f"{ident(patch)} does not select the filter {filter_name}")
-                if op.get("operation", {}).get("value") != {"allow_all_routing": True} or not op[
-                    "operation"
-                ].get("path", "").endswith("/mutation_rules"):
-                    problems.append(f"{ident(patch)} does not set mutation_rules.allow_all_routing")
+            # path suffix -> value: what the router's filter needs beyond the policy's fields.
+            wanted = {
+                "/mutation_rules": {"allow_all_routing": True},
+                # Without it a route Envoy picked from the client's own Host and x-mcp-*
+                # headers could outlive the router's decision (a route bypass).
+                "/route_cache_action": "CLEAR",
+            }
+            for suffix, value in wanted.items():
+                if not any(
+                    op.get("operation", {}).get("path", "").endswith(suffix)
+                    and op.get("operation", {}).get("value") == value
+                    for op in ops
+                ):
+                    problems.append(f"{ident(patch)} does not set {suffix[1:]} to {value}")
+            if len(ops) != len(wanted):
+                problems.append(f"{ident(patch)} has {len(ops)} patches, want {len(wanted)}")
     elif patches:
         problems.append("envoyGateway.patchPolicy.enabled is false but an EnvoyPatchPolicy is rendered")
 
@@ -175,6 +184,11 @@ def istio_rules(docs: list[Doc], values: Doc, ns: str) -> list[str]:
     if config.get("mutation_rules", {}).get("allow_all_routing") is not True:
         problems.append(
             f"{ident(ef)} does not allow the router to set :authority (mutation_rules.allow_all_routing)"
+        )
+    if config.get("route_cache_action") != "CLEAR":
+        problems.append(
+            f"{ident(ef)} route_cache_action is {config.get('route_cache_action')}, want CLEAR:"
+            " a route picked from the client's own headers could outlive the router's decision"
         )
     if not config.get("message_timeout"):
         problems.append(f"{ident(ef)} has no message_timeout")

@@ -233,8 +233,8 @@ async fn routes_a_tool_call_to_its_backend() {
         .await;
     assert_eq!(
         removed(common(&resp)),
-        ["x-mcp-servername"],
-        "client x-mcp-* headers are stripped"
+        ["x-mcp-servername", "x-mcp-observe"],
+        "client x-mcp-* headers are stripped, and the routing ones always"
     );
 
     let sent = r#"{"jsonrpc":"2.0","id":12345678901234567890,"method":"tools/call","params":{"name":"calc_add","arguments":{"a":2,"b":3,"z":"\u00e9"}}}"#;
@@ -427,6 +427,43 @@ async fn broker_requests_pass_untouched() {
         )
         .await;
     assert!(set_headers(common(&resp)).is_empty());
+}
+
+/// Envoy picked a route from the client's own headers before the router ran: every headers
+/// answer removes the headers backend routes match on, whether the client sent them or not
+/// (a mutation Envoy needs to honour the clearing), and has Envoy pick the route again.
+#[tokio::test]
+async fn every_headers_answer_drops_client_routing_headers_and_reroutes() {
+    let h = Harness::new(1 << 20);
+    let gw = h.session().await;
+    for client in [
+        vec![(":method", "POST"), ("mcp-session-id", gw.as_str())],
+        vec![
+            (":method", "POST"),
+            (":authority", "calc.mcp.local"),
+            ("x-mcp-servername", "calc"),
+            ("x-mcp-observe", "1"),
+            ("x-mcp-toolname", "add"),
+        ],
+        vec![(":method", "GET"), ("mcp-session-id", gw.as_str())],
+        vec![(":method", "DELETE"), ("mcp-session-id", gw.as_str())],
+    ] {
+        let mut req = RequestState::default();
+        let resp = h.send(&mut req, headers(&client)).await;
+        let c = common(&resp);
+        assert!(c.clear_route_cache, "{client:?}");
+        let removed = removed(c);
+        for header in ["x-mcp-servername", OBSERVE_HEADER] {
+            assert!(
+                removed.iter().any(|r| r == header),
+                "{client:?}: {removed:?}"
+            );
+        }
+        if client.iter().any(|(k, _)| *k == "x-mcp-toolname") {
+            assert!(removed.iter().any(|r| r == "x-mcp-toolname"), "{removed:?}");
+        }
+        assert!(set_headers(c).is_empty(), "{client:?}");
+    }
 }
 
 #[tokio::test]
@@ -762,7 +799,7 @@ async fn stream_resumption_goes_back_to_the_backend() {
                 // carry task ids and event ids to rewrite.
                 assert_eq!(set.get(OBSERVE_HEADER).map(String::as_str), Some("1"));
             }
-            None => assert!(!c.clear_route_cache && set.is_empty(), "{last}"),
+            None => assert!(c.clear_route_cache && set.is_empty(), "{last}"),
         }
     }
 }

@@ -185,6 +185,10 @@ fn filter_chain_strips_internal_headers_then_routes() {
     );
     let ext_proc = &filter(&bootstrap, "envoy.filters.http.ext_proc")["typed_config"];
     assert_eq!(ext_proc["failure_mode_allow"], false);
+    assert_eq!(
+        ext_proc["route_cache_action"], "CLEAR",
+        "a route picked from the client's own headers must not outlive the router's answer"
+    );
     assert_eq!(ext_proc["message_timeout"], "2.5s");
     assert_eq!(ext_proc["max_message_timeout"], "60s");
     assert_eq!(ext_proc["mutation_rules"]["allow_all_routing"], true);
