@@ -2,9 +2,11 @@
 
 use crate::envelope::Envelope;
 use crate::error::ProtocolError;
+use crate::scan::{self, Limits, ScanError};
 use crate::{json_str, params};
 use serde::de::IgnoredAny;
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::ops::Range;
 
 /// What a JSON-RPC message is.
@@ -46,22 +48,31 @@ pub struct StrField<'a> {
 }
 
 impl<'a> Message<'a> {
-    /// Parses and validates one JSON-RPC 2.0 message.
+    /// Parses and validates one JSON-RPC 2.0 message with the default
+    /// [`Limits`]; see [`Message::parse_with`].
+    pub fn parse(body: &'a [u8]) -> Result<Self, ProtocolError> {
+        Self::parse_with(body, Limits::default())
+    }
+
+    /// Parses and validates one JSON-RPC 2.0 message in one pass.
     ///
     /// Fails with [`ProtocolError::NotJson`] when the body is not UTF-8 or not
     /// exactly one JSON value, and with [`ProtocolError::InvalidRequest`] when
     /// it breaks a JSON-RPC shape rule: not an object (an array is a batch,
     /// which MCP no longer allows), `jsonrpc` not `"2.0"`, `method` not a
-    /// string, a request `id` that is not a string or integer, neither
-    /// `method` nor `result`/`error`, or a response without `id` or with both
-    /// `result` and `error`.
+    /// string, a request `id` that is not a string or an integer of at most
+    /// 64 bits, neither `method` nor `result`/`error`, or a response without
+    /// `id` or with both `result` and `error`.
     ///
-    /// A member the gateway interprets (`jsonrpc`, `id`, `method`, `params`,
-    /// `result`, `error`) that appears twice is rejected: parsers disagree on
-    /// which copy wins, so accepting it would let the gateway route on one
-    /// value while the backend acts on the other. Unknown members are ignored
-    /// (duplicates included) and kept byte-identical.
-    pub fn parse(body: &'a [u8]) -> Result<Self, ProtocolError> {
+    /// Valid JSON that backends would read differently from the gateway, or
+    /// choke on, is refused with [`ProtocolError::InvalidRequest`] too: a key
+    /// repeated in its object at any depth (parsers disagree on which copy
+    /// wins, so the gateway could route on one value while the backend acts
+    /// on the other), nesting deeper than `limits.max_depth`, a lone UTF-16
+    /// surrogate escape, a number beyond the range of a 64-bit float.
+    /// Everything else (unknown members, big integers inside `params`,
+    /// escapes) is kept byte-identical.
+    pub fn parse_with(body: &'a [u8], limits: Limits) -> Result<Self, ProtocolError> {
         let body = std::str::from_utf8(body).map_err(|e| {
             ProtocolError::NotJson(format!(
                 "body is not valid UTF-8 (invalid byte at offset {})",
@@ -73,19 +84,13 @@ impl<'a> Message<'a> {
             .as_bytes()
             .first();
         if first != Some(&b'{') {
-            return Err(not_an_object(body, first));
+            return Err(not_an_object(body, first, limits));
         }
-        let envelope = Envelope::read(body).map_err(|e| ProtocolError::NotJson(e.to_string()))?;
+        let envelope = Envelope::read(body, limits).map_err(|e| scan_error(body, e))?;
         Self::from_envelope(body, envelope)
     }
 
     fn from_envelope(body: &'a str, envelope: Envelope<'a>) -> Result<Self, ProtocolError> {
-        if let Some(member) = envelope.duplicate {
-            return Err(invalid(format!(
-                "member `{}` appears more than once",
-                member.name()
-            )));
-        }
         check_jsonrpc(envelope.jsonrpc)?;
         let method = envelope.method.map(decode_method).transpose()?;
         let kind = match (&method, envelope.result, envelope.error) {
@@ -217,11 +222,34 @@ fn invalid(message: String) -> ProtocolError {
     ProtocolError::InvalidRequest(message)
 }
 
+/// The error for a body the scan did not pass: serde_json says where a
+/// syntax error is (it runs only on this error path).
+fn scan_error(body: &str, error: ScanError) -> ProtocolError {
+    match error {
+        ScanError::Refused(reason) => invalid(reason),
+        ScanError::Syntax => {
+            // Read as an object when it is one, for serde_json's object messages.
+            let read = if body
+                .trim_start_matches(json_str::WHITESPACE)
+                .starts_with('{')
+            {
+                serde_json::from_str::<HashMap<String, IgnoredAny>>(body).map(drop)
+            } else {
+                serde_json::from_str::<IgnoredAny>(body).map(drop)
+            };
+            ProtocolError::NotJson(match read {
+                Err(e) => e.to_string(),
+                Ok(()) => "not a JSON value".to_owned(),
+            })
+        }
+    }
+}
+
 /// The error for a body that does not start with `{`: a parse error when it is
 /// not JSON at all, otherwise a message saying what it is.
-fn not_an_object(body: &str, first: Option<&u8>) -> ProtocolError {
-    if let Err(e) = serde_json::from_str::<IgnoredAny>(body) {
-        return ProtocolError::NotJson(e.to_string());
+fn not_an_object(body: &str, first: Option<&u8>, limits: Limits) -> ProtocolError {
+    if let Err(e) = scan::scan(body, limits, &mut scan::Ignore) {
+        return scan_error(body, e);
     }
     if first == Some(&b'[') {
         return invalid("JSON-RPC batches are not supported (removed in MCP 2025-06-18)".into());
@@ -250,8 +278,18 @@ fn decode_method(raw: &str) -> Result<Cow<'_, str>, ProtocolError> {
 }
 
 fn check_request_id(raw: &str) -> Result<(), ProtocolError> {
-    if raw.starts_with('"') || json_str::is_integer(raw) {
+    if raw.starts_with('"') {
         return Ok(());
+    }
+    if json_str::is_integer(raw) {
+        // Typical backends hold ids in 64-bit integers and fail on larger ones.
+        if raw.parse::<i64>().is_ok() || raw.parse::<u64>().is_ok() {
+            return Ok(());
+        }
+        return Err(invalid(format!(
+            "`id` {} does not fit in 64 bits; use a smaller integer or a string",
+            if raw.len() > 40 { "(an integer)" } else { raw }
+        )));
     }
     let got = json_str::type_name(raw);
     Err(invalid(format!(

@@ -96,7 +96,7 @@ fn shape_rules() {
         ),
         (
             r#"{"jsonrpc":"2.0","id":1,"method":"\ud800"}"#,
-            "`method` is not a valid Unicode string",
+            r"string with a lone UTF-16 surrogate (\ud800) is not valid Unicode",
         ),
         (
             r#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#,
@@ -160,19 +160,19 @@ fn shape_rules() {
         ),
         (
             r#"{"jsonrpc":"2.0","id":1,"id":2,"method":"m"}"#,
-            "member `id` appears more than once",
+            r#"duplicate key "id": parsers disagree on which copy counts"#,
         ),
         (
             r#"{"jsonrpc":"2.0","id":1,"method":"a","method":"b"}"#,
-            "member `method` appears more than once",
+            r#"duplicate key "method": parsers disagree on which copy counts"#,
         ),
         (
             r#"{"jsonrpc":"2.0","jsonrpc":"2.0","id":1,"method":"a"}"#,
-            "member `jsonrpc` appears more than once",
+            r#"duplicate key "jsonrpc": parsers disagree on which copy counts"#,
         ),
         (
             r#"{"jsonrpc":"2.0","id":1,"method":"a","params":{},"p\u0061rams":{}}"#,
-            "member `params` appears more than once",
+            r#"duplicate key "params": parsers disagree on which copy counts"#,
         ),
     ];
     for (body, message) in cases {
@@ -231,7 +231,16 @@ fn deep_nesting_is_handled_without_recursion() {
         "[".repeat(depth),
         "]".repeat(depth)
     );
-    let message = parse(&deep_array).map_err(|e| e.to_string());
+    assert_eq!(
+        invalid_request(&deep_array),
+        "JSON nested deeper than 64 levels"
+    );
+    let limits = Limits {
+        max_depth: 2 * depth,
+    };
+    let parse = |body: &'static str| Message::parse_with(body.as_bytes(), limits);
+    let deep_array: &'static str = deep_array.leak();
+    let message = parse(deep_array).map_err(|e| e.to_string());
     assert_eq!(message.as_ref().map(Message::kind), Ok(Kind::Request));
     assert!(message.is_ok_and(|m| m.param_str(&["name"]).is_none()));
 
@@ -240,7 +249,7 @@ fn deep_nesting_is_handled_without_recursion() {
         r#"{"a":"#.repeat(depth),
         "}".repeat(depth)
     );
-    let message = parse(&deep_object).map_err(|e| e.to_string());
+    let message = parse(deep_object.leak()).map_err(|e| e.to_string());
     let name = message.map(|m| m.try_param_str(&["a", "a", "a"]).map_err(|e| e.to_string()));
     assert_eq!(
         name,
@@ -249,7 +258,11 @@ fn deep_nesting_is_handled_without_recursion() {
         ))
     );
     let unterminated = &deep_array[..deep_array.len() - 1];
-    assert!(not_json(unterminated.as_bytes()).starts_with("EOF while parsing an object"));
+    let error = parse(unterminated).map(|m| m.kind());
+    assert!(
+        matches!(&error, Err(ProtocolError::NotJson(m)) if m.starts_with("EOF while parsing an object")),
+        "{error:?}"
+    );
 }
 
 #[test]
@@ -258,8 +271,12 @@ fn ids_are_kept_as_sent() {
         (r#"{"jsonrpc":"2.0","id":7,"method":"m"}"#, "7"),
         (r#"{"jsonrpc":"2.0","id":-0,"method":"m"}"#, "-0"),
         (
-            r#"{"jsonrpc":"2.0","id":12345678901234567890123,"method":"m"}"#,
-            "12345678901234567890123",
+            r#"{"jsonrpc":"2.0","id":18446744073709551615,"method":"m"}"#,
+            "18446744073709551615",
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":-9223372036854775808,"method":"m"}"#,
+            "-9223372036854775808",
         ),
         (r#"{"jsonrpc":"2.0","id":"abc","method":"m"}"#, r#""abc""#),
         (
@@ -301,9 +318,65 @@ fn escaped_member_names_count_as_the_member() {
 }
 
 #[test]
-fn unknown_members_are_ignored_even_when_repeated() {
-    let body = r#"{"x":1,"jsonrpc":"2.0","x":[{}],"id":1,"method":"m","_meta":null}"#;
+fn unknown_members_are_ignored_unless_repeated() {
+    let body = r#"{"x":1,"jsonrpc":"2.0","y":[{}],"id":1,"method":"m","_meta":null}"#;
     assert_eq!(parse(body).map(|m| m.kind()), Ok(Kind::Request));
+    let body = r#"{"x":1,"jsonrpc":"2.0","x":[{}],"id":1,"method":"m"}"#;
+    assert!(invalid_request(body).starts_with(r#"duplicate key "x""#));
+}
+
+#[test]
+fn duplicate_keys_anywhere_are_refused() {
+    for (body, key) in [
+        (r#"{"params":{"name":"a","name":"b"}}"#, "name"),
+        (r#"{"params":{"name":"a","n\u0061me":"b"}}"#, "name"),
+        (
+            r#"{"params":{"name":"t","arguments":{},"arguments":{"x":1}}}"#,
+            "arguments",
+        ),
+        (
+            r#"{"params":{"name":"t","task":{},"task":{"ttl":1}}}"#,
+            "task",
+        ),
+        (r#"{"params":{"_meta":{},"name":"t","_meta":{}}}"#, "_meta"),
+        (
+            r#"{"params":{"name":"t","arguments":{"a":{"b":[{"c":1,"c":2}]}}}}"#,
+            "c",
+        ),
+    ] {
+        let body = body.replacen('{', r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","#, 1);
+        let message = invalid_request(&body);
+        assert!(
+            message.starts_with(&format!("duplicate key {key:?}")),
+            "{body}: {message}"
+        );
+    }
+}
+
+#[test]
+fn ids_beyond_64_bits_are_refused() {
+    for id in [
+        "18446744073709551616",
+        "-9223372036854775809",
+        "1180591620717411303424",
+    ] {
+        let body = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"m"}}"#);
+        let message = invalid_request(&body);
+        assert!(message.contains("does not fit in 64 bits"), "{message}");
+    }
+}
+
+#[test]
+fn values_backends_choke_on_are_refused() {
+    for (params, reason) in [
+        (r#"{"a":"\ud800"}"#, r"lone UTF-16 surrogate (\ud800)"),
+        (r#"{"name":"\udc00"}"#, r"lone UTF-16 surrogate (\udc00)"),
+        (r#"{"a":1e999}"#, "number 1e999 is out of range"),
+    ] {
+        let body = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"m","params":{params}}}"#);
+        let message = invalid_request(&body);
+        assert!(message.contains(reason), "{body}: {message}");
+    }
 }
 
 #[test]
@@ -393,18 +466,6 @@ fn try_param_str_explains_failures() {
         (
             r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":7}}"#,
             "`params.name` must be a string, got an integer",
-        ),
-        (
-            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"\udc00"}}"#,
-            "`params.name` is not a valid Unicode string",
-        ),
-        (
-            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","name":"b"}}"#,
-            "`params.name` appears more than once",
-        ),
-        (
-            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","n\u0061me":"b"}}"#,
-            "`params.name` appears more than once",
         ),
     ];
     for (body, message) in cases {
