@@ -95,6 +95,12 @@ async fn added_server_appears_and_invalid_config_is_ignored() -> Result<()> {
     gateway.write_config("servers: [ {name: ")?;
     rejected_and_nothing_changes(&gateway, &client, &names, before).await?;
 
+    // Empty, as an editor leaves the file between truncating and writing it: not "no
+    // servers", which would take every tool away.
+    let before = gateway.gateway_log().matches(REJECTED).count();
+    gateway.write_config("")?;
+    rejected_and_nothing_changes(&gateway, &client, &names, before).await?;
+
     // Valid YAML, invalid config: two servers with one name (text's entry, renamed).
     let valid = gateway.config_yaml(&[ServerKind::Calc, ServerKind::Text])?;
     let duplicate = valid.replacen("name: text", "name: calc", 1);

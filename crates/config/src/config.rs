@@ -49,16 +49,23 @@ impl Config {
         Self::default()
     }
 
-    /// Parses and validates YAML text. Empty text is a valid config with no servers.
+    /// Parses and validates YAML text. It must hold a `servers:` list: empty text is an
+    /// error ([`ConfigError::NoServers`]), `servers: []` a valid config with no servers.
     pub fn from_yaml(text: &str) -> Result<Self, ConfigError> {
         Self::from_yaml_slice(text.as_bytes())
     }
 
-    /// Parses and validates YAML bytes (which must be UTF-8).
+    /// Parses and validates YAML bytes (which must be UTF-8); see [`Self::from_yaml`].
     pub fn from_yaml_slice(bytes: &[u8]) -> Result<Self, ConfigError> {
-        let raw: Option<RawConfig> = serde_yaml::from_slice(bytes)
-            .map_err(|source| ConfigError::Yaml { path: None, source })?;
-        Self::try_from(raw.unwrap_or_default())
+        let yaml = |source| ConfigError::Yaml { path: None, source };
+        // A file being written, or emptied by mistake, must not read as "no servers" and
+        // take every tool away: only an explicit list counts.
+        let listed: Option<ServersKey> = serde_yaml::from_slice(bytes).map_err(yaml)?;
+        if listed.and_then(|key| key.servers).is_none() {
+            return Err(ConfigError::NoServers { path: None });
+        }
+        let raw: RawConfig = serde_yaml::from_slice(bytes).map_err(yaml)?;
+        Self::try_from(raw)
     }
 
     /// Reads, parses and validates a file, following symlinks. Errors name the file.
@@ -101,6 +108,13 @@ impl Config {
         self.enabled_servers()
             .find(|s| s.tool_name(exposed_tool).is_some())
     }
+}
+
+/// Whether a document has a non-null `servers` key, whatever its content.
+#[derive(serde::Deserialize)]
+struct ServersKey {
+    #[serde(default)]
+    servers: Option<serde::de::IgnoredAny>,
 }
 
 impl TryFrom<RawConfig> for Config {

@@ -20,6 +20,14 @@ pub enum ConfigError {
         path: Option<PathBuf>,
         source: serde_yaml::Error,
     },
+    /// The text has no `servers:` list: an empty file, a comment, `null`, or a file
+    /// caught while being written. Only an explicit `servers: []` means no servers.
+    #[error(
+        "{}no `servers:` list (an empty or partly written file is not a configuration; \
+         write `servers: []` for a gateway with no servers)",
+        location(path.as_deref())
+    )]
+    NoServers { path: Option<PathBuf> },
     /// The YAML parsed but broke one or more rules; every broken rule is listed.
     #[error("{}", invalid_message(path.as_deref(), errors))]
     Invalid {
@@ -33,7 +41,7 @@ impl ConfigError {
     pub fn field_errors(&self) -> &[FieldError] {
         match self {
             Self::Invalid { errors, .. } => errors,
-            Self::Read { .. } | Self::Yaml { .. } => &[],
+            Self::Read { .. } | Self::Yaml { .. } | Self::NoServers { .. } => &[],
         }
     }
 
@@ -47,6 +55,9 @@ impl ConfigError {
             Self::Invalid { errors, .. } => Self::Invalid {
                 path: Some(file.to_path_buf()),
                 errors,
+            },
+            Self::NoServers { .. } => Self::NoServers {
+                path: Some(file.to_path_buf()),
             },
             read @ Self::Read { .. } => read,
         }

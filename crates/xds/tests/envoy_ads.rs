@@ -35,6 +35,9 @@ fn config(servers: &[(&str, String, &str)]) -> Config {
             "  - name: {name}\n    url: {url}\n    hostname: {hostname}\n    toolPrefix: {name}_\n"
         ));
     }
+    if servers.is_empty() {
+        yaml = String::from("servers: []\n");
+    }
     Config::from_yaml(&yaml).expect("test config is valid")
 }
 

@@ -56,6 +56,9 @@ pub fn gateway_config(backends: &[Backend]) -> String {
             prefix = backend.gateway_prefix(),
         );
     }
+    if backends.is_empty() {
+        out = String::from("servers: []\n");
+    }
     out
 }
 

@@ -62,21 +62,38 @@ fn prefix_is_an_alias_of_tool_prefix() {
 }
 
 #[test]
-fn empty_configs_are_valid() {
+fn an_explicit_empty_list_is_a_config_without_servers() {
+    for yaml in [
+        "servers: []",
+        "servers: []\nother: 1",
+        "# none yet\nservers: []\n",
+    ] {
+        let config = parse(yaml);
+        assert!(config.servers().is_empty(), "{yaml:?}");
+        assert_eq!(config, Config::empty());
+    }
+}
+
+/// An empty or truncated file (as seen while an editor writes it) must not replace the
+/// servers in force with none.
+#[test]
+fn text_without_a_servers_list_is_rejected() {
     for yaml in [
         "",
         "\n",
         "# only a comment\n",
         "~",
         "{}",
-        "servers: []",
         "servers:",
         "servers: null",
         "other: 1",
     ] {
-        let config = parse(yaml);
-        assert!(config.servers().is_empty(), "{yaml:?}");
-        assert_eq!(config, Config::empty());
+        match Config::from_yaml(yaml) {
+            Err(error @ ConfigError::NoServers { path: None }) => {
+                assert!(error.to_string().contains("servers: []"), "{error}");
+            }
+            other => panic!("{yaml:?}: expected NoServers, got {other:?}"),
+        }
     }
 }
 

@@ -18,6 +18,9 @@ fn servers(names: &[&str]) -> String {
             "- {{name: {name}, url: 'http://{name}/mcp', toolPrefix: {name}_}}\n"
         ));
     }
+    if names.is_empty() {
+        yaml = String::from("servers: []\n");
+    }
     yaml
 }
 
@@ -152,6 +155,29 @@ async fn poll_acts_once_per_distinct_content() {
     assert_eq!(watcher.poll().await, Outcome::Applied);
     assert_eq!(names(&store.load()), ["a", "b"]);
     assert_eq!(store.generation(), 1);
+}
+
+/// A file emptied in place (as an editor does before writing the new text) is seen as
+/// invalid, not as "no servers"; only an explicit `servers: []` removes every server.
+#[tokio::test]
+async fn an_emptied_file_keeps_the_servers_and_an_empty_list_removes_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("config.yaml");
+    std::fs::write(&path, servers(&["a"])).expect("write");
+    let store = ConfigStore::new(Config::load_file(&path).expect("valid"));
+    let mut watcher = FileWatcher::new(path.clone(), Arc::clone(&store));
+
+    for partial in ["", "# The gateway's servers.\n", "servers:\n"] {
+        std::fs::write(&path, partial).expect("truncate");
+        assert_eq!(watcher.poll().await, Outcome::Rejected, "{partial:?}");
+        assert_eq!(names(&store.load()), ["a"], "{partial:?}");
+        assert!(!store.in_sync());
+    }
+
+    std::fs::write(&path, servers(&[])).expect("write");
+    assert_eq!(watcher.poll().await, Outcome::Applied);
+    assert!(store.load().servers().is_empty());
+    assert!(store.in_sync());
 }
 
 #[tokio::test]

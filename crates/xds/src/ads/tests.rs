@@ -20,6 +20,9 @@ fn config(servers: &[&str]) -> Arc<Config> {
             "  - name: {name}\n    url: http://{name}.internal/mcp\n    hostname: {name}.mcp.test\n    toolPrefix: {name}_\n"
         ));
     }
+    if servers.is_empty() {
+        yaml = String::from("servers: []\n");
+    }
     Arc::new(Config::from_yaml(&yaml).expect("valid"))
 }
 

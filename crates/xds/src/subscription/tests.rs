@@ -10,6 +10,9 @@ fn config(servers: &[&str]) -> Config {
             "  - name: {name}\n    url: http://{name}.internal/mcp\n    hostname: {name}.mcp.test\n    toolPrefix: {name}_\n"
         ));
     }
+    if servers.is_empty() {
+        yaml = String::from("servers: []\n");
+    }
     Config::from_yaml(&yaml).expect("valid")
 }
 
