@@ -12,6 +12,7 @@ mod envelope;
 mod error;
 mod error_body;
 pub mod events;
+pub mod handoff;
 mod json_str;
 mod message;
 pub mod naming;

@@ -252,6 +252,9 @@ impl RouterState {
     /// Request headers: strip client `x-mcp-*` headers, check the transport rules, remember
     /// the session.
     async fn request_headers(&self, req: &mut RequestState, h: &HttpHeaders) -> ProcessingResponse {
+        if let Some(lost) = lost::SessionLost::from_headers(h) {
+            return self.session_lost(lost).await;
+        }
         // The headers backend routes match on go whether the client sent them or not, so the
         // answer always has a mutation and Envoy honours its route cache clearing.
         let mut remove = vec![ROUTED_HEADER.to_owned(), OBSERVE_HEADER.to_owned()];
@@ -459,10 +462,11 @@ impl RouterState {
             ("method", method),
             ("server", server.name.as_str()),
             (addressed, target.original.as_ref()),
-            // For the response filter's stream, which runs only on the observed route
-            // (x-mcp-observe): the session id to map back, and whether the answer, JSON or
-            // SSE, carries ids or URIs to rewrite. Left out otherwise.
-            ("gateway_session", if observe { gateway } else { "" }),
+            // The session id to map back, for the response filter's stream (it runs only on
+            // the observed route, x-mcp-observe) and for Envoy's hand-off of a lost backend
+            // session (`handoff`); and whether the answer, JSON or SSE, carries ids or URIs
+            // to rewrite.
+            ("gateway_session", gateway),
             ("rewrite", Rewrite::as_str(rewrite)),
         ];
         // For a response phase on this same stream (one ext_proc filter for both ways).
@@ -585,6 +589,8 @@ fn headers(map: Option<&HeaderMap>) -> impl Iterator<Item = (&str, &[u8])> {
         (h.key.as_str(), value)
     })
 }
+
+mod lost;
 
 #[cfg(test)]
 mod tests;

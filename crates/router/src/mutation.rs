@@ -13,7 +13,7 @@ use envoy_types::pb::envoy::service::ext_proc::v3::{
 };
 use envoy_types::pb::envoy::r#type::v3::HttpStatus;
 use envoy_types::pb::google::protobuf::{Struct, Value, value};
-use mcp_gateway_protocol::error_body;
+use mcp_gateway_protocol::{error_body, handoff};
 
 use crate::RouteError;
 
@@ -182,8 +182,9 @@ pub(crate) fn reject(error: &RouteError, id_raw: Option<&str>) -> ProcessingResp
     }
 }
 
-/// `mcp` namespace metadata: the string `fields`, and `request_id` typed as the client sent
-/// it (number or string) so Envoy's JSON error bodies can answer with the same id.
+/// `mcp` namespace metadata: the string `fields`, `request_id` typed as the client sent it
+/// (number or string) for RBAC and logs, and the id as raw JSON text (`null` when there is
+/// none) so Envoy's error bodies answer with exactly the client's id.
 fn dynamic_metadata(fields: &[(&str, &str)], request_id: Option<&str>) -> Struct {
     // Empty values are left out: readers treat a missing field the same, and each field costs
     // allocations and bytes on every routed request.
@@ -195,6 +196,10 @@ fn dynamic_metadata(fields: &[(&str, &str)], request_id: Option<&str>) -> Struct
     if let Some(id) = request_id.and_then(typed_id) {
         fields.insert("request_id".to_owned(), id);
     }
+    fields.insert(
+        handoff::REQUEST_ID_JSON_KEY.to_owned(),
+        string_value(request_id.unwrap_or("null")),
+    );
     let inner = Struct { fields };
     Struct {
         fields: [(

@@ -128,62 +128,7 @@ static_resources:
             config_source:
               ads: {{}}
               resource_api_version: V3
-          # Envoy's own errors as JSON-RPC bodies. Mappers see every local reply,
-          # the router's ext_proc immediate responses included (never responses from
-          # the broker or a backend), so each filter is narrow.
-          local_reply_config:
-            mappers:
-            # The request body exceeded per_connection_buffer_limit_bytes. (A 413 the
-            # router answered itself would be rewritten too.)
-            - filter:
-                status_code_filter:
-                  comparison:
-                    op: EQ
-                    value:
-                      default_value: 413
-                      runtime_key: mcp.local_reply.body_too_large
-              body_format_override:
-                content_type: application/json
-                json_format:
-                  jsonrpc: "2.0"
-                  id: null
-                  error:
-                    code: -32600
-                    message: "request body too large (limit {max_request_bytes} bytes)"
-            # The router picked a backend (x-mcp-servername) and Envoy could not reach
-            # it: no healthy host, connect failure, reset. Requiring a response flag
-            # leaves the router's own immediate responses alone.
-            - filter:
-                and_filter:
-                  filters:
-                  - status_code_filter:
-                      comparison:
-                        op: GE
-                        value:
-                          default_value: 502
-                          runtime_key: mcp.local_reply.unavailable_min
-                  - status_code_filter:
-                      comparison:
-                        op: LE
-                        value:
-                          default_value: 504
-                          runtime_key: mcp.local_reply.unavailable_max
-                  - header_filter:
-                      header:
-                        name: x-mcp-servername
-                        present_match: true
-                  - response_flag_filter: {{}}
-              # A JSON-RPC error answering the request (the router put its id in the
-              # metadata), with status 200 so clients match it to their call.
-              status_code: 200
-              body_format_override:
-                content_type: application/json
-                json_format:
-                  jsonrpc: "2.0"
-                  id: "%DYNAMIC_METADATA(mcp:request_id)%"
-                  error:
-                    code: -32603
-                    message: "MCP server '%REQ(x-mcp-servername)%' is unavailable: %LOCAL_REPLY_BODY%"
+{local_reply_config}
           http_filters:
           # Client-supplied x-mcp-* headers are the gateway's to set: removed before any
           # filter (or RBAC, rate limit, access log) reads them.
@@ -195,6 +140,7 @@ static_resources:
                 - remove_on_match:
                     key_matcher:
                       prefix: {INTERNAL_HEADER_PREFIX}
+{custom_response_filter}
           # The router: checks the request headers (session, Origin, protocol version), reads
           # the buffered JSON-RPC body, picks the target, sets :authority and x-mcp-* headers
           # and clears the route cache. Two messages per request with a body, one for GET and
@@ -318,6 +264,8 @@ static_resources:
         broker_ip = opts.broker.ip(),
         broker_port = opts.broker.port(),
         max_request_bytes = opts.max_request_bytes,
+        local_reply_config = errors::local_reply_config(opts.max_request_bytes),
+        custom_response_filter = errors::custom_response_filter(),
         message_timeout = proto_duration(opts.message_timeout),
         max_message_timeout = proto_duration(max_message_timeout),
     )
@@ -334,6 +282,8 @@ fn proto_duration(duration: Duration) -> String {
         }
     }
 }
+
+mod errors;
 
 #[cfg(test)]
 mod tests;

@@ -294,7 +294,8 @@ async fn envoy_routes_by_authority_and_answers_its_errors_in_json_rpc() {
     assert_eq!(body["error"]["code"], -32603);
     let message = body["error"]["message"].as_str().unwrap_or_default();
     assert!(
-        message.starts_with("MCP server 'dead' is unavailable: ") && message.len() > 34,
+        message.starts_with("MCP server 'dead' is unavailable (Envoy response flags: ")
+            && message.len() > 56,
         "{message}"
     );
     // Envoy 1.40 runs its own local replies through ext_proc's response phase, after the
@@ -332,6 +333,9 @@ async fn envoy_routes_by_authority_and_answers_its_errors_in_json_rpc() {
         .filter(|l| {
             l.contains("][warning][") || l.contains("][error][") || l.contains("][critical][")
         })
+        // Known and accepted (see crates/xds/src/bootstrap/errors.rs): the custom_response
+        // filter's protos are marked work in progress.
+        .filter(|l| !(l.contains("work-in-progress") && l.contains("custom_response")))
         .collect();
     assert!(
         complaints.is_empty(),

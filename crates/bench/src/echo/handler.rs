@@ -18,6 +18,11 @@ use super::tools::ECHO_TOOL;
 /// Largest request body read.
 const MAX_BODY_BYTES: usize = 8 << 20;
 const SESSION_HEADER: &str = "mcp-session-id";
+/// Test hook: a request of a live session with this header (an HTTP status code) gets that
+/// status and a plain-text body without a content type, as from a misbehaving server.
+pub const REPLY_STATUS_HEADER: &str = "echo-reply-status";
+/// Test hook: with [`REPLY_STATUS_HEADER`], answer a JSON-RPC error body instead.
+pub const REPLY_JSON_HEADER: &str = "echo-reply-json";
 
 /// Every backend served on one port.
 #[derive(Debug)]
@@ -110,6 +115,7 @@ async fn post(backend: &Backend, request: Request<Body>) -> Response<Full<Bytes>
         .get(SESSION_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let scripted = scripted_reply(request.headers());
     let body = match Limited::new(request.into_body(), MAX_BODY_BYTES)
         .collect()
         .await
@@ -138,6 +144,15 @@ async fn post(backend: &Backend, request: Request<Body>) -> Response<Full<Bytes>
         let text = rpc::error(id, codes::INVALID_REQUEST, "unknown session");
         return json(StatusCode::NOT_FOUND, text, None);
     }
+    if let Some((status, as_json)) = scripted {
+        if as_json {
+            let text = rpc::error(id, codes::INVALID_REQUEST, "scripted failure");
+            return json(status, text, None);
+        }
+        let mut response = Response::new(Full::new(Bytes::from_static(b"scripted failure")));
+        *response.status_mut() = status;
+        return response;
+    }
     let (Some(method), Some(_)) = (method, msg.id) else {
         // A notification, or a response to a server request.
         backend
@@ -160,6 +175,18 @@ async fn post(backend: &Backend, request: Request<Body>) -> Response<Full<Bytes>
         ),
     };
     json(StatusCode::OK, text, None)
+}
+
+/// The status (and whether as JSON) a request asks for with [`REPLY_STATUS_HEADER`].
+fn scripted_reply(headers: &hyper::HeaderMap) -> Option<(StatusCode, bool)> {
+    let status = headers
+        .get(REPLY_STATUS_HEADER)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()?;
+    let status = StatusCode::from_u16(status).ok()?;
+    Some((status, headers.contains_key(REPLY_JSON_HEADER)))
 }
 
 fn call(backend: &Backend, id: &str, params: Option<&serde_json::value::RawValue>) -> String {

@@ -5,7 +5,8 @@
 //! 202, `tools/list` pages through `--tools` synthetic tools, `tools/call` of any listed tool
 //! returns its arguments as text, `ping` answers `{}`, `DELETE` ends the session and `GET` is
 //! 405. `GET /stats` returns counters; `POST /admin/bump` changes the tool list (a stand-in for
-//! a server whose tools changed). With `backends > 1` every backend is independent and served
+//! a server whose tools changed). A request with `Echo-Reply-Status: <code>` gets that status
+//! instead of an answer (a test hook for misbehaving servers). With `backends > 1` every backend is independent and served
 //! under `/b/<i>/mcp`.
 
 mod backend;
@@ -24,7 +25,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 pub use backend::BackendStats;
-pub use handler::EchoStats;
+pub use handler::{EchoStats, REPLY_JSON_HEADER, REPLY_STATUS_HEADER};
 pub use tools::ECHO_TOOL;
 
 use backend::Backend;

@@ -15,6 +15,8 @@ use serde_json::{Value, json};
 
 use super::*;
 
+mod handoff;
+
 const CONFIG: &str = r#"
 servers:
   - name: calc
@@ -306,8 +308,8 @@ async fn routes_a_tool_call_to_its_backend() {
     };
     assert!(fields.contains_key("server"));
     assert!(
-        !fields.contains_key("gateway_session"),
-        "nothing for a response filter that does not run"
+        fields.contains_key("gateway_session"),
+        "Envoy hands a lost backend session back with it (see handoff)"
     );
 }
 

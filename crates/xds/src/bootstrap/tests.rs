@@ -1,5 +1,6 @@
 use std::path::Path;
 
+use mcp_gateway_protocol::handoff;
 use serde_yaml::Value;
 
 use super::*;
@@ -124,12 +125,135 @@ fn unavailable_backend_mapper_needs_the_server_header_and_an_envoy_failure() {
     );
     // HTTP 200, so that clients match the JSON-RPC error to their call.
     assert_eq!(mapper["status_code"], 200);
-    let error = &mapper["body_format_override"]["json_format"]["error"];
-    assert_eq!(error["code"], -32603);
+    let body = &mapper["body_format_override"];
+    assert_eq!(body["content_type"], "application/json");
+    let error = json_body(&body["text_format_source"]["inline_string"]);
+    assert_eq!(error["id"], serde_json::json!(9_007_199_254_740_993_u64));
+    assert_eq!(error["error"]["code"], -32603);
+    assert_eq!(
+        error["error"]["message"],
+        "MCP server 'calc' is unavailable (Envoy response flags: UF)"
+    );
+}
+
+/// A `text_format` JSON-RPC body as Envoy renders it, for a request with id 2^53 + 1 routed
+/// to `calc`, parsed (so a template that is not JSON fails here).
+fn json_body(template: &Value) -> serde_json::Value {
+    let template = template.as_str().expect("an inline string");
     assert!(
-        error["message"].as_str().is_some_and(
-            |m| m.contains("%REQ(x-mcp-servername)%") && m.contains("%LOCAL_REPLY_BODY%")
+        !template.contains("%DYNAMIC_METADATA(mcp:request_id)%"),
+        "the typed id is a double and would round big ids"
+    );
+    let rendered = template
+        .replace(
+            "%DYNAMIC_METADATA(mcp:request_id_json)%",
+            "9007199254740993",
         )
+        .replace("%REQ(x-mcp-servername)%", "calc")
+        .replace("%RESPONSE_FLAGS%", "UF")
+        .replace("%RESPONSE_CODE%", "415");
+    assert!(!rendered.contains('%'), "unexpected operator in {template}");
+    serde_json::from_str(&rendered).unwrap_or_else(|e| panic!("{rendered}: {e}"))
+}
+
+#[test]
+fn a_failing_router_or_broker_is_a_json_rpc_503() {
+    let bootstrap = parse(&render_bootstrap(&custom()));
+    let mappers = &connection_manager(&bootstrap)["local_reply_config"]["mappers"];
+    // ext_proc's own failures (connect, timeout) carry details "ext_proc_error…"; the
+    // router's immediate responses never do.
+    let router = &mappers[2];
+    let cel = &router["filter"]["extension_filter"]["typed_config"]["expression"];
+    assert_eq!(
+        cel.as_str(),
+        Some("response.code_details.startsWith('ext_proc_error')")
+    );
+    let broker = &mappers[3];
+    let filters = broker["filter"]["and_filter"]["filters"]
+        .as_sequence()
+        .expect("and filter");
+    let header = &filters
+        .iter()
+        .find(|f| f.get("header_filter").is_some())
+        .expect("a header filter")["header_filter"]["header"];
+    assert_eq!(header["name"], "x-mcp-servername");
+    assert_eq!(header["invert_match"], true, "only requests for the broker");
+    assert!(
+        filters
+            .iter()
+            .any(|f| f.get("response_flag_filter").is_some())
+    );
+    for (mapper, who) in [(router, "router"), (broker, "broker")] {
+        assert_eq!(mapper["status_code"], 503);
+        let error = &mapper["body_format_override"]["json_format"]["error"];
+        assert_eq!(error["code"], -32603);
+        let message = error["message"].as_str().expect("a message");
+        assert!(message.contains(&format!("the gateway's {who} is unavailable")));
+    }
+}
+
+#[test]
+fn backend_answers_that_are_not_json_rpc_are_mapped() {
+    let bootstrap = parse(&render_bootstrap(&custom()));
+    let config = &filter(&bootstrap, "envoy.filters.http.custom_response")["typed_config"];
+    let matchers = &config["custom_response_matcher"]["matcher_list"]["matchers"];
+    // Only answers to requests the router routed to a backend.
+    for i in 0..2 {
+        let predicates = matchers[i]["predicate"]["and_matcher"]["predicate"]
+            .as_sequence()
+            .expect("and matcher");
+        assert_eq!(
+            predicates[0]["single_predicate"]["input"]["typed_config"]["header_name"],
+            "x-mcp-servername"
+        );
+    }
+    // A 404 with a backend session: handed to the router, which forgets it.
+    let lost = &matchers[0]["on_match"]["action"]["typed_config"];
+    assert_eq!(
+        lost["redirect_action"]["path_redirect"],
+        handoff::SESSION_LOST_PATH
+    );
+    let added: Vec<(&str, &str)> = lost["request_headers_to_add"]
+        .as_sequence()
+        .expect("headers")
+        .iter()
+        .map(|h| {
+            let header = &h["header"];
+            (
+                header["key"].as_str().expect("key"),
+                header["value"].as_str().expect("value"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        added,
+        [
+            (
+                handoff::LOST_SERVER_HEADER,
+                "%DYNAMIC_METADATA(mcp:server)%"
+            ),
+            (
+                handoff::LOST_GATEWAY_SESSION_HEADER,
+                "%DYNAMIC_METADATA(mcp:gateway_session)%"
+            ),
+            (
+                handoff::LOST_REQUEST_ID_HEADER,
+                "%DYNAMIC_METADATA(mcp:request_id_json)%"
+            ),
+        ]
+    );
+    // Any other 4xx/5xx that is neither JSON nor SSE: a JSON-RPC error, status 200.
+    let plain = &matchers[1]["on_match"]["action"]["typed_config"];
+    assert_eq!(plain["status_code"], 200);
+    assert_eq!(
+        plain["response_headers_to_add"][0]["header"]["value"],
+        "application/json"
+    );
+    let error = json_body(&plain["body_format"]["text_format_source"]["inline_string"]);
+    assert_eq!(error["id"], serde_json::json!(9_007_199_254_740_993_u64));
+    assert_eq!(
+        error["error"]["message"],
+        "MCP server 'calc' failed the request: HTTP 415 without a JSON-RPC answer"
     );
 }
 
@@ -172,11 +296,13 @@ fn filter_chain_strips_internal_headers_then_routes() {
         names,
         [
             "envoy.filters.http.header_mutation",
+            "envoy.filters.http.custom_response",
             "envoy.filters.http.ext_proc",
             BACKEND_RESPONSE_FILTER,
             "envoy.filters.http.router"
         ],
-        "client x-mcp-* headers go first; the router's filter before routing"
+        "client x-mcp-* headers go first; the router's filter before routing; backends' \
+         errors are mapped after the router has seen them"
     );
     let strip = &filter(&bootstrap, "envoy.filters.http.header_mutation")["typed_config"];
     assert_eq!(

@@ -2,7 +2,8 @@
 //! body (the bootstrap sends the router bodies, not request headers):
 //! - `"route": "<hostname>"` sets `:authority` to it and clears the route cache (what the
 //!   router does for a routed call), with `"servername": "<name>"` also setting
-//!   `x-mcp-servername` and, like the router, the body's id as `mcp.request_id` metadata;
+//!   `x-mcp-servername` and, like the router, the body's id as `mcp.request_id` metadata
+//!   (typed, and as JSON text);
 //! - `"observe": true` sets `x-mcp-observe: 1`, selecting the route with the response filter;
 //! - `"immediate": true` answers 503 with a JSON body itself;
 //! - `"immediate_response": true` (with `route`) routes the call, then answers 503 with that
@@ -14,6 +15,8 @@
 //! runs on routed requests only) is reported. Everything else continues unchanged.
 
 use std::pin::Pin;
+
+use mcp_gateway_protocol::handoff;
 
 use envoy_types::pb::envoy::config::core::v3::{
     HeaderMap, HeaderValue, HeaderValueOption, header_value_option::HeaderAppendAction,
@@ -102,7 +105,7 @@ fn answer(
                     response: Some(routed(host.to_owned(), servername, test["observe"] == true)),
                 })),
                 dynamic_metadata: Some(mcp_metadata(
-                    json["id"].as_f64(),
+                    &json["id"],
                     test["immediate_response"] == true,
                 )),
                 ..Default::default()
@@ -185,9 +188,9 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
     })
 }
 
-fn mcp_metadata(request_id: Option<f64>, immediate_response: bool) -> Struct {
+fn mcp_metadata(request_id: &serde_json::Value, immediate_response: bool) -> Struct {
     let mut fields = std::collections::HashMap::new();
-    if let Some(id) = request_id {
+    if let Some(id) = request_id.as_f64() {
         fields.insert(
             "request_id".to_owned(),
             Value {
@@ -195,6 +198,12 @@ fn mcp_metadata(request_id: Option<f64>, immediate_response: bool) -> Struct {
             },
         );
     }
+    fields.insert(
+        handoff::REQUEST_ID_JSON_KEY.to_owned(),
+        Value {
+            kind: Some(value::Kind::StringValue(request_id.to_string())),
+        },
+    );
     if immediate_response {
         fields.insert(
             "immediate_response".to_owned(),

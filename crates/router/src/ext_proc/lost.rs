@@ -1,0 +1,91 @@
+//! Envoy's hand-off of a backend's lost session on the routes whose responses the router
+//! does not see (see `mcp_gateway_protocol::handoff` for the whole exchange).
+
+use envoy_types::pb::envoy::service::ext_proc::v3::{HttpHeaders, ProcessingResponse};
+use mcp_gateway_protocol::{codes, handoff};
+
+use super::{RouterState, SESSION_HEADER, headers};
+use crate::{RouteError, mutation};
+
+/// What the hand-off names: the request that a backend answered 404.
+#[derive(Debug, Default)]
+pub(super) struct SessionLost {
+    server: Option<String>,
+    gateway_session: Option<String>,
+    backend_session: Option<String>,
+    /// The failed request's id as raw JSON text.
+    request_id: Option<String>,
+}
+
+impl SessionLost {
+    /// The hand-off's details when these are the headers of one (its path); `None` for
+    /// every other request, after looking at `:path` only.
+    pub(super) fn from_headers(h: &HttpHeaders) -> Option<Self> {
+        let (_, path) = headers(h.headers.as_ref()).find(|(key, _)| *key == ":path")?;
+        let path = path.split(|b| *b == b'?').next().unwrap_or_default();
+        if path != handoff::SESSION_LOST_PATH.as_bytes() {
+            return None;
+        }
+        let mut lost = Self::default();
+        for (key, value) in headers(h.headers.as_ref()) {
+            let slot = match key {
+                handoff::LOST_SERVER_HEADER => &mut lost.server,
+                handoff::LOST_GATEWAY_SESSION_HEADER => &mut lost.gateway_session,
+                handoff::LOST_REQUEST_ID_HEADER => &mut lost.request_id,
+                SESSION_HEADER => &mut lost.backend_session,
+                _ => continue,
+            };
+            *slot = std::str::from_utf8(value)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned);
+        }
+        Some(lost)
+    }
+
+    /// The request id when it is one (a JSON number or string); anything else is answered
+    /// with a `null` id.
+    fn request_id(&self) -> Option<&str> {
+        let raw = self.request_id.as_deref()?;
+        match serde_json::from_str::<serde_json::Value>(raw).ok()? {
+            serde_json::Value::Number(_) | serde_json::Value::String(_) => Some(raw),
+            _ => None,
+        }
+    }
+}
+
+impl RouterState {
+    /// Answers the hand-off: forgets the backend session if it is still the one on record for
+    /// (gateway session, server), so the client's retry opens a new one, and tells the client
+    /// to retry. The record must match the backend's own session id, which clients never see,
+    /// so a client sending this request itself cannot make the gateway forget anything.
+    pub(super) async fn session_lost(&self, lost: SessionLost) -> ProcessingResponse {
+        let id = lost.request_id();
+        let Some(gateway) = lost
+            .gateway_session
+            .as_deref()
+            .filter(|g| self.ids.verify(g, None).is_ok())
+        else {
+            return mutation::reject(&RouteError::UnknownSession, id);
+        };
+        let Some(server) = lost.server.as_deref() else {
+            let error = RouteError::BadRequest {
+                code: codes::INVALID_REQUEST,
+                message: "incomplete backend session hand-off".to_owned(),
+            };
+            return mutation::reject(&error, id);
+        };
+        if let Some(backend) = lost.backend_session.as_deref() {
+            let current = self.backends.store().lookup(gateway, server).await;
+            if let Ok(Some((_, Some(current)))) = current
+                && current.session_id.as_deref() == Some(backend)
+            {
+                self.backends.forget(gateway, server).await;
+            }
+        }
+        let error = RouteError::BackendSessionLost {
+            server: server.to_owned(),
+        };
+        mutation::reject(&error, id)
+    }
+}
