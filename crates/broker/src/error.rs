@@ -1,6 +1,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use mcp_gateway_protocol::{codes, error_body};
+use mcp_gateway_session::{DeclarationError, SessionError};
 use thiserror::Error;
 
 /// A failed broker request; turned into a JSON-RPC error body in exactly one place
@@ -59,6 +60,29 @@ impl BrokerError {
             StatusCode::INTERNAL_SERVER_ERROR,
             codes::INTERNAL_ERROR,
             message,
+        )
+    }
+}
+
+/// The store's errors: at the session limit, 503 (the client may retry later); anything
+/// else, 500.
+impl From<SessionError> for BrokerError {
+    fn from(error: SessionError) -> Self {
+        let (status, code) = match error {
+            SessionError::Full { .. } => (StatusCode::SERVICE_UNAVAILABLE, codes::SESSION_LIMIT),
+            _ => (StatusCode::INTERNAL_SERVER_ERROR, codes::INTERNAL_ERROR),
+        };
+        Self::new(status, code, error.to_string())
+    }
+}
+
+/// A client declaration the session cannot keep: 400, invalid params.
+impl From<DeclarationError> for BrokerError {
+    fn from(error: DeclarationError) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            codes::INVALID_PARAMS,
+            error.to_string(),
         )
     }
 }

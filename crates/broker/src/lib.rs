@@ -10,8 +10,10 @@ mod body;
 mod cursor;
 mod error;
 mod fanout;
+mod initialize;
 mod mcp;
 mod oauth;
+mod reaper;
 mod state;
 pub mod stream;
 mod tasks;
@@ -19,6 +21,7 @@ pub mod upstream;
 
 pub use error::BrokerError;
 pub use oauth::OAuthMetadata;
+pub use reaper::reap_sessions;
 pub use state::BrokerState;
 pub use stream::Streams;
 

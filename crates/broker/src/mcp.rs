@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use std::time::SystemTime;
 use tokio_stream::wrappers::BroadcastStream;
 
 use axum::body::{Body, Bytes};
@@ -13,14 +12,13 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use mcp_gateway_catalog::{Capabilities, ListKind};
+use mcp_gateway_catalog::ListKind;
 use mcp_gateway_protocol::{Kind, Message, codes};
-use mcp_gateway_session::SessionRecord;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tracing::debug;
 
 use crate::body::ResultJson;
-use crate::{BrokerError, BrokerState, cursor, fanout, stream, tasks};
+use crate::{BrokerError, BrokerState, cursor, fanout, initialize, reaper, stream, tasks};
 use mcp_gateway_protocol::versions;
 
 /// SSE comment interval on GET streams, well under Envoy's idle timeouts.
@@ -49,7 +47,7 @@ async fn handle_post(
         .map_err(|e| BrokerError::new(StatusCode::BAD_REQUEST, e.code(), e.to_string()))?;
     let id = msg.id_raw();
     if msg.kind() == Kind::Request && msg.method() == Some("initialize") {
-        return initialize(state, &msg).await;
+        return initialize::initialize(state, &msg).await;
     }
     let session = require_session(state, headers)
         .await
@@ -168,83 +166,11 @@ fn list(state: &BrokerState, msg: &Message<'_>, kind: ListKind) -> Result<Result
     Ok(ResultJson::from_pieces(vec![head, page.json, tail]))
 }
 
-async fn initialize(state: &BrokerState, msg: &Message<'_>) -> Result<Response, BrokerError> {
-    let id = msg.id_raw();
-    let params = parse_params(msg).unwrap_or(Value::Null);
-    let Some(requested) = params.get("protocolVersion").and_then(Value::as_str) else {
-        return Err(
-            invalid_params("initialize: params.protocolVersion (string) is required").with_id(id),
-        );
-    };
-    let version = versions::negotiate(Some(requested));
-    let session_id = state.ids.mint(None);
-    let record = SessionRecord {
-        protocol_version: version.to_owned(),
-        client_capabilities: params
-            .get("capabilities")
-            .cloned()
-            .unwrap_or_else(|| json!({})),
-        client_info: params
-            .get("clientInfo")
-            .cloned()
-            .unwrap_or_else(|| json!({})),
-        subject: None,
-        expires: SystemTime::now() + state.session_lifetime,
-    };
-    state
-        .sessions()
-        .insert(&session_id, record)
-        .await
-        .map_err(|e| BrokerError::internal(e.to_string()).with_id(id))?;
-    let result = json!({
-        "protocolVersion": version,
-        "capabilities": capabilities(state.catalog.load().capabilities()),
-        "serverInfo": { "name": "mcp-gateway", "version": env!("CARGO_PKG_VERSION") },
-        "instructions": "MCP gateway: the tools, prompts and resources of several MCP servers, each named with its server's prefix.",
-    });
-    Ok(json_response(
-        StatusCode::OK,
-        Body::new(ResultJson::from(result.to_string()).into_response_body(id)),
-        Some(&session_id),
-    ))
-}
-
-/// What the gateway offers: tools always; the rest when some healthy backend offers it.
-/// `listChanged` is true: changes of the aggregated lists are announced on GET streams.
-fn capabilities(caps: Capabilities) -> Value {
-    let mut out = json!({ "tools": { "listChanged": true } });
-    if caps.prompts {
-        out["prompts"] = json!({ "listChanged": true });
-    }
-    if caps.resources {
-        out["resources"] = json!({ "subscribe": caps.subscribe, "listChanged": true });
-    }
-    if caps.logging {
-        out["logging"] = json!({});
-    }
-    if caps.completions {
-        out["completions"] = json!({});
-    }
-    if caps.tasks {
-        // `tasks/list` is the gateway's own (every backend's tasks); cancelling and
-        // task-augmented calls are routed to backends, so offered when one offers them.
-        let mut tasks = json!({ "list": {} });
-        if caps.task_cancel {
-            tasks["cancel"] = json!({});
-        }
-        if caps.task_tool_calls {
-            tasks["requests"] = json!({ "tools": { "call": {} } });
-        }
-        out["tasks"] = tasks;
-    }
-    out
-}
-
 fn parse_params(msg: &Message<'_>) -> Option<Value> {
     msg.params_raw().and_then(|p| serde_json::from_str(p).ok())
 }
 
-fn invalid_params(message: impl Into<String>) -> BrokerError {
+pub(crate) fn invalid_params(message: impl Into<String>) -> BrokerError {
     BrokerError::new(StatusCode::OK, codes::INVALID_PARAMS, message)
 }
 
@@ -326,20 +252,10 @@ pub(crate) async fn delete(State(state): State<Arc<BrokerState>>, headers: Heade
     let removed = match state.sessions().remove(id).await {
         Ok(Some(removed)) => removed,
         Ok(None) => return BrokerError::unknown_session().into_response(),
-        Err(e) => return BrokerError::internal(e.to_string()).into_response(),
+        Err(e) => return BrokerError::from(e).into_response(),
     };
-    let config = state.config.load();
-    let upstream = state.upstream().clone();
     // Ending backend sessions is best effort and must not hold up the client.
-    tokio::spawn(async move {
-        for (server, backend) in removed.backends {
-            if let Some(server) = config.server(&server)
-                && let Err(e) = upstream.terminate(&server.url, &backend).await
-            {
-                debug!(server = %server.name, error = %e, "ending backend session failed");
-            }
-        }
-    });
+    reaper::end_backends(&state, removed.backends);
     StatusCode::OK.into_response()
 }
 
@@ -391,7 +307,7 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn json_response(status: StatusCode, body: Body, session: Option<&str>) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: Body, session: Option<&str>) -> Response {
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -402,30 +318,4 @@ fn json_response(status: StatusCode, body: Body, session: Option<&str>) -> Respo
         headers.insert(SESSION_HEADER, session);
     }
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tasks_capability_offers_only_what_some_backend_does() {
-        let none = capabilities(Capabilities::default());
-        assert!(none.get("tasks").is_none(), "{none}");
-        let listing = Capabilities {
-            tasks: true,
-            ..Capabilities::default()
-        };
-        assert_eq!(capabilities(listing)["tasks"], json!({"list": {}}));
-        let all = Capabilities {
-            tasks: true,
-            task_cancel: true,
-            task_tool_calls: true,
-            ..Capabilities::default()
-        };
-        assert_eq!(
-            capabilities(all)["tasks"],
-            json!({"list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}})
-        );
-    }
 }

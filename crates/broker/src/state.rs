@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use mcp_gateway_catalog::CatalogStore;
 use mcp_gateway_config::ConfigStore;
-use mcp_gateway_session::{BackendSessions, SessionIds, SessionStore};
+use mcp_gateway_session::{BackendSessions, ClientLimits, SessionIds, SessionStore};
 use mcp_gateway_upstream::UpstreamClient;
 
 use crate::OAuthMetadata;
@@ -22,6 +22,8 @@ pub struct BrokerState {
     pub ids: SessionIds,
     /// How long a new session lives.
     pub session_lifetime: Duration,
+    /// What a session may keep of its client's `initialize`.
+    pub client_limits: ClientLimits,
     /// Served at `/.well-known/oauth-protected-resource`.
     pub oauth: OAuthMetadata,
     /// Largest request body accepted (Envoy enforces the same limit first).

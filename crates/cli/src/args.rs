@@ -59,6 +59,19 @@ pub struct RunArgs {
     /// How long a gateway session lives.
     #[arg(long, default_value = "24h", value_parser = duration::parse)]
     pub session_lifetime: Duration,
+    /// A session not used for this long ends (404 afterwards) and its backend sessions are ended.
+    #[arg(long, env = "MCP_SESSION_IDLE_TIMEOUT", default_value = "1h", value_parser = nonzero_duration)]
+    pub session_idle_timeout: Duration,
+    /// Most live sessions; `initialize` beyond it gets 503 (no session is evicted).
+    #[arg(long, env = "MCP_MAX_SESSIONS", default_value_t = 10_000,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_sessions: usize,
+    /// Largest `capabilities` a client may declare in `initialize`, in bytes (kept with its session).
+    #[arg(long, env = "MCP_MAX_CLIENT_CAPABILITIES_BYTES", default_value_t = 16 * 1024)]
+    pub max_client_capabilities_bytes: usize,
+    /// Largest `clientInfo` kept with a session (its name, title and version), in bytes.
+    #[arg(long, env = "MCP_MAX_CLIENT_INFO_BYTES", default_value_t = 1024)]
+    pub max_client_info_bytes: usize,
     /// Time between tool refreshes of a healthy backend.
     #[arg(long, default_value = "30s", value_parser = duration::parse)]
     pub discovery_interval: Duration,
@@ -75,6 +88,14 @@ pub struct RunArgs {
     /// How often the config file is checked for changes.
     #[arg(long, default_value = "1s", value_parser = duration::parse)]
     pub config_poll_interval: Duration,
+}
+
+/// A duration above zero.
+fn nonzero_duration(text: &str) -> Result<Duration, String> {
+    match duration::parse(text)? {
+        Duration::ZERO => Err("must be above zero".to_owned()),
+        d => Ok(d),
+    }
 }
 
 /// Flags of `envoy-config`.
@@ -166,6 +187,10 @@ mod tests {
         assert_eq!(run.max_request_bytes, 4_194_304);
         assert_eq!(run.session_key, None);
         assert_eq!(run.session_lifetime, Duration::from_secs(24 * 3600));
+        assert_eq!(run.session_idle_timeout, Duration::from_secs(3600));
+        assert_eq!(run.max_sessions, 10_000);
+        assert_eq!(run.max_client_capabilities_bytes, 16_384);
+        assert_eq!(run.max_client_info_bytes, 1024);
         assert_eq!(run.discovery_interval, Duration::from_secs(30));
         assert_eq!(run.upstream_timeout, Duration::from_secs(5));
         assert_eq!(run.list_page_size, 0);
@@ -210,6 +235,30 @@ mod tests {
                 let shown = format!("[default: {default}]");
                 assert!(help.contains(&shown), "--help lacks {shown}:\n{help}");
             }
+        }
+    }
+
+    #[test]
+    fn session_limits_parse_and_refuse_nonsense() {
+        let run = parse(&[
+            "--max-sessions",
+            "3",
+            "--session-idle-timeout",
+            "2s",
+            "--max-client-capabilities-bytes",
+            "100",
+            "--max-client-info-bytes",
+            "10",
+        ])
+        .run;
+        assert_eq!(run.max_sessions, 3);
+        assert_eq!(run.session_idle_timeout, Duration::from_secs(2));
+        assert_eq!(run.max_client_capabilities_bytes, 100);
+        assert_eq!(run.max_client_info_bytes, 10);
+        let command = || Cli::command().mut_args(|arg| arg.env(None));
+        for bad in [["--max-sessions", "0"], ["--session-idle-timeout", "0s"]] {
+            let argv = std::iter::once("mcp-broker-router").chain(bad);
+            assert!(command().try_get_matches_from(argv).is_err(), "{bad:?}");
         }
     }
 }

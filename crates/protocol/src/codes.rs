@@ -16,3 +16,5 @@ pub const CONNECTION_CLOSED: i64 = -32000;
 pub const REQUEST_TIMEOUT: i64 = -32001;
 /// MCP: the requested resource does not exist (`resources/read`).
 pub const RESOURCE_NOT_FOUND: i64 = -32002;
+/// Gateway: no new session now, the gateway holds as many as it may (HTTP 503); retry later.
+pub const SESSION_LIMIT: i64 = -32003;

@@ -137,13 +137,6 @@ struct Routed {
     rewrite: Option<Rewrite>,
 }
 
-/// Whether a client with these capabilities may receive server requests.
-fn may_be_asked(capabilities: &serde_json::Value) -> bool {
-    ["sampling", "elicitation", "roots"]
-        .iter()
-        .any(|c| capabilities.get(c).is_some_and(|v| !v.is_null()))
-}
-
 impl Routed {
     fn from_metadata(meta: Option<&Metadata>) -> Option<Self> {
         let fields = metadata(meta, mutation::METADATA_NAMESPACE);
@@ -445,7 +438,7 @@ impl RouterState {
         let length = new_body.as_ref().map_or(body.len(), Vec::len);
         let method = msg.method().unwrap_or("response");
         let rewrite = Rewrite::of(target.kind, method, msg);
-        let observe = may_be_asked(&record.client_capabilities) || rewrite.is_some();
+        let observe = record.client.may_be_asked() || rewrite.is_some();
         let (mut set, remove) = backend_headers(server, &backend, method, observe);
         set.push(mutation::set("content-length", length.to_string()));
         let addressed = match target.kind {

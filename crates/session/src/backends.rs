@@ -97,8 +97,8 @@ impl BackendSessions {
                 }
                 let opts = InitOptions {
                     protocol_version: record.protocol_version.clone(),
-                    capabilities: record.client_capabilities.clone(),
-                    client_info: record.client_info.clone(),
+                    capabilities: to_value(record.client.capabilities()),
+                    client_info: to_value(record.client.info()),
                 };
                 let backend = self
                     .upstream
@@ -135,4 +135,9 @@ impl BackendSessions {
             .await?
             .ok_or(OpenError::UnknownSession)
     }
+}
+
+/// The kept JSON text as a value (once per backend session opened; the text is valid JSON).
+fn to_value(raw: &serde_json::value::RawValue) -> serde_json::Value {
+    serde_json::from_str(raw.get()).unwrap_or_default()
 }

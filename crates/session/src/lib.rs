@@ -6,6 +6,7 @@
 //! created lazily and exactly once per (gateway session, backend) by [`SingleFlight`].
 
 mod backends;
+mod client;
 mod error;
 mod flight;
 mod id;
@@ -13,8 +14,9 @@ mod memory;
 mod store;
 
 pub use backends::{BackendSessions, OpenError, Opened};
-pub use error::SessionError;
+pub use client::{ClientDeclaration, ClientLimits};
+pub use error::{DeclarationError, SessionError};
 pub use flight::SingleFlight;
 pub use id::{SessionIds, SessionKey};
-pub use memory::MemoryStore;
+pub use memory::{MemoryStore, StoreLimits};
 pub use store::{RemovedSession, SessionRecord, SessionStore};

@@ -1,5 +1,6 @@
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
@@ -13,6 +14,9 @@ use crate::{RemovedSession, SessionError, SessionRecord, SessionStore};
 struct Entry {
     record: Arc<SessionRecord>,
     backends: ArcSwap<Vec<(Arc<str>, Arc<BackendSession>)>>,
+    /// When the session was last used, in milliseconds of the store's clock. Written at most
+    /// once per [`MemoryStore::touch_every`], so busy sessions do not bounce its cache line.
+    last_used: AtomicU64,
 }
 
 impl Entry {
@@ -61,40 +65,156 @@ impl Entry {
     }
 }
 
-/// The default store: lock-free concurrent maps in this process.
-#[derive(Default)]
+/// Limits of a [`MemoryStore`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreLimits {
+    /// Most sessions held at once; [`SessionStore::insert`] refuses more.
+    pub max_sessions: usize,
+    /// A session not used for this long ends (within [`MemoryStore::touch_every`]).
+    pub idle_timeout: Duration,
+}
+
+impl Default for StoreLimits {
+    fn default() -> Self {
+        Self {
+            max_sessions: 10_000,
+            idle_timeout: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// The default store: lock-free concurrent maps in this process, at most
+/// [`StoreLimits::max_sessions`] sessions, each ending after [`StoreLimits::idle_timeout`]
+/// unused.
 pub struct MemoryStore {
     sessions: papaya::HashMap<String, Arc<Entry>>,
+    limits: StoreLimits,
+    /// Sessions held (ended ones until swept): a slot is taken before an insert, so the
+    /// limit holds under concurrent inserts.
+    held: AtomicUsize,
+    /// Origin of the store's clock (`last_used`).
+    epoch: Instant,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::with_limits(StoreLimits::default())
+    }
 }
 
 impl MemoryStore {
-    /// An empty store.
+    /// An empty store with the default limits.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Drops sessions whose ids expired before `now`; returns how many were dropped.
-    pub fn sweep(&self, now: SystemTime) -> usize {
+    /// An empty store with these limits.
+    pub fn with_limits(limits: StoreLimits) -> Self {
+        Self {
+            sessions: papaya::HashMap::new(),
+            limits,
+            held: AtomicUsize::new(0),
+            epoch: Instant::now(),
+        }
+    }
+
+    /// How stale a session's last use may be recorded: a second, or a quarter of the idle
+    /// timeout when that is shorter. A session ends after the idle timeout plus at most this.
+    pub fn touch_every(&self) -> Duration {
+        (self.limits.idle_timeout / 4).min(Duration::from_secs(1))
+    }
+
+    /// Takes out every session whose lifetime or idle time is over.
+    pub fn sweep_ended(&self) -> Vec<(String, RemovedSession)> {
+        let now = self.now();
         let sessions = self.sessions.pin();
-        let before = sessions.len();
-        sessions.retain(|_, entry| entry.record.expires > now);
-        before - sessions.len()
+        let ended: Vec<String> = sessions
+            .iter()
+            .filter(|(_, entry)| self.ended(entry, now))
+            .map(|(id, _)| id.clone())
+            .collect();
+        ended
+            .into_iter()
+            .filter_map(|id| {
+                let entry = sessions.remove(&id)?;
+                self.held.fetch_sub(1, Ordering::AcqRel);
+                Some((id, removed(entry)))
+            })
+            .collect()
+    }
+
+    /// Milliseconds since the store was made.
+    fn now(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Whether the session's lifetime or idle time is over at `now`.
+    fn ended(&self, entry: &Entry, now: u64) -> bool {
+        let idle = now.saturating_sub(entry.last_used.load(Ordering::Relaxed));
+        let allowed = self.limits.idle_timeout + self.touch_every();
+        u128::from(idle) > allowed.as_millis() || entry.record.expires <= SystemTime::now()
+    }
+
+    /// The session's entry if it has not ended, marked as used now.
+    fn live(&self, entry: Option<&Arc<Entry>>) -> Option<Arc<Entry>> {
+        let entry = entry?;
+        let now = self.now();
+        if self.ended(entry, now) {
+            return None;
+        }
+        let every = u64::try_from(self.touch_every().as_millis()).unwrap_or(u64::MAX);
+        if now.saturating_sub(entry.last_used.load(Ordering::Relaxed)) >= every {
+            entry.last_used.store(now, Ordering::Relaxed);
+        }
+        Some(entry.clone())
+    }
+}
+
+fn removed(entry: &Entry) -> RemovedSession {
+    RemovedSession {
+        record: entry.record.clone(),
+        backends: entry.all_backends(),
     }
 }
 
 #[async_trait]
 impl SessionStore for MemoryStore {
     async fn insert(&self, id: &str, record: SessionRecord) -> Result<(), SessionError> {
+        let max = self.limits.max_sessions;
+        self.held
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                (held < max).then_some(held + 1)
+            })
+            .map_err(|_| SessionError::Full { max })?;
         let entry = Entry {
             record: Arc::new(record),
             backends: ArcSwap::from_pointee(Vec::new()),
+            last_used: AtomicU64::new(self.now()),
         };
-        self.sessions.pin().insert(id.to_owned(), Arc::new(entry));
+        if self
+            .sessions
+            .pin()
+            .insert(id.to_owned(), Arc::new(entry))
+            .is_some()
+        {
+            // The id was already held (ids are random: not expected); it holds one slot.
+            self.held.fetch_sub(1, Ordering::AcqRel);
+        }
         Ok(())
     }
 
     async fn get(&self, id: &str) -> Result<Option<Arc<SessionRecord>>, SessionError> {
-        Ok(self.sessions.pin().get(id).map(|e| e.record.clone()))
+        Ok(self
+            .live(self.sessions.pin().get(id))
+            .map(|e| e.record.clone()))
+    }
+
+    async fn touch(&self, id: &str) -> Result<bool, SessionError> {
+        Ok(self.live(self.sessions.pin().get(id)).is_some())
+    }
+
+    async fn sweep(&self) -> Result<Vec<(String, RemovedSession)>, SessionError> {
+        Ok(self.sweep_ended())
     }
 
     async fn lookup(
@@ -102,9 +222,8 @@ impl SessionStore for MemoryStore {
         id: &str,
         server: &str,
     ) -> Result<Option<(Arc<SessionRecord>, Option<Arc<BackendSession>>)>, SessionError> {
-        let sessions = self.sessions.pin();
-        Ok(sessions
-            .get(id)
+        Ok(self
+            .live(self.sessions.pin().get(id))
             .map(|e| (e.record.clone(), e.backend(server))))
     }
 
@@ -133,10 +252,15 @@ impl SessionStore for MemoryStore {
     }
 
     async fn remove(&self, id: &str) -> Result<Option<RemovedSession>, SessionError> {
-        Ok(self.sessions.pin().remove(id).map(|entry| RemovedSession {
-            record: entry.record.clone(),
-            backends: entry.all_backends(),
-        }))
+        let now = self.now();
+        // An ended session is already gone for its client; the sweep ends its backends.
+        let sessions = self.sessions.pin();
+        let Ok(Some((_, entry))) = sessions.remove_if(id, |_, entry| !self.ended(entry, now))
+        else {
+            return Ok(None);
+        };
+        self.held.fetch_sub(1, Ordering::AcqRel);
+        Ok(Some(removed(entry)))
     }
 
     async fn forget_server(&self, server: &str) -> Result<usize, SessionError> {
@@ -150,7 +274,7 @@ impl SessionStore for MemoryStore {
     }
 
     async fn count(&self) -> Result<usize, SessionError> {
-        Ok(self.sessions.pin().len())
+        Ok(self.held.load(Ordering::Acquire))
     }
 
     async fn backends(
@@ -158,104 +282,10 @@ impl SessionStore for MemoryStore {
         id: &str,
     ) -> Result<Option<Vec<(String, Arc<BackendSession>)>>, SessionError> {
         Ok(self
-            .sessions
-            .pin()
-            .get(id)
+            .live(self.sessions.pin().get(id))
             .map(|entry| entry.all_backends()))
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use serde_json::json;
-
-    use super::*;
-
-    fn record(expires: SystemTime) -> SessionRecord {
-        SessionRecord {
-            protocol_version: "2025-06-18".into(),
-            client_capabilities: json!({}),
-            client_info: json!({"name": "t"}),
-            subject: None,
-            expires,
-        }
-    }
-
-    fn backend(id: &str) -> Arc<BackendSession> {
-        Arc::new(BackendSession {
-            session_id: Some(id.into()),
-            protocol_version: "2025-06-18".into(),
-            capabilities: json!({}),
-            server_info: json!({}),
-            instructions: None,
-        })
-    }
-
-    #[tokio::test]
-    async fn lifecycle() {
-        let store = MemoryStore::new();
-        let later = SystemTime::now() + Duration::from_secs(60);
-        store.insert("g1", record(later)).await.unwrap();
-        assert!(store.get("g1").await.unwrap().is_some());
-        assert!(store.get("nope").await.unwrap().is_none());
-
-        let (_, b) = store.lookup("g1", "calc").await.unwrap().unwrap();
-        assert!(b.is_none());
-        store
-            .set_backend("g1", "calc", backend("b1"))
-            .await
-            .unwrap();
-        let (_, b) = store.lookup("g1", "calc").await.unwrap().unwrap();
-        assert_eq!(b.unwrap().session_id.as_deref(), Some("b1"));
-
-        // setting a backend on a missing session does not resurrect it
-        store
-            .set_backend("gone", "calc", backend("x"))
-            .await
-            .unwrap();
-        assert!(store.lookup("gone", "calc").await.unwrap().is_none());
-
-        let open = store.backends("g1").await.unwrap().unwrap();
-        assert_eq!(open.len(), 1);
-        assert!(store.backends("nope").await.unwrap().is_none());
-        let removed = store.remove("g1").await.unwrap().unwrap();
-        assert_eq!(removed.backends.len(), 1);
-        assert!(store.get("g1").await.unwrap().is_none());
-        assert!(store.remove("g1").await.unwrap().is_none());
-    }
-
-    #[tokio::test]
-    async fn forget_server_drops_only_that_server() {
-        let store = MemoryStore::new();
-        let later = SystemTime::now() + Duration::from_secs(60);
-        for id in ["a", "b"] {
-            store.insert(id, record(later)).await.unwrap();
-            store.set_backend(id, "calc", backend("c")).await.unwrap();
-            store.set_backend(id, "text", backend("t")).await.unwrap();
-        }
-        assert_eq!(store.forget_server("calc").await.unwrap(), 2);
-        let (_, calc) = store.lookup("a", "calc").await.unwrap().unwrap();
-        let (_, text) = store.lookup("a", "text").await.unwrap().unwrap();
-        assert!(calc.is_none());
-        assert!(text.is_some());
-    }
-
-    #[tokio::test]
-    async fn sweep_drops_expired() {
-        let store = MemoryStore::new();
-        let now = SystemTime::now();
-        store
-            .insert("old", record(now - Duration::from_secs(1)))
-            .await
-            .unwrap();
-        store
-            .insert("new", record(now + Duration::from_secs(60)))
-            .await
-            .unwrap();
-        assert_eq!(store.sweep(now), 1);
-        assert_eq!(store.count().await.unwrap(), 1);
-        assert!(store.get("new").await.unwrap().is_some());
-    }
-}
+mod tests;

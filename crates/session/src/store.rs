@@ -1,21 +1,17 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use crate::{ClientDeclaration, SessionError};
 use async_trait::async_trait;
 use mcp_gateway_upstream::BackendSession;
-use serde_json::Value;
-
-use crate::SessionError;
 
 /// What the gateway remembers about a client's session.
 #[derive(Clone, Debug)]
 pub struct SessionRecord {
     /// The protocol version negotiated with the client.
     pub protocol_version: String,
-    /// The capabilities the client declared in `initialize`; backend sessions are opened with them.
-    pub client_capabilities: Value,
-    /// The client's `clientInfo`.
-    pub client_info: Value,
+    /// What the client declared in `initialize` (bounded); backend sessions are opened with it.
+    pub client: ClientDeclaration,
     /// The authenticated subject the session is bound to, when auth is on.
     pub subject: Option<String>,
     /// When the session id stops being valid.
@@ -35,12 +31,23 @@ pub struct RemovedSession {
 ///
 /// The in-memory [`crate::MemoryStore`] serves one replica; a shared store (e.g. Redis) implements
 /// the same trait for several replicas.
+///
+/// A session ends when it is removed, when its lifetime is over, or when it has not been
+/// used for the store's idle timeout; [`SessionStore::get`], [`SessionStore::lookup`],
+/// [`SessionStore::backends`] and [`SessionStore::touch`] count as use, and find nothing
+/// once it ended, whether or not [`SessionStore::sweep`] has run since.
 #[async_trait]
 pub trait SessionStore: Send + Sync + 'static {
-    /// Records a new session.
+    /// Records a new session; [`SessionError::Full`] when the store is at its session limit
+    /// (no live session is evicted to make room).
     async fn insert(&self, id: &str, record: SessionRecord) -> Result<(), SessionError>;
     /// The session's record, or `None` when it does not exist (never created, ended or expired).
     async fn get(&self, id: &str) -> Result<Option<Arc<SessionRecord>>, SessionError>;
+    /// Marks the session as used now (e.g. it has a GET stream open); false when it is gone.
+    async fn touch(&self, id: &str) -> Result<bool, SessionError>;
+    /// Takes out every session whose lifetime or idle time is over, so that the caller ends
+    /// their backend sessions. A store whose entries expire by themselves may return none.
+    async fn sweep(&self) -> Result<Vec<(String, RemovedSession)>, SessionError>;
     /// One look-up for the hot path: the record, and the backend session for `server` if open.
     async fn lookup(
         &self,

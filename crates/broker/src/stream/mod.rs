@@ -63,6 +63,16 @@ impl Streams {
         }
     }
 
+    /// Sessions with a GET stream attached now.
+    pub(crate) fn attached_sessions(&self) -> Vec<String> {
+        self.outboxes
+            .pin()
+            .iter()
+            .filter(|(_, outbox)| outbox.attached() > 0)
+            .map(|(session, _)| session.clone())
+            .collect()
+    }
+
     /// Number of sessions with an outbox (for tests and metrics).
     pub fn len(&self) -> usize {
         self.outboxes.pin().len()

@@ -1,15 +1,17 @@
 use std::io::Write;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::serve::ListenerExt;
 use mcp_gateway_broker::upstream::{DiscoveryTiming, run_discovery};
-use mcp_gateway_broker::{BrokerState, OAuthMetadata, Streams, app};
+use mcp_gateway_broker::{BrokerState, OAuthMetadata, Streams, app, reap_sessions};
 use mcp_gateway_catalog::CatalogStore;
 use mcp_gateway_config::{Config, ConfigStore, watch_file};
 use mcp_gateway_router::{OriginPolicy, Router};
-use mcp_gateway_session::{BackendSessions, MemoryStore, SessionIds, SessionKey, SessionStore};
+use mcp_gateway_session::{
+    BackendSessions, ClientLimits, MemoryStore, SessionIds, SessionKey, SessionStore, StoreLimits,
+};
 use mcp_gateway_upstream::{UpstreamClient, install_crypto_provider};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -21,8 +23,9 @@ use crate::RunArgs;
 
 /// How long shutdown may take before the process exits anyway.
 const GRACE: Duration = Duration::from_secs(10);
-/// How often expired sessions are swept from memory.
-const SWEEP_EVERY: Duration = Duration::from_secs(60);
+/// Bounds of how often ended (expired or idle) sessions are swept from memory: half the
+/// idle timeout, within these.
+const SWEEP_EVERY: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(60));
 
 /// Runs the router and the broker until SIGINT/SIGTERM.
 pub(crate) fn execute(args: RunArgs) -> anyhow::Result<()> {
@@ -52,8 +55,10 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
         None => SessionKey::random(),
     };
     let ids = SessionIds::new(key, args.session_lifetime);
-    let memory = Arc::new(MemoryStore::new());
-    let sessions: Arc<dyn SessionStore> = memory.clone();
+    let sessions: Arc<dyn SessionStore> = Arc::new(MemoryStore::with_limits(StoreLimits {
+        max_sessions: args.max_sessions,
+        idle_timeout: args.session_idle_timeout,
+    }));
     let catalog = Arc::new(CatalogStore::new());
     let upstream =
         UpstreamClient::new(args.upstream_timeout).context("building the HTTP client")?;
@@ -67,6 +72,10 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
         backends: backends.clone(),
         ids: ids.clone(),
         session_lifetime: args.session_lifetime,
+        client_limits: ClientLimits {
+            capabilities_bytes: args.max_client_capabilities_bytes,
+            client_info_bytes: args.max_client_info_bytes,
+        },
         oauth: OAuthMetadata::from_env(),
         max_request_bytes: args.max_request_bytes,
         list_page_size: args.list_page_size,
@@ -107,7 +116,8 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
         ..DiscoveryTiming::default()
     };
     tokio::spawn(run_discovery(broker.clone(), timing, cancel.clone()));
-    tokio::spawn(sweep(memory, cancel.clone()));
+    let sweep_every = (args.session_idle_timeout / 2).clamp(SWEEP_EVERY.0, SWEEP_EVERY.1);
+    tokio::spawn(reap_sessions(broker.clone(), sweep_every, cancel.clone()));
     tokio::spawn(shutdown_on_signal(cancel.clone()));
 
     let grpc = tonic::transport::Server::builder()
@@ -160,13 +170,4 @@ pub(crate) async fn shutdown_on_signal(cancel: CancellationToken) {
     ctrl_c.await.ok();
     info!("shutting down");
     cancel.cancel();
-}
-
-async fn sweep(store: Arc<MemoryStore>, cancel: CancellationToken) {
-    loop {
-        tokio::select! {
-            _ = cancel.cancelled() => break,
-            _ = tokio::time::sleep(SWEEP_EVERY) => { store.sweep(SystemTime::now()); }
-        }
-    }
 }

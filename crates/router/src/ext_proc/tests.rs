@@ -8,7 +8,9 @@ use envoy_types::pb::envoy::service::ext_proc::v3::{
 };
 use mcp_gateway_catalog::ServerOffer;
 use mcp_gateway_config::Config;
-use mcp_gateway_session::{MemoryStore, SessionKey, SessionRecord, SessionStore};
+use mcp_gateway_session::{
+    ClientDeclaration, ClientLimits, MemoryStore, SessionKey, SessionRecord, SessionStore,
+};
 use mcp_gateway_upstream::BackendSession;
 use mcp_gateway_upstream::UpstreamClient;
 use serde_json::{Value, json};
@@ -75,8 +77,7 @@ impl Harness {
         let id = self.ids.mint(None);
         let record = SessionRecord {
             protocol_version: "2025-06-18".into(),
-            client_capabilities,
-            client_info: json!({}),
+            client: declared(&client_capabilities),
             subject: None,
             expires: SystemTime::now() + Duration::from_secs(60),
         };
@@ -804,4 +805,10 @@ async fn stream_resumption_goes_back_to_the_backend() {
             None => assert!(c.clear_route_cache && set.is_empty(), "{last}"),
         }
     }
+}
+
+/// What a client declaring `capabilities` leaves in its session record.
+fn declared(capabilities: &serde_json::Value) -> ClientDeclaration {
+    let raw = serde_json::value::to_raw_value(capabilities).expect("capabilities are JSON");
+    ClientDeclaration::new(Some(&raw), None, &ClientLimits::default()).expect("within limits")
 }

@@ -1,0 +1,72 @@
+//! Ending sessions the client did not end: those whose lifetime or idle time is over are
+//! swept from the store periodically (never on a request's path), their GET streams
+//! stopped and their backend sessions ended, best effort, as `DELETE` does.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mcp_gateway_upstream::BackendSession;
+use tokio_util::sync::CancellationToken;
+use tracing::debug;
+
+use crate::BrokerState;
+
+/// Every `every`, until `cancel`: sessions with an open GET stream are marked as used (a
+/// client listening is a client using its session), then ended sessions are swept.
+pub async fn reap_sessions(state: Arc<BrokerState>, every: Duration, cancel: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = tokio::time::sleep(every) => { reap(&state).await; }
+        }
+    }
+}
+
+/// One sweep; returns how many sessions ended.
+pub(crate) async fn reap(state: &Arc<BrokerState>) -> usize {
+    for session in state.streams.attached_sessions() {
+        if let Err(e) = state.sessions().touch(&session).await {
+            debug!(error = %e, "marking a streaming session as used");
+        }
+    }
+    let swept = match state.sessions().sweep().await {
+        Ok(swept) => swept,
+        Err(e) => {
+            debug!(error = %e, "sweeping sessions");
+            return 0;
+        }
+    };
+    let ended = swept.len();
+    let mut backends = Vec::new();
+    for (id, removed) in swept {
+        state.streams.end(&id);
+        backends.extend(removed.backends);
+    }
+    if ended > 0 {
+        debug!(
+            sessions = ended,
+            backends = backends.len(),
+            "ended idle or expired sessions"
+        );
+    }
+    end_backends(state, backends);
+    ended
+}
+
+/// Ends backend sessions in the background (best effort: a failure is only logged).
+pub(crate) fn end_backends(state: &BrokerState, backends: Vec<(String, Arc<BackendSession>)>) {
+    if backends.is_empty() {
+        return;
+    }
+    let config = state.config.load();
+    let upstream = state.upstream().clone();
+    tokio::spawn(async move {
+        for (server, backend) in backends {
+            if let Some(server) = config.server(&server)
+                && let Err(e) = upstream.terminate(&server.url, &backend).await
+            {
+                debug!(server = %server.name, error = %e, "ending backend session failed");
+            }
+        }
+    });
+}
