@@ -29,6 +29,9 @@ pub enum RouteError {
     /// The backend forgot the session mid-request; the next request opens a new one.
     #[error("MCP server '{server}' lost its session; retry the request")]
     BackendSessionLost { server: String },
+    /// The backend answered an error status without a JSON-RPC message (e.g. plain text).
+    #[error("MCP server '{server}' failed the request: HTTP {status} without a JSON-RPC answer")]
+    BackendFailed { server: String, status: u16 },
     /// A browser page from an origin that may not call the gateway.
     #[error("origin {0:?} is not allowed to call this gateway")]
     ForbiddenOrigin(String),
@@ -52,7 +55,8 @@ impl RouteError {
             Self::UnknownTool(_)
             | Self::InvalidParams(_)
             | Self::BackendUnavailable { .. }
-            | Self::BackendSessionLost { .. } => 200,
+            | Self::BackendSessionLost { .. }
+            | Self::BackendFailed { .. } => 200,
             Self::Internal(_) => 500,
         }
     }
@@ -69,6 +73,7 @@ impl RouteError {
             Self::UnknownTool(_) | Self::InvalidParams(_) => codes::INVALID_PARAMS,
             Self::BackendUnavailable { .. }
             | Self::BackendSessionLost { .. }
+            | Self::BackendFailed { .. }
             | Self::Internal(_) => codes::INTERNAL_ERROR,
         }
     }

@@ -143,7 +143,12 @@ impl Routed {
         Some(Self {
             server: fields.get("server")?.to_owned(),
             gateway_session: fields.get("gateway_session")?.to_owned(),
-            request_id: fields.request_id(),
+            // The id as the client wrote it; the typed one is a double.
+            request_id: fields
+                .get(mcp_gateway_protocol::handoff::REQUEST_ID_JSON_KEY)
+                .filter(|id| *id != "null")
+                .map(str::to_owned)
+                .or_else(|| fields.request_id()),
             rewrite: Rewrite::parse(fields.get("rewrite")),
         })
     }
@@ -486,18 +491,23 @@ impl RouterState {
         let Some(routed) = &req.routed else {
             return mutation::response_headers(Vec::new(), Vec::new());
         };
-        let mut lost_session = false;
-        let mut has_session = false;
-        let mut event_stream = false;
+        let (mut status, mut has_session) = (0_u16, false);
+        let (mut event_stream, mut json) = (false, false);
         for (key, value) in headers(h.headers.as_ref()) {
             if key == ":status" {
-                lost_session = value == b"404";
+                status = std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or_default();
             } else if key == SESSION_HEADER {
                 has_session = true;
             } else if key == "content-type" {
-                event_stream = value.to_ascii_lowercase().starts_with(b"text/event-stream");
+                let value = value.to_ascii_lowercase();
+                event_stream = value.starts_with(b"text/event-stream");
+                json = value.starts_with(b"application/json");
             }
         }
+        let lost_session = status == 404;
         if lost_session {
             // The backend no longer knows its session (restart or expiry): forget it so the
             // next request opens a new one, and tell the client to retry rather than ending
@@ -507,6 +517,14 @@ impl RouterState {
                 .await;
             let error = RouteError::BackendSessionLost {
                 server: routed.server.clone(),
+            };
+            return mutation::reject(&error, routed.request_id.as_deref());
+        }
+        if status >= 400 && !json && !event_stream {
+            // Not JSON-RPC (e.g. a plain-text 415): the client gets a JSON-RPC error instead.
+            let error = RouteError::BackendFailed {
+                server: routed.server.clone(),
+                status,
             };
             return mutation::reject(&error, routed.request_id.as_deref());
         }

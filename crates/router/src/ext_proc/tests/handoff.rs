@@ -105,3 +105,49 @@ async fn a_hand_off_without_the_backend_session_id_forgets_nothing() {
     assert_eq!(immediate(&resp).0, 404);
     assert!(backend_of(&h, &gw).await.is_some());
 }
+
+/// Where the router sees a routed call's answer (the observed route, or the Kubernetes
+/// charts' single filter), an error status without JSON-RPC becomes a JSON-RPC error that
+/// answers the client's exact id; JSON and SSE answers pass.
+#[tokio::test]
+async fn a_watched_answer_that_is_not_json_rpc_becomes_an_error_with_the_exact_id() {
+    let h = Harness::new(1 << 20);
+    let gw = h.session_with(json!({"sampling": {}})).await;
+    let call = format!(
+        r#"{{"jsonrpc":"2.0","id":{BIG_ID},"method":"tools/call","params":{{"name":"calc_add"}}}}"#
+    );
+    for (status, content_type, mapped) in [
+        ("415", "text/plain", true),
+        ("500", "", true),
+        ("400", "application/json", false),
+        ("503", "text/event-stream", false),
+        ("200", "text/plain", false),
+    ] {
+        let mut req = RequestState::default();
+        h.send(
+            &mut req,
+            headers(&[(":method", "POST"), ("mcp-session-id", &gw)]),
+        )
+        .await;
+        h.send(&mut req, body(&call)).await;
+        // The response filter's own stream: the router knows the call from the metadata.
+        let mut stream = RequestState::default();
+        let answer = http_headers(&[(":status", status), ("content-type", content_type)]);
+        let resp = h.send(&mut stream, Request::ResponseHeaders(answer)).await;
+        if !mapped {
+            assert!(
+                matches!(resp.response, Some(Response::ResponseHeaders(_))),
+                "{status} {content_type}: passes"
+            );
+            continue;
+        }
+        let (code, err) = immediate(&resp);
+        assert_eq!(code, 200);
+        assert_eq!(err["id"], json!(9_007_199_254_740_993_u64), "{status}");
+        let message = err["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("'calc'") && message.contains(status),
+            "{err}"
+        );
+    }
+}
