@@ -77,8 +77,12 @@ pub async fn send(addr: SocketAddr, request: &WireRequest) -> Result<WireReply> 
         head.push_str(&format!("content-length: {}\r\n", request.body.len()));
     }
     head.push_str("connection: close\r\n\r\n");
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(request.body.as_bytes()).await?;
+    // One write: a server that answers from the headers alone (a refusal) then finds no
+    // unread body when it closes, so the kernel does not reset the connection under the
+    // answer.
+    let mut bytes = head.into_bytes();
+    bytes.extend_from_slice(request.body.as_bytes());
+    stream.write_all(&bytes).await?;
 
     let mut received = Vec::new();
     let mut chunk = [0u8; 8192];

@@ -1,6 +1,6 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use mcp_gateway_protocol::{codes, error_body};
+use mcp_gateway_protocol::{TransportError, codes, error_body};
 use mcp_gateway_session::{DeclarationError, SessionError};
 use thiserror::Error;
 
@@ -17,6 +17,8 @@ pub struct BrokerError {
     pub message: String,
     /// The request's id as sent (raw JSON), when known.
     pub id: Option<String>,
+    /// The `Allow` header of a 405 answer.
+    allow: Option<&'static str>,
 }
 
 impl BrokerError {
@@ -27,6 +29,7 @@ impl BrokerError {
             code,
             message: message.into(),
             id: None,
+            allow: None,
         }
     }
 
@@ -87,14 +90,28 @@ impl From<DeclarationError> for BrokerError {
     }
 }
 
+/// A request head that breaks the transport rules (shared with the router).
+impl From<TransportError> for BrokerError {
+    fn from(error: TransportError) -> Self {
+        let status = StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+        let mut this = Self::new(status, error.code(), error.to_string());
+        this.allow = error.allow();
+        this
+    }
+}
+
 impl IntoResponse for BrokerError {
     fn into_response(self) -> Response {
         let body = error_body(self.id.as_deref(), self.code, &self.message, None);
         let mut response = (self.status, body).into_response();
-        response.headers_mut().insert(
+        let headers = response.headers_mut();
+        headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        if let Some(allow) = self.allow {
+            headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
         response
     }
 }

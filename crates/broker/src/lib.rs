@@ -29,22 +29,33 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware;
 use axum::routing::get;
+use mcp_gateway_protocol::transport;
 
 /// The broker's HTTP routes: `/mcp` (POST, GET, DELETE), the OAuth metadata, and probes.
+/// Every request but `/readyz` passes the transport rules the router applies too
+/// ([`transport::check`]): other paths get 404, other methods 405, each with a JSON-RPC
+/// error body.
 pub fn app(state: Arc<BrokerState>) -> Router {
+    let metadata_below = format!("{}/{{*rest}}", transport::OAUTH_METADATA_PATH);
+    let checked = Router::new()
+        .route(
+            transport::MCP_PATH,
+            get(mcp::get).post(mcp::post).delete(mcp::delete),
+        )
+        .route(transport::OAUTH_METADATA_PATH, get(oauth::metadata))
+        .route(&metadata_below, get(oauth::metadata))
+        .route(transport::HEALTH_PATH, get(|| async { "ok" }))
+        .fallback(mcp::not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            mcp::transport,
+        ));
     Router::new()
-        .route("/mcp", get(mcp::get).post(mcp::post).delete(mcp::delete))
-        .route(
-            "/.well-known/oauth-protected-resource",
-            get(oauth::metadata),
-        )
-        .route(
-            "/.well-known/oauth-protected-resource/{*rest}",
-            get(oauth::metadata),
-        )
-        .route("/healthz", get(|| async { "ok" }))
+        // Probes reach the broker directly, never through Envoy (the router answers 404).
         .route("/readyz", get(state::readyz))
+        .merge(checked)
         .layer(DefaultBodyLimit::max(state.max_request_bytes))
         .with_state(state)
 }

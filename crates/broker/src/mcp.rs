@@ -8,24 +8,21 @@ use futures::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 
 use axum::body::{Body, Bytes};
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::middleware::Next;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use mcp_gateway_catalog::ListKind;
-use mcp_gateway_protocol::{Kind, Message, codes};
+use mcp_gateway_protocol::{Kind, Message, TransportError, codes, transport};
 use serde_json::Value;
 use tracing::debug;
 
 use crate::body::ResultJson;
 use crate::{BrokerError, BrokerState, cursor, fanout, initialize, reaper, stream, tasks};
-use mcp_gateway_protocol::versions;
 
 /// SSE comment interval on GET streams, well under Envoy's idle timeouts.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
-
-const SESSION_HEADER: &str = "mcp-session-id";
-const VERSION_HEADER: &str = "mcp-protocol-version";
 
 pub(crate) async fn post(
     State(state): State<Arc<BrokerState>>,
@@ -42,8 +39,7 @@ async fn handle_post(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, BrokerError> {
-    transport_check(state, headers)?;
-    let msg = Message::parse(body)
+    let msg = Message::parse_with(body, state.json_limits)
         .map_err(|e| BrokerError::new(StatusCode::BAD_REQUEST, e.code(), e.to_string()))?;
     let id = msg.id_raw();
     if msg.kind() == Kind::Request && msg.method() == Some("initialize") {
@@ -177,14 +173,11 @@ pub(crate) fn invalid_params(message: impl Into<String>) -> BrokerError {
 /// The session's GET stream (SSE): gateway notifications and the backends' own streams,
 /// resumable with `Last-Event-ID` within the resume window.
 pub(crate) async fn get(State(state): State<Arc<BrokerState>>, headers: HeaderMap) -> Response {
-    if let Err(e) = transport_check(&state, &headers) {
-        return e.into_response();
-    }
     let session = match require_session(&state, &headers).await {
         Ok(id) => id.to_owned(),
         Err(e) => return e.into_response(),
     };
-    let resuming = header_str(&headers, "last-event-id");
+    let resuming = header_str(&headers, transport::LAST_EVENT_ID);
     let last_seen = resuming.and_then(stream::parse_event_id);
     let outbox = stream::outbox(&state, &session);
     let Some(ended) = outbox.attach(resuming.is_some()) else {
@@ -238,11 +231,9 @@ impl Drop for Detach {
     }
 }
 
+/// Ends the session; a body is never read.
 pub(crate) async fn delete(State(state): State<Arc<BrokerState>>, headers: HeaderMap) -> Response {
-    if let Err(e) = transport_check(&state, &headers) {
-        return e.into_response();
-    }
-    let Some(id) = header_str(&headers, SESSION_HEADER) else {
+    let Some(id) = header_str(&headers, transport::SESSION_ID) else {
         return BrokerError::missing_session().into_response();
     };
     if state.ids.verify(id, None).is_err() {
@@ -259,31 +250,32 @@ pub(crate) async fn delete(State(state): State<Arc<BrokerState>>, headers: Heade
     StatusCode::OK.into_response()
 }
 
-/// The transport rules every request must pass: an allowed `Origin` (403) and a supported
-/// `MCP-Protocol-Version` (400).
-fn transport_check(state: &BrokerState, headers: &HeaderMap) -> Result<(), BrokerError> {
-    if let Some(origin) = header_str(headers, "origin")
-        && !state.origins.allows(origin)
-    {
-        return Err(BrokerError::new(
-            StatusCode::FORBIDDEN,
-            codes::INVALID_REQUEST,
-            format!("origin {origin:?} is not allowed to call this gateway"),
-        ));
+/// The transport rules every request must pass before its handler runs (the router's
+/// own, from [`transport::check`]): the path, the method, headers sent once, the `Origin`
+/// and the protocol version.
+pub(crate) async fn transport(
+    State(state): State<Arc<BrokerState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
+    let head = transport::Head::from_pairs(
+        request
+            .headers()
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_bytes())),
+    )
+    .with_method(request.method().as_str())
+    .with_path(path);
+    match transport::check(&head, &state.origins) {
+        Ok(_) => next.run(request).await,
+        Err(error) => BrokerError::from(error).into_response(),
     }
-    if let Some(version) = header_str(headers, VERSION_HEADER)
-        && !versions::is_supported(version)
-    {
-        return Err(BrokerError::new(
-            StatusCode::BAD_REQUEST,
-            codes::INVALID_REQUEST,
-            format!(
-                "unsupported MCP-Protocol-Version {version:?}; supported: {}",
-                versions::SUPPORTED.join(", ")
-            ),
-        ));
-    }
-    Ok(())
+}
+
+/// A path the transport rules allow but no route serves (none today).
+pub(crate) async fn not_found(uri: Uri) -> Response {
+    BrokerError::from(TransportError::NotFound(uri.path().to_owned())).into_response()
 }
 
 /// The session id of a request that must belong to a live session.
@@ -291,7 +283,7 @@ async fn require_session<'h>(
     state: &BrokerState,
     headers: &'h HeaderMap,
 ) -> Result<&'h str, BrokerError> {
-    let id = header_str(headers, SESSION_HEADER).ok_or_else(BrokerError::missing_session)?;
+    let id = header_str(headers, transport::SESSION_ID).ok_or_else(BrokerError::missing_session)?;
     state
         .ids
         .verify(id, None)
@@ -315,7 +307,7 @@ pub(crate) fn json_response(status: StatusCode, body: Body, session: Option<&str
         HeaderValue::from_static("application/json"),
     );
     if let Some(session) = session.and_then(|s| HeaderValue::from_str(s).ok()) {
-        headers.insert(SESSION_HEADER, session);
+        headers.insert(transport::SESSION_ID, session);
     }
     response
 }

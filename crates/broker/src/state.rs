@@ -32,6 +32,8 @@ pub struct BrokerState {
     pub list_page_size: usize,
     /// Clients' GET streams.
     pub streams: crate::Streams,
+    /// Limits on request bodies beyond their size (nesting depth), as the router's.
+    pub json_limits: mcp_gateway_protocol::Limits,
     /// Origins browser clients may call from (checked here for GET and DELETE, which the
     /// router never sees; POSTs are checked by the router too).
     pub origins: mcp_gateway_protocol::origin::OriginPolicy,

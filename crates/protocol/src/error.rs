@@ -30,3 +30,62 @@ impl ProtocolError {
         }
     }
 }
+
+/// Why a request's head breaks the transport rules
+/// ([`transport::check`](crate::transport::check)). Every variant maps to an HTTP status
+/// ([`TransportError::http_status`]) and is answered with a JSON-RPC error body of code
+/// `-32600` (invalid request).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    /// No MCP endpoint at this path.
+    #[error("no MCP endpoint at {0:?}; MCP is served at {path}", path = crate::transport::MCP_PATH)]
+    NotFound(String),
+    /// A method the path does not serve.
+    #[error("method {method:?} is not allowed here; allowed: {allow}")]
+    MethodNotAllowed {
+        /// The method as sent.
+        method: String,
+        /// The methods the path serves, for the `Allow` header.
+        allow: &'static str,
+    },
+    /// A header the gateway acts on was sent more than once (or as a comma-joined list).
+    #[error("header {0} was sent more than once; send exactly one value")]
+    Repeated(&'static str),
+    /// A header the gateway acts on is not text.
+    #[error("header {0} is not valid UTF-8 text")]
+    NotText(&'static str),
+    /// A browser page from an origin that may not call the gateway.
+    #[error("origin {0:?} is not allowed to call this gateway")]
+    ForbiddenOrigin(String),
+    /// A protocol version the gateway does not speak.
+    #[error(
+        "unsupported MCP-Protocol-Version {0:?}; supported: {supported}",
+        supported = crate::versions::SUPPORTED.join(", ")
+    )]
+    UnsupportedVersion(String),
+}
+
+impl TransportError {
+    /// The HTTP status of the answer.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::NotFound(_) => 404,
+            Self::MethodNotAllowed { .. } => 405,
+            Self::ForbiddenOrigin(_) => 403,
+            Self::Repeated(_) | Self::NotText(_) | Self::UnsupportedVersion(_) => 400,
+        }
+    }
+
+    /// The JSON-RPC error code of the answer.
+    pub fn code(&self) -> i64 {
+        codes::INVALID_REQUEST
+    }
+
+    /// The `Allow` header of a 405 answer.
+    pub fn allow(&self) -> Option<&'static str> {
+        match self {
+            Self::MethodNotAllowed { allow, .. } => Some(allow),
+            _ => None,
+        }
+    }
+}

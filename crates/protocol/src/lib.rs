@@ -23,10 +23,11 @@ pub mod server_request;
 mod splice;
 pub mod tasks;
 pub mod to_client;
+pub mod transport;
 pub mod uri;
 pub mod versions;
 
-pub use error::ProtocolError;
+pub use error::{ProtocolError, TransportError};
 pub use error_body::error_body;
 pub use message::{Kind, Message, StrField};
 pub use scan::{DEFAULT_MAX_DEPTH, Limits};

@@ -1,4 +1,4 @@
-use mcp_gateway_protocol::codes;
+use mcp_gateway_protocol::{TransportError, codes};
 use thiserror::Error;
 
 /// Why the router answered a request itself instead of forwarding it. Each becomes an
@@ -32,12 +32,10 @@ pub enum RouteError {
     /// The backend answered an error status without a JSON-RPC message (e.g. plain text).
     #[error("MCP server '{server}' failed the request: HTTP {status} without a JSON-RPC answer")]
     BackendFailed { server: String, status: u16 },
-    /// A browser page from an origin that may not call the gateway.
-    #[error("origin {0:?} is not allowed to call this gateway")]
-    ForbiddenOrigin(String),
-    /// The client speaks a protocol version the gateway does not.
-    #[error("unsupported MCP-Protocol-Version {0:?}")]
-    UnsupportedVersion(String),
+    /// The request's head breaks the transport rules (path, method, repeated headers,
+    /// `Origin`, protocol version), as the broker would also find.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
     /// The gateway itself failed (e.g. the session store).
     #[error("internal gateway error: {0}")]
     Internal(String),
@@ -47,8 +45,8 @@ impl RouteError {
     /// The HTTP status of the immediate response.
     pub fn http_status(&self) -> u16 {
         match self {
-            Self::BadRequest { .. } | Self::MissingSession | Self::UnsupportedVersion(_) => 400,
-            Self::ForbiddenOrigin(_) => 403,
+            Self::BadRequest { .. } | Self::MissingSession => 400,
+            Self::Transport(error) => error.http_status(),
             Self::TooLarge { .. } => 413,
             Self::UnknownSession => 404,
             // Well-formed JSON-RPC requests get their error as a JSON-RPC response.
@@ -65,11 +63,10 @@ impl RouteError {
     pub fn code(&self) -> i64 {
         match self {
             Self::BadRequest { code, .. } => *code,
-            Self::TooLarge { .. }
-            | Self::MissingSession
-            | Self::UnknownSession
-            | Self::ForbiddenOrigin(_)
-            | Self::UnsupportedVersion(_) => codes::INVALID_REQUEST,
+            Self::TooLarge { .. } | Self::MissingSession | Self::UnknownSession => {
+                codes::INVALID_REQUEST
+            }
+            Self::Transport(error) => error.code(),
             Self::UnknownTool(_) | Self::InvalidParams(_) => codes::INVALID_PARAMS,
             Self::BackendUnavailable { .. }
             | Self::BackendSessionLost { .. }

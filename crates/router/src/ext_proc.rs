@@ -17,7 +17,8 @@ use futures::Stream;
 use mcp_gateway_catalog::CatalogStore;
 use mcp_gateway_config::ConfigStore;
 use mcp_gateway_config::Server;
-use mcp_gateway_protocol::{Message, events, versions};
+use mcp_gateway_protocol::transport::{self, Endpoint, Head};
+use mcp_gateway_protocol::{Limits, Message, events};
 use mcp_gateway_session::SessionRecord;
 use mcp_gateway_session::{BackendSessions, OpenError, SessionIds};
 use mcp_gateway_upstream::BackendSession;
@@ -29,14 +30,12 @@ use crate::mutation;
 use crate::routing::{Addressed, Decision, Target, decide};
 use crate::{OriginPolicy, RouteError};
 
-const SESSION_HEADER: &str = "mcp-session-id";
+const SESSION_HEADER: &str = transport::SESSION_ID;
 /// Asks Envoy for the route whose responses the router sees.
 const OBSERVE_HEADER: &str = "x-mcp-observe";
 /// Names the server the router chose; backend routes match only with it.
 const ROUTED_HEADER: &str = "x-mcp-servername";
-const VERSION_HEADER: &str = "mcp-protocol-version";
-/// Headers only the gateway may set; a client's copies are removed before anything reads them.
-const INTERNAL_PREFIX: &str = "x-mcp-";
+const VERSION_HEADER: &str = transport::PROTOCOL_VERSION;
 /// Room for headers and framing in an ext_proc message beyond the body itself.
 const MESSAGE_OVERHEAD: usize = 1 << 20;
 
@@ -48,6 +47,7 @@ pub struct RouterState {
     backends: Arc<BackendSessions>,
     max_request_bytes: usize,
     origins: OriginPolicy,
+    json_limits: Limits,
 }
 
 /// The ext_proc service.
@@ -71,7 +71,16 @@ impl Router {
             backends,
             max_request_bytes,
             origins,
+            json_limits: Limits::default(),
         }))
+    }
+
+    /// The same router with these limits on request bodies (before it is shared).
+    pub fn with_json_limits(mut self, limits: Limits) -> Self {
+        if let Some(state) = Arc::get_mut(&mut self.0) {
+            state.json_limits = limits;
+        }
+        self
     }
 
     /// The tonic service to add to a gRPC server. Its message limit leaves room for a body of
@@ -86,6 +95,9 @@ impl Router {
 #[derive(Default)]
 struct RequestState {
     session: Option<String>,
+    /// A POST to the MCP endpoint: the only request whose body is JSON-RPC. Other bodies
+    /// (a DELETE's, a GET's) are never parsed nor routed.
+    reads_body: bool,
     routed: Option<Routed>,
     /// Rewrites the answer of a routed request the router watches.
     body: Option<BodyRewriter>,
@@ -256,31 +268,33 @@ impl RouterState {
         // The headers backend routes match on go whether the client sent them or not, so the
         // answer always has a mutation and Envoy honours its route cache clearing.
         let mut remove = vec![ROUTED_HEADER.to_owned(), OBSERVE_HEADER.to_owned()];
-        let (mut session, mut version, mut origin) = (None, None, None);
-        let (mut is_get, mut last_event) = (false, None);
+        let mut head = Head::default();
         for (key, value) in headers(h.headers.as_ref()) {
-            let value = || String::from_utf8_lossy(value).into_owned();
             match key {
                 ROUTED_HEADER | OBSERVE_HEADER => {}
-                k if k.starts_with(INTERNAL_PREFIX) => remove.push(key.to_owned()),
-                SESSION_HEADER => session = Some(value()),
-                VERSION_HEADER => version = Some(value()),
-                "origin" => origin = Some(value()),
-                ":method" => is_get = value() == "GET",
-                "last-event-id" => last_event = Some(value()),
-                _ => {}
+                k if k.starts_with(transport::INTERNAL_PREFIX) => remove.push(key.to_owned()),
+                _ => head.push(key, value),
             }
         }
-        if let Some(reject) = self.check(
-            req,
-            session.as_deref(),
-            version.as_deref(),
-            origin.as_deref(),
-        ) {
-            return reject;
+        // The transport rules the broker applies too: path, method, single headers, Origin,
+        // protocol version.
+        let method = match transport::check(&head, &self.origins) {
+            Ok(Endpoint::Mcp(method)) => method,
+            Ok(Endpoint::OAuthMetadata | Endpoint::Health) => {
+                return mutation::request_headers(remove);
+            }
+            Err(error) => return mutation::reject(&RouteError::Transport(error), None),
+        };
+        req.reads_body = method == transport::Method::Post;
+        let session = head.session_id();
+        if let Some(session) = session {
+            if self.ids.verify(session, None).is_err() {
+                return mutation::reject(&RouteError::UnknownSession, None);
+            }
+            req.session = Some(session.to_owned());
         }
-        if is_get
-            && let (Some(gateway), Some(last)) = (session.as_deref(), last_event.as_deref())
+        if method == transport::Method::Get
+            && let (Some(gateway), Some(last)) = (session, head.last_event_id())
             && events::parse_event_id(last).is_none()
         {
             return match self.resume(req, gateway, last).await {
@@ -325,7 +339,7 @@ impl RouterState {
         // Always watched: a resumed stream may carry server requests, task ids and event ids
         // to rewrite whatever the client declared, and resumes are rare.
         let (mut set, remove) = backend_headers(server, &backend, "GET", true);
-        set.push(mutation::set("last-event-id", original));
+        set.push(mutation::set(transport::LAST_EVENT_ID, original));
         let metadata = [
             ("method", "GET"),
             ("server", server.name.as_str()),
@@ -360,36 +374,6 @@ impl RouterState {
             })
     }
 
-    /// Transport checks before the body is read: the `Origin` (403), the protocol version
-    /// (400) and the session id's signature (404). Remembers the session.
-    fn check(
-        &self,
-        req: &mut RequestState,
-        session: Option<&str>,
-        version: Option<&str>,
-        origin: Option<&str>,
-    ) -> Option<ProcessingResponse> {
-        if let Some(origin) = origin.filter(|o| !self.origins.allows(o)) {
-            return Some(mutation::reject(
-                &RouteError::ForbiddenOrigin(origin.to_owned()),
-                None,
-            ));
-        }
-        if let Some(version) = version.filter(|v| !versions::is_supported(v)) {
-            return Some(mutation::reject(
-                &RouteError::UnsupportedVersion(version.to_owned()),
-                None,
-            ));
-        }
-        if let Some(session) = session {
-            if self.ids.verify(session, None).is_err() {
-                return Some(mutation::reject(&RouteError::UnknownSession, None));
-            }
-            req.session = Some(session.to_owned());
-        }
-        None
-    }
-
     async fn request_body(&self, req: &mut RequestState, b: &HttpBody) -> ProcessingResponse {
         let body = b.body.as_slice();
         if body.len() > self.max_request_bytes {
@@ -399,10 +383,10 @@ impl RouterState {
             };
             return mutation::reject(&error, None);
         }
-        if body.is_empty() {
+        if body.is_empty() || !req.reads_body {
             return mutation::request_body_unchanged();
         }
-        let msg = match Message::parse(body) {
+        let msg = match Message::parse_with(body, self.json_limits) {
             Ok(msg) => msg,
             Err(e) => {
                 let error = RouteError::BadRequest {
@@ -581,7 +565,7 @@ fn backend_headers(
         set.push(mutation::set(OBSERVE_HEADER, "1"));
     }
     // Client credentials are for the gateway, never passed through to backends.
-    let mut remove = vec!["authorization".to_owned()];
+    let mut remove = vec![transport::AUTHORIZATION.to_owned()];
     match &backend.session_id {
         Some(id) => set.push(mutation::set(SESSION_HEADER, id.as_bytes())),
         None => remove.push(SESSION_HEADER.to_owned()),

@@ -20,3 +20,4 @@ mod sse;
 pub use error::RouteError;
 pub use ext_proc::{Router, RouterState};
 pub use mcp_gateway_protocol::origin::OriginPolicy;
+pub use mcp_gateway_protocol::{DEFAULT_MAX_DEPTH, Limits};

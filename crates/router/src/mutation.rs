@@ -171,7 +171,7 @@ pub(crate) fn reject(error: &RouteError, id_raw: Option<&str>) -> ProcessingResp
                 code: i32::from(error.http_status()),
             }),
             headers: Some(HeaderMutation {
-                set_headers: vec![set("content-type", "application/json")],
+                set_headers: reject_headers(error),
                 remove_headers: Vec::new(),
             }),
             body: error_body(id_raw, error.code(), &error.to_string(), None),
@@ -180,6 +180,17 @@ pub(crate) fn reject(error: &RouteError, id_raw: Option<&str>) -> ProcessingResp
         })),
         ..Default::default()
     }
+}
+
+/// The headers of an error answer: JSON, and the methods allowed with a 405.
+fn reject_headers(error: &RouteError) -> Vec<HeaderValueOption> {
+    let mut headers = vec![set("content-type", "application/json")];
+    if let RouteError::Transport(transport) = error
+        && let Some(allow) = transport.allow()
+    {
+        headers.push(set(mcp_gateway_protocol::transport::ALLOW, allow));
+    }
+    headers
 }
 
 /// `mcp` namespace metadata: the string `fields`, `request_id` typed as the client sent it

@@ -8,7 +8,7 @@ use mcp_gateway_broker::upstream::{DiscoveryTiming, run_discovery};
 use mcp_gateway_broker::{BrokerState, OAuthMetadata, Streams, app, reap_sessions};
 use mcp_gateway_catalog::CatalogStore;
 use mcp_gateway_config::{Config, ConfigStore, watch_file};
-use mcp_gateway_router::{OriginPolicy, Router};
+use mcp_gateway_router::{Limits, OriginPolicy, Router};
 use mcp_gateway_session::{
     BackendSessions, ClientLimits, MemoryStore, SessionIds, SessionKey, SessionStore, StoreLimits,
 };
@@ -66,6 +66,9 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
     let backends = Arc::new(BackendSessions::new(sessions, upstream));
     let origins = OriginPolicy::parse(&args.allowed_origins);
 
+    let json_limits = Limits {
+        max_depth: args.max_json_depth,
+    };
     let broker = Arc::new(BrokerState {
         config: config.clone(),
         catalog: catalog.clone(),
@@ -81,6 +84,7 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
         list_page_size: args.list_page_size,
         streams: Streams::default(),
         origins: origins.clone(),
+        json_limits,
     });
     let router = Router::new(
         config.clone(),
@@ -89,7 +93,8 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
         ids,
         args.max_request_bytes,
         origins,
-    );
+    )
+    .with_json_limits(json_limits);
 
     let router_listener = TcpListener::bind(args.mcp_router_address)
         .await

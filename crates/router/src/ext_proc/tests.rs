@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use super::*;
 
 mod handoff;
+mod transport;
 
 const CONFIG: &str = r#"
 servers:
@@ -147,8 +148,16 @@ fn to_metadata(mcp: envoy_types::pb::google::protobuf::Struct) -> Metadata {
     }
 }
 
+/// Request headers as Envoy sends them: with `:method` (POST unless given) and `:path`
+/// (`/mcp` unless given).
 fn headers(pairs: &[(&str, &str)]) -> Request {
-    Request::RequestHeaders(http_headers(pairs))
+    let mut all = pairs.to_vec();
+    for (name, default) in [(":method", "POST"), (":path", "/mcp")] {
+        if !pairs.iter().any(|(k, _)| *k == name) {
+            all.insert(0, (name, default));
+        }
+    }
+    Request::RequestHeaders(http_headers(&all))
 }
 
 fn http_headers(pairs: &[(&str, &str)]) -> HttpHeaders {

@@ -1,0 +1,232 @@
+//! The streamable-HTTP transport rules, applied to a request's head (method, path and the
+//! headers the gateway acts on) before any body is read. The router (over Envoy's header
+//! pairs) and the broker (over an `http::HeaderMap`) both build a [`Head`] and call
+//! [`check`], so the two can never drift apart; the header names are defined here once.
+//!
+//! - MCP is served on [`MCP_PATH`] only (any query string is fine); the OAuth
+//!   protected-resource metadata on [`OAUTH_METADATA_PATH`] and below, and the liveness
+//!   probe [`HEALTH_PATH`], with GET; anything else is 404.
+//! - On the MCP path only POST (JSON-RPC), GET (the session's stream) and DELETE (the end of
+//!   the session) are allowed; anything else is 405 with an `Allow` header.
+//! - A header the gateway acts on appears at most once, with one value: proxies and
+//!   servers disagree on which copy of a repeated header counts (one may check the last,
+//!   another act on the first).
+
+use crate::error::TransportError;
+use crate::origin::OriginPolicy;
+use crate::versions;
+
+/// The session header (`Mcp-Session-Id`).
+pub const SESSION_ID: &str = "mcp-session-id";
+/// The negotiated protocol version (`MCP-Protocol-Version`).
+pub const PROTOCOL_VERSION: &str = "mcp-protocol-version";
+/// A browser page's origin, checked against the [`OriginPolicy`].
+pub const ORIGIN: &str = "origin";
+/// The client's credentials: for the gateway, never passed to a backend.
+pub const AUTHORIZATION: &str = "authorization";
+/// The last event a client saw on a stream it resumes.
+pub const LAST_EVENT_ID: &str = "last-event-id";
+/// Prefix of the headers only the gateway sets; clients' copies are removed.
+pub const INTERNAL_PREFIX: &str = "x-mcp-";
+/// The response header listing the methods a path allows.
+pub const ALLOW: &str = "allow";
+/// The path MCP is served on.
+pub const MCP_PATH: &str = "/mcp";
+/// The OAuth protected-resource metadata (RFC 9728); also served with a resource path
+/// appended (`/.well-known/oauth-protected-resource/mcp`).
+pub const OAUTH_METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
+/// The methods of [`MCP_PATH`], as sent in `Allow`.
+pub const MCP_METHODS: &str = "GET, POST, DELETE";
+/// The broker's liveness probe, also reachable through Envoy (it says only "ok").
+pub const HEALTH_PATH: &str = "/healthz";
+/// The methods of [`OAUTH_METADATA_PATH`] and [`HEALTH_PATH`], as sent in `Allow`.
+pub const PUBLIC_METHODS: &str = "GET";
+
+/// The headers the gateway acts on; each may appear once.
+const SINGLE: [&str; 5] = [
+    SESSION_ID,
+    PROTOCOL_VERSION,
+    ORIGIN,
+    AUTHORIZATION,
+    LAST_EVENT_ID,
+];
+
+/// Of [`SINGLE`], those whose valid values never hold a comma, so a comma means two values
+/// joined by a proxy (Envoy joins repeats of some headers, e.g. `Origin`,
+/// `Authorization`). Credentials of the schemes MCP uses (Bearer, Basic) are token68,
+/// without commas. Event ids are opaque and may hold one.
+const NO_COMMA: [&str; 4] = [SESSION_ID, PROTOCOL_VERSION, ORIGIN, AUTHORIZATION];
+
+/// The HTTP methods of the MCP endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// One JSON-RPC message in the body.
+    Post,
+    /// Opens (or resumes) the session's stream; a body is ignored.
+    Get,
+    /// Ends the session; a body is ignored.
+    Delete,
+}
+
+/// What a request that passed [`check`] addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// The MCP endpoint, with its method.
+    Mcp(Method),
+    /// The OAuth protected-resource metadata (public: no MCP header rules apply).
+    OAuthMetadata,
+    /// The liveness probe (public too).
+    Health,
+}
+
+/// The parts of a request's head the transport rules read, borrowed from the request.
+#[derive(Debug, Clone, Default)]
+pub struct Head<'a> {
+    method: &'a [u8],
+    path: &'a [u8],
+    values: [Option<&'a [u8]>; SINGLE.len()],
+    repeated: Option<&'static str>,
+}
+
+impl<'a> Head<'a> {
+    /// A head from (lower-case name, value) pairs, pseudo-headers `:method` and `:path`
+    /// included (Envoy's ext_proc headers).
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Self {
+        let mut head = Self::default();
+        for (name, value) in pairs {
+            head.push(name, value);
+        }
+        head
+    }
+
+    /// Adds one header (lower-case name); `:method` and `:path` set those.
+    pub fn push(&mut self, name: &str, value: &'a [u8]) {
+        match name {
+            ":method" => self.method = value,
+            ":path" => self.path = value,
+            _ => {
+                let Some(at) = SINGLE.iter().position(|single| *single == name) else {
+                    return;
+                };
+                let Some(slot) = self.values.get_mut(at) else {
+                    return;
+                };
+                if slot.replace(value).is_some() {
+                    self.repeated.get_or_insert(SINGLE[at]);
+                }
+            }
+        }
+    }
+
+    /// Sets the method (for callers whose headers do not carry `:method`).
+    pub fn with_method(mut self, method: &'a str) -> Self {
+        self.method = method.as_bytes();
+        self
+    }
+
+    /// Sets the path, query string allowed (for callers whose headers do not carry `:path`).
+    pub fn with_path(mut self, path: &'a str) -> Self {
+        self.path = path.as_bytes();
+        self
+    }
+
+    /// `Mcp-Session-Id`, when sent as text.
+    pub fn session_id(&self) -> Option<&'a str> {
+        self.text(SESSION_ID)
+    }
+
+    /// `Last-Event-ID`, when sent as text.
+    pub fn last_event_id(&self) -> Option<&'a str> {
+        self.text(LAST_EVENT_ID)
+    }
+
+    fn value(&self, name: &str) -> Option<&'a [u8]> {
+        let at = SINGLE.iter().position(|single| *single == name)?;
+        self.values.get(at).copied().flatten()
+    }
+
+    fn text(&self, name: &str) -> Option<&'a str> {
+        std::str::from_utf8(self.value(name)?).ok()
+    }
+}
+
+/// The transport rules, in order: the path (404), the method (405), headers the gateway
+/// acts on sent more than once or not as text (400), the `Origin` (403), the protocol
+/// version (400). Session ids are verified by the caller, which holds the key.
+pub fn check(head: &Head<'_>, origins: &OriginPolicy) -> Result<Endpoint, TransportError> {
+    let path = head.path.split(|b| *b == b'?').next().unwrap_or_default();
+    let method = head.method;
+    let public = if path == HEALTH_PATH.as_bytes() {
+        Some(Endpoint::Health)
+    } else if path == OAUTH_METADATA_PATH.as_bytes()
+        || path
+            .strip_prefix(OAUTH_METADATA_PATH.as_bytes())
+            .is_some_and(|rest| rest.starts_with(b"/"))
+    {
+        Some(Endpoint::OAuthMetadata)
+    } else {
+        None
+    };
+    if let Some(endpoint) = public {
+        return match method {
+            b"GET" => Ok(endpoint),
+            _ => Err(not_allowed(method, PUBLIC_METHODS)),
+        };
+    }
+    if path != MCP_PATH.as_bytes() {
+        return Err(TransportError::NotFound(shown(head.path)));
+    }
+    let method = match method {
+        b"POST" => Method::Post,
+        b"GET" => Method::Get,
+        b"DELETE" => Method::Delete,
+        _ => return Err(not_allowed(method, MCP_METHODS)),
+    };
+    if let Some(name) = head.repeated {
+        return Err(TransportError::Repeated(name));
+    }
+    for (name, value) in SINGLE.iter().zip(head.values) {
+        let Some(value) = value else { continue };
+        if std::str::from_utf8(value).is_err() {
+            return Err(TransportError::NotText(name));
+        }
+        if NO_COMMA.contains(name) && value.contains(&b',') {
+            return Err(TransportError::Repeated(name));
+        }
+    }
+    if let Some(origin) = head.text(ORIGIN).filter(|o| !origins.allows(o)) {
+        return Err(TransportError::ForbiddenOrigin(shown(origin.as_bytes())));
+    }
+    if let Some(version) = head
+        .text(PROTOCOL_VERSION)
+        .filter(|v| !versions::is_supported(v))
+    {
+        return Err(TransportError::UnsupportedVersion(shown(
+            version.as_bytes(),
+        )));
+    }
+    Ok(Endpoint::Mcp(method))
+}
+
+fn not_allowed(method: &[u8], allow: &'static str) -> TransportError {
+    TransportError::MethodNotAllowed {
+        method: shown(method),
+        allow,
+    }
+}
+
+/// Longest client text repeated in an error message.
+const SHOWN_MAX: usize = 100;
+
+/// Client text for an error message: lossy, cut to [`SHOWN_MAX`] bytes.
+fn shown(text: &[u8]) -> String {
+    let cut = text.get(..SHOWN_MAX).unwrap_or(text);
+    let mut out = String::from_utf8_lossy(cut).into_owned();
+    if cut.len() < text.len() {
+        out.push_str("...");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,165 @@
+use super::*;
+
+fn head<'a>(method: &'a str, path: &'a str, headers: &[(&'a str, &'a str)]) -> Head<'a> {
+    let pseudo = [(":method", method), (":path", path)];
+    Head::from_pairs(
+        pseudo
+            .into_iter()
+            .chain(headers.iter().copied())
+            .map(|(name, value)| (name, value.as_bytes())),
+    )
+}
+
+fn verdict(method: &str, path: &str, headers: &[(&str, &str)]) -> Result<Endpoint, TransportError> {
+    check(&head(method, path, headers), &OriginPolicy::default())
+}
+
+#[test]
+fn paths() {
+    for path in ["/mcp", "/mcp?x=1", "/mcp?"] {
+        assert_eq!(
+            verdict("POST", path, &[]),
+            Ok(Endpoint::Mcp(Method::Post)),
+            "{path}"
+        );
+    }
+    for path in [
+        "/", "/foo", "/MCP", "/mcp/", "/mcpx", "/mcp/x", "", "/readyz", "//mcp",
+    ] {
+        let error = verdict("POST", path, &[]).expect_err(path);
+        assert_eq!(error.http_status(), 404, "{path}");
+        assert_eq!(error.code(), crate::codes::INVALID_REQUEST);
+    }
+    for path in [
+        "/.well-known/oauth-protected-resource",
+        "/.well-known/oauth-protected-resource/mcp",
+        "/.well-known/oauth-protected-resource?x",
+    ] {
+        assert_eq!(
+            verdict("GET", path, &[]),
+            Ok(Endpoint::OAuthMetadata),
+            "{path}"
+        );
+    }
+    assert_eq!(verdict("GET", "/healthz", &[]), Ok(Endpoint::Health));
+    let error = verdict("GET", "/.well-known/oauth-protected-resourcex", &[]).expect_err("404");
+    assert_eq!(error.http_status(), 404);
+    let error = verdict("POST", "/.well-known/oauth-protected-resource", &[]).expect_err("405");
+    assert_eq!(error.allow(), Some("GET"));
+}
+
+#[test]
+fn methods() {
+    assert_eq!(verdict("GET", "/mcp", &[]), Ok(Endpoint::Mcp(Method::Get)));
+    assert_eq!(
+        verdict("DELETE", "/mcp", &[]),
+        Ok(Endpoint::Mcp(Method::Delete))
+    );
+    for method in [
+        "PUT", "PATCH", "OPTIONS", "HEAD", "TRACE", "CONNECT", "post", "",
+    ] {
+        let error = verdict(method, "/mcp", &[]).expect_err(method);
+        assert_eq!(error.http_status(), 405, "{method}");
+        assert_eq!(error.allow(), Some("GET, POST, DELETE"), "{method}");
+    }
+}
+
+#[test]
+fn headers_we_act_on_appear_once() {
+    for name in SINGLE {
+        let twice = [(name, "a"), (name, "b")];
+        assert_eq!(
+            verdict("POST", "/mcp", &twice),
+            Err(TransportError::Repeated(name))
+        );
+    }
+    for name in NO_COMMA {
+        let joined = [(name, "a,b")];
+        assert_eq!(
+            verdict("POST", "/mcp", &joined),
+            Err(TransportError::Repeated(name))
+        );
+    }
+    // Event ids are opaque: a comma is part of the one value.
+    assert_eq!(
+        verdict("GET", "/mcp", &[(LAST_EVENT_ID, "a,b")]),
+        Ok(Endpoint::Mcp(Method::Get))
+    );
+    // Other headers may repeat.
+    let accept = [
+        ("accept", "application/json"),
+        ("accept", "text/event-stream"),
+    ];
+    assert_eq!(
+        verdict("POST", "/mcp", &accept),
+        Ok(Endpoint::Mcp(Method::Post))
+    );
+    let not_text = Head::from_pairs([
+        (":method", &b"POST"[..]),
+        (":path", b"/mcp"),
+        (SESSION_ID, b"\xff"),
+    ]);
+    assert_eq!(
+        check(&not_text, &OriginPolicy::default()),
+        Err(TransportError::NotText(SESSION_ID))
+    );
+}
+
+#[test]
+fn origin_and_version() {
+    let error = verdict("POST", "/mcp", &[(ORIGIN, "http://evil.example")]).expect_err("origin");
+    assert_eq!(error.http_status(), 403);
+    let ok = [
+        (ORIGIN, "http://localhost:6274"),
+        (PROTOCOL_VERSION, "2025-06-18"),
+    ];
+    assert_eq!(
+        verdict("POST", "/mcp", &ok),
+        Ok(Endpoint::Mcp(Method::Post))
+    );
+    let error = verdict("POST", "/mcp", &[(PROTOCOL_VERSION, "1999-01-01")]).expect_err("v");
+    assert_eq!(error.http_status(), 400);
+    assert!(
+        error.to_string().contains("supported: 2025-11-25"),
+        "{error}"
+    );
+    // The metadata is public: no MCP header rules.
+    let public = [
+        (ORIGIN, "http://evil.example"),
+        (SESSION_ID, "a"),
+        (SESSION_ID, "b"),
+    ];
+    assert_eq!(
+        verdict("GET", "/.well-known/oauth-protected-resource", &public),
+        Ok(Endpoint::OAuthMetadata)
+    );
+}
+
+#[test]
+fn accessors_and_builders() {
+    let h = Head::default()
+        .with_method("GET")
+        .with_path("/mcp")
+        .tap_push(SESSION_ID, "s1")
+        .tap_push(LAST_EVENT_ID, "g3");
+    assert_eq!(h.session_id(), Some("s1"));
+    assert_eq!(h.last_event_id(), Some("g3"));
+    assert_eq!(
+        check(&h, &OriginPolicy::Any),
+        Ok(Endpoint::Mcp(Method::Get))
+    );
+    let long = "/x".repeat(200);
+    let error = verdict("POST", &long, &[]).expect_err("404");
+    assert!(error.to_string().len() < 200, "{error}");
+}
+
+trait TapPush<'a> {
+    fn tap_push(self, name: &str, value: &'a str) -> Self;
+}
+
+impl<'a> TapPush<'a> for Head<'a> {
+    fn tap_push(mut self, name: &str, value: &'a str) -> Self {
+        self.push(name, value.as_bytes());
+        self
+    }
+}
