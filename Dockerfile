@@ -31,6 +31,11 @@ COPY --from=builder /out/mcp-broker-router /out/mcp-example-server /usr/local/bi
 COPY --chown=65532:65532 deploy/image/config.yaml /config/mcp-system/config.yaml
 WORKDIR /
 USER 65532:65532
+# The binary binds its router and broker to loopback unless told otherwise; a container is
+# reached over its pod or bridge network, so the image listens on every address. Let only
+# the Envoy in front reach these ports (the Helm chart adds a NetworkPolicy): neither
+# authenticates its callers. See docs/security.md.
+ENV MCP_ROUTER_ADDRESS=0.0.0.0:50051 MCP_BROKER_ADDRESS=0.0.0.0:8080
 # broker (HTTP), router (gRPC), controller health and metrics
 EXPOSE 8080 50051 8081 8082
 ENTRYPOINT ["/usr/local/bin/mcp-broker-router"]

@@ -32,10 +32,13 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Address of the ext_proc router (gRPC; also serves Envoy's clusters and routes over ADS).
-    #[arg(long, env = "MCP_ROUTER_ADDRESS", default_value = "0.0.0.0:50051")]
+    /// Loopback by default: whoever reaches it can read the config and drive routing; bind
+    /// another address only where the network in front of it is trusted (see docs/security.md).
+    #[arg(long, env = "MCP_ROUTER_ADDRESS", default_value = "127.0.0.1:50051")]
     pub mcp_router_address: SocketAddr,
     /// Address of the broker (HTTP: /mcp, /.well-known/oauth-protected-resource, /healthz, /readyz).
-    #[arg(long, env = "MCP_BROKER_ADDRESS", default_value = "0.0.0.0:8080")]
+    /// Loopback by default: clients reach it through Envoy, never directly.
+    #[arg(long, env = "MCP_BROKER_ADDRESS", default_value = "127.0.0.1:8080")]
     pub mcp_broker_address: SocketAddr,
     /// The gateway config file; edits take effect without a restart.
     #[arg(
@@ -85,11 +88,6 @@ pub struct RunArgs {
     /// `*` for any. Default: loopback origins only. Requests without `Origin` are not affected.
     #[arg(long, env = "MCP_ALLOWED_ORIGINS", default_value = "")]
     pub allowed_origins: String,
-    /// Deepest nesting of objects and arrays a request body may have (the message object
-    /// is level 1); deeper bodies get 400. Backends with recursive JSON parsers fail near 128.
-    #[arg(long, env = "MCP_MAX_JSON_DEPTH", default_value_t = mcp_gateway_router::DEFAULT_MAX_DEPTH,
-          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(2..=1024))]
-    pub max_json_depth: usize,
     /// How often the config file is checked for changes.
     #[arg(long, default_value = "1s", value_parser = duration::parse)]
     pub config_poll_interval: Duration,
@@ -121,6 +119,18 @@ pub struct EnvoyConfigArgs {
     /// Largest request body Envoy buffers, in bytes; larger bodies get 413.
     #[arg(long, default_value_t = 4 * 1024 * 1024)]
     pub max_request_bytes: u32,
+    /// How long a client may take to send the request headers.
+    #[arg(long, default_value = "10s", value_parser = duration::parse)]
+    pub request_headers_timeout: Duration,
+    /// How long a client may take to send a whole request (responses are not limited).
+    #[arg(long, default_value = "60s", value_parser = duration::parse)]
+    pub request_timeout: Duration,
+    /// How long a client connection may stay open with no request on it.
+    #[arg(long, default_value = "300s", value_parser = duration::parse)]
+    pub idle_timeout: Duration,
+    /// Most client connections Envoy keeps open at once.
+    #[arg(long, default_value_t = 50_000)]
+    pub max_connections: u32,
 }
 
 /// Help heading of the controller's flags.
@@ -173,16 +183,17 @@ mod tests {
         Cli::from_arg_matches(&matches).expect("the matches convert")
     }
 
-    /// DESIGN.md §4: `--mcp-router-address` (0.0.0.0:50051), `--mcp-broker-address`
-    /// (0.0.0.0:8080), `--mcp-gateway-config` (./config/mcp-system/config.yaml) and
-    /// `--controller`; the rest as docs/configuration.md lists them.
+    /// DESIGN.md §4's flags: `--mcp-router-address`, `--mcp-broker-address`,
+    /// `--mcp-gateway-config` (./config/mcp-system/config.yaml) and `--controller`; the rest
+    /// as docs/configuration.md lists them. The two addresses default to loopback, not to
+    /// DESIGN.md's 0.0.0.0: neither port authenticates its callers (docs/security.md).
     #[test]
     fn no_arguments_runs_the_gateway_with_the_documented_defaults() {
         let cli = parse(&[]);
         assert!(cli.command.is_none(), "no subcommand runs the gateway");
         let run = cli.run;
-        assert_eq!(run.mcp_router_address, "0.0.0.0:50051".parse().unwrap());
-        assert_eq!(run.mcp_broker_address, "0.0.0.0:8080".parse().unwrap());
+        assert_eq!(run.mcp_router_address, "127.0.0.1:50051".parse().unwrap());
+        assert_eq!(run.mcp_broker_address, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(
             run.mcp_gateway_config,
             PathBuf::from("./config/mcp-system/config.yaml")
@@ -227,8 +238,8 @@ mod tests {
             .render_long_help()
             .to_string();
         for (flag, default) in [
-            ("--mcp-router-address", Some("0.0.0.0:50051")),
-            ("--mcp-broker-address", Some("0.0.0.0:8080")),
+            ("--mcp-router-address", Some("127.0.0.1:50051")),
+            ("--mcp-broker-address", Some("127.0.0.1:8080")),
             (
                 "--mcp-gateway-config",
                 Some("./config/mcp-system/config.yaml"),

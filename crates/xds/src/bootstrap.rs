@@ -27,6 +27,16 @@ pub struct BootstrapOptions {
     pub max_request_bytes: u32,
     /// How long Envoy waits for the router's answer to one ext_proc message.
     pub message_timeout: Duration,
+    /// How long a client may take to send the request headers.
+    pub request_headers_timeout: Duration,
+    /// How long a client may take to send the whole request (body included, and the
+    /// router's decision): a slow sender is cut off. Responses, SSE streams and long tool
+    /// calls included, are not limited by it.
+    pub request_timeout: Duration,
+    /// How long a client connection may stay open with no request on it.
+    pub idle_timeout: Duration,
+    /// Most client connections Envoy keeps open at once (SSE streams hold theirs).
+    pub max_connections: u32,
 }
 
 impl Default for BootstrapOptions {
@@ -39,6 +49,10 @@ impl Default for BootstrapOptions {
             broker: SocketAddr::new(loopback, 8080),
             max_request_bytes: 4 * 1024 * 1024,
             message_timeout: Duration::from_secs(10),
+            request_headers_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(300),
+            max_connections: 50_000,
         }
     }
 }
@@ -46,9 +60,6 @@ impl Default for BootstrapOptions {
 /// The router may stretch one message's timeout (`override_message_timeout`) up to
 /// this, e.g. while it initialises a backend session on the first routed call.
 const MAX_MESSAGE_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Most client connections Envoy keeps open at once.
-const MAX_DOWNSTREAM_CONNECTIONS: u32 = 50_000;
 
 /// Renders the Envoy v3 bootstrap as commented YAML.
 ///
@@ -83,7 +94,7 @@ overload_manager:
   - name: envoy.resource_monitors.global_downstream_max_connections
     typed_config:
       "@type": type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig
-      max_active_downstream_connections: {MAX_DOWNSTREAM_CONNECTIONS}
+      max_active_downstream_connections: {max_connections}
 
 dynamic_resources:
   # Clusters and routes come from the gateway over one gRPC stream (state of the world).
@@ -119,10 +130,20 @@ static_resources:
           use_remote_address: true
           normalize_path: true
           merge_slashes: true
-          # SSE streams are long-lived: no overall request timeout, and an idle
-          # timeout far above any keep-alive interval.
-          request_timeout: 0s
+          # Slow clients are cut off: the headers, then the whole request (body and the
+          # router's decision) must arrive in time. Responses are not limited: SSE streams
+          # and long tool calls stay open, bounded only by the idle timeout, far above
+          # any keep-alive interval. A connection with no request open is closed.
+          request_headers_timeout: {request_headers_timeout}
+          request_timeout: {request_timeout}
           stream_idle_timeout: {STREAM_IDLE_TIMEOUT_SECS}s
+          common_http_protocol_options:
+            idle_timeout: {idle_timeout}
+            # `mcp_session_id` would reach a backend that folds `_` into `-` (CGI, WSGI)
+            # as a second session header the router never checked.
+            headers_with_underscores_action: REJECT_REQUEST
+          http2_protocol_options:
+            max_concurrent_streams: 100
           rds:
             route_config_name: {ROUTE_CONFIG_NAME}
             config_source:
@@ -267,6 +288,10 @@ static_resources:
         local_reply_config = errors::local_reply_config(opts.max_request_bytes),
         custom_response_filter = errors::custom_response_filter(),
         message_timeout = proto_duration(opts.message_timeout),
+        request_headers_timeout = proto_duration(opts.request_headers_timeout),
+        request_timeout = proto_duration(opts.request_timeout),
+        idle_timeout = proto_duration(opts.idle_timeout),
+        max_connections = opts.max_connections,
         max_message_timeout = proto_duration(max_message_timeout),
     )
 }

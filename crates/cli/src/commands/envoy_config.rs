@@ -10,6 +10,10 @@ pub(crate) fn execute(args: &EnvoyConfigArgs) -> anyhow::Result<()> {
         router: args.router,
         broker: args.broker,
         max_request_bytes: args.max_request_bytes,
+        request_headers_timeout: args.request_headers_timeout,
+        request_timeout: args.request_timeout,
+        idle_timeout: args.idle_timeout,
+        max_connections: args.max_connections,
         ..BootstrapOptions::default()
     };
     print!("{}", render_bootstrap(&opts));

@@ -17,6 +17,10 @@ fn custom() -> BootstrapOptions {
         broker: "10.1.2.4:18080".parse().expect("addr"),
         max_request_bytes: 1000,
         message_timeout: Duration::from_millis(2500),
+        request_headers_timeout: Duration::from_secs(3),
+        request_timeout: Duration::from_secs(45),
+        idle_timeout: Duration::from_secs(120),
+        max_connections: 777,
     }
 }
 
@@ -57,6 +61,30 @@ fn defaults_are_the_documented_ports_and_limits() {
     assert_eq!(opts.broker.to_string(), "127.0.0.1:8080");
     assert_eq!(opts.max_request_bytes, 4 * 1024 * 1024);
     assert_eq!(opts.message_timeout, Duration::from_secs(10));
+    assert_eq!(opts.request_headers_timeout, Duration::from_secs(10));
+    assert_eq!(opts.request_timeout, Duration::from_secs(60));
+    assert_eq!(opts.idle_timeout, Duration::from_secs(300));
+    assert_eq!(opts.max_connections, 50_000);
+}
+
+/// Slow clients are cut off (headers, then the whole request, then an idle connection);
+/// responses are not, so SSE streams and long tool calls stay open.
+#[test]
+fn slow_clients_are_timed_out_and_connections_bounded() {
+    let bootstrap = parse(&render_bootstrap(&custom()));
+    let hcm = connection_manager(&bootstrap);
+    assert_eq!(hcm["request_headers_timeout"], "3s");
+    assert_eq!(hcm["request_timeout"], "45s");
+    assert_eq!(hcm["common_http_protocol_options"]["idle_timeout"], "120s");
+    assert_eq!(
+        hcm["common_http_protocol_options"]["headers_with_underscores_action"],
+        "REJECT_REQUEST"
+    );
+    assert_eq!(hcm["http2_protocol_options"]["max_concurrent_streams"], 100);
+    assert_eq!(
+        bootstrap["overload_manager"]["resource_monitors"][0]["typed_config"]["max_active_downstream_connections"],
+        777
+    );
 }
 
 #[test]
