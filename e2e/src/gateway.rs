@@ -371,6 +371,12 @@ impl Gateway {
         self.gateway.kill().await
     }
 
+    /// Stops `mcp-broker-router` (`SIGSTOP`) when `paused`, continues it otherwise: a stalled
+    /// router that keeps its connections open and answers nothing.
+    pub fn pause_gateway(&self, paused: bool) -> Result<()> {
+        self.gateway.signal(if paused { "STOP" } else { "CONT" })
+    }
+
     /// Everything `mcp-broker-router` has logged so far.
     pub fn gateway_log(&self) -> String {
         self.gateway.log()

@@ -129,6 +129,23 @@ impl ChildProcess {
         }
     }
 
+    /// Sends `signal` (a `kill` name such as `STOP` or `CONT`) to the process.
+    pub fn signal(&self, signal: &str) -> Result<()> {
+        let pid = self
+            .child
+            .id()
+            .with_context(|| format!("{} has exited", self.name))?;
+        let status = std::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.to_string())
+            .status()
+            .context("running kill")?;
+        if !status.success() {
+            bail!("kill -{signal} {pid} ({}) failed: {status}", self.name);
+        }
+        Ok(())
+    }
+
     /// Kills the process and waits until it is gone.
     pub async fn kill(&mut self) -> Result<()> {
         self.child

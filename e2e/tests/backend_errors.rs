@@ -229,3 +229,42 @@ async fn a_dead_gateway_process_is_a_json_rpc_503() -> Result<()> {
     }
     Ok(())
 }
+
+/// The rendered bootstrap with a 1 s ext_proc message timeout (10 s by default).
+fn short_message_timeout(bootstrap: String) -> String {
+    bootstrap.replace("message_timeout: 10s", "message_timeout: 1s")
+}
+
+/// A router that holds its connections but answers nothing (the process is stopped): after
+/// the message timeout, a JSON-RPC 503; once it runs again, calls work again.
+#[tokio::test]
+async fn a_stalled_router_is_a_json_rpc_503_after_the_message_timeout() -> Result<()> {
+    let gateway = Gateway::start(GatewayOptions {
+        echo: &["echo"],
+        edit_bootstrap: Some(short_message_timeout),
+        ..GatewayOptions::default()
+    })
+    .await?;
+    let session = gateway.raw()?.initialize().await?;
+    gateway.pause_gateway(true)?;
+    let stalled = call_with(&gateway, &session, "1", "echo_echo", &[]).await;
+    gateway.pause_gateway(false)?;
+    let reply = stalled?;
+    ensure!(
+        reply.status == StatusCode::SERVICE_UNAVAILABLE,
+        "unexpected status: {reply}"
+    );
+    ensure!(
+        content_type(&reply).starts_with("application/json"),
+        "{reply}"
+    );
+    ensure!(reply.error_code() == Some(INTERNAL_ERROR), "{reply}");
+    let message = reply.error_message().unwrap_or_default();
+    ensure!(message.contains("router is unavailable"), "{reply}");
+
+    let reply = call_with(&gateway, &session, "2", "echo_echo", &[]).await?;
+    reply
+        .tool_text()
+        .with_context(|| format!("no recovery: {reply}"))?;
+    Ok(())
+}
