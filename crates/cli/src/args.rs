@@ -88,6 +88,11 @@ pub struct RunArgs {
     /// `*` for any. Default: loopback origins only. Requests without `Origin` are not affected.
     #[arg(long, env = "MCP_ALLOWED_ORIGINS", default_value = "")]
     pub allowed_origins: String,
+    /// Deepest nesting of objects and arrays a request body may have (the message object
+    /// is level 1); deeper bodies get 400. Backends with recursive JSON parsers fail near 128.
+    #[arg(long, env = "MCP_MAX_JSON_DEPTH", default_value_t = mcp_gateway_router::DEFAULT_MAX_DEPTH,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(2..=1024))]
+    pub max_json_depth: usize,
     /// How often the config file is checked for changes.
     #[arg(long, default_value = "1s", value_parser = duration::parse)]
     pub config_poll_interval: Duration,
