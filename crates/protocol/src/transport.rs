@@ -52,9 +52,12 @@ const SINGLE: [&str; 5] = [
 ];
 
 /// Of [`SINGLE`], those whose valid values never hold a comma, so a comma means two values
-/// joined by a proxy (Envoy joins repeats of some headers, e.g. `Origin`,
-/// `Authorization`). Credentials of the schemes MCP uses (Bearer, Basic) are token68,
-/// without commas. Event ids are opaque and may hold one.
+/// joined by a proxy: Envoy passes repeated `Mcp-Session-Id`, `MCP-Protocol-Version` and
+/// `Last-Event-ID` on as separate headers but joins repeated `Origin` and `Authorization`
+/// into one comma-separated value (seen through Envoy in e2e/tests/transport.rs; the joined
+/// `http://localhost:1,http://evil` would even pass the loopback origin policy).
+/// Credentials of the schemes MCP uses (Bearer, Basic) are token68, without commas. Event
+/// ids are opaque and may hold one.
 const NO_COMMA: [&str; 4] = [SESSION_ID, PROTOCOL_VERSION, ORIGIN, AUTHORIZATION];
 
 /// The HTTP methods of the MCP endpoint.
