@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
+use mcp_gateway_protocol::transport;
 use serde::Serialize;
 
 use crate::BrokerState;
@@ -36,7 +37,7 @@ impl OAuthMetadata {
         };
         Self {
             resource_name: var("OAUTH_RESOURCE_NAME").unwrap_or_else(|| "MCP Server".into()),
-            resource: var("OAUTH_RESOURCE").unwrap_or_else(|| "/mcp".into()),
+            resource: var("OAUTH_RESOURCE").unwrap_or_else(|| transport::MCP_PATH.into()),
             authorization_servers: list("OAUTH_AUTHORIZATION_SERVERS", &[]),
             bearer_methods_supported: list("OAUTH_BEARER_METHODS_SUPPORTED", &["header"]),
             scopes_supported: list("OAUTH_SCOPES_SUPPORTED", &["basic"]),

@@ -28,6 +28,10 @@ pub const AUTHORIZATION: &str = "authorization";
 pub const LAST_EVENT_ID: &str = "last-event-id";
 /// Prefix of the headers only the gateway sets; clients' copies are removed.
 pub const INTERNAL_PREFIX: &str = "x-mcp-";
+/// The server the router chose (an internal header): backend routes match only with it.
+pub const ROUTED_SERVER: &str = "x-mcp-servername";
+/// Set (to `1`) by the router on a routed request whose response it must see (internal).
+pub const OBSERVE: &str = "x-mcp-observe";
 /// The response header listing the methods a path allows.
 pub const ALLOW: &str = "allow";
 /// The path MCP is served on.

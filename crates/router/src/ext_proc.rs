@@ -32,9 +32,9 @@ use crate::{OriginPolicy, RouteError};
 
 const SESSION_HEADER: &str = transport::SESSION_ID;
 /// Asks Envoy for the route whose responses the router sees.
-const OBSERVE_HEADER: &str = "x-mcp-observe";
+const OBSERVE_HEADER: &str = transport::OBSERVE;
 /// Names the server the router chose; backend routes match only with it.
-const ROUTED_HEADER: &str = "x-mcp-servername";
+const ROUTED_HEADER: &str = transport::ROUTED_SERVER;
 const VERSION_HEADER: &str = transport::PROTOCOL_VERSION;
 /// Room for headers and framing in an ext_proc message beyond the body itself.
 const MESSAGE_OVERHEAD: usize = 1 << 20;

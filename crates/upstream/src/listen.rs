@@ -45,7 +45,7 @@ impl UpstreamClient {
             let id = HeaderValue::from_str(id).map_err(|_| {
                 UpstreamError::Protocol("event id is not a valid header value".into())
             })?;
-            request = request.header("last-event-id", id);
+            request = request.header(crate::transport::LAST_EVENT_ID, id);
         }
         let response = tokio::time::timeout(self.timeout(), request.send())
             .await

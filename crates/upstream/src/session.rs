@@ -1,15 +1,17 @@
 //! A session with one backend: what we ask for on `initialize` and what the
 //! backend agreed to.
 
+use mcp_gateway_protocol::transport;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Map, Value};
 
 use crate::error::UpstreamError;
 
 /// `Mcp-Session-Id` header.
-pub const SESSION_ID_HEADER: HeaderName = HeaderName::from_static("mcp-session-id");
+pub const SESSION_ID_HEADER: HeaderName = HeaderName::from_static(transport::SESSION_ID);
 /// `MCP-Protocol-Version` header.
-pub const PROTOCOL_VERSION_HEADER: HeaderName = HeaderName::from_static("mcp-protocol-version");
+pub const PROTOCOL_VERSION_HEADER: HeaderName =
+    HeaderName::from_static(transport::PROTOCOL_VERSION);
 
 /// The `initialize` parameters the gateway sends on behalf of itself or a client.
 #[derive(Clone, Debug)]

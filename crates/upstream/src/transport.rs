@@ -33,7 +33,8 @@ const MAX_RESUME_DELAY: Duration = Duration::from_secs(5);
 const ACCEPT_ANY: &str = "application/json, text/event-stream";
 const JSON: &str = "application/json";
 const EVENT_STREAM: &str = "text/event-stream";
-const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
+pub(crate) const LAST_EVENT_ID: HeaderName =
+    HeaderName::from_static(mcp_gateway_protocol::transport::LAST_EVENT_ID);
 
 /// One exchange with one backend URL, with the session headers to send.
 pub(crate) struct Exchange<'a> {

@@ -9,7 +9,7 @@ use crate::resources::{
 };
 
 /// Headers only the gateway sets; clients' copies are removed.
-const INTERNAL_HEADER_PREFIX: &str = "x-mcp-";
+const INTERNAL_HEADER_PREFIX: &str = mcp_gateway_protocol::transport::INTERNAL_PREFIX;
 
 /// Where Envoy listens and where it finds the gateway, plus the few knobs that
 /// differ between deployments.

@@ -30,6 +30,7 @@ use envoy_types::pb::envoy::r#type::matcher::v3::{
 };
 use envoy_types::pb::google::protobuf::{Any, Duration, UInt32Value};
 use mcp_gateway_config::{Config, Server};
+use mcp_gateway_protocol::transport;
 use prost::{Message, Name};
 use tracing::warn;
 use url::{Host, Url};
@@ -48,14 +49,14 @@ pub const ROUTER_CLUSTER: &str = "mcp_router";
 pub const BACKEND_RESPONSE_FILTER: &str = "mcp.backend_response";
 
 /// The header the router sets (to `1`) on a routed request whose response it must see.
-pub const OBSERVE_HEADER: &str = "x-mcp-observe";
+pub const OBSERVE_HEADER: &str = transport::OBSERVE;
 
 /// The session header; backends' values never reach clients.
-const SESSION_HEADER: &str = "mcp-session-id";
+const SESSION_HEADER: &str = transport::SESSION_ID;
 
 /// The header the router sets to the chosen server's name; a backend route matches only
 /// with it, so a client-chosen `Host` alone never reaches a backend.
-pub const ROUTED_HEADER: &str = "x-mcp-servername";
+pub const ROUTED_HEADER: &str = transport::ROUTED_SERVER;
 
 /// Upper bound for connections, pending and active requests on every gateway
 /// cluster. Envoy's default (1024) would cap concurrent SSE streams; memory is bounded
