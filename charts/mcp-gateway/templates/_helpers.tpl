@@ -109,3 +109,56 @@ name: {{ .Values.gateway.name }}
 {{- define "mcp-gateway.extProcPolicy.name" -}}
 {{- printf "%s-ext-proc" (include "mcp-gateway.fullname" .) | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
+
+{{/*
+The connection manager's local_reply_config mappers: Envoy's own errors on MCP requests as
+JSON-RPC bodies (the same as the standalone bootstrap's; the router answers a backend's
+plain-text errors and lost sessions itself, as it sees every response here).
+- The router is down or did not answer in time: ext_proc's own failures, whose details start
+  with "ext_proc_error" (the router's answers carry other details): HTTP 503.
+- The router picked a backend (x-mcp-servername) and Envoy could not reach it (a response
+  flag is set, which leaves the router's own answers alone): a JSON-RPC error answering the
+  client's id as it wrote it (the router's request_id_json metadata), HTTP 200.
+*/}}
+{{- define "mcp-gateway.localReplyMappers" -}}
+- filter:
+    extension_filter:
+      name: envoy.access_loggers.extension_filters.cel
+      typed_config:
+        "@type": type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter
+        expression: "response.code_details.startsWith('ext_proc_error')"
+  status_code: 503
+  body_format_override:
+    content_type: application/json
+    json_format:
+      jsonrpc: "2.0"
+      id: null
+      error:
+        code: -32603
+        message: "the gateway's router is unavailable; retry later"
+- filter:
+    and_filter:
+      filters:
+        - status_code_filter:
+            comparison:
+              op: GE
+              value:
+                default_value: 502
+                runtime_key: mcp.local_reply.unavailable_min
+        - status_code_filter:
+            comparison:
+              op: LE
+              value:
+                default_value: 504
+                runtime_key: mcp.local_reply.unavailable_max
+        - header_filter:
+            header:
+              name: x-mcp-servername
+              present_match: true
+        - response_flag_filter: {}
+  status_code: 200
+  body_format_override:
+    content_type: application/json
+    text_format_source:
+      inline_string: '{"jsonrpc":"2.0","id":%DYNAMIC_METADATA(mcp:request_id_json)%,"error":{"code":-32603,"message":"MCP server ''%REQ(x-mcp-servername)%'' is unavailable (Envoy response flags: %RESPONSE_FLAGS%)"}}'
+{{- end -}}

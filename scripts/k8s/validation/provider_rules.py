@@ -78,6 +78,8 @@ def envoy_gateway_rules(docs: list[Doc], values: Doc, ns: str) -> list[str]:
         problems.append(f"{ident(policy)} is not failOpen: false")
     if not ext.get("messageTimeout"):
         problems.append(f"{ident(policy)} has no messageTimeout")
+    if ext.get("metadata", {}).get("writableNamespaces") != ["mcp"]:
+        problems.append(f"{ident(policy)} drops the router's mcp metadata (metadata.writableNamespaces)")
 
     patches = find(docs, "EnvoyPatchPolicy")
     if values["envoyGateway"]["patchPolicy"]["enabled"]:
@@ -95,6 +97,12 @@ def envoy_gateway_rules(docs: list[Doc], values: Doc, ns: str) -> list[str]:
                 or patch["spec"].get("targetRef", {}).get("name") != values["gateway"]["name"]
             ):
                 problems.append(f"{ident(patch)} does not target the Gateway in its namespace")
+            # One patch gives the connection manager JSON-RPC local replies; the others
+            # patch the router's filter.
+            replies = [
+                op for op in ops if op.get("operation", {}).get("path") == "/typed_config/local_reply_config"
+            ]
+            filter_ops = [op for op in ops if op not in replies]
             for op in ops:
                 if (
                     op.get("type") != "type.googleapis.com/envoy.config.listener.v3.Listener"
@@ -103,6 +111,7 @@ def envoy_gateway_rules(docs: list[Doc], values: Doc, ns: str) -> list[str]:
                     problems.append(
                         f"{ident(patch)} patches {op.get('type')} {op.get('name')}, want Listener {want_listener}"
                     )
+            for op in filter_ops:
                 if filter_name not in op.get("operation", {}).get("jsonPath", ""):
                     problems.append(f"{ident(patch)} does not select the filter {filter_name}")
             # path suffix -> value: what the router's filter needs beyond the policy's fields.
@@ -111,16 +120,22 @@ def envoy_gateway_rules(docs: list[Doc], values: Doc, ns: str) -> list[str]:
                 # Without it a route Envoy picked from the client's own Host and x-mcp-*
                 # headers could outlive the router's decision (a route bypass).
                 "/route_cache_action": "CLEAR",
+                # A router that cannot be reached: 503, mapped to a JSON-RPC error below.
+                "/status_on_error": {"code": 503},
             }
             for suffix, value in wanted.items():
                 if not any(
                     op.get("operation", {}).get("path", "").endswith(suffix)
                     and op.get("operation", {}).get("value") == value
-                    for op in ops
+                    for op in filter_ops
                 ):
                     problems.append(f"{ident(patch)} does not set {suffix[1:]} to {value}")
-            if len(ops) != len(wanted):
-                problems.append(f"{ident(patch)} has {len(ops)} patches, want {len(wanted)}")
+            if len(filter_ops) != len(wanted):
+                problems.append(f"{ident(patch)} has {len(filter_ops)} filter patches, want {len(wanted)}")
+            if len(replies) != 1 or "http_connection_manager" not in replies[0]["operation"].get("jsonPath", ""):
+                problems.append(f"{ident(patch)} does not set the connection manager's local_reply_config")
+            else:
+                problems += local_reply_problems(ident(patch), replies[0]["operation"].get("value", {}))
     elif patches:
         problems.append("envoyGateway.patchPolicy.enabled is false but an EnvoyPatchPolicy is rendered")
 
@@ -138,6 +153,31 @@ def envoy_gateway_rules(docs: list[Doc], values: Doc, ns: str) -> list[str]:
             )
     elif grants:
         problems.append("a ReferenceGrant is rendered although the Gateway is in the release namespace")
+    return problems
+
+
+def local_reply_problems(who: str, config: Doc) -> list[str]:
+    """A local_reply_config must turn ext_proc's own failures (the router down or late) and an
+    unreachable backend into JSON-RPC errors, as the standalone bootstrap does."""
+    problems = []
+    mappers = config.get("mappers", [])
+    router = [
+        m
+        for m in mappers
+        if "ext_proc_error"
+        in m.get("filter", {}).get("extension_filter", {}).get("typed_config", {}).get("expression", "")
+    ]
+    if not router or router[0].get("status_code") != 503:
+        problems.append(f"{who} does not answer a failing router with a JSON-RPC 503")
+    elif router[0].get("body_format_override", {}).get("json_format", {}).get("error", {}).get("code") != -32603:
+        problems.append(f"{who} answers a failing router without a JSON-RPC error")
+    backend = [
+        m
+        for m in mappers
+        if "request_id_json" in m.get("body_format_override", {}).get("text_format_source", {}).get("inline_string", "")
+    ]
+    if not backend:
+        problems.append(f"{who} does not answer an unreachable backend with a JSON-RPC error and the client's id")
     return problems
 
 
@@ -192,6 +232,21 @@ def istio_rules(docs: list[Doc], values: Doc, ns: str) -> list[str]:
         )
     if not config.get("message_timeout"):
         problems.append(f"{ident(ef)} has no message_timeout")
+    if config.get("status_on_error") != {"code": 503}:
+        problems.append(f"{ident(ef)} status_on_error is {config.get('status_on_error')}, want 503")
+    if config.get("metadata_options", {}).get("receiving_namespaces", {}).get("untyped") != ["mcp"]:
+        problems.append(f"{ident(ef)} drops the router's mcp metadata (metadata_options.receiving_namespaces)")
+    replies = [
+        p["patch"]["value"].get("typed_config", {})["local_reply_config"]
+        for p in patches
+        if p.get("applyTo") == "NETWORK_FILTER"
+        and p.get("patch", {}).get("operation") == "MERGE"
+        and "local_reply_config" in p["patch"].get("value", {}).get("typed_config", {})
+    ]
+    if len(replies) != 1:
+        problems.append(f"{ident(ef)} sets the connection manager's local_reply_config {len(replies)} times, want 1")
+    else:
+        problems += local_reply_problems(ident(ef), replies[0])
     cluster = config.get("grpc_service", {}).get("envoy_grpc", {}).get("cluster_name")
     clusters = [p["patch"]["value"] for p in patches if p.get("applyTo") == "CLUSTER"]
     port = values["brokerRouter"]["routerPort"]
