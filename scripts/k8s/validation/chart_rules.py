@@ -44,6 +44,7 @@ def chart_rules(docs: list[Doc], values: Doc, release_namespace: str) -> list[st
     if values["controller"]["enabled"]:
         problems += _controller_rbac(docs, values, release_namespace)
     problems += _broker_route(docs, values)
+    problems += _network_policy(docs, values, release_namespace)
     if values["gatewayProvider"] == "envoy-gateway":
         problems += envoy_gateway_rules(docs, values, release_namespace)
         if find(docs, "EnvoyFilter"):
@@ -276,4 +277,39 @@ def _broker_route(docs: list[Doc], values: Doc) -> list[str]:
                 hostname, values["gateway"]["publicHostname"]
             ):
                 problems.append(f"listener {name} ({hostname}) also matches the public host name")
+    return problems
+
+
+def _network_policy(docs: list[Doc], values: Doc, ns: str) -> list[str]:
+    """Only the Gateway's Envoy reaches the router and broker ports: neither authenticates
+    its callers (the router also serves the whole config over ADS)."""
+    policies = find(docs, "NetworkPolicy")
+    if not values["networkPolicy"]["enabled"]:
+        return [f"networkPolicy.enabled is false but {ident(p)} is rendered" for p in policies]
+    br = broker_router(docs)
+    if len(policies) != 1 or br is None:
+        return [f"{len(policies)} NetworkPolicies rendered, want 1 for the broker-router"]
+    policy = policies[0]
+    spec = policy["spec"]
+    problems = []
+    if policy["metadata"].get("namespace") != ns:
+        problems.append(f"{ident(policy)} is not in the release namespace {ns}")
+    selected = spec.get("podSelector", {}).get("matchLabels", {})
+    if not selected or any(pod_labels(br).get(k) != v for k, v in selected.items()):
+        problems.append(f"{ident(policy)} does not select the broker-router pods")
+    if "Ingress" not in spec.get("policyTypes", []):
+        problems.append(f"{ident(policy)} does not restrict ingress")
+    rules = spec.get("ingress", [])
+    ports = {
+        (p.get("protocol", "TCP"), p.get("port")) for rule in rules for p in rule.get("ports", [])
+    }
+    want = {("TCP", values["brokerRouter"]["routerPort"]), ("TCP", values["brokerRouter"]["brokerPort"])}
+    if ports != want:
+        problems.append(f"{ident(policy)} opens ports {sorted(ports)}, want {sorted(want)}")
+    for rule in rules:
+        peers = rule.get("from", [])
+        if not peers or any(not peer for peer in peers):
+            problems.append(f"{ident(policy)} lets any pod reach the router and broker")
+        if not rule.get("ports"):
+            problems.append(f"{ident(policy)} has a rule for every port")
     return problems

@@ -139,6 +139,21 @@ def envoy_gateway_rules(docs: list[Doc], values: Doc, ns: str) -> list[str]:
     elif patches:
         problems.append("envoyGateway.patchPolicy.enabled is false but an EnvoyPatchPolicy is rendered")
 
+    if values["envoyGateway"]["clientTrafficPolicy"]["enabled"]:
+        limits = values["clientLimits"]
+        want = {
+            ("headers", "withUnderscoresAction"): "RejectRequest",
+            ("timeout", "http", "requestReceivedTimeout"): limits["requestTimeout"],
+            ("timeout", "http", "idleTimeout"): limits["idleTimeout"],
+        }
+        for ctp in find(docs, "ClientTrafficPolicy"):
+            for path, value in want.items():
+                node = ctp["spec"]
+                for key in path:
+                    node = node.get(key, {}) if isinstance(node, dict) else {}
+                if node != value:
+                    problems.append(f"{ident(ctp)} {'.'.join(path)} is {node or None}, want {value}")
+
     grants = find(docs, "ReferenceGrant")
     if gw_ns != ns:
         ok = any(
@@ -278,6 +293,29 @@ def istio_rules(docs: list[Doc], values: Doc, ns: str) -> list[str]:
                 )
             if "http2_protocol_options" not in str(added[0].get("typed_extension_protocol_options", {})):
                 problems.append(f"{ident(ef)} cluster {cluster} does not speak HTTP/2 (gRPC)")
+    hcm = [
+        p["patch"]["value"].get("typed_config", {})
+        for p in patches
+        if p.get("applyTo") == "NETWORK_FILTER"
+        and p.get("patch", {}).get("operation") == "MERGE"
+        and p.get("match", {}).get("listener", {}).get("portNumber") == values["gateway"]["port"]
+    ]
+    limits = values["clientLimits"]
+    want = {
+        "request_headers_timeout": limits["requestHeadersTimeout"],
+        "request_timeout": limits["requestTimeout"],
+    }
+    if len(hcm) != 1:
+        problems.append(f"{ident(ef)} has {len(hcm)} connection manager patches on the Gateway's port, want 1")
+    else:
+        for key, value in want.items():
+            if hcm[0].get(key) != value:
+                problems.append(f"{ident(ef)} {key} is {hcm[0].get(key)}, want {value}")
+        common = hcm[0].get("common_http_protocol_options", {})
+        if common.get("idle_timeout") != limits["idleTimeout"]:
+            problems.append(f"{ident(ef)} idle_timeout is {common.get('idle_timeout')}, want {limits['idleTimeout']}")
+        if common.get("headers_with_underscores_action") != "REJECT_REQUEST":
+            problems.append(f"{ident(ef)} lets header names with `_` through")
     buffers = [p for p in patches if p.get("applyTo") == "LISTENER"]
     if not any(
         p["patch"]["value"].get("per_connection_buffer_limit_bytes")
