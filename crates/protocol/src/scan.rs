@@ -16,6 +16,8 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
+use bytes::{quoted, same, skip_plain};
+
 /// Limits on what a body may contain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -65,22 +67,6 @@ impl<'a> Sink<'a> for Ignore {
 /// Objects with more keys than this are checked for duplicates with a hash
 /// set instead of a linear search.
 const LINEAR_KEYS: usize = 16;
-
-/// Bytes that end a run of plain string content: `"`, `\\` and controls.
-const STOPS_STRING: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 0x20 {
-        table[b] = true;
-        b += 1;
-    }
-    table[b'"' as usize] = true;
-    table[b'\\' as usize] = true;
-    table
-};
-
-/// Longest key or number quoted in an error message.
-const QUOTED_MAX: usize = 64;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Role {
@@ -188,8 +174,8 @@ impl<'a> Scanner<'a> {
                         Ok(())
                     };
                 };
-                let value = self.slice(frame.value_start, at)?;
-                if frame.is_object {
+                if frame.is_object && frame.role != Role::Other {
+                    let value = self.slice(frame.value_start, at)?;
                     self.report(frame.role, value, sink);
                 }
                 at = self.whitespace(at);
@@ -269,7 +255,7 @@ impl<'a> Scanner<'a> {
         let repeated = match &mut frame.set {
             Some(set) => !set.insert(key.clone()),
             None => {
-                let repeated = siblings.iter().any(|(k, _)| *k == key);
+                let repeated = siblings.iter().any(|(k, _)| same(k, &key));
                 if !repeated && siblings.len() >= LINEAR_KEYS {
                     let mut set: HashSet<Cow<'a, str>> =
                         siblings.iter().map(|(k, _)| k.clone()).collect();
@@ -298,12 +284,7 @@ impl<'a> Scanner<'a> {
         let mut i = at + 1;
         let mut escaped = false;
         loop {
-            // Skip plain bytes in a tight loop; stop at a quote, escape or control.
-            let rest = self.bytes.get(i..).unwrap_or_default();
-            i += rest
-                .iter()
-                .position(|&b| STOPS_STRING[usize::from(b)])
-                .unwrap_or(rest.len());
+            i = skip_plain(self.bytes, i);
             match self.bytes.get(i) {
                 Some(b'"') => return Ok((i + 1, escaped)),
                 Some(b'\\') => {
@@ -343,11 +324,15 @@ impl<'a> Scanner<'a> {
 
     fn hex4(&self, at: usize) -> Result<u16, ScanError> {
         let digits = self.bytes.get(at..at + 4).ok_or(ScanError::Syntax)?;
-        let text = std::str::from_utf8(digits).map_err(|_| ScanError::Syntax)?;
-        if !digits.iter().all(u8::is_ascii_hexdigit) {
-            return Err(ScanError::Syntax);
-        }
-        u16::from_str_radix(text, 16).map_err(|_| ScanError::Syntax)
+        digits.iter().try_fold(0u16, |unit, &b| {
+            let digit = match b {
+                b'0'..=b'9' => b - b'0',
+                b'a'..=b'f' => b - b'a' + 10,
+                b'A'..=b'F' => b - b'A' + 10,
+                _ => return Err(ScanError::Syntax),
+            };
+            Ok(unit << 4 | u16::from(digit))
+        })
     }
 
     /// The end of the number token starting at `at`; refuses numbers no
@@ -427,13 +412,7 @@ impl<'a> Scanner<'a> {
     }
 }
 
-/// `text`, cut to [`QUOTED_MAX`] characters for an error message.
-fn quoted(text: &str) -> Cow<'_, str> {
-    match text.char_indices().nth(QUOTED_MAX) {
-        None => Cow::Borrowed(text),
-        Some((cut, _)) => Cow::Owned(format!("{}...", text.get(..cut).unwrap_or_default())),
-    }
-}
+mod bytes;
 
 #[cfg(test)]
 mod tests;
