@@ -4,6 +4,7 @@ use std::path::Path;
 
 use url::Url;
 
+use crate::auth::{self, Auth};
 use crate::error::ConfigError;
 use crate::raw::RawConfig;
 use crate::validation;
@@ -16,6 +17,7 @@ use crate::validation;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Config {
     servers: Vec<Server>,
+    auth: Option<Auth>,
 }
 
 /// One backend MCP server.
@@ -77,6 +79,11 @@ impl Config {
         Self::from_yaml_slice(&bytes).map_err(|e| e.in_file(path))
     }
 
+    /// Caller authentication, when `auth:` is set; `None`: callers are anonymous.
+    pub fn auth(&self) -> Option<&Auth> {
+        self.auth.as_ref()
+    }
+
     /// Every server, enabled or not, in file order.
     pub fn servers(&self) -> &[Server] {
         &self.servers
@@ -120,10 +127,18 @@ struct ServersKey {
 impl TryFrom<RawConfig> for Config {
     type Error = ConfigError;
 
-    fn try_from(raw: RawConfig) -> Result<Self, ConfigError> {
-        validation::validate(raw)
-            .map(|servers| Self { servers })
-            .map_err(|errors| ConfigError::Invalid { path: None, errors })
+    fn try_from(mut raw: RawConfig) -> Result<Self, ConfigError> {
+        let raw_auth = raw.auth.take();
+        let (servers, mut errors) = match validation::validate(raw) {
+            Ok(servers) => (servers, Vec::new()),
+            Err(errors) => (Vec::new(), errors),
+        };
+        let auth = raw_auth.and_then(|raw| auth::validate(raw, &mut errors));
+        if errors.is_empty() {
+            Ok(Self { servers, auth })
+        } else {
+            Err(ConfigError::Invalid { path: None, errors })
+        }
     }
 }
 

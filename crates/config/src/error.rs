@@ -98,6 +98,8 @@ pub struct FieldError {
     /// The message continues the sentence ("... conflicts with ...") instead of
     /// following a colon.
     continues: bool,
+    /// For a field outside `servers:`, its whole path (`auth.issuers[0].jwksUri`).
+    section: Option<String>,
 }
 
 impl FieldError {
@@ -115,6 +117,21 @@ impl FieldError {
             value: value.map(str::to_owned),
             message,
             continues: false,
+            section: None,
+        }
+    }
+
+    /// A broken rule in a top-level section other than `servers:`, located by its whole
+    /// path (`auth.issuers[0].jwksUri`). Sorted after every server's errors.
+    pub(crate) fn at(path: String, value: Option<&str>, message: String) -> Self {
+        Self {
+            index: usize::MAX,
+            server: None,
+            field: "",
+            value: value.map(str::to_owned),
+            message,
+            continues: false,
+            section: Some(path),
         }
     }
 
@@ -124,7 +141,7 @@ impl FieldError {
         self
     }
 
-    /// Position of the server in the `servers` list.
+    /// Position of the server in the `servers` list (`usize::MAX` outside `servers:`).
     pub fn index(&self) -> usize {
         self.index
     }
@@ -149,20 +166,26 @@ impl FieldError {
         &self.message
     }
 
-    /// The field path, e.g. `servers[1].toolPrefix`.
+    /// The field path, e.g. `servers[1].toolPrefix` or `auth.issuers[0].jwksUri`.
     pub fn path(&self) -> String {
-        format!("servers[{}].{}", self.index, self.field)
+        match &self.section {
+            Some(path) => path.clone(),
+            None => format!("servers[{}].{}", self.index, self.field),
+        }
     }
 }
 
 impl fmt::Display for FieldError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: {}",
-            ServerLabel::new(self.index, self.server.as_deref()),
-            self.field
-        )?;
+        match &self.section {
+            Some(path) => f.write_str(path)?,
+            None => write!(
+                f,
+                "{}: {}",
+                ServerLabel::new(self.index, self.server.as_deref()),
+                self.field
+            )?,
+        }
         if let Some(value) = &self.value {
             write!(f, " {value:?}")?;
         }

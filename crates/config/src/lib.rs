@@ -8,11 +8,15 @@
 //!     hostname: weather.example.com   # default: the URL's host
 //!     enabled: true                   # default: true
 //!     toolPrefix: "weather_"          # default: ""; `prefix` is an alias
+//! auth:                               # optional; see the `auth` module
+//!   resource: http://127.0.0.1:8888/mcp
+//!   issuers: [{issuer: http://127.0.0.1:8890, jwksUri: http://127.0.0.1:8890/jwks}]
 //! ```
 //!
 //! Flow: [`RawConfig`] (serde, as written) -> [`Config`] (validated, via `TryFrom`)
 //! -> [`ConfigStore`] (swapped atomically) <- [`watch_file`] (polls the file).
 
+mod auth;
 mod config;
 mod error;
 mod raw;
@@ -20,6 +24,10 @@ mod store;
 mod validation;
 mod watcher;
 
+pub use auth::{
+    Auth, DEFAULT_CLOCK_SKEW, DEFAULT_JWKS_CACHE_DURATION, DEFAULT_RESOURCE_NAME, Issuer,
+    MAX_CLOCK_SKEW, RawAuth, RawIssuer,
+};
 pub use config::{Config, Server};
 pub use error::{ConfigError, FieldError};
 pub use raw::{RawConfig, RawServer};

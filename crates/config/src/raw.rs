@@ -7,13 +7,17 @@
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::Config;
+use crate::auth::RawAuth;
 
-/// The whole file: `servers:` and nothing else that the gateway reads.
+/// The whole file: `servers:` and `auth:`, nothing else that the gateway reads.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RawConfig {
     /// Backend MCP servers, in file order. Missing or `null` means none.
     #[serde(default, deserialize_with = "null_as_default")]
     pub servers: Vec<RawServer>,
+    /// Caller authentication (`auth:`); missing or `null` means off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<RawAuth>,
 }
 
 /// One entry of `servers:`.
@@ -55,7 +59,10 @@ impl From<&Config> for RawConfig {
                 prefix: None,
             })
             .collect();
-        Self { servers }
+        Self {
+            servers,
+            auth: config.auth().map(RawAuth::from),
+        }
     }
 }
 

@@ -57,7 +57,10 @@ pub fn plan(cluster: &Cluster, cluster_domain: &str) -> Plan {
     for server in cluster.servers() {
         servers.push(plan_server(server, cluster, cluster_domain, &mut accepted));
     }
-    let config = match Config::try_from(RawConfig { servers: accepted }) {
+    let config = match Config::try_from(RawConfig {
+        servers: accepted,
+        ..Default::default()
+    }) {
         Ok(config) => config,
         Err(e) => {
             // Unreachable by construction: `accepted` only grows by sets that were
@@ -137,7 +140,10 @@ fn plan_server(
 /// Validates one entry on its own: anything wrong is wrong with its values.
 fn check_alone(entry: RawServer) -> Result<RawServer, Problem> {
     let servers = vec![entry.clone()];
-    match Config::try_from(RawConfig { servers }) {
+    match Config::try_from(RawConfig {
+        servers,
+        ..Default::default()
+    }) {
         Ok(_) => Ok(entry),
         Err(e) => Err(Problem::new(Reason::Invalid, describe(&e, 0))),
     }
@@ -151,7 +157,10 @@ fn check_together(entries: &[RawServer], before: &[RawServer]) -> Result<(), Pro
         return Ok(());
     }
     let servers = before.iter().chain(entries).cloned().collect();
-    let Err(error) = Config::try_from(RawConfig { servers }) else {
+    let Err(error) = Config::try_from(RawConfig {
+        servers,
+        ..Default::default()
+    }) else {
         return Ok(());
     };
     let fields = || {
