@@ -32,6 +32,10 @@ pub const INTERNAL_PREFIX: &str = "x-mcp-";
 pub const ROUTED_SERVER: &str = "x-mcp-servername";
 /// Set (to `1`) by the router on a routed request whose response it must see (internal).
 pub const OBSERVE: &str = "x-mcp-observe";
+/// The JSON-RPC method of a routed request (internal; for Envoy's RBAC, limits and logs).
+pub const ROUTED_METHOD: &str = "x-mcp-method";
+/// The tool a routed `tools/call` calls, by its name at the server (internal).
+pub const ROUTED_TOOL: &str = "x-mcp-toolname";
 /// The response header listing the methods a path allows.
 pub const ALLOW: &str = "allow";
 /// The path MCP is served on.

@@ -1,23 +1,17 @@
 //! The ext_proc router: Envoy sends it each MCP request's headers and buffered body; it tells
 //! Envoy where the request goes.
 //!
-//! - `ext_proc` drives the gRPC stream and keeps per-request state;
-//! - [`routing::decide`] is the pure routing decision over one parsed body;
-//! - `mutation` turns decisions into Envoy header/body mutations or immediate responses;
-//! - `answer` (with `sse`) rewrites the answers the router watches;
+//! The decisions are the routing core's (`mcp-gateway-routing`): it returns a plain-data plan
+//! per phase. This crate is the ext_proc adapter:
 //!
-//! Requests owned by one backend (`tools/call`) get the tool prefix spliced out of the body,
-//! the gateway session id swapped for the backend's, `:authority` set to the backend's
-//! hostname and the route cache cleared; everything else goes to the broker untouched.
+//! - `ext_proc` drives the gRPC stream, keeps per-request state and answers the core's
+//!   questions about backend sessions from the session store;
+//! - `mutation` turns plans into Envoy ext_proc messages.
 
-mod answer;
-mod error;
 mod ext_proc;
 mod mutation;
-pub mod routing;
-mod sse;
 
-pub use error::RouteError;
 pub use ext_proc::{Router, RouterState};
 pub use mcp_gateway_protocol::origin::OriginPolicy;
 pub use mcp_gateway_protocol::{DEFAULT_MAX_DEPTH, Limits};
+pub use mcp_gateway_routing::RouteError;

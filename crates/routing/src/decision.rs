@@ -17,7 +17,7 @@ use mcp_gateway_catalog::{Catalog, Route};
 use mcp_gateway_config::{Config, Server};
 use mcp_gateway_protocol::{Kind, Message, StrField, naming, server_request, tasks, uri};
 
-use crate::RouteError;
+use crate::{Method, RouteError};
 
 /// Where one request goes.
 #[derive(Debug, PartialEq, Eq)]
@@ -73,13 +73,13 @@ pub fn decide<'a>(config: &'a Config, catalog: &'a Catalog, msg: &Message<'a>) -
         Kind::Response => return response(config, msg).map_or(Decision::Broker, Decision::Backend),
         Kind::Notification => return Decision::Broker,
     }
-    let result = match msg.method() {
-        Some("tools/call") => by_name(config, catalog, msg, &["name"], Addressed::Tool),
-        Some("prompts/get") => by_name(config, catalog, msg, &["name"], Addressed::Prompt),
-        Some("resources/read" | "resources/subscribe" | "resources/unsubscribe") => {
+    let result = match msg.method().map_or(Method::Other, Method::parse) {
+        Method::ToolsCall => by_name(config, catalog, msg, &["name"], Addressed::Tool),
+        Method::PromptsGet => by_name(config, catalog, msg, &["name"], Addressed::Prompt),
+        Method::ResourcesRead | Method::ResourcesSubscribe | Method::ResourcesUnsubscribe => {
             by_uri(config, catalog, msg, &["uri"])
         }
-        Some("completion/complete") => match msg
+        Method::CompletionComplete => match msg
             .param_str(&["ref", "type"])
             .as_ref()
             .map(|t| t.value.as_ref())
@@ -93,8 +93,8 @@ pub fn decide<'a>(config: &'a Config, catalog: &'a Catalog, msg: &Message<'a>) -
                     .into(),
             )),
         },
-        Some("tasks/get" | "tasks/result" | "tasks/cancel") => by_task(config, msg),
-        _ => return Decision::Broker,
+        Method::TasksGet | Method::TasksResult | Method::TasksCancel => by_task(config, msg),
+        Method::Other => return Decision::Broker,
     };
     match result {
         Ok(target) => Decision::Backend(target),

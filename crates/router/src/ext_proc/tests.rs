@@ -15,6 +15,9 @@ use mcp_gateway_upstream::BackendSession;
 use mcp_gateway_upstream::UpstreamClient;
 use serde_json::{Value, json};
 
+use envoy_types::pb::envoy::service::ext_proc::v3::processing_response::Response;
+use mcp_gateway_protocol::transport::OBSERVE as OBSERVE_HEADER;
+
 use super::*;
 
 mod handoff;

@@ -1,15 +1,15 @@
 //! Envoy's hand-off of a backend's lost session on the routes whose responses the router
 //! does not see (see `mcp_gateway_protocol::handoff` for the whole exchange).
 
-use envoy_types::pb::envoy::service::ext_proc::v3::{HttpHeaders, ProcessingResponse};
-use mcp_gateway_protocol::{codes, handoff};
+use mcp_gateway_protocol::{codes, handoff, transport};
 
-use super::{RouterState, SESSION_HEADER, headers};
-use crate::{RouteError, mutation};
+use crate::RouteError;
+use crate::backends::Backends;
+use crate::plan::Plan;
 
 /// What the hand-off names: the request that a backend answered 404.
 #[derive(Debug, Default)]
-pub(super) struct SessionLost {
+pub struct SessionLost {
     server: Option<String>,
     gateway_session: Option<String>,
     backend_session: Option<String>,
@@ -20,19 +20,21 @@ pub(super) struct SessionLost {
 impl SessionLost {
     /// The hand-off's details when these are the headers of one (its path); `None` for
     /// every other request, after looking at `:path` only.
-    pub(super) fn from_headers(h: &HttpHeaders) -> Option<Self> {
-        let (_, path) = headers(h.headers.as_ref()).find(|(key, _)| *key == ":path")?;
+    pub fn from_headers<'h>(
+        headers: impl Iterator<Item = (&'h str, &'h [u8])> + Clone,
+    ) -> Option<Self> {
+        let (_, path) = headers.clone().find(|(key, _)| *key == ":path")?;
         let path = path.split(|b| *b == b'?').next().unwrap_or_default();
         if path != handoff::SESSION_LOST_PATH.as_bytes() {
             return None;
         }
         let mut lost = Self::default();
-        for (key, value) in headers(h.headers.as_ref()) {
+        for (key, value) in headers {
             let slot = match key {
                 handoff::LOST_SERVER_HEADER => &mut lost.server,
                 handoff::LOST_GATEWAY_SESSION_HEADER => &mut lost.gateway_session,
                 handoff::LOST_REQUEST_ID_HEADER => &mut lost.request_id,
-                SESSION_HEADER => &mut lost.backend_session,
+                transport::SESSION_ID => &mut lost.backend_session,
                 _ => continue,
             };
             *slot = std::str::from_utf8(value)
@@ -52,40 +54,34 @@ impl SessionLost {
             _ => None,
         }
     }
-}
 
-impl RouterState {
-    /// Answers the hand-off: forgets the backend session if it is still the one on record for
-    /// (gateway session, server), so the client's retry opens a new one, and tells the client
-    /// to retry. The record must match the backend's own session id, which clients never see,
-    /// so a client sending this request itself cannot make the gateway forget anything.
-    pub(super) async fn session_lost(&self, lost: SessionLost) -> ProcessingResponse {
-        let id = lost.request_id();
-        let Some(gateway) = lost
+    /// Answers the hand-off: forgets the backend session if it is still the one on record
+    /// for (gateway session, server), so the client's retry opens a new one, and tells the
+    /// client to retry. The record must match the backend's own session id, which clients
+    /// never see, so a client sending this request itself cannot make the gateway forget
+    /// anything.
+    pub async fn answer(self, backends: &impl Backends) -> Plan {
+        let id = self.request_id();
+        let Some(gateway) = self
             .gateway_session
             .as_deref()
-            .filter(|g| self.ids.verify(g, None).is_ok())
+            .filter(|g| backends.session_valid(g))
         else {
-            return mutation::reject(&RouteError::UnknownSession, id);
+            return Plan::reject(&RouteError::UnknownSession, id);
         };
-        let Some(server) = lost.server.as_deref() else {
+        let Some(server) = self.server.as_deref() else {
             let error = RouteError::BadRequest {
                 code: codes::INVALID_REQUEST,
                 message: "incomplete backend session hand-off".to_owned(),
             };
-            return mutation::reject(&error, id);
+            return Plan::reject(&error, id);
         };
-        if let Some(backend) = lost.backend_session.as_deref() {
-            let current = self.backends.store().lookup(gateway, server).await;
-            if let Ok(Some((_, Some(current)))) = current
-                && current.session_id.as_deref() == Some(backend)
-            {
-                self.backends.forget(gateway, server).await;
-            }
+        if let Some(backend) = self.backend_session.as_deref() {
+            backends.forget_if_current(gateway, server, backend).await;
         }
         let error = RouteError::BackendSessionLost {
             server: server.to_owned(),
         };
-        mutation::reject(&error, id)
+        Plan::reject(&error, id)
     }
 }

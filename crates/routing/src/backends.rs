@@ -1,0 +1,55 @@
+//! What the routing core needs from the gateway's session machinery: the steps that may wait
+//! (opening a backend session once, forgetting one). The ext_proc router answers them from
+//! the session store in its own process; the Envoy module from its cache and, on a miss, the
+//! sidecar.
+
+use std::future::Future;
+
+use mcp_gateway_config::Server;
+
+use crate::RouteError;
+
+/// The backend session a routed request uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Opened {
+    /// The backend's `Mcp-Session-Id`; `None` when the server is stateless.
+    pub session_id: Option<String>,
+    /// The protocol version negotiated with the backend.
+    pub protocol_version: String,
+    /// The client declared `sampling`, `elicitation` or `roots`, so the backend may ask it
+    /// things on the answer's stream (the router must then see that stream).
+    pub client_may_be_asked: bool,
+}
+
+/// The gateway's sessions, as the routing core sees them.
+pub trait Backends {
+    /// Whether `gateway` is a session id this gateway issued and that has not expired (a
+    /// check of the id itself, without a store lookup).
+    fn session_valid(&self, gateway: &str) -> bool;
+
+    /// The backend session of `gateway` on `server`, opened now if it is not yet (once, even
+    /// under concurrent first calls).
+    fn open(
+        &self,
+        gateway: &str,
+        server: &Server,
+    ) -> impl Future<Output = Result<Opened, RouteError>> + Send;
+
+    /// The servers on which `gateway` has a backend session open.
+    fn open_servers(
+        &self,
+        gateway: &str,
+    ) -> impl Future<Output = Result<Vec<String>, RouteError>> + Send;
+
+    /// Forgets the backend session of `gateway` on `server` (the backend lost it), so the
+    /// next request opens a new one.
+    fn forget(&self, gateway: &str, server: &str) -> impl Future<Output = ()> + Send;
+
+    /// Like [`Backends::forget`], only if the backend session on record is `backend`.
+    fn forget_if_current(
+        &self,
+        gateway: &str,
+        server: &str,
+        backend: &str,
+    ) -> impl Future<Output = ()> + Send;
+}

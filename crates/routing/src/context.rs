@@ -1,0 +1,43 @@
+//! The per-request state the routing core keeps between a request's phases.
+
+use crate::answer::BodyRewriter;
+use crate::metadata::RouteMetadata;
+
+/// One request's state, alive from its headers to the end of its answer.
+#[derive(Default)]
+pub struct RequestContext {
+    /// The gateway session the client named (verified).
+    pub(crate) session: Option<String>,
+    /// A POST to the MCP endpoint: the only request whose body is JSON-RPC. Other bodies
+    /// (a DELETE's, a GET's) are never parsed nor routed.
+    pub(crate) reads_body: bool,
+    /// Where the request went, for its response phase.
+    pub(crate) routed: Option<RouteMetadata>,
+    /// Rewrites the answer of a routed request the core watches.
+    pub(crate) body: Option<BodyRewriter>,
+}
+
+impl RequestContext {
+    /// The gateway session the client named, once its headers were checked.
+    pub fn session(&self) -> Option<&str> {
+        self.session.as_deref()
+    }
+
+    /// Where the request went (set by the request phase, or from the metadata a response
+    /// filter's own stream carries).
+    pub fn routed(&self) -> Option<&RouteMetadata> {
+        self.routed.as_ref()
+    }
+
+    /// Takes where the request went from its metadata, for a response phase that runs apart
+    /// from the request phase (the response filter's own ext_proc stream).
+    pub fn set_routed(&mut self, routed: RouteMetadata) {
+        self.routed = Some(routed);
+    }
+
+    /// The bytes to send for one chunk of a watched answer; `None` when the answer is not
+    /// watched (the chunk passes as it is).
+    pub fn response_body(&mut self, chunk: &[u8], end_of_stream: bool) -> Option<Vec<u8>> {
+        Some(self.body.as_mut()?.chunk(chunk, end_of_stream))
+    }
+}

@@ -1,0 +1,395 @@
+//! The routing policy, one documented function per phase of a request. Each takes the
+//! request's [`RequestContext`] and returns a [`Plan`]; the steps that may wait go through
+//! [`Backends`].
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use mcp_gateway_catalog::CatalogStore;
+use mcp_gateway_config::{ConfigStore, Server};
+use mcp_gateway_protocol::origin::OriginPolicy;
+use mcp_gateway_protocol::transport::{self, Endpoint, Head};
+use mcp_gateway_protocol::{Limits, Message, events};
+
+use crate::RouteError;
+use crate::answer::{BodyRewriter, Source};
+use crate::backends::{Backends, Opened};
+use crate::context::RequestContext;
+use crate::decision::{Addressed, Decision, Target, decide};
+use crate::lost::SessionLost;
+use crate::metadata::{Rewrite, RouteMetadata};
+use crate::method::{Method, RESPONSE_LABEL, RESUME_LABEL};
+use crate::plan::{Plan, Respond, Route};
+
+/// The routing core: the shared config and catalog, and the limits every request meets.
+pub struct Policy {
+    config: Arc<ConfigStore>,
+    catalog: Arc<CatalogStore>,
+    max_request_bytes: usize,
+    origins: OriginPolicy,
+    json_limits: Limits,
+}
+
+impl Policy {
+    /// A policy over these stores, with default JSON limits.
+    pub fn new(
+        config: Arc<ConfigStore>,
+        catalog: Arc<CatalogStore>,
+        max_request_bytes: usize,
+        origins: OriginPolicy,
+    ) -> Self {
+        Self {
+            config,
+            catalog,
+            max_request_bytes,
+            origins,
+            json_limits: Limits::default(),
+        }
+    }
+
+    /// Sets the limits on request bodies.
+    pub fn set_json_limits(&mut self, limits: Limits) {
+        self.json_limits = limits;
+    }
+
+    /// The largest request body the policy accepts.
+    pub fn max_request_bytes(&self) -> usize {
+        self.max_request_bytes
+    }
+
+    /// Request headers: strip client `x-mcp-*` headers, check the transport rules, remember
+    /// the session; answer Envoy's hand-off of a lost backend session; route a GET that
+    /// resumes a backend's stream.
+    pub async fn request_headers<'h>(
+        &self,
+        backends: &impl Backends,
+        ctx: &mut RequestContext,
+        headers: impl Iterator<Item = (&'h str, &'h [u8])> + Clone,
+    ) -> Plan {
+        if let Some(lost) = SessionLost::from_headers(headers.clone()) {
+            return lost.answer(backends).await;
+        }
+        // The headers backend routes match on go whether the client sent them or not, so the
+        // plan always has a mutation and Envoy honours its route cache clearing.
+        let mut remove = vec![
+            transport::ROUTED_SERVER.to_owned(),
+            transport::OBSERVE.to_owned(),
+        ];
+        let mut head = Head::default();
+        for (key, value) in headers {
+            match key {
+                transport::ROUTED_SERVER | transport::OBSERVE => {}
+                k if k.starts_with(transport::INTERNAL_PREFIX) => remove.push(key.to_owned()),
+                _ => head.push(key, value),
+            }
+        }
+        // The transport rules the broker applies too: path, method, single headers, Origin,
+        // protocol version.
+        let method = match transport::check(&head, &self.origins) {
+            Ok(Endpoint::Mcp(method)) => method,
+            Ok(Endpoint::OAuthMetadata | Endpoint::Health) => return strip(remove),
+            Err(error) => return Plan::reject(&RouteError::Transport(error), None),
+        };
+        ctx.reads_body = method == transport::Method::Post;
+        let session = head.session_id();
+        if let Some(session) = session {
+            if !backends.session_valid(session) {
+                return Plan::reject(&RouteError::UnknownSession, None);
+            }
+            ctx.session = Some(session.to_owned());
+        }
+        if method == transport::Method::Get
+            && let (Some(gateway), Some(last)) = (session, head.last_event_id())
+            && events::parse_event_id(last).is_none()
+        {
+            return match self.resume(backends, ctx, gateway, last).await {
+                Ok(Some(plan)) => plan,
+                Ok(None) => strip(remove),
+                Err(error) => Plan::reject(&error, None),
+            };
+        }
+        strip(remove)
+    }
+
+    /// A GET that resumes a backend's stream (its `Last-Event-ID` is not the gateway's):
+    /// sent to that backend, named in the id (`<server>~<id>`) or the session's only one.
+    /// `None` when no backend can be told apart; the broker answers then.
+    async fn resume(
+        &self,
+        backends: &impl Backends,
+        ctx: &mut RequestContext,
+        gateway: &str,
+        last: &str,
+    ) -> Result<Option<Plan>, RouteError> {
+        let config = self.config.load();
+        let (server, original) = match events::parse_backend_event_id(last) {
+            Some((server, id)) => (server.to_owned(), id),
+            None => {
+                let open = backends.open_servers(gateway).await?;
+                let [server] = open.as_slice() else {
+                    return Ok(None);
+                };
+                (server.clone(), last)
+            }
+        };
+        let Some(server) = config.server(&server).filter(|s| s.enabled) else {
+            return Ok(None);
+        };
+        let opened = backends.open(gateway, server).await?;
+        // Always watched: a resumed stream may carry server requests, task ids and event ids
+        // to rewrite whatever the client declared, and resumes are rare.
+        let (mut set, remove) = backend_headers(server, &opened, RESUME_LABEL, true);
+        set.push((transport::LAST_EVENT_ID, original.as_bytes().to_vec()));
+        let metadata = RouteMetadata {
+            method: Cow::Borrowed(RESUME_LABEL),
+            server: server.name.clone(),
+            addressed: None,
+            gateway_session: gateway.to_owned(),
+            rewrite: None,
+            request_id: None,
+        };
+        ctx.routed = Some(metadata.clone());
+        Ok(Some(Plan::Route(Route {
+            set,
+            remove,
+            body: None,
+            metadata: Some(metadata),
+            clear_route: true,
+        })))
+    }
+
+    /// The buffered request body: parse it once, decide where it goes, and for a backend
+    /// open (or reuse) its session and splice the body.
+    pub async fn request_body(
+        &self,
+        backends: &impl Backends,
+        ctx: &mut RequestContext,
+        body: &[u8],
+    ) -> Plan {
+        if body.len() > self.max_request_bytes {
+            let error = RouteError::TooLarge {
+                size: body.len(),
+                limit: self.max_request_bytes,
+            };
+            return Plan::reject(&error, None);
+        }
+        if body.is_empty() || !ctx.reads_body {
+            return Plan::Continue;
+        }
+        let msg = match Message::parse_with(body, self.json_limits) {
+            Ok(msg) => msg,
+            Err(e) => {
+                let error = RouteError::BadRequest {
+                    code: e.code(),
+                    message: e.to_string(),
+                };
+                return Plan::reject(&error, None);
+            }
+        };
+        let config = self.config.load();
+        let catalog = self.catalog.load();
+        match decide(&config, &catalog, &msg) {
+            Decision::Broker => Plan::Continue,
+            Decision::Reject(error) => Plan::reject(&error, msg.id_raw()),
+            Decision::Backend(target) => match route(backends, ctx, &msg, body, target).await {
+                Ok(plan) => plan,
+                Err(error) => Plan::reject(&error, msg.id_raw()),
+            },
+        }
+    }
+
+    /// Response headers of a routed request: the backend's session id back to the
+    /// gateway's, a lost backend session or a non-JSON-RPC error turned into a JSON-RPC
+    /// error, and the body watched when it may carry ids or URIs to rewrite.
+    pub async fn response_headers<'h>(
+        &self,
+        backends: &impl Backends,
+        ctx: &mut RequestContext,
+        headers: impl Iterator<Item = (&'h str, &'h [u8])>,
+    ) -> Plan {
+        let Some(routed) = &ctx.routed else {
+            return Plan::Respond(Respond::default());
+        };
+        let (mut status, mut has_session) = (0_u16, false);
+        let (mut event_stream, mut json) = (false, false);
+        for (key, value) in headers {
+            if key == ":status" {
+                status = std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or_default();
+            } else if key == transport::SESSION_ID {
+                has_session = true;
+            } else if key == "content-type" {
+                let value = value.to_ascii_lowercase();
+                event_stream = value.starts_with(b"text/event-stream");
+                json = value.starts_with(b"application/json");
+            }
+        }
+        if status == 404 {
+            // The backend no longer knows its session (restart or expiry): forget it so the
+            // next request opens a new one, and tell the client to retry rather than ending
+            // its gateway session.
+            backends
+                .forget(&routed.gateway_session, &routed.server)
+                .await;
+            let error = RouteError::BackendSessionLost {
+                server: routed.server.clone(),
+            };
+            return Plan::reject(&error, routed.request_id.as_deref());
+        }
+        if status >= 400 && !json && !event_stream {
+            // Not JSON-RPC (e.g. a plain-text 415): the client gets a JSON-RPC error instead.
+            let error = RouteError::BackendFailed {
+                server: routed.server.clone(),
+                status,
+            };
+            return Plan::reject(&error, routed.request_id.as_deref());
+        }
+        let set = if has_session {
+            vec![(
+                transport::SESSION_ID,
+                routed.gateway_session.as_bytes().to_vec(),
+            )]
+        } else {
+            Vec::new()
+        };
+        // The response filter runs only for calls of clients that can be asked or whose
+        // answers need rewriting: SSE answers may carry server requests, JSON answers only
+        // the ids or URIs `rewrite` names.
+        let watched = routed.rewrite.is_some() || event_stream;
+        if !watched {
+            return Plan::Respond(Respond {
+                set,
+                ..Respond::default()
+            });
+        }
+        let source = Source {
+            server: routed.server.clone(),
+            prefix: self
+                .config
+                .load()
+                .server(&routed.server)
+                .map(|s| s.tool_prefix.clone())
+                .unwrap_or_default(),
+            read_contents: routed.rewrite == Some(Rewrite::Read),
+        };
+        ctx.body = Some(BodyRewriter::new(source, event_stream));
+        // The rewrite changes the length (backends send even short SSE answers with one).
+        Plan::Respond(Respond {
+            set,
+            remove: vec!["content-length".to_owned()],
+            watch_body: true,
+        })
+    }
+}
+
+/// A request bound for `target`: its backend session, the splice, headers and metadata.
+async fn route(
+    backends: &impl Backends,
+    ctx: &mut RequestContext,
+    msg: &Message<'_>,
+    body: &[u8],
+    target: Target<'_>,
+) -> Result<Plan, RouteError> {
+    let gateway = ctx.session.as_deref().ok_or(RouteError::MissingSession)?;
+    let server = target.server;
+    let opened = backends.open(gateway, server).await?;
+    let new_body = target.rewrite.then(|| match target.kind {
+        Addressed::Response => {
+            mcp_gateway_protocol::splice_raw(body, target.range.clone(), &target.original)
+        }
+        _ => mcp_gateway_protocol::splice_str(body, target.range.clone(), &target.original),
+    });
+    let length = new_body.as_ref().map_or(body.len(), Vec::len);
+    let method = msg.method().map_or(Method::Other, Method::parse);
+    let label = match target.kind {
+        Addressed::Response => RESPONSE_LABEL,
+        _ => method.as_str().unwrap_or(RESPONSE_LABEL),
+    };
+    let rewrite = rewrite_of(target.kind, method, msg);
+    let observe = opened.client_may_be_asked || rewrite.is_some();
+    let (mut set, remove) = backend_headers(server, &opened, label, observe);
+    set.push(("content-length", length.to_string().into_bytes()));
+    if target.kind == Addressed::Tool {
+        set.push((transport::ROUTED_TOOL, target.original.as_bytes().to_vec()));
+    }
+    // The session id to map back, for the response filter's stream (it runs only on the
+    // observed route, x-mcp-observe) and for Envoy's hand-off of a lost backend session
+    // (`handoff`); and whether the answer, JSON or SSE, carries ids or URIs to rewrite.
+    let metadata = RouteMetadata {
+        method: Cow::Borrowed(label),
+        server: server.name.clone(),
+        addressed: Some((target.kind, target.original.into_owned())),
+        gateway_session: gateway.to_owned(),
+        rewrite,
+        request_id: msg.id_raw().map(str::to_owned),
+    };
+    // For a response phase on this same stream (one ext_proc filter for both ways).
+    ctx.routed = Some(metadata.clone());
+    Ok(Plan::Route(Route {
+        set,
+        remove,
+        body: new_body,
+        metadata: Some(metadata),
+        clear_route: true,
+    }))
+}
+
+/// How the answer to a request for `kind` must change for the client.
+fn rewrite_of(kind: Addressed, method: Method, msg: &Message<'_>) -> Option<Rewrite> {
+    match kind {
+        Addressed::Task => Some(Rewrite::Task),
+        Addressed::Tool if msg.param_raw(&["task"]).is_some() => Some(Rewrite::Task),
+        Addressed::Resource if method == Method::ResourcesRead => Some(Rewrite::Read),
+        _ => None,
+    }
+}
+
+/// The plan of a request the router does not route: internal headers removed, and the route
+/// picked again.
+///
+/// Envoy picks a route as soon as the request headers arrive, from the client's own
+/// headers: a client that sends a backend's hostname with the router's routing header
+/// would keep that route if it were cached past this point. So every such plan clears the
+/// route cache, and carries a header mutation (Envoy ignores `clear_route_cache` without
+/// one): `remove` always names the headers backend routes match on.
+fn strip(remove: Vec<String>) -> Plan {
+    Plan::Route(Route {
+        remove,
+        clear_route: true,
+        ..Route::default()
+    })
+}
+
+/// The headers (set, removed) of every request sent to a backend: its hostname, the routing
+/// headers Envoy's backend routes match, the backend's protocol version and session id, and
+/// no client credentials. `observe` selects the route with the response filter (see the xds
+/// crate).
+fn backend_headers(
+    server: &Server,
+    backend: &Opened,
+    method: &str,
+    observe: bool,
+) -> (Vec<(&'static str, Vec<u8>)>, Vec<String>) {
+    let mut set = Vec::with_capacity(8);
+    set.extend([
+        (":authority", server.hostname.as_bytes().to_vec()),
+        (transport::ROUTED_METHOD, method.as_bytes().to_vec()),
+        (transport::ROUTED_SERVER, server.name.as_bytes().to_vec()),
+        (
+            transport::PROTOCOL_VERSION,
+            backend.protocol_version.as_bytes().to_vec(),
+        ),
+    ]);
+    if observe {
+        set.push((transport::OBSERVE, b"1".to_vec()));
+    }
+    // Client credentials are for the gateway, never passed through to backends.
+    let mut remove = vec![transport::AUTHORIZATION.to_owned()];
+    match &backend.session_id {
+        Some(id) => set.push((transport::SESSION_ID, id.as_bytes().to_vec())),
+        None => remove.push(transport::SESSION_ID.to_owned()),
+    }
+    (set, remove)
+}
