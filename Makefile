@@ -4,7 +4,7 @@
 SHELL := /usr/bin/env bash
 CARGO ?= cargo
 
-.PHONY: run build build-release test unit e2e e2e-node lint fmt envoy envoy-config clean help
+.PHONY: run build build-release test unit e2e e2e-node lint fmt envoy redis envoy-config clean help
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -19,6 +19,10 @@ build-release:
 envoy:
 	@scripts/ensure-envoy.sh >/dev/null
 
+## redis-server from PATH, or Debian's package (session-store tests, make run-ha).
+redis:
+	@scripts/ensure-redis.sh >/dev/null
+
 ## The official TypeScript MCP SDK for e2e/tests/typescript.rs (npm ci into e2e/node,
 ## only when node_modules is missing or older than package-lock.json).
 e2e-node:
@@ -29,11 +33,11 @@ run: build-release envoy
 
 ## The full suite: offline Kubernetes manifest validation, unit tests, e2e tests through
 ## real Envoy with real MCP servers, and the official MCP conformance suite through the gateway.
-test: envoy e2e-node build k8s-validate
+test: envoy redis e2e-node build k8s-validate
 	ENVOY_BIN="$$(scripts/ensure-envoy.sh)" $(CARGO) test --workspace
 	scripts/conformance.sh
 
-unit:
+unit: redis
 	$(CARGO) test --workspace --lib --bins
 
 e2e: envoy e2e-node build

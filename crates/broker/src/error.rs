@@ -57,7 +57,7 @@ impl BrokerError {
         )
     }
 
-    /// 500: the session store failed.
+    /// 500: the gateway itself failed.
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -67,12 +67,13 @@ impl BrokerError {
     }
 }
 
-/// The store's errors: at the session limit, 503 (the client may retry later); anything
-/// else, 500.
+/// The store's errors: at the session limit, 503 (the client may retry later); the store
+/// unreachable (Redis down), 503 as well (retry once it is back); anything else, 500.
 impl From<SessionError> for BrokerError {
     fn from(error: SessionError) -> Self {
         let (status, code) = match error {
             SessionError::Full { .. } => (StatusCode::SERVICE_UNAVAILABLE, codes::SESSION_LIMIT),
+            SessionError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, codes::INTERNAL_ERROR),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, codes::INTERNAL_ERROR),
         };
         Self::new(status, code, error.to_string())

@@ -291,7 +291,7 @@ async fn require_session<'h>(
     match state.sessions().get(id).await {
         Ok(Some(_)) => Ok(id),
         Ok(None) => Err(BrokerError::unknown_session()),
-        Err(e) => Err(BrokerError::internal(e.to_string())),
+        Err(e) => Err(e.into()),
     }
 }
 

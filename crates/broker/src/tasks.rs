@@ -30,7 +30,7 @@ pub(crate) async fn list(state: &BrokerState, session: &str) -> Result<String, B
         let backend = match state.sessions().lookup(session, &server.name).await {
             Ok(Some((_, Some(backend)))) => backend,
             Ok(_) => continue,
-            Err(e) => return Err(BrokerError::internal(e.to_string())),
+            Err(e) => return Err(e.into()),
         };
         let mut cursor: Option<String> = None;
         for _ in 0..MAX_PAGES {

@@ -69,6 +69,16 @@ pub struct RunArgs {
     #[arg(long, env = "MCP_MAX_SESSIONS", default_value_t = 10_000,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_sessions: usize,
+    /// Where sessions live: `memory` (this process; one replica) or a Redis URL
+    /// (`redis://[:password@]host:port[/db]`, `redis+unix:///path`) shared by replicas, which
+    /// then also need the same `--session-key`. With Redis, `--max-sessions` bounds the store.
+    #[arg(
+        long,
+        env = "MCP_SESSION_STORE",
+        default_value = "memory",
+        hide_env_values = true
+    )]
+    pub session_store: String,
     /// Largest `capabilities` a client may declare in `initialize`, in bytes (kept with its session).
     #[arg(long, env = "MCP_MAX_CLIENT_CAPABILITIES_BYTES", default_value_t = 16 * 1024)]
     pub max_client_capabilities_bytes: usize,
@@ -210,6 +220,7 @@ mod tests {
         assert_eq!(run.session_lifetime, Duration::from_secs(24 * 3600));
         assert_eq!(run.session_idle_timeout, Duration::from_secs(3600));
         assert_eq!(run.max_sessions, 10_000);
+        assert_eq!(run.session_store, "memory");
         assert_eq!(run.max_client_capabilities_bytes, 16_384);
         assert_eq!(run.max_client_info_bytes, 1024);
         assert_eq!(run.discovery_interval, Duration::from_secs(30));

@@ -113,6 +113,22 @@ impl ClientDeclaration {
         })
     }
 
+    /// A declaration kept earlier (by [`ClientDeclaration::new`]) and read back from a shared
+    /// store: both are JSON objects already checked against the limits then in force.
+    pub(crate) fn from_kept(
+        capabilities: Box<RawValue>,
+        info: Box<RawValue>,
+    ) -> Result<Self, DeclarationError> {
+        let asks: Askable<'_> = object(&capabilities, CAPABILITIES)?;
+        let may_be_asked =
+            asks.sampling.is_some() || asks.elicitation.is_some() || asks.roots.is_some();
+        Ok(Self {
+            capabilities,
+            info,
+            may_be_asked,
+        })
+    }
+
     /// The capabilities as the client sent them (JSON text of an object).
     pub fn capabilities(&self) -> &RawValue {
         &self.capabilities

@@ -1,8 +1,9 @@
 //! Gateway sessions: the ids the gateway hands to clients and what it remembers about each.
 //!
 //! A client only ever sees the gateway's own `Mcp-Session-Id` ([`SessionIds`]); the store
-//! ([`SessionStore`], in memory by default) maps it to the client's declared capabilities and
-//! to the backend sessions the gateway opened on the client's behalf. Backend sessions are
+//! ([`SessionStore`]: [`MemoryStore`] by default, [`RedisStore`] for replicas sharing sessions)
+//! maps it to the client's declared capabilities and to the backend sessions the gateway
+//! opened on the client's behalf. Backend sessions are
 //! created lazily and exactly once per (gateway session, backend) by [`SingleFlight`].
 
 mod backends;
@@ -11,6 +12,7 @@ mod error;
 mod flight;
 mod id;
 mod memory;
+mod redis_store;
 mod store;
 
 pub use backends::{BackendSessions, OpenError, Opened};
@@ -19,4 +21,5 @@ pub use error::{DeclarationError, SessionError};
 pub use flight::SingleFlight;
 pub use id::{SessionIds, SessionKey};
 pub use memory::{MemoryStore, StoreLimits};
+pub use redis_store::RedisStore;
 pub use store::{RemovedSession, SessionRecord, SessionStore};

@@ -10,7 +10,8 @@ use mcp_gateway_catalog::CatalogStore;
 use mcp_gateway_config::{Config, ConfigStore, watch_file};
 use mcp_gateway_router::{Limits, OriginPolicy, Router};
 use mcp_gateway_session::{
-    BackendSessions, ClientLimits, MemoryStore, SessionIds, SessionKey, SessionStore, StoreLimits,
+    BackendSessions, ClientLimits, MemoryStore, RedisStore, SessionIds, SessionKey, SessionStore,
+    StoreLimits,
 };
 use mcp_gateway_upstream::{UpstreamClient, install_crypto_provider};
 use tokio::net::TcpListener;
@@ -55,10 +56,7 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
         None => SessionKey::random(),
     };
     let ids = SessionIds::new(key, args.session_lifetime);
-    let sessions: Arc<dyn SessionStore> = Arc::new(MemoryStore::with_limits(StoreLimits {
-        max_sessions: args.max_sessions,
-        idle_timeout: args.session_idle_timeout,
-    }));
+    let sessions = session_store(&args).await?;
     let catalog = Arc::new(CatalogStore::new());
     let upstream =
         UpstreamClient::new(args.upstream_timeout).context("building the HTTP client")?;
@@ -155,6 +153,32 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The store `--session-store` names: this process's memory, or a Redis shared by replicas.
+async fn session_store(args: &RunArgs) -> anyhow::Result<Arc<dyn SessionStore>> {
+    let limits = StoreLimits {
+        max_sessions: args.max_sessions,
+        idle_timeout: args.session_idle_timeout,
+    };
+    if args.session_store == "memory" {
+        return Ok(Arc::new(MemoryStore::with_limits(limits)));
+    }
+    anyhow::ensure!(
+        args.session_key.is_some(),
+        "--session-store redis://... needs --session-key (MCP_SESSION_KEY): every replica \
+         must verify the session ids the others mint"
+    );
+    let store = RedisStore::open(&args.session_store, limits)
+        .context("--session-store must be `memory` or a redis:// URL")?;
+    // Serving starts anyway: requests get 503 until Redis answers.
+    match store.ping().await {
+        Ok(()) => info!("sessions in Redis"),
+        Err(e) => {
+            warn!(error = %e, "Redis does not answer yet; sessions fail with 503 until it does")
+        }
+    }
+    Ok(Arc::new(store))
 }
 
 pub(crate) async fn shutdown_on_signal(cancel: CancellationToken) {
