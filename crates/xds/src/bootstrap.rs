@@ -3,6 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use crate::auth::{JWT_AUTHN_FILTER, JWT_AUTHN_TYPE};
 use crate::resources::{
     BACKEND_RESPONSE_FILTER, BROKER_CLUSTER, CIRCUIT_BREAKER_LIMIT, ROUTE_CONFIG_NAME,
     ROUTER_CLUSTER, STREAM_IDLE_TIMEOUT_SECS,
@@ -10,6 +11,9 @@ use crate::resources::{
 
 /// Headers only the gateway sets; clients' copies are removed.
 const INTERNAL_HEADER_PREFIX: &str = mcp_gateway_protocol::transport::INTERNAL_PREFIX;
+
+/// Where `jwt_authn` records verified payloads; forwarded to the router.
+const JWT_AUTHN_NAMESPACE: &str = mcp_gateway_identity::JWT_AUTHN_NAMESPACE;
 
 /// Where Envoy listens and where it finds the gateway, plus the few knobs that
 /// differ between deployments.
@@ -74,7 +78,8 @@ pub fn render_bootstrap(opts: &BootstrapOptions) -> String {
 #
 # Static here: the MCP listener (ext_proc, then the router filter) and two clusters,
 # the gateway's gRPC port (ext_proc + ADS) and its broker. Dynamic, served over ADS
-# by the gateway itself: one cluster per enabled MCP server and the route table
+# by the gateway itself: the jwt_authn filter's config and its issuers' key clusters
+# (when `auth:` is set), one cluster per enabled MCP server and the route table
 # `{ROUTE_CONFIG_NAME}`, which sends a request to a server when the ext_proc router has
 # set `:authority` to that server's hostname, and to the broker otherwise.
 
@@ -162,6 +167,22 @@ static_resources:
                     key_matcher:
                       prefix: {INTERNAL_HEADER_PREFIX}
 {custom_response_filter}
+          # Caller authentication: verifies `Authorization: Bearer` tokens against the
+          # issuers of the gateway config's `auth:` section and records the verified payload
+          # (or why it failed) in dynamic metadata for the router, which answers 401/403
+          # with the request's id. Its config comes over ADS (ECDS) and follows config
+          # changes; until it arrives, and with `auth:` absent, it has no providers and
+          # does nothing (the router still refuses unauthenticated calls when auth is on).
+          - name: {JWT_AUTHN_FILTER}
+            config_discovery:
+              config_source:
+                ads: {{}}
+                resource_api_version: V3
+              default_config:
+                "@type": {JWT_AUTHN_TYPE}
+              apply_default_config_without_warming: true
+              type_urls:
+              - {JWT_AUTHN_TYPE}
           # The router: checks the request headers (session, Origin, protocol version), reads
           # the buffered JSON-RPC body, picks the target, sets :authority and x-mcp-* headers
           # and clears the route cache. Two messages per request with a body, one for GET and
@@ -193,6 +214,9 @@ static_resources:
                 # filter below.
                 receiving_namespaces:
                   untyped: [mcp]
+                # The verified token payload (or the reason verification failed).
+                forwarding_namespaces:
+                  untyped: [{JWT_AUTHN_NAMESPACE}]
               message_timeout: {message_timeout}
               max_message_timeout: {max_message_timeout}
               mutation_rules:

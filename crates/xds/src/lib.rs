@@ -14,6 +14,9 @@
 //! - The per-backend **clusters and routes** are served over ADS (xDS,
 //!   state-of-the-world, gRPC) on the same gRPC port as ext_proc ([`ads_service`]),
 //!   and follow every config change.
+//! - The **`jwt_authn` filter's config** (`auth:` in the gateway config) is served over
+//!   the same stream as an extension config (ECDS), with one cluster per issuer for its
+//!   keys, so turning auth on or changing issuers needs no Envoy restart either.
 //! - Envoy routes a request to a backend when the router sets `:authority` to that
 //!   backend's `hostname` and clears the route cache: the route table has a virtual
 //!   host per backend hostname, and the broker as the `*` fallback. This is what an
@@ -24,11 +27,13 @@
 //! backend gives per-backend TLS, connection pools, outlier detection and stats.
 
 mod ads;
+mod auth;
 mod bootstrap;
 mod resources;
 mod subscription;
 
 pub use ads::{AdsServer, ads_service};
+pub use auth::{JWT_AUTHN_FILTER, jwks_cluster_name, jwt_authn};
 pub use bootstrap::{BootstrapOptions, render_bootstrap};
 pub use resources::{
     BACKEND_RESPONSE_FILTER, BROKER_CLUSTER, OBSERVE_HEADER, ROUTE_CONFIG_NAME, ROUTER_CLUSTER,

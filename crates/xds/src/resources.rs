@@ -72,7 +72,8 @@ const TLS_TRANSPORT_SOCKET: &str = "envoy.transport_sockets.tls";
 /// The resources the ADS server sends: clusters (CDS) and the route table (RDS).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resources {
-    /// One cluster per enabled server, in config order.
+    /// One cluster per enabled server, in config order, then one per `auth` issuer
+    /// (fetching its keys).
     pub clusters: Vec<Cluster>,
     /// [`ROUTE_CONFIG_NAME`]: a virtual host per enabled server, then the broker.
     pub routes: RouteConfiguration,
@@ -94,7 +95,11 @@ pub fn resources(cfg: &Config) -> Resources {
     let mut virtual_hosts: Vec<VirtualHost> = backends.iter().map(Backend::virtual_host).collect();
     virtual_hosts.push(broker_virtual_host());
     Resources {
-        clusters: backends.iter().map(Backend::cluster).collect(),
+        clusters: backends
+            .iter()
+            .map(Backend::cluster)
+            .chain(crate::auth::jwks_clusters(cfg))
+            .collect(),
         routes: RouteConfiguration {
             name: ROUTE_CONFIG_NAME.to_owned(),
             virtual_hosts,
@@ -309,7 +314,7 @@ fn authority(url: &Url) -> String {
     }
 }
 
-fn load_assignment(cluster: &str, address: &str, port: u16) -> ClusterLoadAssignment {
+pub(crate) fn load_assignment(cluster: &str, address: &str, port: u16) -> ClusterLoadAssignment {
     let endpoint = Endpoint {
         address: Some(Address {
             address: Some(address::Address::SocketAddress(SocketAddress {
@@ -339,7 +344,7 @@ fn load_assignment(cluster: &str, address: &str, port: u16) -> ClusterLoadAssign
 /// The config has no trust settings yet, so the backend's certificate is not
 /// verified (Envoy verifies only when given a CA bundle, and which bundle exists
 /// depends on where Envoy runs).
-fn tls_transport_socket(host: &str) -> TransportSocket {
+pub(crate) fn tls_transport_socket(host: &str) -> TransportSocket {
     let context = UpstreamTlsContext {
         sni: host.to_owned(),
         common_tls_context: Some(CommonTlsContext {
@@ -384,7 +389,7 @@ fn gateway_failure_detection() -> OutlierDetection {
     }
 }
 
-fn seconds(seconds: i64) -> Duration {
+pub(crate) fn seconds(seconds: i64) -> Duration {
     Duration { seconds, nanos: 0 }
 }
 

@@ -5,12 +5,13 @@
 //! carries the last nonce is an ACK (nothing to send unless the resource names
 //! changed) or, with `error_detail`, a NACK (logged once per rejected version);
 //! a request carrying an older nonce is stale and ignored. A config change sends
-//! every subscribed type whose resources changed, clusters before routes so a route
-//! never names a cluster Envoy has not seen.
+//! every subscribed type whose resources changed, clusters before the `jwt_authn` filter
+//! config (ECDS) and routes, so neither names a cluster Envoy has not seen.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use envoy_types::pb::envoy::config::cluster::v3::Cluster;
+use envoy_types::pb::envoy::config::core::v3::TypedExtensionConfig;
 use envoy_types::pb::envoy::config::route::v3::RouteConfiguration;
 use envoy_types::pb::envoy::service::discovery::v3::{DiscoveryRequest, DiscoveryResponse};
 use envoy_types::pb::google::protobuf::Any;
@@ -18,18 +19,22 @@ use mcp_gateway_config::Config;
 use prost::Name;
 use tracing::{debug, error};
 
+use crate::auth::{JWT_AUTHN_FILTER, jwt_authn_extension};
 use crate::resources::{ROUTE_CONFIG_NAME, resources, to_any};
 
 /// A resource type this server serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
     Cluster,
+    /// Extension configs (ECDS): the `jwt_authn` filter's.
+    Extension,
     Route,
 }
 
 impl Kind {
-    /// Push order on a config change: clusters before the routes that name them.
-    const ALL: [Self; 2] = [Self::Cluster, Self::Route];
+    /// Push order on a config change: clusters before the filter config and routes that
+    /// name them.
+    const ALL: [Self; 3] = [Self::Cluster, Self::Extension, Self::Route];
 
     fn from_type_url(type_url: &str) -> Option<Self> {
         Self::ALL
@@ -40,6 +45,7 @@ impl Kind {
     pub(crate) fn type_url(self) -> String {
         match self {
             Self::Cluster => Cluster::type_url(),
+            Self::Extension => TypedExtensionConfig::type_url(),
             Self::Route => RouteConfiguration::type_url(),
         }
     }
@@ -52,7 +58,7 @@ impl Kind {
 /// The encoded resources of one config, with a version per type.
 #[derive(Debug, Clone)]
 pub(crate) struct Snapshot {
-    sets: [ResourceSet; 2],
+    sets: [ResourceSet; 3],
 }
 
 #[derive(Debug, Clone)]
@@ -83,6 +89,7 @@ impl Snapshot {
         Self {
             sets: [
                 ResourceSet::new(built.clusters.iter().map(to_any).collect()),
+                ResourceSet::new(vec![to_any(&jwt_authn_extension(cfg))]),
                 ResourceSet::new(vec![to_any(&built.routes)]),
             ],
         }
@@ -101,7 +108,7 @@ impl Snapshot {
 /// One stream's subscriptions.
 #[derive(Debug, Default)]
 pub(crate) struct Subscriptions {
-    watches: [Option<Watch>; 2],
+    watches: [Option<Watch>; 3],
     sent_responses: u64,
 }
 
@@ -184,6 +191,10 @@ impl Subscriptions {
             && !watch.names.iter().any(|name| name == ROUTE_CONFIG_NAME)
         {
             debug!(names = ?watch.names, "Envoy asked for no route table this server has");
+            return None;
+        }
+        if kind == Kind::Extension && !watch.names.iter().any(|name| name == JWT_AUTHN_FILTER) {
+            debug!(names = ?watch.names, "Envoy asked for no extension config this server has");
             return None;
         }
         self.sent_responses += 1;

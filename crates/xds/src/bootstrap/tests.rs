@@ -325,13 +325,26 @@ fn filter_chain_strips_internal_headers_then_routes() {
         [
             "envoy.filters.http.header_mutation",
             "envoy.filters.http.custom_response",
+            JWT_AUTHN_FILTER,
             "envoy.filters.http.ext_proc",
             BACKEND_RESPONSE_FILTER,
             "envoy.filters.http.router"
         ],
-        "client x-mcp-* headers go first; the router's filter before routing; backends' \
-         errors are mapped after the router has seen them"
+        "client x-mcp-* headers go first; tokens are verified before the router reads the \
+         verified payload; the router's filter before routing; backends' errors are mapped \
+         after the router has seen them"
     );
+    let jwt = &filter(&bootstrap, JWT_AUTHN_FILTER)["config_discovery"];
+    assert!(
+        jwt["config_source"]["ads"].is_mapping(),
+        "hot-reloaded over ADS"
+    );
+    assert_eq!(
+        jwt["type_urls"][0],
+        "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication"
+    );
+    assert_eq!(jwt["default_config"]["@type"], jwt["type_urls"][0]);
+    assert_eq!(jwt["apply_default_config_without_warming"], true);
     let strip = &filter(&bootstrap, "envoy.filters.http.header_mutation")["typed_config"];
     assert_eq!(
         strip["mutations"]["request_mutations"][0]["remove_on_match"]["key_matcher"]["prefix"],
@@ -349,6 +362,11 @@ fn filter_chain_strips_internal_headers_then_routes() {
     assert_eq!(
         ext_proc["metadata_options"]["receiving_namespaces"]["untyped"][0],
         "mcp"
+    );
+    assert_eq!(
+        ext_proc["metadata_options"]["forwarding_namespaces"]["untyped"][0],
+        "envoy.filters.http.jwt_authn",
+        "the router reads the verified token payload"
     );
     let mode = &ext_proc["processing_mode"];
     assert_eq!(
