@@ -11,6 +11,7 @@ help:
 
 build:
 	$(CARGO) build --workspace --bins
+	$(CARGO) build -p mcp-gateway-envoy-module
 
 build-release:
 	$(CARGO) build --release -p mcp-gateway-cli -p mcp-gateway-example-servers

@@ -75,15 +75,25 @@ impl Envoy {
     /// Renders the bootstrap into `dir`, starts Envoy and waits until it is ready
     /// and its MCP listener is bound.
     pub async fn start(dir: &Path, settings: &EnvoySettings<'_>) -> Result<Self> {
-        let bootstrap = dir.join("envoy.yaml");
         let mut yaml = render_bootstrap(settings).await?;
         if let Some(edit) = settings.edit_bootstrap {
             yaml = edit(yaml);
         }
+        Self::start_bootstrap(dir, &yaml, None).await
+    }
+
+    /// Starts Envoy on a bootstrap of its own (listener `mcp`), with
+    /// `ENVOY_DYNAMIC_MODULES_SEARCH_PATH` set to `modules` when given, and waits until it is
+    /// ready and its MCP listener is bound.
+    pub async fn start_bootstrap(dir: &Path, yaml: &str, modules: Option<&Path>) -> Result<Self> {
+        let bootstrap = dir.join("envoy.yaml");
         std::fs::write(&bootstrap, yaml)
             .with_context(|| format!("writing {}", bootstrap.display()))?;
         let admin_path = dir.join("admin.txt");
         let mut command = Command::new(envoy_binary().await?);
+        if let Some(modules) = modules {
+            command.env("ENVOY_DYNAMIC_MODULES_SEARCH_PATH", modules);
+        }
         command
             .arg("-c")
             .arg(&bootstrap)

@@ -1,0 +1,217 @@
+//! Safe wrappers around the callbacks Envoy gives a filter during one hook.
+
+use crate::abi::{self, FilterEnvoyPtr, ModuleBuffer, ModuleHeader};
+
+/// Envoy's side of one request's filter, valid for the duration of the current hook.
+pub(crate) struct Stream {
+    ptr: FilterEnvoyPtr,
+}
+
+impl Stream {
+    /// # Safety
+    /// `ptr` is the filter pointer Envoy passed to the running hook; the `Stream` must not
+    /// outlive that hook.
+    pub(crate) unsafe fn new(ptr: FilterEnvoyPtr) -> Self {
+        Self { ptr }
+    }
+
+    /// The request headers as owned (name, value) pairs.
+    pub(crate) fn request_headers(&self) -> Vec<(String, Vec<u8>)> {
+        // SAFETY: `self.ptr` is Envoy's live filter pointer for this hook (see `new`).
+        let n = unsafe {
+            abi::envoy_dynamic_module_callback_http_get_headers_size(self.ptr, abi::REQUEST_HEADERS)
+        };
+        let empty = abi::EnvoyHeader {
+            key_ptr: std::ptr::null(),
+            key_length: 0,
+            value_ptr: std::ptr::null(),
+            value_length: 0,
+        };
+        let mut raw = vec![empty; n];
+        // SAFETY: `raw` has room for the `n` headers Envoy just counted, as the callback
+        // requires; nothing changes the headers between the two calls (same thread, no
+        // setter in between).
+        let ok = unsafe {
+            abi::envoy_dynamic_module_callback_http_get_headers(
+                self.ptr,
+                abi::REQUEST_HEADERS,
+                raw.as_mut_ptr(),
+            )
+        };
+        if !ok {
+            return Vec::new();
+        }
+        raw.iter()
+            .map(|h| {
+                // SAFETY: Envoy filled each entry with pointers into its header map, valid
+                // until this hook returns or a setter is called; both are copied right away.
+                let (key, value) = unsafe {
+                    (
+                        bytes(h.key_ptr, h.key_length),
+                        bytes(h.value_ptr, h.value_length),
+                    )
+                };
+                (String::from_utf8_lossy(key).into_owned(), value.to_vec())
+            })
+            .collect()
+    }
+
+    /// Sets (overwriting) a request header.
+    pub(crate) fn set_request_header(&self, key: &str, value: &[u8]) {
+        // SAFETY: live filter pointer; both buffers point into memory borrowed for the call,
+        // which Envoy copies.
+        unsafe {
+            abi::envoy_dynamic_module_callback_http_set_header(
+                self.ptr,
+                abi::REQUEST_HEADERS,
+                ModuleBuffer::of(key.as_bytes()),
+                ModuleBuffer::of(value),
+            );
+        }
+    }
+
+    /// Removes a request header (a null value, per the ABI).
+    pub(crate) fn remove_request_header(&self, key: &str) {
+        // SAFETY: live filter pointer; a null value buffer means "remove" in the ABI.
+        unsafe {
+            abi::envoy_dynamic_module_callback_http_set_header(
+                self.ptr,
+                abi::REQUEST_HEADERS,
+                ModuleBuffer::of(key.as_bytes()),
+                ModuleBuffer::null(),
+            );
+        }
+    }
+
+    /// Has Envoy pick the route again (after headers that routes match changed).
+    pub(crate) fn clear_route_cache(&self) {
+        // SAFETY: live filter pointer; the callback takes nothing else.
+        unsafe { abi::envoy_dynamic_module_callback_http_clear_route_cache(self.ptr) }
+    }
+
+    /// Answers the client directly.
+    pub(crate) fn send_response(&self, status: u16, headers: &[(&str, &str)], body: &[u8]) {
+        let mut raw: Vec<ModuleHeader> = headers
+            .iter()
+            .map(|(k, v)| ModuleHeader {
+                key_ptr: k.as_ptr(),
+                key_length: k.len(),
+                value_ptr: v.as_ptr(),
+                value_length: v.len(),
+            })
+            .collect();
+        let details = b"mcp_gateway_module";
+        // SAFETY: live filter pointer; `raw`, `body` and `details` outlive the call and
+        // Envoy copies them.
+        unsafe {
+            abi::envoy_dynamic_module_callback_http_send_response(
+                self.ptr,
+                u32::from(status),
+                raw.as_mut_ptr(),
+                raw.len(),
+                ModuleBuffer::of(body),
+                ModuleBuffer::of(details),
+            );
+        }
+    }
+
+    /// The whole request body at its end: what Envoy buffered plus the last chunk.
+    pub(crate) fn request_body(&self) -> Vec<u8> {
+        let mut body = Vec::new();
+        for kind in [abi::BUFFERED_REQUEST_BODY, abi::RECEIVED_REQUEST_BODY] {
+            self.append_chunks(kind, &mut body);
+        }
+        body
+    }
+
+    fn append_chunks(&self, kind: u32, out: &mut Vec<u8>) {
+        // SAFETY: live filter pointer.
+        let n =
+            unsafe { abi::envoy_dynamic_module_callback_http_get_body_chunks_size(self.ptr, kind) };
+        if n == 0 {
+            return;
+        }
+        let empty = abi::EnvoyBuffer {
+            ptr: std::ptr::null(),
+            length: 0,
+        };
+        let mut chunks = vec![empty; n];
+        // SAFETY: `chunks` has room for the `n` buffers Envoy just counted.
+        let ok = unsafe {
+            abi::envoy_dynamic_module_callback_http_get_body_chunks(
+                self.ptr,
+                kind,
+                chunks.as_mut_ptr(),
+            )
+        };
+        if !ok {
+            return;
+        }
+        for chunk in &chunks {
+            // SAFETY: Envoy filled each entry with a slice of its buffer, valid until this
+            // hook returns or the body changes; it is copied right away.
+            out.extend_from_slice(unsafe { bytes(chunk.ptr, chunk.length) });
+        }
+    }
+
+    /// Replaces the request body (buffered and last chunk) with `body`.
+    pub(crate) fn replace_request_body(&self, body: &[u8]) {
+        for kind in [abi::BUFFERED_REQUEST_BODY, abi::RECEIVED_REQUEST_BODY] {
+            // SAFETY: live filter pointer; draining more than there is drains all.
+            unsafe {
+                abi::envoy_dynamic_module_callback_http_drain_body(self.ptr, kind, usize::MAX)
+            };
+        }
+        // SAFETY: live filter pointer; `body` outlives the call and Envoy copies it. If no
+        // buffered body exists, the received one takes it.
+        unsafe {
+            if !abi::envoy_dynamic_module_callback_http_append_body(
+                self.ptr,
+                abi::BUFFERED_REQUEST_BODY,
+                ModuleBuffer::of(body),
+            ) {
+                abi::envoy_dynamic_module_callback_http_append_body(
+                    self.ptr,
+                    abi::RECEIVED_REQUEST_BODY,
+                    ModuleBuffer::of(body),
+                );
+            }
+        }
+    }
+
+    /// Sets a string in the dynamic metadata.
+    pub(crate) fn set_metadata_string(&self, ns: &str, key: &str, value: &str) {
+        // SAFETY: live filter pointer; the buffers outlive the call and Envoy copies them.
+        unsafe {
+            abi::envoy_dynamic_module_callback_http_set_dynamic_metadata_string(
+                self.ptr,
+                ModuleBuffer::of(ns.as_bytes()),
+                ModuleBuffer::of(key.as_bytes()),
+                ModuleBuffer::of(value.as_bytes()),
+            );
+        }
+    }
+
+    /// Sets a number in the dynamic metadata.
+    pub(crate) fn set_metadata_number(&self, ns: &str, key: &str, value: f64) {
+        // SAFETY: live filter pointer; the buffers outlive the call.
+        unsafe {
+            abi::envoy_dynamic_module_callback_http_set_dynamic_metadata_number(
+                self.ptr,
+                ModuleBuffer::of(ns.as_bytes()),
+                ModuleBuffer::of(key.as_bytes()),
+                value,
+            );
+        }
+    }
+}
+
+/// # Safety
+/// `ptr` points to `len` readable bytes (or `len` is 0) that live as long as `'a`.
+pub(crate) unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
+    if ptr.is_null() || len == 0 {
+        return &[];
+    }
+    // SAFETY: the caller guarantees `len` readable bytes at `ptr` for `'a`.
+    unsafe { std::slice::from_raw_parts(ptr, len) }
+}
