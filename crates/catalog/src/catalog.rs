@@ -3,7 +3,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::{ListKind, Listing};
+use crate::view::Views;
+use crate::{ListKind, Listing, View, ViewKey};
 
 /// Where an exposed name or URI goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,6 +58,9 @@ pub struct Catalog {
     pub(crate) lists: [Listing; 4],
     pub(crate) servers: HashMap<String, ServerStatus>,
     pub(crate) capabilities: Capabilities,
+    /// Filtered views of `lists`, built on first use; they go with this catalog when it is
+    /// replaced.
+    pub(crate) views: Views,
 }
 
 impl Catalog {
@@ -78,6 +82,14 @@ impl Catalog {
     /// An aggregated list.
     pub fn list(&self, kind: ListKind) -> &Listing {
         &self.lists[kind.index()]
+    }
+
+    /// The lists as some class of callers may see them: built once per `key` and catalog
+    /// with `keep(kind, server, exposed)`, then shared (see [`View`]).
+    pub fn view(&self, key: ViewKey, keep: impl Fn(ListKind, &str, &str) -> bool) -> Arc<View> {
+        self.views.get_or_build(key, || {
+            View(ListKind::ALL.map(|kind| self.list(kind).filtered(|s, n| keep(kind, s, n))))
+        })
     }
 
     /// The aggregated tools as a JSON array (exposed names); the broker serves

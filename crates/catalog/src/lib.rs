@@ -11,8 +11,10 @@ mod catalog;
 mod kind;
 mod listing;
 mod store;
+mod view;
 
 pub use catalog::{Capabilities, Catalog, Route, ServerStatus};
 pub use kind::ListKind;
 pub use listing::{Listing, Page};
 pub use store::{CatalogStore, ServerOffer};
+pub use view::{View, ViewKey};

@@ -1,12 +1,33 @@
+use std::sync::Arc;
+
 use bytes::Bytes;
 use serde_json::Value;
 
 /// One aggregated list, serialised once when the catalog is built.
 #[derive(Debug)]
 pub struct Listing {
-    items: Vec<String>,
+    items: Vec<Item>,
     /// The whole list as a JSON array; shared, never copied, by every answer that sends it.
     joined: Bytes,
+}
+
+/// One item of a listing: its JSON text and who offers it under which exposed name or URI
+/// (what policies filter on). Shared between the full list and its filtered views.
+#[derive(Clone, Debug)]
+pub(crate) struct Item {
+    json: Arc<str>,
+    server: Arc<str>,
+    exposed: Arc<str>,
+}
+
+impl Item {
+    pub(crate) fn new(json: &Value, server: Arc<str>, exposed: &str) -> Self {
+        Self {
+            json: Arc::from(json.to_string()),
+            server,
+            exposed: Arc::from(exposed),
+        }
+    }
 }
 
 impl Default for Listing {
@@ -28,10 +49,30 @@ pub struct Page {
 }
 
 impl Listing {
+    /// A listing of bare values (tests): no server, each value's text as its name.
+    #[cfg(test)]
     pub(crate) fn new(items: &[Value]) -> Self {
-        let items: Vec<String> = items.iter().map(Value::to_string).collect();
+        let items = items
+            .iter()
+            .map(|v| Item::new(v, Arc::from(""), &v.to_string()))
+            .collect();
+        Self::from_items(items)
+    }
+
+    pub(crate) fn from_items(items: Vec<Item>) -> Self {
         let joined = Bytes::from(join(&items));
         Self { items, joined }
+    }
+
+    /// The items `keep(server, exposed)` keeps, in order, as a listing of their own.
+    pub(crate) fn filtered(&self, mut keep: impl FnMut(&str, &str) -> bool) -> Self {
+        let items = self
+            .items
+            .iter()
+            .filter(|item| keep(&item.server, &item.exposed))
+            .cloned()
+            .collect();
+        Self::from_items(items)
     }
 
     /// Number of items.
@@ -80,15 +121,15 @@ impl Listing {
 }
 
 /// `[a,b,...]` with one allocation of the exact size.
-fn join(items: &[String]) -> String {
-    let len = items.iter().map(|i| i.len() + 1).sum::<usize>() + 1;
+fn join(items: &[Item]) -> String {
+    let len = items.iter().map(|i| i.json.len() + 1).sum::<usize>() + 1;
     let mut out = String::with_capacity(len.max(2));
     out.push('[');
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        out.push_str(item);
+        out.push_str(&item.json);
     }
     out.push(']');
     out

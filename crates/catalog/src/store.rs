@@ -6,6 +6,7 @@ use mcp_gateway_protocol::{naming, uri};
 use serde_json::Value;
 use tracing::warn;
 
+use crate::listing::Item;
 use crate::{Capabilities, Catalog, ListKind, Listing, Route, ServerStatus};
 
 /// What one backend offers, as its upstream manager last saw it.
@@ -131,7 +132,7 @@ impl CatalogStore {
 
 fn build(servers: &BTreeMap<String, ServerOffer>) -> Catalog {
     let mut routes: [HashMap<String, Route>; 4] = Default::default();
-    let mut items: [Vec<Value>; 4] = Default::default();
+    let mut items: [Vec<Item>; 4] = Default::default();
     let mut statuses = HashMap::with_capacity(servers.len());
     let mut caps = Capabilities::default();
     for (server, offer) in servers {
@@ -172,10 +173,11 @@ fn build(servers: &BTreeMap<String, ServerOffer>) -> Catalog {
         );
     }
     Catalog {
-        lists: [0, 1, 2, 3].map(|i| Listing::new(&items[i])),
+        lists: items.map(Listing::from_items),
         routes,
         servers: statuses,
         capabilities: caps,
+        views: Default::default(),
     }
 }
 
@@ -185,7 +187,7 @@ fn expose_all(
     server: &Arc<str>,
     offer: &ServerOffer,
     routes: &mut HashMap<String, Route>,
-    items: &mut Vec<Value>,
+    items: &mut Vec<Item>,
 ) {
     let field = kind.name_field();
     for item in &offer.lists[kind.index()] {
@@ -211,6 +213,7 @@ fn expose_all(
         if let Some(obj) = item.as_object_mut() {
             obj.insert(field.into(), Value::String(exposed.clone()));
         }
+        items.push(Item::new(&item, server.clone(), &exposed));
         routes.insert(
             exposed,
             Route {
@@ -218,7 +221,6 @@ fn expose_all(
                 original: Arc::from(original),
             },
         );
-        items.push(item);
     }
 }
 

@@ -6,6 +6,7 @@ use url::Url;
 
 use crate::auth::{self, Auth};
 use crate::error::ConfigError;
+use crate::policy::{self, Policy};
 use crate::raw::RawConfig;
 use crate::validation;
 
@@ -18,6 +19,7 @@ use crate::validation;
 pub struct Config {
     servers: Vec<Server>,
     auth: Option<Auth>,
+    policy: Option<Policy>,
 }
 
 /// One backend MCP server.
@@ -84,6 +86,11 @@ impl Config {
         self.auth.as_ref()
     }
 
+    /// Who may list and use what, when `policy:` is set; `None`: everything is allowed.
+    pub fn policy(&self) -> Option<&Policy> {
+        self.policy.as_ref()
+    }
+
     /// Every server, enabled or not, in file order.
     pub fn servers(&self) -> &[Server] {
         &self.servers
@@ -129,13 +136,19 @@ impl TryFrom<RawConfig> for Config {
 
     fn try_from(mut raw: RawConfig) -> Result<Self, ConfigError> {
         let raw_auth = raw.auth.take();
+        let raw_policy = raw.policy.take();
         let (servers, mut errors) = match validation::validate(raw) {
             Ok(servers) => (servers, Vec::new()),
             Err(errors) => (Vec::new(), errors),
         };
         let auth = raw_auth.and_then(|raw| auth::validate(raw, &mut errors));
+        let policy = raw_policy.and_then(|raw| policy::validate(raw, &mut errors));
         if errors.is_empty() {
-            Ok(Self { servers, auth })
+            Ok(Self {
+                servers,
+                auth,
+                policy,
+            })
         } else {
             Err(ConfigError::Invalid { path: None, errors })
         }

@@ -11,6 +11,8 @@
 //! auth:                               # optional; see the `auth` module
 //!   resource: http://127.0.0.1:8888/mcp
 //!   issuers: [{issuer: http://127.0.0.1:8890, jwksUri: http://127.0.0.1:8890/jwks}]
+//! policy:                             # optional; see the `policy` module
+//!   rules: [{name: everyone, allow: {tools: ["calc_*"]}}]
 //! ```
 //!
 //! Flow: [`RawConfig`] (serde, as written) -> [`Config`] (validated, via `TryFrom`)
@@ -19,6 +21,7 @@
 mod auth;
 mod config;
 mod error;
+mod policy;
 mod raw;
 mod store;
 mod validation;
@@ -30,6 +33,10 @@ pub use auth::{
 };
 pub use config::{Config, Server};
 pub use error::{ConfigError, FieldError};
+pub use policy::{
+    MAX_RULES, Offering, Pattern, Policy, RawPolicy, RawRule, RawTargets, RawWhen, Rule, Targets,
+    When,
+};
 pub use raw::{RawConfig, RawServer};
 pub use store::ConfigStore;
 pub use validation::{MAX_HOSTNAME_LEN, MAX_LABEL_LEN, MAX_NAME_LEN, MAX_PREFIX_LEN};

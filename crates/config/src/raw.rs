@@ -8,6 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::Config;
 use crate::auth::RawAuth;
+use crate::policy::RawPolicy;
 
 /// The whole file: `servers:` and `auth:`, nothing else that the gateway reads.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,6 +19,9 @@ pub struct RawConfig {
     /// Caller authentication (`auth:`); missing or `null` means off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<RawAuth>,
+    /// Who may list and use what (`policy:`); missing or `null` means everything is allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<RawPolicy>,
 }
 
 /// One entry of `servers:`.
@@ -62,6 +66,7 @@ impl From<&Config> for RawConfig {
         Self {
             servers,
             auth: config.auth().map(RawAuth::from),
+            policy: config.policy().map(RawPolicy::from),
         }
     }
 }

@@ -1,6 +1,7 @@
 use serde_json::json;
 
 use super::*;
+use crate::ViewKey;
 
 fn tools(names: &[&str]) -> Vec<Value> {
     names
@@ -186,4 +187,49 @@ proptest::proptest! {
             .collect();
         proptest::prop_assert_eq!(seen, offered);
     }
+}
+
+#[test]
+fn views_filter_once_per_key_and_reset_with_the_catalog() {
+    let store = CatalogStore::new();
+    store.update("calc", ServerOffer::tools("calc_", tools(&["add", "sqrt"])));
+    store.update("text", ServerOffer::tools("text_", tools(&["upper"])));
+    let cat = store.load();
+    let key = ViewKey {
+        policy: 7,
+        class: 0b10,
+    };
+    let builds = std::cell::Cell::new(0);
+    let keep = |kind: ListKind, server: &str, name: &str| {
+        builds.set(builds.get() + 1);
+        kind == ListKind::Tools && server == "calc" && name != "calc_sqrt"
+    };
+    let view = cat.view(key, keep);
+    let names: Vec<Value> =
+        serde_json::from_slice(view.list(ListKind::Tools).json_bytes()).unwrap();
+    assert_eq!(names[0]["name"], "calc_add");
+    assert_eq!(names.len(), 1);
+    assert_eq!(builds.get(), 3, "each tool asked about once");
+    let again = cat.view(key, keep);
+    assert!(Arc::ptr_eq(&view, &again), "the same view is shared");
+    assert_eq!(builds.get(), 3, "nothing filtered twice");
+    let other = cat.view(
+        ViewKey {
+            policy: 7,
+            class: 0b11,
+        },
+        |_, _, _| true,
+    );
+    assert_eq!(other.list(ListKind::Tools).len(), 3);
+    assert_eq!(cat.views.len(), 2);
+
+    store.update(
+        "text",
+        ServerOffer::tools("text_", tools(&["upper", "lower"])),
+    );
+    assert_eq!(
+        store.load().views.len(),
+        0,
+        "a new catalog starts without views"
+    );
 }
