@@ -32,6 +32,7 @@ mod live;
 mod node;
 mod process;
 mod raw;
+mod redis;
 mod sse;
 mod wire;
 
@@ -46,5 +47,6 @@ pub use live::{FIRST_TOOL, LiveServer, WATCHED_URI};
 pub use node::{TasksServer, run_client};
 pub use process::{DEADLINE, eventually, eventually_within};
 pub use raw::{PROTOCOL_VERSION, RawClient, Reply, SESSION_HEADER, http_client};
+pub use redis::RedisServer;
 pub use sse::{EventStream, SseEvent};
 pub use wire::{WireReply, WireRequest, send as send_wire};

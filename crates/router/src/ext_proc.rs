@@ -179,7 +179,7 @@ impl Backends for Sessions {
                     server: server.name.clone(),
                     reason: e.to_string(),
                 },
-                OpenError::Store(e) => RouteError::Internal(e.to_string()),
+                OpenError::Store(e) => RouteError::StoreUnavailable(e.to_string()),
             })?;
         Ok(Opened {
             session_id: backend.session_id.clone(),
@@ -194,7 +194,7 @@ impl Backends for Sessions {
             .store()
             .backends(gateway)
             .await
-            .map_err(|e| RouteError::Internal(e.to_string()))?
+            .map_err(|e| RouteError::StoreUnavailable(e.to_string()))?
             .ok_or(RouteError::UnknownSession)?;
         Ok(open.into_iter().map(|(server, _)| server).collect())
     }

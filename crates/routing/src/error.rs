@@ -36,7 +36,10 @@ pub enum RouteError {
     /// `Origin`, protocol version), as the broker would also find.
     #[error(transparent)]
     Transport(#[from] TransportError),
-    /// The gateway itself failed (e.g. the session store).
+    /// The session store (Redis) cannot be reached: nothing was routed; retry shortly.
+    #[error("session store unavailable, retry shortly: {0}")]
+    StoreUnavailable(String),
+    /// The gateway itself failed.
     #[error("internal gateway error: {0}")]
     Internal(String),
 }
@@ -55,6 +58,7 @@ impl RouteError {
             | Self::BackendUnavailable { .. }
             | Self::BackendSessionLost { .. }
             | Self::BackendFailed { .. } => 200,
+            Self::StoreUnavailable(_) => 503,
             Self::Internal(_) => 500,
         }
     }
@@ -71,6 +75,7 @@ impl RouteError {
             Self::BackendUnavailable { .. }
             | Self::BackendSessionLost { .. }
             | Self::BackendFailed { .. }
+            | Self::StoreUnavailable(_)
             | Self::Internal(_) => codes::INTERNAL_ERROR,
         }
     }
