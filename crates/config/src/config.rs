@@ -5,6 +5,7 @@ use std::path::Path;
 use url::Url;
 
 use crate::auth::{self, Auth};
+use crate::credentials::{self, Credentials, TokenClient};
 use crate::error::ConfigError;
 use crate::policy::{self, Policy};
 use crate::raw::RawConfig;
@@ -20,6 +21,7 @@ pub struct Config {
     servers: Vec<Server>,
     auth: Option<Auth>,
     policy: Option<Policy>,
+    token_client: Option<TokenClient>,
 }
 
 /// One backend MCP server.
@@ -35,6 +37,8 @@ pub struct Server {
     pub enabled: bool,
     /// Prepended to the server's tool and prompt names; may be empty.
     pub tool_prefix: String,
+    /// What the gateway presents to this backend; `None`: no credential at all.
+    pub credentials: Option<Credentials>,
 }
 
 impl Server {
@@ -91,6 +95,11 @@ impl Config {
         self.policy.as_ref()
     }
 
+    /// The gateway's own OAuth client, when `tokenClient:` is set.
+    pub fn token_client(&self) -> Option<&TokenClient> {
+        self.token_client.as_ref()
+    }
+
     /// Every server, enabled or not, in file order.
     pub fn servers(&self) -> &[Server] {
         &self.servers
@@ -137,17 +146,21 @@ impl TryFrom<RawConfig> for Config {
     fn try_from(mut raw: RawConfig) -> Result<Self, ConfigError> {
         let raw_auth = raw.auth.take();
         let raw_policy = raw.policy.take();
+        let raw_token_client = raw.token_client.take();
         let (servers, mut errors) = match validation::validate(raw) {
             Ok(servers) => (servers, Vec::new()),
             Err(errors) => (Vec::new(), errors),
         };
         let auth = raw_auth.and_then(|raw| auth::validate(raw, &mut errors));
         let policy = raw_policy.and_then(|raw| policy::validate(raw, &mut errors));
+        let token_client =
+            credentials::validate_token_client(raw_token_client, &servers, &mut errors);
         if errors.is_empty() {
             Ok(Self {
                 servers,
                 auth,
                 policy,
+                token_client,
             })
         } else {
             Err(ConfigError::Invalid { path: None, errors })

@@ -20,6 +20,7 @@
 
 mod auth;
 mod config;
+mod credentials;
 mod error;
 mod policy;
 mod raw;
@@ -32,6 +33,10 @@ pub use auth::{
     MAX_CLOCK_SKEW, RawAuth, RawIssuer,
 };
 pub use config::{Config, Server};
+pub use credentials::{
+    Credentials, DEFAULT_CREDENTIAL_HEADER, RawCredentials, RawPassthrough, RawSecret, RawStatic,
+    RawTokenClient, RawTokenRequest, Secret, TokenClient, TokenRequest,
+};
 pub use error::{ConfigError, FieldError};
 pub use policy::{
     MAX_RULES, Offering, Pattern, Policy, RawPolicy, RawRule, RawTargets, RawWhen, Rule, Targets,

@@ -8,9 +8,11 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::Config;
 use crate::auth::RawAuth;
+use crate::credentials::{RawCredentials, RawTokenClient};
 use crate::policy::RawPolicy;
 
-/// The whole file: `servers:` and `auth:`, nothing else that the gateway reads.
+/// The whole file: `servers:`, `auth:`, `policy:` and `tokenClient:`, nothing else that the
+/// gateway reads.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RawConfig {
     /// Backend MCP servers, in file order. Missing or `null` means none.
@@ -22,6 +24,13 @@ pub struct RawConfig {
     /// Who may list and use what (`policy:`); missing or `null` means everything is allowed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<RawPolicy>,
+    /// The gateway's own OAuth client (`tokenClient:`), for backend credentials.
+    #[serde(
+        default,
+        rename = "tokenClient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub token_client: Option<RawTokenClient>,
 }
 
 /// One entry of `servers:`.
@@ -46,6 +55,9 @@ pub struct RawServer {
     /// Alias of `toolPrefix`; setting both is an error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prefix: Option<String>,
+    /// What the gateway presents to this backend. Missing: nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<RawCredentials>,
 }
 
 /// Writes a validated config back in the file format (what the controller publishes).
@@ -61,12 +73,14 @@ impl From<&Config> for RawConfig {
                 enabled: Some(server.enabled),
                 tool_prefix: Some(server.tool_prefix.clone()),
                 prefix: None,
+                credentials: server.credentials.as_ref().map(RawCredentials::from),
             })
             .collect();
         Self {
             servers,
             auth: config.auth().map(RawAuth::from),
             policy: config.policy().map(RawPolicy::from),
+            token_client: config.token_client().map(RawTokenClient::from),
         }
     }
 }

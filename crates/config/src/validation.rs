@@ -10,6 +10,7 @@ use std::net::Ipv4Addr;
 use url::Url;
 
 use crate::Server;
+use crate::credentials;
 use crate::error::{FieldError, ServerLabel};
 use crate::raw::{RawConfig, RawServer};
 
@@ -142,6 +143,9 @@ impl Checked {
             None => Some(prefix),
         });
 
+        let credentials = raw
+            .credentials
+            .and_then(|raw| credentials::validate_server(index, raw, url.as_ref(), errors));
         let enabled = raw.enabled.unwrap_or(true);
         let server = match (&name, url, &hostname, &prefix) {
             (Some(name), Some(url), Some(hostname), Some(prefix)) if errors.len() == before => {
@@ -151,6 +155,7 @@ impl Checked {
                     hostname: hostname.clone(),
                     enabled,
                     tool_prefix: prefix.clone(),
+                    credentials,
                 })
             }
             _ => None,

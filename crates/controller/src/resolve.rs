@@ -75,6 +75,7 @@ pub fn resolve_target(
         enabled: Some(true),
         tool_prefix: Some(target.tool_prefix.clone().unwrap_or_default()),
         prefix: None,
+        credentials: None,
     })
 }
 
