@@ -19,6 +19,8 @@ pub struct BrokerError {
     pub id: Option<String>,
     /// The `Allow` header of a 405 answer.
     allow: Option<&'static str>,
+    /// The `WWW-Authenticate` header of a 401 answer.
+    challenge: Option<String>,
 }
 
 impl BrokerError {
@@ -30,7 +32,20 @@ impl BrokerError {
             message: message.into(),
             id: None,
             allow: None,
+            challenge: None,
         }
+    }
+
+    /// 401: auth is on and the router vouched for no caller (`challenge` is the
+    /// `WWW-Authenticate` value).
+    pub fn unauthenticated(challenge: String) -> Self {
+        let mut this = Self::new(
+            StatusCode::UNAUTHORIZED,
+            codes::INVALID_REQUEST,
+            "authentication required: send a bearer token (see WWW-Authenticate)",
+        );
+        this.challenge = Some(challenge);
+        this
     }
 
     /// Attaches the request id the error answers.
@@ -112,6 +127,9 @@ impl IntoResponse for BrokerError {
         );
         if let Some(allow) = self.allow {
             headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        if let Some(challenge) = self.challenge.and_then(|c| HeaderValue::try_from(c).ok()) {
+            headers.insert(header::WWW_AUTHENTICATE, challenge);
         }
         response
     }

@@ -33,16 +33,18 @@ struct Params<'a> {
 pub(crate) async fn initialize(
     state: &BrokerState,
     msg: &Message<'_>,
+    subject: Option<&str>,
 ) -> Result<Response, BrokerError> {
     let id = msg.id_raw();
     let (requested, client) =
         read_params(msg.params_raw(), &state.client_limits).map_err(|e| e.with_id(id))?;
     let version = versions::negotiate(Some(&requested));
-    let session_id = state.ids.mint(None);
+    // Bound to the caller (auth on): presented by anyone else, the id is unknown.
+    let session_id = state.ids.mint(subject);
     let record = SessionRecord {
         protocol_version: version.to_owned(),
         client,
-        subject: None,
+        subject: subject.map(str::to_owned),
         expires: SystemTime::now() + state.session_lifetime,
     };
     state

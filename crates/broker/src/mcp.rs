@@ -14,6 +14,7 @@ use axum::middleware::Next;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use mcp_gateway_catalog::ListKind;
+use mcp_gateway_identity::{CALLER_HEADER, Caller};
 use mcp_gateway_protocol::{Kind, Message, TransportError, codes, transport};
 use serde_json::Value;
 use tracing::debug;
@@ -42,10 +43,11 @@ async fn handle_post(
     let msg = Message::parse_with(body, state.json_limits)
         .map_err(|e| BrokerError::new(StatusCode::BAD_REQUEST, e.code(), e.to_string()))?;
     let id = msg.id_raw();
+    let subject = subject(state, headers).map_err(|e| e.with_id(id))?;
     if msg.kind() == Kind::Request && msg.method() == Some("initialize") {
-        return initialize::initialize(state, &msg).await;
+        return initialize::initialize(state, &msg, subject.as_deref()).await;
     }
-    let session = require_session(state, headers)
+    let session = require_session(state, headers, subject.as_deref())
         .await
         .map_err(|e| e.with_id(id))?;
     match msg.kind() {
@@ -173,7 +175,11 @@ pub(crate) fn invalid_params(message: impl Into<String>) -> BrokerError {
 /// The session's GET stream (SSE): gateway notifications and the backends' own streams,
 /// resumable with `Last-Event-ID` within the resume window.
 pub(crate) async fn get(State(state): State<Arc<BrokerState>>, headers: HeaderMap) -> Response {
-    let session = match require_session(&state, &headers).await {
+    let session = match subject(&state, &headers) {
+        Ok(subject) => require_session(&state, &headers, subject.as_deref()).await,
+        Err(error) => Err(error),
+    };
+    let session = match session {
         Ok(id) => id.to_owned(),
         Err(e) => return e.into_response(),
     };
@@ -236,7 +242,11 @@ pub(crate) async fn delete(State(state): State<Arc<BrokerState>>, headers: Heade
     let Some(id) = header_str(&headers, transport::SESSION_ID) else {
         return BrokerError::missing_session().into_response();
     };
-    if state.ids.verify(id, None).is_err() {
+    let subject = match subject(&state, &headers) {
+        Ok(subject) => subject,
+        Err(error) => return error.into_response(),
+    };
+    if state.ids.verify(id, subject.as_deref()).is_err() {
         return BrokerError::unknown_session().into_response();
     }
     state.streams.end(id);
@@ -278,15 +288,31 @@ pub(crate) async fn not_found(uri: Uri) -> Response {
     BrokerError::from(TransportError::NotFound(uri.path().to_owned())).into_response()
 }
 
-/// The session id of a request that must belong to a live session.
+/// What sessions of this request's caller are bound to (issuer and subject): `None` with
+/// auth off. With auth on, the router vouches for the caller in [`CALLER_HEADER`] (after
+/// removing any client copy); a request without it was not let through by the router as
+/// an authenticated one, and gets 401.
+fn subject(state: &BrokerState, headers: &HeaderMap) -> Result<Option<String>, BrokerError> {
+    let config = state.config.load();
+    let Some(auth) = config.auth() else {
+        return Ok(None);
+    };
+    header_str(headers, CALLER_HEADER)
+        .and_then(|value| Caller::from_forwarded(value).ok())
+        .map(|caller| Some(caller.session_subject()))
+        .ok_or_else(|| BrokerError::unauthenticated(auth.challenge(None, None)))
+}
+
+/// The session id of a request that must belong to a live session of `subject`.
 async fn require_session<'h>(
     state: &BrokerState,
     headers: &'h HeaderMap,
+    subject: Option<&str>,
 ) -> Result<&'h str, BrokerError> {
     let id = header_str(headers, transport::SESSION_ID).ok_or_else(BrokerError::missing_session)?;
     state
         .ids
-        .verify(id, None)
+        .verify(id, subject)
         .map_err(|_| BrokerError::unknown_session())?;
     match state.sessions().get(id).await {
         Ok(Some(_)) => Ok(id),

@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
+use mcp_gateway_config::Auth;
 use mcp_gateway_protocol::transport;
 use serde::Serialize;
 
@@ -48,10 +49,28 @@ impl OAuthMetadata {
     pub fn from_env() -> Self {
         Self::from_vars(|name| std::env::var(name).ok())
     }
+
+    /// The metadata of the config's `auth:` section: exactly what Envoy's `jwt_authn` filter
+    /// enforces (the resource its tokens are for, the issuers it trusts, the scopes the
+    /// router requires). Bearer tokens go in the `Authorization` header only.
+    pub fn from_auth(auth: &Auth) -> Self {
+        Self {
+            resource_name: auth.resource_name.clone(),
+            resource: auth.resource.to_string(),
+            authorization_servers: auth.issuers.iter().map(|i| i.issuer.clone()).collect(),
+            bearer_methods_supported: vec!["header".to_owned()],
+            scopes_supported: auth.required_scopes.clone(),
+        }
+    }
 }
 
+/// `/.well-known/oauth-protected-resource[/...]`: from `auth:` when it is set (so it follows
+/// config reloads), else from the `OAUTH_*` variables.
 pub(crate) async fn metadata(State(state): State<Arc<BrokerState>>) -> Json<OAuthMetadata> {
-    Json(state.oauth.clone())
+    match state.config.load().auth() {
+        Some(auth) => Json(OAuthMetadata::from_auth(auth)),
+        None => Json(state.oauth.clone()),
+    }
 }
 
 #[cfg(test)]
@@ -78,6 +97,20 @@ mod tests {
         );
         assert_eq!(o.scopes_supported, ["read", "write"]);
         let json = serde_json::to_value(&o).unwrap();
+        let cfg = mcp_gateway_config::Config::from_yaml(
+            "servers: []
+auth:
+  resource: http://127.0.0.1:8888/mcp
+  requiredScopes: [mcp]
+  issuers: [{issuer: 'http://127.0.0.1:8890', jwksUri: 'http://127.0.0.1:8890/jwks'}]
+",
+        )
+        .unwrap();
+        let m = OAuthMetadata::from_auth(cfg.auth().unwrap());
+        assert_eq!(m.resource, "http://127.0.0.1:8888/mcp");
+        assert_eq!(m.authorization_servers, ["http://127.0.0.1:8890"]);
+        assert_eq!(m.scopes_supported, ["mcp"]);
+        assert_eq!(m.resource_name, "MCP Gateway");
         for key in [
             "resource_name",
             "resource",

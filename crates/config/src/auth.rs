@@ -99,6 +99,56 @@ pub struct Issuer {
     pub jwks_cache_duration: Duration,
 }
 
+impl Auth {
+    /// Where the protected-resource metadata (RFC 9728) of `resource` is served: the
+    /// well-known path inserted between the resource URL's authority and its path
+    /// (`http://gw/mcp` -> `http://gw/.well-known/oauth-protected-resource/mcp`).
+    pub fn resource_metadata_url(&self) -> String {
+        let url = &self.resource;
+        let path = url.path().trim_end_matches('/');
+        format!(
+            "{}{WELL_KNOWN_METADATA}{path}",
+            url.origin().ascii_serialization()
+        )
+    }
+
+    /// The scopes every token needs, space-separated (as `scope` in `WWW-Authenticate`).
+    pub fn scope_list(&self) -> String {
+        self.required_scopes.join(" ")
+    }
+
+    /// The `WWW-Authenticate` value (RFC 6750, RFC 9728) of a refused request: `error` is
+    /// `invalid_token` (a token was given), `insufficient_scope`, or `None` (no token);
+    /// `description` says why, for `error_description`. Router and broker both answer with it.
+    pub fn challenge(&self, error: Option<&str>, description: Option<&str>) -> String {
+        let mut params = Vec::with_capacity(4);
+        if let Some(error) = error {
+            params.push(format!("error=\"{}\"", quoted(error)));
+            if let Some(description) = description {
+                params.push(format!("error_description=\"{}\"", quoted(description)));
+            }
+        }
+        if !self.required_scopes.is_empty() {
+            params.push(format!("scope=\"{}\"", quoted(&self.scope_list())));
+        }
+        params.push(format!(
+            "resource_metadata=\"{}\"",
+            quoted(&self.resource_metadata_url())
+        ));
+        format!("Bearer {}", params.join(", "))
+    }
+}
+
+/// Text safe inside a quoted-string: no quotes, backslashes or control characters.
+fn quoted(text: &str) -> String {
+    text.chars()
+        .filter(|c| *c != '"' && *c != '\\' && !c.is_control())
+        .collect()
+}
+
+/// The well-known path of protected-resource metadata (RFC 9728).
+const WELL_KNOWN_METADATA: &str = mcp_gateway_protocol::transport::OAUTH_METADATA_PATH;
+
 impl From<&Auth> for RawAuth {
     fn from(auth: &Auth) -> Self {
         Self {

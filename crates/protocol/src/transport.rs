@@ -38,6 +38,8 @@ pub const ROUTED_METHOD: &str = "x-mcp-method";
 pub const ROUTED_TOOL: &str = "x-mcp-toolname";
 /// The response header listing the methods a path allows.
 pub const ALLOW: &str = "allow";
+/// The response header of a 401/403 naming how to authenticate (RFC 6750, RFC 9728).
+pub const WWW_AUTHENTICATE: &str = "www-authenticate";
 /// The path MCP is served on.
 pub const MCP_PATH: &str = "/mcp";
 /// The OAuth protected-resource metadata (RFC 9728); also served with a resource path
@@ -149,6 +151,11 @@ impl<'a> Head<'a> {
     /// `Last-Event-ID`, when sent as text.
     pub fn last_event_id(&self) -> Option<&'a str> {
         self.text(LAST_EVENT_ID)
+    }
+
+    /// `Authorization`, when sent (whatever its scheme).
+    pub fn authorization(&self) -> Option<&'a [u8]> {
+        self.value(AUTHORIZATION)
     }
 
     fn value(&self, name: &str) -> Option<&'a [u8]> {

@@ -17,6 +17,7 @@ use futures::Stream;
 use mcp_gateway_catalog::CatalogStore;
 use mcp_gateway_config::{ConfigStore, Server};
 use mcp_gateway_protocol::Limits;
+use mcp_gateway_protocol::transport;
 use mcp_gateway_routing::{
     Backends, FieldValue, METADATA_NAMESPACE, Opened, Plan, Policy, RequestContext, RouteMetadata,
 };
@@ -24,6 +25,7 @@ use mcp_gateway_session::{BackendSessions, OpenError, SessionIds};
 use tonic::{Status, Streaming};
 use tracing::debug;
 
+use crate::authn::authn;
 use crate::mutation::{self, Phase};
 use crate::{OriginPolicy, RouteError};
 
@@ -125,6 +127,10 @@ impl RouterState {
         let (policy, sessions, ctx) = (&self.policy, &self.sessions, &mut req.ctx);
         match msg.request {
             Some(Request::RequestHeaders(h)) => {
+                let authorization = headers(h.headers.as_ref())
+                    .find(|(key, _)| *key == transport::AUTHORIZATION)
+                    .map(|(_, value)| value);
+                ctx.set_authn(authn(msg.metadata_context.as_ref(), authorization));
                 let plan = policy
                     .request_headers(sessions, ctx, headers(h.headers.as_ref()))
                     .await;
@@ -166,6 +172,10 @@ impl RouterState {
 impl Backends for Sessions {
     fn session_valid(&self, gateway: &str) -> bool {
         self.ids.verify(gateway, None).is_ok()
+    }
+
+    fn session_valid_for(&self, gateway: &str, subject: Option<&str>) -> bool {
+        self.ids.verify(gateway, subject).is_ok()
     }
 
     async fn open(&self, gateway: &str, server: &Server) -> Result<Opened, RouteError> {

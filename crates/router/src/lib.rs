@@ -8,6 +8,7 @@
 //!   questions about backend sessions from the session store;
 //! - `mutation` turns plans into Envoy ext_proc messages.
 
+mod authn;
 mod ext_proc;
 mod mutation;
 

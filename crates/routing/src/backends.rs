@@ -27,6 +27,13 @@ pub trait Backends {
     /// check of the id itself, without a store lookup).
     fn session_valid(&self, gateway: &str) -> bool;
 
+    /// Whether `gateway` is valid and was issued to `subject` (issuer and subject of the
+    /// verified caller, `None` with auth off): a session id presented by another caller,
+    /// or by none, is as unknown as a forged one. The default accepts only unbound ids.
+    fn session_valid_for(&self, gateway: &str, subject: Option<&str>) -> bool {
+        subject.is_none() && self.session_valid(gateway)
+    }
+
     /// The backend session of `gateway` on `server`, opened now if it is not yet (once, even
     /// under concurrent first calls).
     fn open(

@@ -1,6 +1,10 @@
 //! The per-request state the routing core keeps between a request's phases.
 
+use mcp_gateway_identity::Caller;
+
+use crate::RouteError;
 use crate::answer::BodyRewriter;
+use crate::authn::Authn;
 use crate::metadata::RouteMetadata;
 
 /// One request's state, alive from its headers to the end of its answer.
@@ -15,9 +19,26 @@ pub struct RequestContext {
     pub(crate) routed: Option<RouteMetadata>,
     /// Rewrites the answer of a routed request the core watches.
     pub(crate) body: Option<BodyRewriter>,
+    /// What Envoy's `jwt_authn` found, until the headers phase takes it.
+    pub(crate) authn: Authn,
+    /// The verified caller (auth on).
+    pub(crate) caller: Option<Caller>,
+    /// A refusal decided in the headers phase and answered with the body's request id.
+    pub(crate) denied: Option<RouteError>,
 }
 
 impl RequestContext {
+    /// Hands the core what Envoy's `jwt_authn` filter found, before the headers phase. A data
+    /// plane that never calls this has every request refused while auth is on.
+    pub fn set_authn(&mut self, authn: Authn) {
+        self.authn = authn;
+    }
+
+    /// The verified caller, once the headers phase accepted it (auth on).
+    pub fn caller(&self) -> Option<&Caller> {
+        self.caller.as_ref()
+    }
+
     /// The gateway session the client named, once its headers were checked.
     pub fn session(&self) -> Option<&str> {
         self.session.as_deref()

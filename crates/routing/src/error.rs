@@ -1,6 +1,8 @@
 use mcp_gateway_protocol::{TransportError, codes};
 use thiserror::Error;
 
+use crate::authn::Denial;
+
 /// Why the router answered a request itself instead of forwarding it. Each becomes an
 /// immediate JSON-RPC error response in one place (`mutation::reject`).
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -36,6 +38,11 @@ pub enum RouteError {
     /// `Origin`, protocol version), as the broker would also find.
     #[error(transparent)]
     Transport(#[from] TransportError),
+    /// Auth is on and the caller is refused: no or an invalid token (401), a missing scope
+    /// (403), or the issuer's keys could not be fetched (503). `challenge` is the
+    /// `WWW-Authenticate` value.
+    #[error("{}", denial_message(.denial))]
+    Denied { denial: Denial, challenge: String },
     /// The session store (Redis) cannot be reached: nothing was routed; retry shortly.
     #[error("session store unavailable, retry shortly: {0}")]
     StoreUnavailable(String),
@@ -50,6 +57,11 @@ impl RouteError {
         match self {
             Self::BadRequest { .. } | Self::MissingSession => 400,
             Self::Transport(error) => error.http_status(),
+            Self::Denied { denial, .. } => match denial {
+                Denial::Unauthenticated { .. } => 401,
+                Denial::InsufficientScope => 403,
+                Denial::KeysUnavailable => 503,
+            },
             Self::TooLarge { .. } => 413,
             Self::UnknownSession => 404,
             // Well-formed JSON-RPC requests get their error as a JSON-RPC response.
@@ -71,12 +83,34 @@ impl RouteError {
                 codes::INVALID_REQUEST
             }
             Self::Transport(error) => error.code(),
+            Self::Denied {
+                denial: Denial::KeysUnavailable,
+                ..
+            } => codes::INTERNAL_ERROR,
+            Self::Denied { .. } => codes::INVALID_REQUEST,
             Self::UnknownTool(_) | Self::InvalidParams(_) => codes::INVALID_PARAMS,
             Self::BackendUnavailable { .. }
             | Self::BackendSessionLost { .. }
             | Self::BackendFailed { .. }
             | Self::StoreUnavailable(_)
             | Self::Internal(_) => codes::INTERNAL_ERROR,
+        }
+    }
+}
+
+fn denial_message(denial: &Denial) -> &'static str {
+    match denial {
+        Denial::Unauthenticated {
+            token_given: false, ..
+        } => "authentication required: send a bearer token (see WWW-Authenticate)",
+        Denial::Unauthenticated { .. } => {
+            "the bearer token is invalid, expired or not for this gateway"
+        }
+        Denial::InsufficientScope => {
+            "the bearer token lacks a required scope (see WWW-Authenticate)"
+        }
+        Denial::KeysUnavailable => {
+            "the token issuer's signing keys cannot be fetched; retry shortly"
         }
     }
 }

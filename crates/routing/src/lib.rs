@@ -13,6 +13,7 @@
 //! hostname and the route picked again; everything else goes to the broker untouched.
 
 mod answer;
+mod authn;
 mod backends;
 mod context;
 pub mod decision;
@@ -24,6 +25,7 @@ mod plan;
 mod policy;
 mod sse;
 
+pub use authn::{Authn, Denial};
 pub use backends::{Backends, Opened};
 pub use context::RequestContext;
 pub use decision::{Addressed, Decision, Target, decide};

@@ -60,12 +60,15 @@ impl SessionLost {
     /// client to retry. The record must match the backend's own session id, which clients
     /// never see, so a client sending this request itself cannot make the gateway forget
     /// anything.
-    pub async fn answer(self, backends: &impl Backends) -> Plan {
+    ///
+    /// `subject` is the verified caller's (auth on): Envoy's internal redirect carries the
+    /// client's headers, so its token is verified again and the session id checked for it.
+    pub async fn answer(self, backends: &impl Backends, subject: Option<&str>) -> Plan {
         let id = self.request_id();
         let Some(gateway) = self
             .gateway_session
             .as_deref()
-            .filter(|g| backends.session_valid(g))
+            .filter(|g| backends.session_valid_for(g, subject))
         else {
             return Plan::reject(&RouteError::UnknownSession, id);
         };

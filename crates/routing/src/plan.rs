@@ -70,6 +70,9 @@ impl Reject {
         {
             headers.push((transport::ALLOW, allow.to_owned()));
         }
+        if let RouteError::Denied { challenge, .. } = error {
+            headers.push((transport::WWW_AUTHENTICATE, challenge.clone()));
+        }
         Self {
             status: error.http_status(),
             code: error.code(),

@@ -11,8 +11,11 @@ use mcp_gateway_protocol::origin::OriginPolicy;
 use mcp_gateway_protocol::transport::{self, Endpoint, Head};
 use mcp_gateway_protocol::{Limits, Message, events};
 
+use mcp_gateway_identity::{CALLER_HEADER, Caller};
+
 use crate::RouteError;
 use crate::answer::{BodyRewriter, Source};
+use crate::authn::{Authn, authenticate};
 use crate::backends::{Backends, Opened};
 use crate::context::RequestContext;
 use crate::decision::{Addressed, Decision, Target, decide};
@@ -67,7 +70,11 @@ impl Policy {
         headers: impl Iterator<Item = (&'h str, &'h [u8])> + Clone,
     ) -> Plan {
         if let Some(lost) = SessionLost::from_headers(headers.clone()) {
-            return lost.answer(backends).await;
+            let subject = match &ctx.authn {
+                Authn::Verified(caller) => Some(caller.session_subject()),
+                _ => None,
+            };
+            return lost.answer(backends, subject.as_deref()).await;
         }
         // The headers backend routes match on go whether the client sent them or not, so the
         // plan always has a mutation and Envoy honours its route cache clearing.
@@ -91,9 +98,29 @@ impl Policy {
             Err(error) => return Plan::reject(&RouteError::Transport(error), None),
         };
         ctx.reads_body = method == transport::Method::Post;
+        let mut set = Vec::new();
+        if let Some(auth) = self.config.load().auth() {
+            let authn = std::mem::take(&mut ctx.authn);
+            match authenticate(auth, authn, head.authorization().is_some()) {
+                Ok(caller) => {
+                    // For the broker: the router's word on who calls (clients' copies were
+                    // removed above). Removed again for backends.
+                    set.push((CALLER_HEADER, caller.to_forwarded().into_bytes()));
+                    ctx.caller = Some(caller);
+                }
+                // A POST is refused once its body is read, with the request's id; the
+                // session is not looked at (a refused caller learns nothing about it).
+                Err(error) if ctx.reads_body => {
+                    ctx.denied = Some(error);
+                    return strip(remove);
+                }
+                Err(error) => return Plan::reject(&error, None),
+            }
+        }
+        let subject = ctx.caller.as_ref().map(Caller::session_subject);
         let session = head.session_id();
         if let Some(session) = session {
-            if !backends.session_valid(session) {
+            if !backends.session_valid_for(session, subject.as_deref()) {
                 return Plan::reject(&RouteError::UnknownSession, None);
             }
             ctx.session = Some(session.to_owned());
@@ -104,11 +131,11 @@ impl Policy {
         {
             return match self.resume(backends, ctx, gateway, last).await {
                 Ok(Some(plan)) => plan,
-                Ok(None) => strip(remove),
+                Ok(None) => strip_and_set(remove, set),
                 Err(error) => Plan::reject(&error, None),
             };
         }
-        strip(remove)
+        strip_and_set(remove, set)
     }
 
     /// A GET that resumes a backend's stream (its `Last-Event-ID` is not the gateway's):
@@ -172,6 +199,12 @@ impl Policy {
                 limit: self.max_request_bytes,
             };
             return Plan::reject(&error, None);
+        }
+        if let Some(error) = ctx.denied.take() {
+            let id = Message::parse_with(body, self.json_limits)
+                .ok()
+                .and_then(|msg| msg.id_raw().map(str::to_owned));
+            return Plan::reject(&error, id.as_deref());
         }
         if body.is_empty() || !ctx.reads_body {
             return Plan::Continue;
@@ -355,7 +388,13 @@ fn rewrite_of(kind: Addressed, method: Method, msg: &Message<'_>) -> Option<Rewr
 /// route cache, and carries a header mutation (Envoy ignores `clear_route_cache` without
 /// one): `remove` always names the headers backend routes match on.
 fn strip(remove: Vec<String>) -> Plan {
+    strip_and_set(remove, Vec::new())
+}
+
+/// [`strip`], also setting `set` (the verified caller for the broker).
+fn strip_and_set(remove: Vec<String>, set: Vec<(&'static str, Vec<u8>)>) -> Plan {
     Plan::Route(Route {
+        set,
         remove,
         clear_route: true,
         ..Route::default()
@@ -385,8 +424,12 @@ fn backend_headers(
     if observe {
         set.push((transport::OBSERVE, b"1".to_vec()));
     }
-    // Client credentials are for the gateway, never passed through to backends.
-    let mut remove = vec![transport::AUTHORIZATION.to_owned()];
+    // Client credentials are for the gateway, never passed through to backends; nor is
+    // the caller header the headers phase set for the broker.
+    let mut remove = vec![
+        transport::AUTHORIZATION.to_owned(),
+        CALLER_HEADER.to_owned(),
+    ];
     match &backend.session_id {
         Some(id) => set.push((transport::SESSION_ID, id.as_bytes().to_vec())),
         None => remove.push(transport::SESSION_ID.to_owned()),

@@ -43,6 +43,48 @@ auth:
     assert_eq!(issuer.audiences, ["http://127.0.0.1:8888/mcp"]);
     assert_eq!(issuer.clock_skew, Duration::from_secs(60));
     assert_eq!(issuer.jwks_cache_duration, Duration::from_secs(300));
+    assert_eq!(
+        auth.resource_metadata_url(),
+        "http://127.0.0.1:8888/.well-known/oauth-protected-resource/mcp"
+    );
+}
+
+#[test]
+fn challenges_name_the_metadata_the_error_and_the_scopes() {
+    let cfg = load(
+        "servers: []
+auth:
+  resource: http://gw:8888/mcp
+  requiredScopes: [mcp, tools]
+  issuers: [{issuer: i, jwksUri: 'https://i.example/k'}]
+",
+    )
+    .unwrap();
+    let auth = cfg.auth().unwrap();
+    assert_eq!(
+        auth.challenge(None, None),
+        r#"Bearer scope="mcp tools", resource_metadata="http://gw:8888/.well-known/oauth-protected-resource/mcp""#
+    );
+    assert_eq!(
+        auth.challenge(Some("invalid_token"), Some(r#"Jwt "is" expired"#)),
+        r#"Bearer error="invalid_token", error_description="Jwt is expired", scope="mcp tools", resource_metadata="http://gw:8888/.well-known/oauth-protected-resource/mcp""#
+    );
+}
+
+#[test]
+fn metadata_url_of_a_root_resource_has_no_suffix() {
+    let cfg = load(
+        "servers: []
+auth:
+  resource: https://gw.example
+  issuers: [{issuer: i, jwksUri: 'https://i.example/k'}]
+",
+    )
+    .unwrap();
+    assert_eq!(
+        cfg.auth().unwrap().resource_metadata_url(),
+        "https://gw.example/.well-known/oauth-protected-resource"
+    );
 }
 
 #[test]
