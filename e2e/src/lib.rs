@@ -43,7 +43,7 @@ pub use client::{
 };
 pub use envoy::{Envoy, EnvoySettings, envoy_binary};
 pub use gateway::{ExternalServer, Gateway, GatewayOptions};
-pub use live::{FIRST_TOOL, LiveServer, WATCHED_URI};
+pub use live::{FIRST_TOOL, LiveServer, SeenCredentials, WATCHED_URI};
 pub use node::{TasksServer, run_client};
 pub use process::{DEADLINE, eventually, eventually_within};
 pub use raw::{PROTOCOL_VERSION, RawClient, Reply, SESSION_HEADER, http_client};

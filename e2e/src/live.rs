@@ -65,6 +65,17 @@ struct Shared {
     subscriptions: Mutex<Vec<(String, u64, Peer<RoleServer>)>>,
     /// Number of the next session.
     next_session: AtomicU64,
+    /// The credential headers (`authorization`, `x-api-key`) of every request, in order.
+    credentials: Mutex<Vec<SeenCredentials>>,
+}
+
+/// The credential headers one request carried.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SeenCredentials {
+    /// `Authorization`, when sent.
+    pub authorization: Option<String>,
+    /// `X-Api-Key`, when sent.
+    pub api_key: Option<String>,
 }
 
 /// The in-process server; stops serving on drop.
@@ -95,7 +106,31 @@ impl LiveServer {
         };
         let service =
             StreamableHttpService::new(factory, Arc::new(LocalSessionManager::default()), config);
-        let router = Router::new().route_service("/mcp", service);
+        let recorder = shared.clone();
+        let router = Router::new()
+            .route_service("/mcp", service)
+            .layer(axum::middleware::from_fn(
+                move |request: axum::extract::Request, next: axum::middleware::Next| {
+                    let recorder = recorder.clone();
+                    async move {
+                        let seen = {
+                            let header = |name: &str| {
+                                request
+                                    .headers()
+                                    .get(name)
+                                    .and_then(|v| v.to_str().ok())
+                                    .map(str::to_owned)
+                            };
+                            SeenCredentials {
+                                authorization: header("authorization"),
+                                api_key: header("x-api-key"),
+                            }
+                        };
+                        lock(&recorder.credentials).push(seen);
+                        next.run(request).await
+                    }
+                },
+            ));
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .context("binding the live server")?;
@@ -119,6 +154,11 @@ impl LiveServer {
     /// The URL of its MCP endpoint.
     pub fn url(&self) -> String {
         format!("http://{}/mcp", self.addr)
+    }
+
+    /// The credential headers of every request received so far, in order.
+    pub fn credentials_seen(&self) -> Vec<SeenCredentials> {
+        lock(&self.shared.credentials).clone()
     }
 
     /// Its tools now.

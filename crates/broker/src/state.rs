@@ -4,9 +4,10 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::http::StatusCode;
 use mcp_gateway_catalog::CatalogStore;
-use mcp_gateway_config::ConfigStore;
+use mcp_gateway_config::{ConfigStore, Server};
+use mcp_gateway_credentials::BackendCredentials;
 use mcp_gateway_session::{BackendSessions, ClientLimits, SessionIds, SessionStore};
-use mcp_gateway_upstream::UpstreamClient;
+use mcp_gateway_upstream::{UpstreamClient, UpstreamError};
 
 use crate::OAuthMetadata;
 
@@ -37,6 +38,8 @@ pub struct BrokerState {
     /// Origins browser clients may call from (checked here for GET and DELETE, which the
     /// router never sees; POSTs are checked by the router too).
     pub origins: mcp_gateway_protocol::origin::OriginPolicy,
+    /// What backends are given to authenticate the gateway (shared with the router).
+    pub credentials: BackendCredentials,
 }
 
 impl BrokerState {
@@ -48,6 +51,21 @@ impl BrokerState {
     /// The client for backends.
     pub fn upstream(&self) -> &UpstreamClient {
         self.backends.upstream()
+    }
+
+    /// The client for requests the gateway makes to `server` for itself (discovery, change
+    /// notifications, ending its own session): carrying the server's credential for the
+    /// gateway (see `mcp_gateway_credentials`), if it has one.
+    pub async fn own_upstream(&self, server: &Server) -> Result<UpstreamClient, UpstreamError> {
+        let config = self.config.load();
+        let credential = self
+            .credentials
+            .for_gateway(server, config.token_client())
+            .await
+            .map_err(|e| UpstreamError::Credential(e.to_string()))?;
+        Ok(self
+            .upstream()
+            .with_credential(credential.map(|c| (c.name().clone(), c.value().clone()))))
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use reqwest::header::HeaderMap;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Value, json};
 use tracing::debug;
 use url::Url;
@@ -32,6 +32,8 @@ pub struct UpstreamClient {
     http: reqwest::Client,
     timeout: Duration,
     next_id: Arc<AtomicU64>,
+    /// Sent with every request of this handle (see [`UpstreamClient::with_credential`]).
+    credential: Option<(HeaderName, HeaderValue)>,
 }
 
 impl UpstreamClient {
@@ -65,7 +67,38 @@ impl UpstreamClient {
             http,
             timeout,
             next_id: Arc::new(AtomicU64::new(1)),
+            credential: None,
         })
+    }
+
+    /// The same client (sharing connections), sending `credential` (a header a backend
+    /// authenticates the gateway by, its value marked sensitive) with every request; `None`
+    /// sends none. Nothing else the client sends carries a credential.
+    pub fn with_credential(&self, credential: Option<(HeaderName, HeaderValue)>) -> Self {
+        let credential = credential.map(|(name, mut value)| {
+            // Printed as "Sensitive" by `Debug`, never indexed by HPACK.
+            value.set_sensitive(true);
+            (name, value)
+        });
+        Self {
+            credential,
+            ..self.clone()
+        }
+    }
+
+    /// `session`'s headers, and the credential if there is one.
+    pub(crate) fn headers(
+        &self,
+        session: Option<&BackendSession>,
+    ) -> Result<HeaderMap, UpstreamError> {
+        let mut headers = match session {
+            Some(session) => session.headers()?,
+            None => HeaderMap::new(),
+        };
+        if let Some((name, value)) = &self.credential {
+            headers.insert(name.clone(), value.clone());
+        }
+        Ok(headers)
     }
 
     /// The per-exchange timeout.
@@ -91,7 +124,7 @@ impl UpstreamClient {
             "capabilities": opts.capabilities,
             "clientInfo": opts.client_info,
         });
-        let exchange = Exchange::new(&self.http, url, HeaderMap::new());
+        let exchange = Exchange::new(&self.http, url, self.headers(None)?);
         let id = self.next_id();
         let body = encode(Some(id), "initialize", Some(&params))?;
         let (headers, result) = self.bounded(exchange.request(id, body)).await?;
@@ -123,7 +156,7 @@ impl UpstreamClient {
         method: &str,
         params: Option<Value>,
     ) -> Result<Value, UpstreamError> {
-        let exchange = Exchange::new(&self.http, url, session.headers()?);
+        let exchange = Exchange::new(&self.http, url, self.headers(Some(session))?);
         let id = self.next_id();
         let body = encode(Some(id), method, params.as_ref())?;
         let (_, result) = self.bounded(exchange.request(id, body)).await?;
@@ -138,7 +171,7 @@ impl UpstreamClient {
         method: &str,
         params: Option<Value>,
     ) -> Result<(), UpstreamError> {
-        let exchange = Exchange::new(&self.http, url, session.headers()?);
+        let exchange = Exchange::new(&self.http, url, self.headers(Some(session))?);
         let body = encode(None, method, params.as_ref())?;
         self.bounded(exchange.notify(body)).await
     }
@@ -207,7 +240,7 @@ impl UpstreamClient {
         if session.session_id.is_none() {
             return Ok(());
         }
-        let exchange = Exchange::new(&self.http, url, session.headers()?);
+        let exchange = Exchange::new(&self.http, url, self.headers(Some(session))?);
         self.bounded(exchange.delete()).await
     }
 
@@ -222,5 +255,24 @@ impl UpstreamClient {
         tokio::time::timeout(self.timeout, exchange)
             .await
             .unwrap_or(Err(UpstreamError::Timeout))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_credential_goes_with_every_request_and_never_prints() {
+        let plain = UpstreamClient::new(Duration::from_secs(1)).expect("client");
+        assert!(plain.headers(None).expect("headers").is_empty());
+        let keyed = plain.with_credential(Some((
+            HeaderName::from_static("x-api-key"),
+            HeaderValue::from_static("s3cret"),
+        )));
+        assert_eq!(keyed.headers(None).expect("headers")["x-api-key"], "s3cret");
+        assert!(!format!("{keyed:?}").contains("s3cret"));
+        // The original handle is unchanged.
+        assert!(plain.headers(None).expect("headers").is_empty());
     }
 }

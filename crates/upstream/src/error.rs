@@ -39,6 +39,10 @@ pub enum UpstreamError {
     /// bad event stream, unexpected content type, oversized message.
     #[error("upstream protocol error: {0}")]
     Protocol(String),
+    /// The gateway could not obtain the credential this backend is configured with (the
+    /// message names what failed, never a secret or token).
+    #[error("{0}")]
+    Credential(String),
 }
 
 impl UpstreamError {

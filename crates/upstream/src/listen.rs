@@ -39,7 +39,7 @@ impl UpstreamClient {
         let mut request = self
             .http()
             .get(url.clone())
-            .headers(session.headers()?)
+            .headers(self.headers(Some(session))?)
             .header(ACCEPT, EVENT_STREAM);
         if let Some(id) = last_event_id {
             let id = HeaderValue::from_str(id).map_err(|_| {

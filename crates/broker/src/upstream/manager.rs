@@ -91,8 +91,10 @@ pub(super) async fn run(
     if let Some(w) = watcher {
         w.abort();
     }
-    if let Some(session) = session {
-        let _ = state.upstream().terminate(&server.url, &session).await;
+    if let Some(session) = session
+        && let Ok(upstream) = state.own_upstream(&server).await
+    {
+        let _ = upstream.terminate(&server.url, &session).await;
     }
 }
 
@@ -103,7 +105,11 @@ async fn watch_changes(
     session: BackendSession,
     changes: Arc<Notify>,
 ) {
-    let mut listener = match state.upstream().listen(&server.url, &session, None).await {
+    let listening = match state.own_upstream(&server).await {
+        Ok(upstream) => upstream.listen(&server.url, &session, None).await,
+        Err(e) => Err(e),
+    };
+    let mut listener = match listening {
         Ok(Some(listener)) => listener,
         Ok(None) => return,
         Err(e) => {
@@ -129,11 +135,11 @@ async fn discover(
     server: &Server,
     session: &mut Option<BackendSession>,
 ) -> Result<ServerOffer, UpstreamError> {
+    let upstream = state.own_upstream(server).await?;
     let current = match session.take() {
         Some(s) => s,
         None => {
-            state
-                .upstream()
+            upstream
                 .initialize(&server.url, &InitOptions::own("mcp-gateway"))
                 .await?
         }
@@ -147,8 +153,7 @@ async fn discover(
         {
             continue;
         }
-        match state
-            .upstream()
+        match upstream
             .list_all(&server.url, &current, kind.method(), kind.item_key())
             .await
         {

@@ -62,6 +62,8 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
         UpstreamClient::new(args.upstream_timeout).context("building the HTTP client")?;
 
     let backends = Arc::new(BackendSessions::new(sessions, upstream));
+    let credentials = mcp_gateway_credentials::BackendCredentials::new(args.upstream_timeout)
+        .context("building the HTTP client for token requests")?;
     let origins = OriginPolicy::parse(&args.allowed_origins);
 
     let json_limits = Limits {
@@ -83,6 +85,7 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
         streams: Streams::default(),
         origins: origins.clone(),
         json_limits,
+        credentials,
     });
     let router = Router::new(
         config.clone(),
