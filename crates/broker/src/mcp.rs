@@ -15,6 +15,7 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use mcp_gateway_catalog::ListKind;
 use mcp_gateway_identity::{CALLER_HEADER, Caller};
+use mcp_gateway_policy::Access;
 use mcp_gateway_protocol::{Kind, Message, TransportError, codes, transport};
 use serde_json::Value;
 use tracing::debug;
@@ -43,7 +44,8 @@ async fn handle_post(
     let msg = Message::parse_with(body, state.json_limits)
         .map_err(|e| BrokerError::new(StatusCode::BAD_REQUEST, e.code(), e.to_string()))?;
     let id = msg.id_raw();
-    let subject = subject(state, headers).map_err(|e| e.with_id(id))?;
+    let caller = caller(state, headers).map_err(|e| e.with_id(id))?;
+    let subject = caller.as_ref().map(Caller::session_subject);
     if msg.kind() == Kind::Request && msg.method() == Some("initialize") {
         return initialize::initialize(state, &msg, subject.as_deref()).await;
     }
@@ -68,7 +70,7 @@ async fn handle_post(
         Kind::Request => {
             let method = msg.method().unwrap_or_default();
             debug!(%method, "broker request");
-            let result = request(state, session, &msg, method)
+            let result = request(state, session, caller.as_ref(), &msg, method)
                 .await
                 .map_err(|e| e.with_id(id))?;
             Ok(json_response(
@@ -84,11 +86,12 @@ async fn handle_post(
 async fn request(
     state: &BrokerState,
     session: &str,
+    caller: Option<&Caller>,
     msg: &Message<'_>,
     method: &str,
 ) -> Result<ResultJson, BrokerError> {
     if let Some(kind) = ListKind::from_method(method) {
-        return list(state, msg, kind);
+        return list(state, caller, msg, kind);
     }
     answer(state, session, msg, method)
         .await
@@ -144,15 +147,24 @@ async fn answer(
 }
 
 /// One page of an aggregated list, from the catalog's pre-serialised items (the whole list
-/// is sent from the catalog's bytes, uncopied).
-fn list(state: &BrokerState, msg: &Message<'_>, kind: ListKind) -> Result<ResultJson, BrokerError> {
+/// is sent from the catalog's bytes, uncopied). With a policy, the items are the caller's
+/// view: the catalog filters its lists once per class of callers and keeps the result.
+fn list(
+    state: &BrokerState,
+    caller: Option<&Caller>,
+    msg: &Message<'_>,
+    kind: ListKind,
+) -> Result<ResultJson, BrokerError> {
     let offset = match msg.param_str(&["cursor"]) {
         None => 0,
         Some(cursor) => cursor::decode(kind, &cursor.value)
             .ok_or_else(|| invalid_params(format!("invalid cursor for {}", kind.method())))?,
     };
     let catalog = state.catalog.load();
-    let page = catalog.list(kind).page(offset, state.list_page_size);
+    let config = state.config.load();
+    let view = Access::of(&config, caller).view(&catalog);
+    let listing = view.as_deref().map_or(catalog.list(kind), |v| v.list(kind));
+    let page = listing.page(offset, state.list_page_size);
     let head = Bytes::from(format!(r#"{{"{}":"#, kind.item_key()));
     let tail = match page.next {
         Some(next) => Bytes::from(format!(
@@ -293,13 +305,20 @@ pub(crate) async fn not_found(uri: Uri) -> Response {
 /// removing any client copy); a request without it was not let through by the router as
 /// an authenticated one, and gets 401.
 fn subject(state: &BrokerState, headers: &HeaderMap) -> Result<Option<String>, BrokerError> {
+    Ok(caller(state, headers)?
+        .as_ref()
+        .map(Caller::session_subject))
+}
+
+/// The verified caller the router vouches for (see [`subject`]); `None` with auth off.
+fn caller(state: &BrokerState, headers: &HeaderMap) -> Result<Option<Caller>, BrokerError> {
     let config = state.config.load();
     let Some(auth) = config.auth() else {
         return Ok(None);
     };
     header_str(headers, CALLER_HEADER)
         .and_then(|value| Caller::from_forwarded(value).ok())
-        .map(|caller| Some(caller.session_subject()))
+        .map(Some)
         .ok_or_else(|| BrokerError::unauthenticated(auth.challenge(None, None)))
 }
 

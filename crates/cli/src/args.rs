@@ -79,6 +79,11 @@ pub struct RunArgs {
         hide_env_values = true
     )]
     pub session_store: String,
+    /// Where audit lines go: one JSON line per routed call and per denial, appended to this
+    /// file. Without it they are events of the tracing target `mcp_gateway_audit` (off in
+    /// the default log filter; e.g. `RUST_LOG=info,mcp_gateway_audit=info`).
+    #[arg(long, env = "MCP_AUDIT_LOG")]
+    pub audit_log: Option<std::path::PathBuf>,
     /// Largest `capabilities` a client may declare in `initialize`, in bytes (kept with its session).
     #[arg(long, env = "MCP_MAX_CLIENT_CAPABILITIES_BYTES", default_value_t = 16 * 1024)]
     pub max_client_capabilities_bytes: usize,

@@ -37,6 +37,8 @@ pub struct Target<'a> {
     pub server: &'a Server,
     /// The name or URI at the server.
     pub original: Cow<'a, str>,
+    /// The name or URI the client used (what policies name).
+    pub exposed: Cow<'a, str>,
     /// Byte range of the string token to rewrite in the body.
     pub range: Range<usize>,
     /// Whether the body must change (the exposed value differs from the original).
@@ -111,6 +113,7 @@ fn response<'a>(config: &'a Config, msg: &Message<'a>) -> Option<Target<'a>> {
     Some(Target {
         server,
         original: Cow::Owned(original.to_owned()),
+        exposed: Cow::Owned(value.clone()),
         range: msg.id_range()?,
         rewrite: true,
         kind: Addressed::Response,
@@ -129,6 +132,7 @@ fn by_task<'a>(config: &'a Config, msg: &Message<'a>) -> Result<Target<'a>, Rout
     Ok(Target {
         server,
         original: Cow::Owned(task_id.to_owned()),
+        exposed: field.value.clone(),
         range: field.range.clone(),
         rewrite: true,
         kind: Addressed::Task,
@@ -174,6 +178,7 @@ fn by_name<'a>(
         server,
         rewrite: !server.tool_prefix.is_empty(),
         original: Cow::Owned(original.to_owned()),
+        exposed: field.value.clone(),
         range: field.range,
         kind,
     })
@@ -201,6 +206,7 @@ fn by_uri<'a>(
                 server,
                 rewrite: original != exposed,
                 original: Cow::Owned(original),
+                exposed: field.value.clone(),
                 range: field.range.clone(),
                 kind: Addressed::Resource,
             })
@@ -222,6 +228,7 @@ fn listed_target<'a>(
         server,
         rewrite: route.original.as_ref() != exposed,
         original: Cow::Borrowed(route.original.as_ref()),
+        exposed: field.value.clone(),
         range: field.range.clone(),
         kind,
     })

@@ -46,6 +46,9 @@ pub enum RouteError {
     /// The session store (Redis) cannot be reached: nothing was routed; retry shortly.
     #[error("session store unavailable, retry shortly: {0}")]
     StoreUnavailable(String),
+    /// The policy does not let this caller use what it named; no backend was touched.
+    #[error("not allowed to use {kind} {name:?}")]
+    Forbidden { kind: &'static str, name: String },
     /// The gateway itself failed.
     #[error("internal gateway error: {0}")]
     Internal(String),
@@ -63,6 +66,7 @@ impl RouteError {
                 Denial::KeysUnavailable => 503,
             },
             Self::TooLarge { .. } => 413,
+            Self::Forbidden { .. } => 403,
             Self::UnknownSession => 404,
             // Well-formed JSON-RPC requests get their error as a JSON-RPC response.
             Self::UnknownTool(_)
@@ -87,7 +91,7 @@ impl RouteError {
                 denial: Denial::KeysUnavailable,
                 ..
             } => codes::INTERNAL_ERROR,
-            Self::Denied { .. } => codes::INVALID_REQUEST,
+            Self::Denied { .. } | Self::Forbidden { .. } => codes::INVALID_REQUEST,
             Self::UnknownTool(_) | Self::InvalidParams(_) => codes::INVALID_PARAMS,
             Self::BackendUnavailable { .. }
             | Self::BackendSessionLost { .. }

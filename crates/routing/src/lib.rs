@@ -14,6 +14,7 @@
 
 mod answer;
 mod authn;
+mod authz;
 mod backends;
 mod context;
 pub mod decision;

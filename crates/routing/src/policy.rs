@@ -224,10 +224,16 @@ impl Policy {
         match decide(&config, &catalog, &msg) {
             Decision::Broker => Plan::Continue,
             Decision::Reject(error) => Plan::reject(&error, msg.id_raw()),
-            Decision::Backend(target) => match route(backends, ctx, &msg, body, target).await {
-                Ok(plan) => plan,
-                Err(error) => Plan::reject(&error, msg.id_raw()),
-            },
+            Decision::Backend(target) => {
+                // Refused before any backend session is opened or touched.
+                if let Err(error) = crate::authz::authorize(&config, ctx, &msg, &target) {
+                    return Plan::reject(&error, msg.id_raw());
+                }
+                match route(backends, ctx, &msg, body, target).await {
+                    Ok(plan) => plan,
+                    Err(error) => Plan::reject(&error, msg.id_raw()),
+                }
+            }
         }
     }
 

@@ -32,7 +32,9 @@ const SWEEP_EVERY: (Duration, Duration) = (Duration::from_secs(1), Duration::fro
 pub(crate) fn execute(args: RunArgs) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                EnvFilter::new(format!("info,{}=off", mcp_gateway_audit::TARGET))
+            }),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -48,6 +50,15 @@ pub(crate) fn execute(args: RunArgs) -> anyhow::Result<()> {
 
 async fn serve(args: RunArgs) -> anyhow::Result<()> {
     install_crypto_provider();
+    let sink = match &args.audit_log {
+        Some(path) => mcp_gateway_audit::Sink::file(path)
+            .with_context(|| format!("opening the audit log {}", path.display()))?,
+        None => mcp_gateway_audit::Sink::Tracing,
+    };
+    let auditor = mcp_gateway_audit::Auditor::start(sink, mcp_gateway_audit::DEFAULT_CAPACITY)
+        .context("starting the audit writer")?;
+    // Only the first gateway of a process audits (tests may start several).
+    let _ = auditor.install();
     let config = Config::load_file(&args.mcp_gateway_config)
         .with_context(|| format!("loading {}", args.mcp_gateway_config.display()))?;
     let config = ConfigStore::new(config);

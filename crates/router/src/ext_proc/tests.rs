@@ -20,6 +20,7 @@ use mcp_gateway_protocol::transport::OBSERVE as OBSERVE_HEADER;
 
 use super::*;
 
+mod authz;
 mod handoff;
 mod transport;
 
@@ -44,7 +45,11 @@ struct Harness {
 
 impl Harness {
     fn new(max_request_bytes: usize) -> Self {
-        let config = ConfigStore::new(Config::from_yaml(CONFIG).expect("valid config"));
+        Self::with_config(max_request_bytes, CONFIG)
+    }
+
+    fn with_config(max_request_bytes: usize, yaml: &str) -> Self {
+        let config = ConfigStore::new(Config::from_yaml(yaml).expect("valid config"));
         let catalog = Arc::new(CatalogStore::new());
         catalog.update(
             "calc",
