@@ -52,10 +52,10 @@ pub async fn envoy_binary() -> Result<PathBuf> {
 pub struct EnvoySettings<'a> {
     /// The `mcp-broker-router` binary that renders the bootstrap.
     pub gateway_binary: &'a Path,
-    /// The gateway's gRPC address (ext_proc and ADS).
-    pub router: SocketAddr,
-    /// The gateway's broker address.
-    pub broker: SocketAddr,
+    /// The gateway's gRPC address (ext_proc and ADS) of each replica.
+    pub routers: &'a [SocketAddr],
+    /// The gateway's broker address of each replica.
+    pub brokers: &'a [SocketAddr],
     /// Largest request body, when not the default.
     pub max_request_bytes: Option<usize>,
     /// Changes the rendered bootstrap before Envoy starts, to run a deployment of
@@ -161,18 +161,19 @@ impl Envoy {
 /// `mcp-broker-router envoy-config …` with loopback port-0 listener and admin.
 async fn render_bootstrap(settings: &EnvoySettings<'_>) -> Result<String> {
     let mut command = Command::new(settings.gateway_binary);
-    command
-        .args([
-            "envoy-config",
-            "--listen",
-            "127.0.0.1:0",
-            "--admin",
-            "127.0.0.1:0",
-        ])
-        .arg("--router")
-        .arg(settings.router.to_string())
-        .arg("--broker")
-        .arg(settings.broker.to_string());
+    command.args([
+        "envoy-config",
+        "--listen",
+        "127.0.0.1:0",
+        "--admin",
+        "127.0.0.1:0",
+    ]);
+    for router in settings.routers {
+        command.arg("--router").arg(router.to_string());
+    }
+    for broker in settings.brokers {
+        command.arg("--broker").arg(broker.to_string());
+    }
     if let Some(bytes) = settings.max_request_bytes {
         command.arg("--max-request-bytes").arg(bytes.to_string());
     }

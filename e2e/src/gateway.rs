@@ -200,8 +200,8 @@ impl Gateway {
 
         let settings = EnvoySettings {
             gateway_binary: &binary,
-            router,
-            broker,
+            routers: &[router],
+            brokers: &[broker],
             max_request_bytes: options.max_request_bytes,
             edit_bootstrap: options.edit_bootstrap,
         };
@@ -398,14 +398,14 @@ impl Drop for Gateway {
 }
 
 /// One server of a gateway config.
-struct Entry<'a> {
-    name: &'a str,
-    url: String,
-    enabled: bool,
+pub(crate) struct Entry<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) url: String,
+    pub(crate) enabled: bool,
 }
 
 /// The gateway config for these servers, with the harness's hostnames and prefixes.
-fn config_yaml(servers: &[Entry<'_>]) -> String {
+pub(crate) fn config_yaml(servers: &[Entry<'_>]) -> String {
     let mut yaml = String::from("servers:\n");
     for Entry { name, url, enabled } in servers {
         yaml.push_str(&format!(
@@ -440,7 +440,7 @@ async fn exposed_tools_of(name: &str, url: &str) -> Result<BTreeSet<String>> {
 }
 
 /// `mcp-broker-router ready router=ADDR broker=ADDR` -> (router, broker).
-fn parse_ready_line(line: &str) -> Result<(SocketAddr, SocketAddr)> {
+pub(crate) fn parse_ready_line(line: &str) -> Result<(SocketAddr, SocketAddr)> {
     let field = |name: &str| -> Result<SocketAddr> {
         line.split_whitespace()
             .find_map(|word| word.strip_prefix(name))

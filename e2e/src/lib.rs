@@ -33,6 +33,7 @@ mod node;
 mod process;
 mod raw;
 mod redis;
+mod replicas;
 mod sse;
 mod wire;
 
@@ -48,5 +49,6 @@ pub use node::{TasksServer, run_client};
 pub use process::{DEADLINE, eventually, eventually_within};
 pub use raw::{PROTOCOL_VERSION, RawClient, Reply, SESSION_HEADER, http_client};
 pub use redis::RedisServer;
+pub use replicas::Replicas;
 pub use sse::{EventStream, SseEvent};
 pub use wire::{WireReply, WireRequest, send as send_wire};

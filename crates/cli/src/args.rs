@@ -130,12 +130,13 @@ pub struct EnvoyConfigArgs {
     /// Envoy's admin address.
     #[arg(long, default_value = "127.0.0.1:9901")]
     pub admin: SocketAddr,
-    /// Where Envoy reaches the router (ext_proc and ADS).
-    #[arg(long, default_value = "127.0.0.1:50051")]
-    pub router: SocketAddr,
-    /// Where Envoy reaches the broker.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub broker: SocketAddr,
+    /// Where Envoy reaches the router (ext_proc and ADS); repeat it once per replica
+    /// (Envoy round-robins over the live ones).
+    #[arg(long = "router", default_value = "127.0.0.1:50051", action = clap::ArgAction::Append)]
+    pub routers: Vec<SocketAddr>,
+    /// Where Envoy reaches the broker; repeat it once per replica.
+    #[arg(long = "broker", default_value = "127.0.0.1:8080", action = clap::ArgAction::Append)]
+    pub brokers: Vec<SocketAddr>,
     /// Largest request body Envoy buffers, in bytes; larger bodies get 413.
     #[arg(long, default_value_t = 4 * 1024 * 1024)]
     pub max_request_bytes: u32,
@@ -297,5 +298,34 @@ mod tests {
             let argv = std::iter::once("mcp-broker-router").chain(bad);
             assert!(command().try_get_matches_from(argv).is_err(), "{bad:?}");
         }
+    }
+
+    /// One `--router` and `--broker` by default; each repeated flag adds a replica.
+    #[test]
+    fn envoy_config_takes_one_router_and_broker_per_replica() {
+        let replicas = |args: &[&str]| match parse(args).command {
+            Some(Command::EnvoyConfig(args)) => (args.routers, args.brokers),
+            other => panic!("not envoy-config: {other:?}"),
+        };
+        let (routers, brokers) = replicas(&["envoy-config"]);
+        assert_eq!(routers, ["127.0.0.1:50051".parse().unwrap()]);
+        assert_eq!(brokers, ["127.0.0.1:8080".parse().unwrap()]);
+        let (routers, brokers) = replicas(&[
+            "envoy-config",
+            "--router",
+            "127.0.0.1:1",
+            "--router",
+            "127.0.0.1:2",
+            "--broker",
+            "127.0.0.1:3",
+        ]);
+        assert_eq!(
+            routers,
+            [
+                "127.0.0.1:1".parse().unwrap(),
+                "127.0.0.1:2".parse().unwrap()
+            ]
+        );
+        assert_eq!(brokers, ["127.0.0.1:3".parse().unwrap()]);
     }
 }

@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use crate::auth::{JWT_AUTHN_FILTER, JWT_AUTHN_TYPE};
 use crate::resources::{
-    BACKEND_RESPONSE_FILTER, BROKER_CLUSTER, CIRCUIT_BREAKER_LIMIT, ROUTE_CONFIG_NAME,
-    ROUTER_CLUSTER, STREAM_IDLE_TIMEOUT_SECS,
+    BACKEND_RESPONSE_FILTER, ROUTE_CONFIG_NAME, ROUTER_CLUSTER, STREAM_IDLE_TIMEOUT_SECS,
 };
 
 /// Headers only the gateway sets; clients' copies are removed.
@@ -23,10 +22,11 @@ pub struct BootstrapOptions {
     pub listen: SocketAddr,
     /// Envoy's admin interface (keep it on loopback).
     pub admin: SocketAddr,
-    /// The gateway's gRPC port: ext_proc and ADS.
-    pub router: SocketAddr,
-    /// The broker's HTTP port.
-    pub broker: SocketAddr,
+    /// The gateway's gRPC port (ext_proc and ADS) of each replica; Envoy round-robins over
+    /// the healthy ones.
+    pub routers: Vec<SocketAddr>,
+    /// The broker's HTTP port of each replica; Envoy round-robins over the healthy ones.
+    pub brokers: Vec<SocketAddr>,
     /// Largest request body Envoy buffers for the router; larger bodies get a 413.
     pub max_request_bytes: u32,
     /// How long Envoy waits for the router's answer to one ext_proc message.
@@ -49,8 +49,8 @@ impl Default for BootstrapOptions {
         Self {
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 8888),
             admin: SocketAddr::new(loopback, 9901),
-            router: SocketAddr::new(loopback, 50051),
-            broker: SocketAddr::new(loopback, 8080),
+            routers: vec![SocketAddr::new(loopback, 50051)],
+            brokers: vec![SocketAddr::new(loopback, 8080)],
             max_request_bytes: 4 * 1024 * 1024,
             message_timeout: Duration::from_secs(10),
             request_headers_timeout: Duration::from_secs(10),
@@ -77,7 +77,8 @@ pub fn render_bootstrap(opts: &BootstrapOptions) -> String {
 # Regenerate instead of editing: see envoy/README.md.
 #
 # Static here: the MCP listener (ext_proc, then the router filter) and two clusters,
-# the gateway's gRPC port (ext_proc + ADS) and its broker. Dynamic, served over ADS
+# the gateway's gRPC port (ext_proc + ADS) and its broker, with one endpoint per
+# replica (`--router`/`--broker` repeated). Dynamic, served over ADS
 # by the gateway itself: the jwt_authn filter's config and its issuers' key clusters
 # (when `auth:` is set), one cluster per enabled MCP server and the route table
 # `{ROUTE_CONFIG_NAME}`, which sends a request to a server when the ext_proc router has
@@ -194,6 +195,7 @@ static_resources:
               grpc_service:
                 envoy_grpc:
                   cluster_name: {ROUTER_CLUSTER}
+{ext_proc_retry_policy}
               # Never let a request bypass the router.
               failure_mode_allow: false
               # Envoy picks a route from the client's own headers before any filter runs;
@@ -232,6 +234,7 @@ static_resources:
               grpc_service:
                 envoy_grpc:
                   cluster_name: {ROUTER_CLUSTER}
+{ext_proc_retry_policy}
               failure_mode_allow: false
               processing_mode:
                 request_header_mode: SKIP
@@ -253,61 +256,14 @@ static_resources:
               "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
 
   clusters:
-  # The gateway's gRPC port: ext_proc streams and the ADS stream (HTTP/2).
-  - name: {ROUTER_CLUSTER}
-    type: STATIC
-    connect_timeout: 1s
-    typed_extension_protocol_options:
-      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-        explicit_http_config:
-          http2_protocol_options:
-            connection_keepalive:
-              interval: 30s
-              timeout: 5s
-    # Every in-flight request holds an ext_proc stream: lift the default 1024.
-    circuit_breakers:
-      thresholds:
-      - max_connections: {CIRCUIT_BREAKER_LIMIT}
-        max_pending_requests: {CIRCUIT_BREAKER_LIMIT}
-        max_requests: {CIRCUIT_BREAKER_LIMIT}
-    load_assignment:
-      cluster_name: {ROUTER_CLUSTER}
-      endpoints:
-      - lb_endpoints:
-        - endpoint:
-            address:
-              socket_address:
-                address: "{router_ip}"
-                port_value: {router_port}
-  # The broker (HTTP/1.1): initialize, lists, GET notification streams, DELETE.
-  - name: {BROKER_CLUSTER}
-    type: STATIC
-    connect_timeout: 1s
-    # Each open SSE stream holds a request: lift the default 1024.
-    circuit_breakers:
-      thresholds:
-      - max_connections: {CIRCUIT_BREAKER_LIMIT}
-        max_pending_requests: {CIRCUIT_BREAKER_LIMIT}
-        max_requests: {CIRCUIT_BREAKER_LIMIT}
-    load_assignment:
-      cluster_name: {BROKER_CLUSTER}
-      endpoints:
-      - lb_endpoints:
-        - endpoint:
-            address:
-              socket_address:
-                address: "{broker_ip}"
-                port_value: {broker_port}
+{static_clusters}
 "#,
         admin_ip = opts.admin.ip(),
         admin_port = opts.admin.port(),
         listen_ip = opts.listen.ip(),
         listen_port = opts.listen.port(),
-        router_ip = opts.router.ip(),
-        router_port = opts.router.port(),
-        broker_ip = opts.broker.ip(),
-        broker_port = opts.broker.port(),
+        static_clusters = clusters::static_clusters(&opts.routers, &opts.brokers),
+        ext_proc_retry_policy = clusters::EXT_PROC_RETRY_POLICY,
         max_request_bytes = opts.max_request_bytes,
         local_reply_config = errors::local_reply_config(opts.max_request_bytes),
         custom_response_filter = errors::custom_response_filter(),
@@ -332,6 +288,7 @@ fn proto_duration(duration: Duration) -> String {
     }
 }
 
+mod clusters;
 mod errors;
 
 #[cfg(test)]

@@ -16,8 +16,8 @@ use envoy_types::pb::envoy::config::endpoint::v3::{
     ClusterLoadAssignment, Endpoint, LbEndpoint, LocalityLbEndpoints, lb_endpoint,
 };
 use envoy_types::pb::envoy::config::route::v3::{
-    HeaderMatcher, Route, RouteAction, RouteConfiguration, RouteMatch, VirtualHost, header_matcher,
-    route, route_action, route_match,
+    HeaderMatcher, RetryPolicy, Route, RouteAction, RouteConfiguration, RouteMatch, VirtualHost,
+    header_matcher, retry_policy, route, route_action, route_match,
 };
 use envoy_types::pb::envoy::extensions::filters::http::ext_proc::v3::{
     ExtProcPerRoute, ext_proc_per_route,
@@ -258,16 +258,38 @@ fn broker_virtual_host() -> VirtualHost {
 }
 
 /// The broker's route: the response filter is off (nothing to map back), so requests the
-/// broker answers cost the router one message at most.
+/// broker answers cost the router one message at most. A request that could not reach a
+/// broker replica at all goes to another one.
 fn broker_route() -> Route {
     let mut route = catch_all_route(RouteAction {
         cluster_specifier: Some(route_action::ClusterSpecifier::Cluster(
             BROKER_CLUSTER.to_owned(),
         )),
+        retry_policy: Some(unreached_replica_retry()),
         ..sse_route_action()
     });
     disable_response_filter(&mut route);
     route
+}
+
+/// Retries only what never reached a replica (refused, or reset before the request was
+/// sent), on another replica: safe for any request, since nothing acted on it.
+fn unreached_replica_retry() -> RetryPolicy {
+    RetryPolicy {
+        retry_on: "connect-failure,refused-stream,reset-before-request".to_owned(),
+        num_retries: Some(UInt32Value { value: 2 }),
+        retry_host_predicate: vec![retry_policy::RetryHostPredicate {
+            name: "envoy.retry_host_predicates.previous_hosts".to_owned(),
+            config_type: Some(retry_policy::retry_host_predicate::ConfigType::TypedConfig(
+                Any {
+                    type_url: "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate".to_owned(),
+                    value: Vec::new(),
+                },
+            )),
+        }],
+        host_selection_retry_max_attempts: 5,
+        ..Default::default()
+    }
 }
 
 fn catch_all_route(action: RouteAction) -> Route {

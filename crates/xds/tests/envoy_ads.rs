@@ -22,8 +22,8 @@ fn bootstrap(router: SocketAddr, broker: SocketAddr) -> String {
     render_bootstrap(&BootstrapOptions {
         listen: loopback_port_zero(),
         admin: loopback_port_zero(),
-        router,
-        broker,
+        routers: vec![router],
+        brokers: vec![broker],
         ..BootstrapOptions::default()
     })
 }

@@ -7,8 +7,8 @@ pub(crate) fn execute(args: &EnvoyConfigArgs) -> anyhow::Result<()> {
     let opts = BootstrapOptions {
         listen: args.listen,
         admin: args.admin,
-        router: args.router,
-        broker: args.broker,
+        routers: args.routers.clone(),
+        brokers: args.brokers.clone(),
         max_request_bytes: args.max_request_bytes,
         request_headers_timeout: args.request_headers_timeout,
         request_timeout: args.request_timeout,

@@ -13,8 +13,8 @@ fn custom() -> BootstrapOptions {
     BootstrapOptions {
         listen: "127.0.0.2:18888".parse().expect("addr"),
         admin: "127.0.0.3:19901".parse().expect("addr"),
-        router: "10.1.2.3:15051".parse().expect("addr"),
-        broker: "10.1.2.4:18080".parse().expect("addr"),
+        routers: vec!["10.1.2.3:15051".parse().expect("addr")],
+        brokers: vec!["10.1.2.4:18080".parse().expect("addr")],
         max_request_bytes: 1000,
         message_timeout: Duration::from_millis(2500),
         request_headers_timeout: Duration::from_secs(3),
@@ -57,8 +57,8 @@ fn defaults_are_the_documented_ports_and_limits() {
     let opts = BootstrapOptions::default();
     assert_eq!(opts.listen.to_string(), "0.0.0.0:8888");
     assert_eq!(opts.admin.to_string(), "127.0.0.1:9901");
-    assert_eq!(opts.router.to_string(), "127.0.0.1:50051");
-    assert_eq!(opts.broker.to_string(), "127.0.0.1:8080");
+    assert_eq!(opts.routers, ["127.0.0.1:50051".parse().expect("addr")]);
+    assert_eq!(opts.brokers, ["127.0.0.1:8080".parse().expect("addr")]);
     assert_eq!(opts.max_request_bytes, 4 * 1024 * 1024);
     assert_eq!(opts.message_timeout, Duration::from_secs(10));
     assert_eq!(opts.request_headers_timeout, Duration::from_secs(10));
@@ -101,6 +101,49 @@ fn addresses_come_from_the_options() {
     assert_eq!(endpoint(&clusters[0]), ("10.1.2.3".into(), 15051));
     assert_eq!(clusters[1]["name"], "mcp_broker");
     assert_eq!(endpoint(&clusters[1]), ("10.1.2.4".into(), 18080));
+}
+
+/// Replicas: one endpoint each in the router and broker clusters, round robin, active
+/// health checks and no panic mode (a dead replica gets no traffic), and ext_proc streams
+/// that could not reach a replica retried on another.
+#[test]
+fn every_replica_is_an_endpoint_and_dead_ones_get_no_traffic() {
+    let opts = BootstrapOptions {
+        routers: ["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"]
+            .map(|a| a.parse().expect("addr"))
+            .to_vec(),
+        brokers: ["127.0.0.1:4", "127.0.0.1:5"]
+            .map(|a| a.parse().expect("addr"))
+            .to_vec(),
+        ..BootstrapOptions::default()
+    };
+    let bootstrap = parse(&render_bootstrap(&opts));
+    let clusters = &bootstrap["static_resources"]["clusters"];
+    for (cluster, ports) in [(&clusters[0], &[1, 2, 3][..]), (&clusters[1], &[4, 5][..])] {
+        let endpoints = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"]
+            .as_sequence()
+            .expect("lb_endpoints");
+        let found: Vec<u64> = endpoints
+            .iter()
+            .map(|e| socket(&e["endpoint"]["address"]).1)
+            .collect();
+        assert_eq!(found, ports, "{:?}", cluster["name"]);
+        assert_eq!(cluster["lb_policy"], "ROUND_ROBIN");
+        assert_eq!(
+            cluster["common_lb_config"]["healthy_panic_threshold"]["value"],
+            0
+        );
+        assert!(cluster["health_checks"][0]["tcp_health_check"].is_mapping());
+    }
+    for name in ["envoy.filters.http.ext_proc", BACKEND_RESPONSE_FILTER] {
+        let retry = &filter(&bootstrap, name)["typed_config"]["grpc_service"]["retry_policy"];
+        let on = retry["retry_on"].as_str().expect("retry_on");
+        assert!(on.contains("connect-failure"), "{name}: {on}");
+        assert_eq!(
+            retry["retry_host_predicate"][0]["name"],
+            "envoy.retry_host_predicates.previous_hosts"
+        );
+    }
 }
 
 #[test]

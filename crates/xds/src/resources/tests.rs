@@ -306,6 +306,25 @@ fn empty_config_still_routes_everything_to_the_broker() {
     assert_eq!(target_cluster(route_action(broker)), "mcp_broker");
 }
 
+/// Broker replicas: a request that never reached one (refused, reset before it was sent)
+/// goes to another; nothing a broker received is sent twice.
+#[test]
+fn broker_requests_that_reached_no_replica_go_to_another() {
+    let resources = resources(&Config::empty());
+    let retry = route_action(&resources.routes.virtual_hosts[0])
+        .retry_policy
+        .as_ref()
+        .expect("a retry policy");
+    assert_eq!(
+        retry.retry_on,
+        "connect-failure,refused-stream,reset-before-request"
+    );
+    assert_eq!(
+        retry.retry_host_predicate[0].name,
+        "envoy.retry_host_predicates.previous_hosts"
+    );
+}
+
 #[test]
 fn ipv6_backends_connect_to_the_bare_address_and_keep_brackets_in_host() {
     let cfg = Config::from_yaml(
