@@ -28,6 +28,7 @@ mod backend;
 mod client;
 mod envoy;
 mod gateway;
+mod idp;
 mod live;
 mod node;
 mod process;
@@ -44,6 +45,7 @@ pub use client::{
 };
 pub use envoy::{Envoy, EnvoySettings, envoy_binary};
 pub use gateway::{ExternalServer, Gateway, GatewayOptions};
+pub use idp::{ACCESS_TOKEN_TYPE, IdentityProvider, TOKEN_EXCHANGE};
 pub use live::{FIRST_TOOL, LiveServer, SeenCredentials, WATCHED_URI};
 pub use node::{TasksServer, run_client};
 pub use process::{DEADLINE, eventually, eventually_within};

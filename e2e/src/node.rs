@@ -23,7 +23,7 @@ use crate::{
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// `e2e/node`, after checking that its packages are installed.
-fn node_dir() -> Result<PathBuf> {
+pub(crate) fn node_dir() -> Result<PathBuf> {
     let dir = workspace_dir().join("e2e").join("node");
     let sdk = dir.join("node_modules/@modelcontextprotocol/sdk/package.json");
     if !sdk.is_file() {
@@ -37,7 +37,7 @@ fn node_dir() -> Result<PathBuf> {
 }
 
 /// A `node` command running `script` of `e2e/node`.
-fn node(dir: &Path, script: &str) -> Command {
+pub(crate) fn node(dir: &Path, script: &str) -> Command {
     let mut command = Command::new("node");
     command.arg(dir.join(script)).current_dir(dir);
     command

@@ -247,6 +247,10 @@ pub(crate) fn validate(raw: RawAuth, errors: &mut Vec<FieldError>) -> Option<Aut
         if clock_skew.is_some_and(|skew| skew > MAX_CLOCK_SKEW) {
             report(at("clockSkew"), None, "must be at most 10m");
         }
+        if clock_skew.is_some_and(|skew| skew.is_zero()) {
+            // Envoy reads 0 as "unset", which is its default of 60 s.
+            report(at("clockSkew"), None, "must be at least 1s");
+        }
         if cache.is_some_and(|d| d.is_zero()) {
             report(at("jwksCacheDuration"), None, "must be at least 1s");
         }

@@ -132,6 +132,7 @@ auth:
   - issuer: https://a.example
     jwksUri: https://a.example/keys
     audiences: ['']
+    clockSkew: 0s
 ",
     );
     assert_eq!(
@@ -146,6 +147,7 @@ auth:
             "auth.issuers[1].jwksCacheDuration: must be at least 1s",
             r#"auth.issuers[2].issuer "https://a.example": is listed twice"#,
             r#"auth.issuers[2].audiences[0] "": is empty"#,
+            "auth.issuers[2].clockSkew: must be at least 1s",
         ]
     );
     assert_eq!(
