@@ -1,10 +1,11 @@
 # mcp-gateway: an Envoy-based gateway for MCP servers.
 #   make run    build and start the whole local gateway (Envoy, broker-router, example servers)
+#   make run-ha the same with three broker-router replicas on one Redis behind one Envoy
 #   make test   run the full test suite (unit + e2e through real Envoy)
 SHELL := /usr/bin/env bash
 CARGO ?= cargo
 
-.PHONY: run build build-release test unit e2e e2e-node lint fmt envoy redis envoy-config clean help
+.PHONY: run run-ha build build-release test unit e2e e2e-node lint fmt envoy redis envoy-config clean help
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -31,6 +32,11 @@ e2e-node:
 
 run: build-release envoy
 	scripts/run-local.sh
+
+## Three replicas sharing sessions through redis-server (started and stopped by the script),
+## Envoy round-robining over them; pids in .run/replica-{1,2,3}.pid (docs/operations.md).
+run-ha: build-release envoy redis
+	scripts/run-ha.sh
 
 ## The full suite: offline Kubernetes manifest validation, unit tests, e2e tests through
 ## real Envoy with real MCP servers, and the official MCP conformance suite through the gateway.
