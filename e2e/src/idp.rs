@@ -82,6 +82,25 @@ impl IdentityProvider {
         format!("{}/jwks", self.issuer())
     }
 
+    /// The gateway config's `auth:` section trusting this provider for `resource`, with
+    /// scope `mcp` required, keys cached for 2 s and 1 s of clock skew (so tests see key
+    /// rotation and expiry quickly).
+    pub fn auth_section(&self, resource: &str) -> String {
+        format!(
+            "auth:
+  resource: {resource}
+  requiredScopes: [mcp]
+  issuers:
+  - issuer: {}
+    jwksUri: {}
+    clockSkew: 1s
+    jwksCacheDuration: 2s
+",
+            self.issuer(),
+            self.jwks_uri()
+        )
+    }
+
     /// Kills it (the port stays reserved for [`IdentityProvider::resume`]).
     pub async fn stop(&mut self) -> Result<()> {
         if let Some(mut process) = self.process.take() {
@@ -166,4 +185,38 @@ impl IdentityProvider {
             .map(ChildProcess::log_tail)
             .unwrap_or_default()
     }
+}
+
+/// Runs `e2e/node/oauth-client.mjs`: the TypeScript SDK's client with its client-credentials
+/// provider, given only `url` and the credentials (and the issuer it expects), calls `tool`
+/// with `arguments`. Returns what it observed.
+pub async fn run_oauth_client(
+    url: &str,
+    client: &str,
+    secret: &str,
+    issuer: &str,
+    tool: &str,
+    arguments: &Value,
+) -> Result<Value> {
+    let dir = node_dir()?;
+    let mut command = node(&dir, "oauth-client.mjs");
+    command
+        .args([url, client, secret, issuer, tool])
+        .arg(arguments.to_string())
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    let output = tokio::time::timeout(std::time::Duration::from_secs(60), command.output())
+        .await
+        .context("oauth-client.mjs ran longer than 60 s")?
+        .context("running node oauth-client.mjs")?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        bail!(
+            "oauth-client.mjs failed ({}):\n{}{stdout}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    serde_json::from_str(stdout.trim())
+        .with_context(|| format!("oauth-client.mjs printed no JSON object: {stdout}"))
 }

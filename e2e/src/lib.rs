@@ -45,7 +45,7 @@ pub use client::{
 };
 pub use envoy::{Envoy, EnvoySettings, envoy_binary};
 pub use gateway::{ExternalServer, Gateway, GatewayOptions};
-pub use idp::{ACCESS_TOKEN_TYPE, IdentityProvider, TOKEN_EXCHANGE};
+pub use idp::{ACCESS_TOKEN_TYPE, IdentityProvider, TOKEN_EXCHANGE, run_oauth_client};
 pub use live::{FIRST_TOOL, LiveServer, SeenCredentials, WATCHED_URI};
 pub use node::{TasksServer, run_client};
 pub use process::{DEADLINE, eventually, eventually_within};

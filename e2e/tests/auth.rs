@@ -40,18 +40,9 @@ impl Setup {
         .await?;
         let resource = gateway.mcp_url();
         let yaml = format!(
-            "{}auth:
-  resource: {resource}
-  requiredScopes: [mcp]
-  issuers:
-  - issuer: {}
-    jwksUri: {}
-    clockSkew: 1s
-    jwksCacheDuration: 2s
-",
+            "{}{}",
             gateway.config_yaml(&[ServerKind::Calc])?,
-            idp.issuer(),
-            idp.jwks_uri()
+            idp.auth_section(&resource)
         );
         gateway.write_config(&yaml)?;
         let setup = Self {
