@@ -1,11 +1,12 @@
 # mcp-gateway: an Envoy-based gateway for MCP servers.
 #   make run    build and start the whole local gateway (Envoy, broker-router, example servers)
+#   make run-auth  the same plus an OpenID provider (alice/bob) and auth on
 #   make run-ha the same with three broker-router replicas on one Redis behind one Envoy
 #   make test   run the full test suite (unit + e2e through real Envoy)
 SHELL := /usr/bin/env bash
 CARGO ?= cargo
 
-.PHONY: run run-ha build build-release test unit e2e e2e-node lint fmt envoy redis envoy-config clean help
+.PHONY: run run-auth run-ha build build-release test unit e2e e2e-node lint fmt envoy redis envoy-config clean help
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -32,6 +33,11 @@ e2e-node:
 
 run: build-release envoy
 	scripts/run-local.sh
+
+## make run plus a real OpenID provider at http://127.0.0.1:8890 (clients alice/alice-secret,
+## bob/bob-secret) and auth on; prints how to get a token and call a tool (docs/security.md).
+run-auth: build-release envoy e2e-node
+	scripts/run-auth.sh
 
 ## Three replicas sharing sessions through redis-server (started and stopped by the script),
 ## Envoy round-robining over them; pids in .run/replica-{1,2,3}.pid (docs/operations.md).

@@ -86,5 +86,10 @@ cat <<MSG
   Config: ${CONFIG} (edits apply live)   Logs: ${run_dir}/   Ctrl-C stops everything.
 
 MSG
+# Notes of a wrapper script (make run-auth): printed as they are.
+if [[ -n "${MCP_RUN_NOTES:-}" && -f "${MCP_RUN_NOTES}" ]]; then
+    cat "${MCP_RUN_NOTES}"
+    echo
+fi
 wait -n "${pids[@]}" || true
 log "a process exited; see ${run_dir}/*.log"
