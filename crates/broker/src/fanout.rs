@@ -29,7 +29,7 @@ pub(crate) async fn set_level(
         }
         let outcome = match state
             .backends
-            .open(session, &server.name, &server.url)
+            .open(session, &server.name, &server.url, state.upstream())
             .await
         {
             Ok(backend) => state

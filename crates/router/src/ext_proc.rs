@@ -14,12 +14,16 @@ use envoy_types::pb::envoy::service::ext_proc::v3::processing_request::Request;
 use envoy_types::pb::envoy::service::ext_proc::v3::{ProcessingRequest, ProcessingResponse};
 use envoy_types::pb::google::protobuf::value;
 use futures::Stream;
+use http::{HeaderName, HeaderValue};
 use mcp_gateway_catalog::CatalogStore;
 use mcp_gateway_config::{ConfigStore, Server};
+use mcp_gateway_credentials::BackendCredentials;
+use mcp_gateway_identity::Caller;
 use mcp_gateway_protocol::Limits;
 use mcp_gateway_protocol::transport;
 use mcp_gateway_routing::{
-    Backends, FieldValue, METADATA_NAMESPACE, Opened, Plan, Policy, RequestContext, RouteMetadata,
+    Backends, CredentialHeader, FieldValue, METADATA_NAMESPACE, Opened, Plan, Policy,
+    RequestContext, RouteMetadata,
 };
 use mcp_gateway_session::{BackendSessions, OpenError, SessionIds};
 use tonic::{Status, Streaming};
@@ -42,6 +46,11 @@ pub struct RouterState {
 struct Sessions {
     ids: SessionIds,
     backends: Arc<BackendSessions>,
+    /// For the token client of the config in force.
+    config: Arc<ConfigStore>,
+    /// What backends are given; `None` until [`Router::with_credentials`] (then every server
+    /// configured with credentials is refused rather than reached without them).
+    credentials: Option<BackendCredentials>,
 }
 
 /// The ext_proc service.
@@ -59,8 +68,13 @@ impl Router {
         origins: OriginPolicy,
     ) -> Self {
         Self(Arc::new(RouterState {
-            policy: Policy::new(config, catalog, max_request_bytes, origins),
-            sessions: Sessions { ids, backends },
+            policy: Policy::new(config.clone(), catalog, max_request_bytes, origins),
+            sessions: Sessions {
+                ids,
+                backends,
+                config,
+                credentials: None,
+            },
         }))
     }
 
@@ -68,6 +82,15 @@ impl Router {
     pub fn with_json_limits(mut self, limits: Limits) -> Self {
         if let Some(state) = Arc::get_mut(&mut self.0) {
             state.policy.set_json_limits(limits);
+        }
+        self
+    }
+
+    /// The same router sending backends the credentials they are configured with (before it
+    /// is shared; share `credentials` with the broker so both use one token cache).
+    pub fn with_credentials(mut self, credentials: BackendCredentials) -> Self {
+        if let Some(state) = Arc::get_mut(&mut self.0) {
+            state.sessions.credentials = Some(credentials);
         }
         self
     }
@@ -178,10 +201,64 @@ impl Backends for Sessions {
         self.ids.verify(gateway, subject).is_ok()
     }
 
+    async fn credential(
+        &self,
+        server: &Server,
+        caller: Option<&Caller>,
+    ) -> Result<Option<CredentialHeader>, RouteError> {
+        if server.credentials.is_none() {
+            return Ok(None);
+        }
+        let unavailable = |reason: String| RouteError::CredentialUnavailable {
+            server: server.name.clone(),
+            reason,
+        };
+        let Some(credentials) = &self.credentials else {
+            return Err(unavailable(format!(
+                "MCP server '{}' needs backend credentials, and the router has none",
+                server.name
+            )));
+        };
+        let config = self.config.load();
+        let credential = credentials
+            .for_caller(server, config.token_client(), caller)
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
+        Ok(credential.map(|c| CredentialHeader::new(c.name().as_str(), c.value().as_bytes())))
+    }
+
     async fn open(&self, gateway: &str, server: &Server) -> Result<Opened, RouteError> {
+        self.open_with(gateway, server, None).await
+    }
+
+    async fn open_with(
+        &self,
+        gateway: &str,
+        server: &Server,
+        credential: Option<&CredentialHeader>,
+    ) -> Result<Opened, RouteError> {
+        // The backend's initialize, if the session is opened now, carries the credential too.
+        let keyed;
+        let upstream = match credential {
+            None => self.backends.upstream(),
+            Some(credential) => {
+                let header = HeaderName::from_bytes(credential.name().as_bytes())
+                    .ok()
+                    .zip(HeaderValue::from_bytes(credential.value()).ok())
+                    .ok_or_else(|| RouteError::CredentialUnavailable {
+                        server: server.name.clone(),
+                        reason: format!(
+                            "the credential of MCP server '{}' is not a valid header",
+                            server.name
+                        ),
+                    })?;
+                keyed = self.backends.upstream().with_credential(Some(header));
+                &keyed
+            }
+        };
         let (record, backend) = self
             .backends
-            .open_with_record(gateway, &server.name, &server.url)
+            .open_with_record(gateway, &server.name, &server.url, upstream)
             .await
             .map_err(|e| match e {
                 OpenError::UnknownSession => RouteError::UnknownSession,

@@ -63,9 +63,13 @@ pub(crate) fn translate(phase: Phase, plan: Plan) -> ProcessingResponse {
 /// A request's changes. The header mutation is always there, even empty: Envoy ignores
 /// `clear_route_cache` without one.
 fn route_common(route: Route) -> CommonResponse {
+    let mut set_headers: Vec<_> = route.set.into_iter().map(|(k, v)| set(k, v)).collect();
+    if let Some(credential) = &route.credential {
+        set_headers.push(set(credential.name(), credential.value()));
+    }
     CommonResponse {
         header_mutation: Some(HeaderMutation {
-            set_headers: route.set.into_iter().map(|(k, v)| set(k, v)).collect(),
+            set_headers,
             remove_headers: route.remove,
         }),
         body_mutation: route.body.map(|b| BodyMutation {

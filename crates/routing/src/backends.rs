@@ -6,8 +6,10 @@
 use std::future::Future;
 
 use mcp_gateway_config::Server;
+use mcp_gateway_identity::Caller;
 
 use crate::RouteError;
+use crate::credential::CredentialHeader;
 
 /// The backend session a routed request uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,6 +43,43 @@ pub trait Backends {
         gateway: &str,
         server: &Server,
     ) -> impl Future<Output = Result<Opened, RouteError>> + Send;
+
+    /// The credential `server` is configured with for a request of `caller` (`None` with auth
+    /// off): `Ok(None)` when it has none. Called once per routed request, before
+    /// [`Backends::open_with`]; it may wait (a token endpoint) but must not hold up other
+    /// requests. A data plane that cannot obtain credentials keeps the default, which refuses
+    /// every server that has some rather than reaching it without them.
+    fn credential(
+        &self,
+        server: &Server,
+        caller: Option<&Caller>,
+    ) -> impl Future<Output = Result<Option<CredentialHeader>, RouteError>> + Send {
+        let _ = caller;
+        let refused = server
+            .credentials
+            .is_some()
+            .then(|| RouteError::CredentialUnavailable {
+                server: server.name.clone(),
+                reason: format!(
+                    "MCP server '{}' needs backend credentials, which this data plane cannot send",
+                    server.name
+                ),
+            });
+        std::future::ready(refused.map_or(Ok(None), Err))
+    }
+
+    /// [`Backends::open`], with `credential` (from [`Backends::credential`]) sent on the
+    /// backend's `initialize` when the session is opened now. The default ignores it: only a
+    /// data plane whose `credential` can return one needs to override this.
+    fn open_with(
+        &self,
+        gateway: &str,
+        server: &Server,
+        credential: Option<&CredentialHeader>,
+    ) -> impl Future<Output = Result<Opened, RouteError>> + Send {
+        let _ = credential;
+        self.open(gateway, server)
+    }
 
     /// The servers on which `gateway` has a backend session open.
     fn open_servers(

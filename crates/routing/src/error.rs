@@ -28,6 +28,11 @@ pub enum RouteError {
     /// The owning backend could not be reached or refused to open a session.
     #[error("MCP server '{server}' is unavailable: {reason}")]
     BackendUnavailable { server: String, reason: String },
+    /// The credential the server is configured with could not be had (a secret file
+    /// unreadable, the token endpoint down or refusing, no caller token to exchange): nothing
+    /// was sent to the backend. `reason` names the server and what failed, never a secret.
+    #[error("{reason}")]
+    CredentialUnavailable { server: String, reason: String },
     /// The backend forgot the session mid-request; the next request opens a new one.
     #[error("MCP server '{server}' lost its session; retry the request")]
     BackendSessionLost { server: String },
@@ -74,7 +79,7 @@ impl RouteError {
             | Self::BackendUnavailable { .. }
             | Self::BackendSessionLost { .. }
             | Self::BackendFailed { .. } => 200,
-            Self::StoreUnavailable(_) => 503,
+            Self::StoreUnavailable(_) | Self::CredentialUnavailable { .. } => 503,
             Self::Internal(_) => 500,
         }
     }
@@ -96,6 +101,7 @@ impl RouteError {
             Self::BackendUnavailable { .. }
             | Self::BackendSessionLost { .. }
             | Self::BackendFailed { .. }
+            | Self::CredentialUnavailable { .. }
             | Self::StoreUnavailable(_)
             | Self::Internal(_) => codes::INTERNAL_ERROR,
         }

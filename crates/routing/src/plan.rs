@@ -5,6 +5,7 @@
 use mcp_gateway_protocol::{error_body, transport};
 
 use crate::RouteError;
+use crate::credential::CredentialHeader;
 use crate::metadata::RouteMetadata;
 
 /// What to do with one phase.
@@ -27,6 +28,8 @@ pub struct Route {
     pub set: Vec<(&'static str, Vec<u8>)>,
     /// Headers to remove.
     pub remove: Vec<String>,
+    /// The backend's credential, to set (overwriting) after `set`; never in `remove`.
+    pub credential: Option<CredentialHeader>,
     /// The new body, when it changes (the splice already applied).
     pub body: Option<Vec<u8>>,
     /// The `mcp` metadata to set.

@@ -18,6 +18,7 @@ use crate::answer::{BodyRewriter, Source};
 use crate::authn::{Authn, authenticate};
 use crate::backends::{Backends, Opened};
 use crate::context::RequestContext;
+use crate::credential::CredentialHeader;
 use crate::decision::{Addressed, Decision, Target, decide};
 use crate::lost::SessionLost;
 use crate::metadata::{Rewrite, RouteMetadata};
@@ -162,10 +163,14 @@ impl Policy {
         let Some(server) = config.server(&server).filter(|s| s.enabled) else {
             return Ok(None);
         };
-        let opened = backends.open(gateway, server).await?;
+        let credential = backends.credential(server, ctx.caller.as_ref()).await?;
+        let opened = backends
+            .open_with(gateway, server, credential.as_ref())
+            .await?;
         // Always watched: a resumed stream may carry server requests, task ids and event ids
         // to rewrite whatever the client declared, and resumes are rare.
-        let (mut set, remove) = backend_headers(server, &opened, RESUME_LABEL, true);
+        let (mut set, remove) =
+            backend_headers(server, &opened, RESUME_LABEL, true, credential.as_ref());
         set.push((transport::LAST_EVENT_ID, original.as_bytes().to_vec()));
         let metadata = RouteMetadata {
             method: Cow::Borrowed(RESUME_LABEL),
@@ -179,6 +184,7 @@ impl Policy {
         Ok(Some(Plan::Route(Route {
             set,
             remove,
+            credential,
             body: None,
             metadata: Some(metadata),
             clear_route: true,
@@ -333,7 +339,11 @@ async fn route(
 ) -> Result<Plan, RouteError> {
     let gateway = ctx.session.as_deref().ok_or(RouteError::MissingSession)?;
     let server = target.server;
-    let opened = backends.open(gateway, server).await?;
+    // Before anything reaches the backend: a credential that cannot be had stops here.
+    let credential = backends.credential(server, ctx.caller.as_ref()).await?;
+    let opened = backends
+        .open_with(gateway, server, credential.as_ref())
+        .await?;
     let new_body = target.rewrite.then(|| match target.kind {
         Addressed::Response => {
             mcp_gateway_protocol::splice_raw(body, target.range.clone(), &target.original)
@@ -348,7 +358,7 @@ async fn route(
     };
     let rewrite = rewrite_of(target.kind, method, msg);
     let observe = opened.client_may_be_asked || rewrite.is_some();
-    let (mut set, remove) = backend_headers(server, &opened, label, observe);
+    let (mut set, remove) = backend_headers(server, &opened, label, observe, credential.as_ref());
     set.push(("content-length", length.to_string().into_bytes()));
     if target.kind == Addressed::Tool {
         set.push((transport::ROUTED_TOOL, target.original.as_bytes().to_vec()));
@@ -369,6 +379,7 @@ async fn route(
     Ok(Plan::Route(Route {
         set,
         remove,
+        credential,
         body: new_body,
         metadata: Some(metadata),
         clear_route: true,
@@ -409,13 +420,15 @@ fn strip_and_set(remove: Vec<String>, set: Vec<(&'static str, Vec<u8>)>) -> Plan
 
 /// The headers (set, removed) of every request sent to a backend: its hostname, the routing
 /// headers Envoy's backend routes match, the backend's protocol version and session id, and
-/// no client credentials. `observe` selects the route with the response filter (see the xds
-/// crate).
+/// no client credentials (the server's own `credential`, set by the plan, may replace the
+/// client's `Authorization`). `observe` selects the route with the response filter (see the
+/// xds crate).
 fn backend_headers(
     server: &Server,
     backend: &Opened,
     method: &str,
     observe: bool,
+    credential: Option<&CredentialHeader>,
 ) -> (Vec<(&'static str, Vec<u8>)>, Vec<String>) {
     let mut set = Vec::with_capacity(8);
     set.extend([
@@ -430,12 +443,15 @@ fn backend_headers(
     if observe {
         set.push((transport::OBSERVE, b"1".to_vec()));
     }
-    // Client credentials are for the gateway, never passed through to backends; nor is
-    // the caller header the headers phase set for the broker.
-    let mut remove = vec![
-        transport::AUTHORIZATION.to_owned(),
-        CALLER_HEADER.to_owned(),
-    ];
+    // Client credentials are for the gateway, never passed through to backends (a
+    // passthrough server's credential is the caller's token, set again by the plan); nor is
+    // the caller header the headers phase set for the broker. A credential in
+    // `Authorization` overwrites the client's, and is not also removed (the order in which a
+    // data plane applies removals and sets is then irrelevant).
+    let mut remove = vec![CALLER_HEADER.to_owned()];
+    if credential.is_none_or(|c| c.name() != transport::AUTHORIZATION) {
+        remove.push(transport::AUTHORIZATION.to_owned());
+    }
     match &backend.session_id {
         Some(id) => set.push((transport::SESSION_ID, id.as_bytes().to_vec())),
         None => remove.push(transport::SESSION_ID.to_owned()),

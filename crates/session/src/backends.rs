@@ -61,14 +61,18 @@ impl BackendSessions {
         &self.upstream
     }
 
-    /// The backend session of `gateway` on `server` (at `url`), opening it if needed.
+    /// The backend session of `gateway` on `server` (at `url`), opening it if needed with
+    /// `upstream`: [`BackendSessions::upstream`], or a handle of it that carries the server's
+    /// credential for this session's caller
+    /// ([`UpstreamClient::with_credential`]).
     pub async fn open(
         &self,
         gateway: &str,
         server: &str,
         url: &Url,
+        upstream: &UpstreamClient,
     ) -> Result<Arc<BackendSession>, OpenError> {
-        self.open_with_record(gateway, server, url)
+        self.open_with_record(gateway, server, url, upstream)
             .await
             .map(|(_, backend)| backend)
     }
@@ -80,6 +84,7 @@ impl BackendSessions {
         gateway: &str,
         server: &str,
         url: &Url,
+        upstream: &UpstreamClient,
     ) -> Result<(Arc<SessionRecord>, Arc<BackendSession>), OpenError> {
         let (record, existing) = self.lookup(gateway, server).await?;
         if let Some(backend) = existing {
@@ -100,8 +105,7 @@ impl BackendSessions {
                     capabilities: to_value(record.client.capabilities()),
                     client_info: to_value(record.client.info()),
                 };
-                let backend = self
-                    .upstream
+                let backend = upstream
                     .initialize(url, &opts)
                     .await
                     .map_err(OpenError::Unavailable)?;

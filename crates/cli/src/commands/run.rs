@@ -106,7 +106,8 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
         args.max_request_bytes,
         origins,
     )
-    .with_json_limits(json_limits);
+    .with_json_limits(json_limits)
+    .with_credentials(broker.credentials.clone());
 
     let router_listener = TcpListener::bind(args.mcp_router_address)
         .await

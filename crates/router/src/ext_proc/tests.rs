@@ -21,6 +21,7 @@ use mcp_gateway_protocol::transport::OBSERVE as OBSERVE_HEADER;
 use super::*;
 
 mod authz;
+mod credentials;
 mod handoff;
 mod transport;
 
