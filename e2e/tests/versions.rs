@@ -19,7 +19,11 @@ const SUPPORTED: [&str; 3] = ["2025-03-26", "2025-06-18", "2025-11-25"];
 /// The newest of them: the answer to a version the gateway does not speak.
 const NEWEST: &str = "2025-11-25";
 
-const INVALID_REQUEST: i64 = -32600;
+/// What the gateway speaks, newest first (as an unsupported-version answer lists them).
+const NEWEST_FIRST: [&str; 3] = ["2025-11-25", "2025-06-18", "2025-03-26"];
+
+/// MCP 2026-07-28's "unsupported protocol version".
+const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
 
 async fn calc_gateway() -> Result<Gateway> {
     Gateway::start(GatewayOptions {
@@ -103,9 +107,17 @@ async fn initialize_answers_each_supported_version_and_the_newest_otherwise() ->
             StatusCode::BAD_REQUEST,
             "{requested}: {reply}"
         );
+        // MCP 2026-07-28's answer: its code, the request's id, and the versions to retry with.
+        let error = reply.message.as_ref().context("no JSON-RPC body")?;
+        assert_eq!(error["id"], 3, "{requested}: {reply}");
         assert_eq!(
             reply.error_code(),
-            Some(INVALID_REQUEST),
+            Some(UNSUPPORTED_PROTOCOL_VERSION),
+            "{requested}: {reply}"
+        );
+        assert_eq!(
+            error.pointer("/error/data"),
+            Some(&json!({"requested": requested, "supported": NEWEST_FIRST})),
             "{requested}: {reply}"
         );
     }

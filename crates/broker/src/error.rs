@@ -21,6 +21,8 @@ pub struct BrokerError {
     allow: Option<&'static str>,
     /// The `WWW-Authenticate` header of a 401 answer.
     challenge: Option<String>,
+    /// The error's `data` (e.g. the supported versions of an unsupported-version answer).
+    data: Option<Box<serde_json::Value>>,
 }
 
 impl BrokerError {
@@ -33,6 +35,7 @@ impl BrokerError {
             id: None,
             allow: None,
             challenge: None,
+            data: None,
         }
     }
 
@@ -112,13 +115,19 @@ impl From<TransportError> for BrokerError {
         let status = StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
         let mut this = Self::new(status, error.code(), error.to_string());
         this.allow = error.allow();
+        this.data = error.data().map(Box::new);
         this
     }
 }
 
 impl IntoResponse for BrokerError {
     fn into_response(self) -> Response {
-        let body = error_body(self.id.as_deref(), self.code, &self.message, None);
+        let body = error_body(
+            self.id.as_deref(),
+            self.code,
+            &self.message,
+            self.data.as_deref(),
+        );
         let mut response = (self.status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(

@@ -16,5 +16,8 @@ pub const CONNECTION_CLOSED: i64 = -32000;
 pub const REQUEST_TIMEOUT: i64 = -32001;
 /// MCP: the requested resource does not exist (`resources/read`).
 pub const RESOURCE_NOT_FOUND: i64 = -32002;
+/// MCP (2026-07-28): the request's protocol version is not one the server speaks; `data`
+/// holds `requested` and `supported`, so a client can retry with a version of the list.
+pub const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
 /// Gateway: no new session now, the gateway holds as many as it may (HTTP 503); retry later.
 pub const SESSION_LIMIT: i64 = -32003;

@@ -78,7 +78,22 @@ impl TransportError {
 
     /// The JSON-RPC error code of the answer.
     pub fn code(&self) -> i64 {
-        codes::INVALID_REQUEST
+        match self {
+            Self::UnsupportedVersion(_) => codes::UNSUPPORTED_PROTOCOL_VERSION,
+            _ => codes::INVALID_REQUEST,
+        }
+    }
+
+    /// The JSON-RPC error `data` of the answer: for an unsupported version, the version
+    /// requested and those the gateway speaks (newest first), as MCP 2026-07-28 defines.
+    pub fn data(&self) -> Option<serde_json::Value> {
+        match self {
+            Self::UnsupportedVersion(requested) => Some(serde_json::json!({
+                "requested": requested,
+                "supported": crate::versions::SUPPORTED,
+            })),
+            _ => None,
+        }
     }
 
     /// The `Allow` header of a 405 answer.

@@ -143,6 +143,11 @@ impl<'a> Head<'a> {
         self
     }
 
+    /// Whether the request is a POST (whose body carries a JSON-RPC id).
+    pub fn is_post(&self) -> bool {
+        self.method == b"POST"
+    }
+
     /// `Mcp-Session-Id`, when sent as text.
     pub fn session_id(&self) -> Option<&'a str> {
         self.text(SESSION_ID)

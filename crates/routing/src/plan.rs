@@ -60,6 +60,8 @@ pub struct Reject {
     pub message: String,
     /// The request's id as raw JSON text (`null` in the body when `None`).
     pub id: Option<String>,
+    /// The error's `data` (e.g. the supported versions of an unsupported-version answer).
+    pub data: Option<serde_json::Value>,
     /// Response headers.
     pub headers: Vec<(&'static str, String)>,
 }
@@ -81,13 +83,22 @@ impl Reject {
             code: error.code(),
             message: error.to_string(),
             id: id.map(str::to_owned),
+            data: match error {
+                RouteError::Transport(transport) => transport.data(),
+                _ => None,
+            },
             headers,
         }
     }
 
     /// The JSON-RPC error body.
     pub fn body(&self) -> Vec<u8> {
-        error_body(self.id.as_deref(), self.code, &self.message, None)
+        error_body(
+            self.id.as_deref(),
+            self.code,
+            &self.message,
+            self.data.as_ref(),
+        )
     }
 }
 

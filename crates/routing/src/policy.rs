@@ -9,7 +9,7 @@ use mcp_gateway_catalog::CatalogStore;
 use mcp_gateway_config::{ConfigStore, Server};
 use mcp_gateway_protocol::origin::OriginPolicy;
 use mcp_gateway_protocol::transport::{self, Endpoint, Head};
-use mcp_gateway_protocol::{Limits, Message, events};
+use mcp_gateway_protocol::{Limits, Message, TransportError, events};
 
 use mcp_gateway_identity::{CALLER_HEADER, Caller};
 
@@ -96,6 +96,13 @@ impl Policy {
         let method = match transport::check(&head, &self.origins) {
             Ok(Endpoint::Mcp(method)) => method,
             Ok(Endpoint::OAuthMetadata | Endpoint::Health) => return strip(remove),
+            // A POST in a version the gateway does not speak is answered once its body is
+            // read, with the request's id (clients match the answer by it to negotiate down).
+            Err(error @ TransportError::UnsupportedVersion(_)) if head.is_post() => {
+                ctx.reads_body = true;
+                ctx.denied = Some(RouteError::Transport(error));
+                return strip(remove);
+            }
             Err(error) => return Plan::reject(&RouteError::Transport(error), None),
         };
         ctx.reads_body = method == transport::Method::Post;

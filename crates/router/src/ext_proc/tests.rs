@@ -537,18 +537,42 @@ async fn bad_input_gets_json_rpc_errors() {
 async fn foreign_origins_and_unknown_versions_are_refused() {
     let h = Harness::new(1 << 20);
     let cases = [
-        (("origin", "http://evil.example"), 403),
-        (("mcp-protocol-version", "1999-01-01"), 400),
+        (("origin", "http://evil.example"), 403, -32600),
+        (("mcp-protocol-version", "1999-01-01"), 400, -32022),
     ];
-    for ((name, value), status) in cases {
+    for ((name, value), status, code) in cases {
         let mut req = RequestState::default();
         let (got, body) = immediate(
             &h.send(&mut req, headers(&[(":method", "GET"), (name, value)]))
                 .await,
         );
         assert_eq!(got, status, "{name}: {value}");
-        assert_eq!(body["error"]["code"], -32600);
+        assert_eq!(body["error"]["code"], code);
     }
+    // A POST's unknown version is answered with its id and the versions to retry with.
+    let mut req = RequestState::default();
+    let resp = h
+        .send(
+            &mut req,
+            headers(&[(":method", "POST"), ("mcp-protocol-version", "2099-01-01")]),
+        )
+        .await;
+    assert!(matches!(resp.response, Some(Response::RequestHeaders(_))));
+    let (got, body) = immediate(
+        &h.send(
+            &mut req,
+            body(r#"{"jsonrpc":"2.0","id":"v-1","method":"tools/list"}"#),
+        )
+        .await,
+    );
+    assert_eq!(got, 400);
+    assert_eq!(body["id"], "v-1");
+    assert_eq!(body["error"]["code"], -32022);
+    assert_eq!(body["error"]["data"]["requested"], "2099-01-01");
+    assert_eq!(
+        body["error"]["data"]["supported"],
+        serde_json::json!(mcp_gateway_protocol::versions::SUPPORTED)
+    );
     let mut req = RequestState::default();
     let resp = h
         .send(
