@@ -76,6 +76,9 @@ pub struct SeenCredentials {
     pub authorization: Option<String>,
     /// `X-Api-Key`, when sent.
     pub api_key: Option<String>,
+    /// `x-mcp-method`: set by the router on requests it routed, absent on the gateway's own
+    /// requests (discovery, backend sessions it opens).
+    pub routed_method: Option<String>,
 }
 
 /// The in-process server; stops serving on drop.
@@ -124,6 +127,7 @@ impl LiveServer {
                             SeenCredentials {
                                 authorization: header("authorization"),
                                 api_key: header("x-api-key"),
+                                routed_method: header("x-mcp-method"),
                             }
                         };
                         lock(&recorder.credentials).push(seen);
