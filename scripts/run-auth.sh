@@ -82,7 +82,7 @@ scripts/ensure-node-packages.sh e2e/node "the demo OpenID provider (oidc-provide
 idp_pid=""
 cleanup() {
     trap - INT TERM EXIT
-    [[ -n "${idp_pid}" ]] && kill "${idp_pid}" 2>/dev/null || true
+    if [[ -n "${idp_pid}" ]]; then kill "${idp_pid}" 2>/dev/null || true; fi
 }
 trap cleanup INT TERM EXIT
 
