@@ -18,12 +18,15 @@ pub enum UpstreamError {
     Timeout,
     /// The backend answered with a non-success HTTP status. A 404 to a request
     /// that carried a session id means the backend forgot the session.
-    #[error("upstream answered HTTP {status}: {body}")]
+    ///
+    /// The body is not kept, only its size: backends' error pages may echo the request's
+    /// headers, and with them the credential the gateway sent, into logs and client errors.
+    #[error("upstream answered HTTP {status} ({body_bytes} bytes of body, not shown)")]
     Status {
         /// HTTP status code.
         status: u16,
-        /// Start of the response body, for diagnostics.
-        body: String,
+        /// Size of the response body (up to the read limit).
+        body_bytes: usize,
     },
     /// The backend answered with a JSON-RPC error.
     #[error("upstream JSON-RPC error {code}: {message}")]
@@ -67,13 +70,13 @@ mod tests {
     fn classifies_errors() {
         let gone = UpstreamError::Status {
             status: 404,
-            body: String::new(),
+            body_bytes: 0,
         };
         assert!(gone.is_session_gone());
         assert!(!gone.is_unreachable());
         let bad = UpstreamError::Status {
             status: 400,
-            body: String::new(),
+            body_bytes: 0,
         };
         assert!(!bad.is_session_gone());
         assert!(UpstreamError::Connect("refused".into()).is_unreachable());

@@ -21,8 +21,6 @@ use crate::sse::{SseEvent, SseParser};
 pub(crate) const MAX_MESSAGE_BYTES: usize = 32 << 20;
 /// How much of an error body is read to look for a JSON-RPC error.
 const MAX_ERROR_BODY_BYTES: usize = 64 << 10;
-/// How much of an error body is kept in [`UpstreamError::Status`].
-const MAX_ERROR_BODY_CHARS: usize = 512;
 /// How many times a stream that ends before the response is resumed.
 const MAX_RESUMPTIONS: u32 = 3;
 /// Delay before resuming when the server sent no `retry` field.
@@ -241,10 +239,7 @@ async fn failure(response: Response, id: Option<u64>) -> UpstreamError {
     }
     UpstreamError::Status {
         status,
-        body: String::from_utf8_lossy(&body)
-            .chars()
-            .take(MAX_ERROR_BODY_CHARS)
-            .collect(),
+        body_bytes: body.len(),
     }
 }
 

@@ -249,9 +249,11 @@ async fn error_statuses_are_classified() {
     );
     let error = call("boom").await;
     assert!(
-        matches!(&error, UpstreamError::Status { status: 500, body } if body == "boom"),
+        matches!(&error, UpstreamError::Status { status: 500, body_bytes: 4 }),
         "{error:?}"
     );
+    // The body may echo what the gateway sent (a credential): it is never carried.
+    assert!(!format!("{error} {error:?}").contains("boom"), "{error:?}");
     for case in [
         "html",
         "not-json",
@@ -425,7 +427,7 @@ async fn error_bodies_are_truncated_and_urls_stay_out() {
         .expect("init");
     let error = client.ping(&url, &session).await.expect_err("502");
     match &error {
-        UpstreamError::Status { status: 502, body } => assert!(body.len() <= 512),
+        UpstreamError::Status { status: 502, .. } => {}
         other => panic!("unexpected {other:?}"),
     }
     assert!(!format!("{error} {error:?}").contains("hunter2"));
