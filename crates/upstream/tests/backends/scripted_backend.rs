@@ -249,7 +249,13 @@ async fn error_statuses_are_classified() {
     );
     let error = call("boom").await;
     assert!(
-        matches!(&error, UpstreamError::Status { status: 500, body_bytes: 4 }),
+        matches!(
+            &error,
+            UpstreamError::Status {
+                status: 500,
+                body_bytes: 4
+            }
+        ),
         "{error:?}"
     );
     // The body may echo what the gateway sent (a credential): it is never carried.
