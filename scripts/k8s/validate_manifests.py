@@ -224,8 +224,33 @@ CHART_CASES: list[tuple[str, list[str], Doc]] = [
         },
     ),
 ]
+AUTH_VALUES: Doc = {
+    "auth": {
+        "resource": "https://mcp.example.com/mcp",
+        "requiredScopes": ["mcp"],
+        "issuers": [
+            {"issuer": "https://login.example.com", "jwksUri": "https://login.example.com/jwks"},
+            {
+                "issuer": "https://idp.example.org/realms/mcp",
+                "jwksUri": "https://idp.example.org/realms/mcp/protocol/openid-connect/certs",
+                "audiences": ["mcp-gateway"],
+            },
+        ],
+    }
+}
+CHART_CASES += [
+    ("auth (envoy-gateway SecurityPolicy)", [], AUTH_VALUES),
+    ("auth (istio RequestAuthentication)", [], {**AUTH_VALUES, "gatewayProvider": "istio"}),
+    (
+        "auth, static config, no controller",
+        [],
+        {**AUTH_VALUES, "controller": {"enabled": False}, "config": {"servers": []}},
+    ),
+]
 # Value sets Helm must refuse.
 CHART_REJECTED: list[tuple[str, Doc]] = [
+    ("auth issuer without jwksUri", {"auth": {"resource": "https://g/mcp", "issuers": [{"issuer": "i"}]}}),
+    ("auth issuers without resource", {"auth": {"issuers": [{"issuer": "i", "jwksUri": "https://i/k"}]}}),
     ("unknown provider", {"gatewayProvider": "nginx"}),
     ("router port out of range", {"brokerRouter": {"routerPort": 70000}}),
     ("misspelt top-level value", {"gatewaProvider": "istio"}),

@@ -162,3 +162,21 @@ plain-text errors and lost sessions itself, as it sees every response here).
     text_format_source:
       inline_string: '{"jsonrpc":"2.0","id":%DYNAMIC_METADATA(mcp:request_id_json)%,"error":{"code":-32603,"message":"MCP server ''%REQ(x-mcp-servername)%'' is unavailable (Envoy response flags: %RESPONSE_FLAGS%)"}}'
 {{- end -}}
+
+{{/* The ConfigMap of config sections the controller adds to what it publishes. */}}
+{{- define "mcp-gateway.baseConfig.name" -}}
+{{- printf "%s-base-config" (include "mcp-gateway.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The gateway config's `auth:` section from values `auth` (YAML, unindented). */}}
+{{- define "mcp-gateway.authSection" -}}
+{{- $a := .Values.auth -}}
+{{- $issuers := list -}}
+{{- range $a.issuers -}}
+{{- $issuers = append $issuers (dict "issuer" .issuer "jwksUri" .jwksUri "audiences" (default (list $a.resource) .audiences)) -}}
+{{- end -}}
+{{- $auth := dict "resource" $a.resource "issuers" $issuers -}}
+{{- with $a.resourceName }}{{- $_ := set $auth "resourceName" . -}}{{- end -}}
+{{- with $a.requiredScopes }}{{- $_ := set $auth "requiredScopes" . -}}{{- end -}}
+{{- dict "auth" $auth | toYaml -}}
+{{- end }}

@@ -172,6 +172,10 @@ pub struct ControllerArgs {
     /// Cluster DNS domain used in backend URLs (`<svc>.<ns>.svc.<domain>`).
     #[arg(help_heading = CONTROLLER, long, default_value = "cluster.local")]
     pub cluster_domain: String,
+    /// A YAML file of config sections other than `servers:` (e.g. `auth:`) added to every
+    /// config the controller publishes; checked at start.
+    #[arg(help_heading = CONTROLLER, long, env = "MCP_CONTROLLER_BASE_CONFIG")]
+    pub base_config: Option<std::path::PathBuf>,
     /// Address of `/healthz` and `/readyz`.
     #[arg(help_heading = CONTROLLER, long, default_value = "0.0.0.0:8081")]
     pub health_address: SocketAddr,

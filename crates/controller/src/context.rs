@@ -22,6 +22,9 @@ pub struct Settings {
     pub configmap_key: String,
     /// Cluster DNS domain of Service addresses (`<svc>.<ns>.svc.<domain>`).
     pub cluster_domain: String,
+    /// Sections other than `servers` (`auth:`, ...) added to every published config, as
+    /// YAML text (`--base-config`); checked with [`crate::check_base_config`] at start.
+    pub base_config: Option<String>,
 }
 
 impl Default for Settings {
@@ -31,6 +34,7 @@ impl Default for Settings {
             configmap_namespace: "mcp-system".to_owned(),
             configmap_key: "config.yaml".to_owned(),
             cluster_domain: "cluster.local".to_owned(),
+            base_config: None,
         }
     }
 }

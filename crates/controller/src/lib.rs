@@ -44,7 +44,9 @@ pub use leader::{DEFAULT_LEASE_NAME, LeaderElector, LeaseSettings, default_ident
 pub use metrics::Metrics;
 pub use plan::{Plan, ServerPlan, plan};
 pub use reason::{Problem, Reason};
-pub use reconcile::{CONFIG_HEADER, Summary, reconcile, render_config};
+pub use reconcile::{
+    CONFIG_HEADER, Summary, check_base_config, reconcile, render_config, render_config_with,
+};
 pub use resolve::{Owner, resolve_target, server_name};
 pub use route::{BackendRef, HTTPRoute, HTTPRouteSpec, RouteRule};
 pub use status::{READY, desired_status, needs_update, ready_condition};

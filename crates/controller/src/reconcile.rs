@@ -49,7 +49,7 @@ pub async fn reconcile(ctx: &Context, cluster: &Cluster, now: Timestamp) -> Resu
     if let Some(discovery) = &ctx.discovery {
         add_discovered_tools(discovery, &mut plan);
     }
-    let text = render_config(&plan.config)?;
+    let text = render_config_with(&plan.config, ctx.settings.base_config.as_deref())?;
     let mut summary = Summary {
         published: plan.config.servers().len(),
         ..Summary::default()
@@ -133,8 +133,46 @@ fn add_discovered_tools(discovery: &Discovery, plan: &mut Plan) {
 
 /// The config file text: a header comment, then the standalone YAML format.
 pub fn render_config(config: &Config) -> Result<String, Error> {
-    let yaml = serde_yaml::to_string(&RawConfig::from(config)).map_err(Error::Yaml)?;
+    render_config_with(config, None)
+}
+
+/// [`render_config`], with the sections of `base` (YAML text: `auth:`, ... but not
+/// `servers:`) added, so that what Helm sets beside the servers reaches the gateway.
+pub fn render_config_with(config: &Config, base: Option<&str>) -> Result<String, Error> {
+    let raw = serde_yaml::to_value(RawConfig::from(config)).map_err(Error::Yaml)?;
+    let mut doc = match raw {
+        serde_yaml::Value::Mapping(doc) => doc,
+        _ => serde_yaml::Mapping::new(),
+    };
+    if let Some(base) = base
+        && let serde_yaml::Value::Mapping(sections) =
+            serde_yaml::from_str::<serde_yaml::Value>(base).map_err(Error::Yaml)?
+    {
+        for (key, value) in sections {
+            if key.as_str() != Some("servers") && !doc.contains_key(&key) {
+                doc.insert(key, value);
+            }
+        }
+    }
+    let yaml = serde_yaml::to_string(&doc).map_err(Error::Yaml)?;
     Ok(format!("{CONFIG_HEADER}{yaml}"))
+}
+
+/// Checks a `--base-config` text: a YAML mapping without `servers:` that, with the servers
+/// the controller publishes, makes a valid config (so a bad `auth:` is refused at start,
+/// not by every gateway that loads the result). Returns why not.
+pub fn check_base_config(base: &str) -> Result<(), String> {
+    let sections = match serde_yaml::from_str::<serde_yaml::Value>(base) {
+        Ok(serde_yaml::Value::Mapping(sections)) => sections,
+        Ok(serde_yaml::Value::Null) => return Ok(()),
+        Ok(_) => return Err("not a YAML mapping of config sections".to_owned()),
+        Err(e) => return Err(e.to_string()),
+    };
+    if sections.contains_key("servers") {
+        return Err("has `servers:`; the controller publishes the servers itself".to_owned());
+    }
+    let text = render_config_with(&Config::empty(), Some(base)).map_err(|e| e.to_string())?;
+    Config::from_yaml(&text).map(drop).map_err(|e| e.to_string())
 }
 
 async fn apply_configmap(ctx: &Context, text: &str) -> Result<(), Error> {

@@ -15,10 +15,23 @@ pub(crate) fn authn(meta: Option<&Metadata>, authorization: Option<&[u8]>) -> Au
     let Some(fields) = meta.and_then(|m| m.filter_metadata.get(JWT_AUTHN_NAMESPACE)) else {
         return Authn::Unverified { failure: None };
     };
-    if let Some(Value {
-        kind: Some(value::Kind::StructValue(payload)),
-    }) = fields.fields.get(PAYLOAD_METADATA_KEY)
-    {
+    // The gateway's own bootstrap writes the payload under `jwt_payload`; Envoy Gateway's
+    // SecurityPolicy and Istio's RequestAuthentication under the issuer's name. Only a
+    // verified payload is ever written there; the core checks that its issuer is configured.
+    let payload = match fields.fields.get(PAYLOAD_METADATA_KEY) {
+        Some(Value {
+            kind: Some(value::Kind::StructValue(payload)),
+        }) => Some(payload),
+        _ => fields
+            .fields
+            .iter()
+            .filter(|(key, _)| key.as_str() != FAILURE_METADATA_KEY)
+            .find_map(|(_, value)| match &value.kind {
+                Some(value::Kind::StructValue(payload)) => Some(payload),
+                _ => None,
+            }),
+    };
+    if let Some(payload) = payload {
         return match Caller::from_claims(to_json_object(payload)) {
             Ok(caller) => {
                 let token = authorization
@@ -141,6 +154,18 @@ mod tests {
         assert_eq!(caller.groups(), ["ops"]);
         assert_eq!(caller.claim("exp"), Some(&serde_json::json!(1_900_000_000)));
         assert_eq!(caller.token().map(BearerToken::expose), Some("tok"));
+    }
+
+    #[test]
+    fn a_payload_keyed_by_its_issuer_is_read_too() {
+        // As Envoy Gateway and Istio configure jwt_authn (`payload_in_metadata: <issuer>`).
+        let payload = object(vec![("iss", s("https://idp")), ("sub", s("bob"))]);
+        let meta = metadata("https://idp", payload);
+        let Authn::Verified(caller) = authn(Some(&meta), None) else {
+            panic!("verified expected");
+        };
+        assert_eq!(caller.subject(), "bob");
+        assert!(caller.token().is_none());
     }
 
     #[test]

@@ -54,6 +54,16 @@ pub(crate) fn authenticate(
     token_given: bool,
 ) -> Result<Caller, RouteError> {
     let denial = match authn {
+        // A payload from an issuer this config does not trust (a filter configured apart
+        // from the gateway, e.g. another SecurityPolicy) is no caller of this gateway.
+        Authn::Verified(caller)
+            if !auth.issuers.iter().any(|i| i.issuer == caller.issuer()) =>
+        {
+            Denial::Unauthenticated {
+                token_given,
+                reason: Some(format!("issuer {:?} is not trusted", caller.issuer())),
+            }
+        }
         Authn::Verified(caller) => {
             if auth.required_scopes.iter().all(|s| caller.has_scope(s)) {
                 return Ok(caller);

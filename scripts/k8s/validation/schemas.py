@@ -28,10 +28,12 @@ THIRD_PARTY = {
     ("gateway.envoyproxy.io", "EnvoyPatchPolicy"),
     ("gateway.envoyproxy.io", "ClientTrafficPolicy"),
     ("gateway.envoyproxy.io", "EnvoyProxy"),
+    ("gateway.envoyproxy.io", "SecurityPolicy"),
     ("networking.istio.io", "EnvoyFilter"),
+    ("security.istio.io", "RequestAuthentication"),
 }
 # Groups whose kinds validation/node/validate.mjs has schemas for.
-NODE_GROUPS = {"gateway.networking.k8s.io", "networking.istio.io"}
+NODE_GROUPS = {"gateway.networking.k8s.io", "networking.istio.io", "security.istio.io"}
 # The fields of a kind cluster config (kind.x-k8s.io/v1alpha4) that deploy/kind uses.
 KIND_CONFIG_SCHEMA = {
     "type": "object",

@@ -3,7 +3,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use mcp_gateway_controller::{
-    Controller, ControllerOptions, DiscoverySettings, LeaseSettings, Settings, default_identity,
+    Controller, ControllerOptions, DiscoverySettings, LeaseSettings, Settings, check_base_config,
+    default_identity,
 };
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -16,11 +17,23 @@ const GRACE: Duration = Duration::from_secs(10);
 
 /// Runs the Kubernetes controller until SIGINT/SIGTERM. Logging is set up by the caller.
 pub(crate) fn execute(args: &ControllerArgs) -> anyhow::Result<()> {
+    let base_config = match &args.base_config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading --base-config {}", path.display()))?;
+            check_base_config(&text).map_err(|problem| {
+                anyhow::anyhow!("--base-config {}: {problem}", path.display())
+            })?;
+            Some(text)
+        }
+        None => None,
+    };
     let settings = Settings {
         configmap_name: args.configmap_name.clone(),
         configmap_namespace: args.configmap_namespace.clone(),
         configmap_key: args.configmap_key.clone(),
         cluster_domain: args.cluster_domain.clone(),
+        base_config,
     };
     let lease = args.leader_election.then(|| LeaseSettings {
         name: args.leader_election_lease.clone(),

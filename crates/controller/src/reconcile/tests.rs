@@ -260,3 +260,37 @@ fn rendered_config_round_trips_through_the_standalone_loader() {
     assert_eq!(loaded, plan.config);
     let _: Value = serde_yaml::from_str(&text).expect("yaml");
 }
+
+const AUTH_BASE: &str = "auth:
+  resource: https://mcp.example.com/mcp
+  issuers:
+  - issuer: https://login.example.com
+    jwksUri: https://login.example.com/jwks
+";
+
+#[test]
+fn base_config_sections_are_published_with_the_servers() {
+    let (servers, routes, services) = two_teams();
+    let plan = plan(&cluster(servers, routes, services), "cluster.local");
+    let text = render_config_with(&plan.config, Some(AUTH_BASE)).expect("renders");
+    let loaded = Config::from_yaml(&text).expect("loads");
+    assert_eq!(loaded.servers(), plan.config.servers());
+    let auth = loaded.auth().expect("auth published");
+    assert_eq!(auth.issuers[0].issuer, "https://login.example.com");
+    // A `servers:` in the base never replaces the controller's.
+    let text = render_config_with(&plan.config, Some("servers: []\n")).expect("renders");
+    assert_eq!(
+        Config::from_yaml(&text).expect("loads").servers(),
+        plan.config.servers()
+    );
+}
+
+#[test]
+fn a_bad_base_config_is_refused_at_start() {
+    assert_eq!(check_base_config(AUTH_BASE), Ok(()));
+    assert_eq!(check_base_config(""), Ok(()));
+    let problem = check_base_config("auth: {resource: /mcp}").expect_err("invalid");
+    assert!(problem.contains("auth.resource"), "{problem}");
+    assert!(check_base_config("servers: []").is_err());
+    assert!(check_base_config("- a list").is_err());
+}

@@ -87,6 +87,15 @@ fn a_missing_scope_is_403_naming_it() {
 }
 
 #[test]
+fn a_caller_of_an_untrusted_issuer_is_401() {
+    let stranger =
+        Caller::from_claims(json!({"iss": "http://other", "sub": "eve", "scope": "mcp"})).unwrap();
+    let (status, challenge) = refused(authenticate(&auth(""), Authn::Verified(stranger), true));
+    assert_eq!(status, 401);
+    assert!(challenge.contains(r#"error="invalid_token""#), "{challenge}");
+}
+
+#[test]
 fn unreachable_issuer_keys_are_503() {
     let (status, _) = refused(authenticate(
         &auth(""),

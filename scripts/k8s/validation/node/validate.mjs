@@ -7,6 +7,7 @@
 const PACKAGES = {
   "gateway.networking.k8s.io": "@kubernetes-models/gateway-api",
   "networking.istio.io": "@kubernetes-models/istio",
+  "security.istio.io": "@kubernetes-models/istio",
 };
 
 async function validate(object) {
