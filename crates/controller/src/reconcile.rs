@@ -172,7 +172,9 @@ pub fn check_base_config(base: &str) -> Result<(), String> {
         return Err("has `servers:`; the controller publishes the servers itself".to_owned());
     }
     let text = render_config_with(&Config::empty(), Some(base)).map_err(|e| e.to_string())?;
-    Config::from_yaml(&text).map(drop).map_err(|e| e.to_string())
+    Config::from_yaml(&text)
+        .map(drop)
+        .map_err(|e| e.to_string())
 }
 
 async fn apply_configmap(ctx: &Context, text: &str) -> Result<(), Error> {

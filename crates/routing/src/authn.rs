@@ -56,9 +56,7 @@ pub(crate) fn authenticate(
     let denial = match authn {
         // A payload from an issuer this config does not trust (a filter configured apart
         // from the gateway, e.g. another SecurityPolicy) is no caller of this gateway.
-        Authn::Verified(caller)
-            if !auth.issuers.iter().any(|i| i.issuer == caller.issuer()) =>
-        {
+        Authn::Verified(caller) if !auth.issuers.iter().any(|i| i.issuer == caller.issuer()) => {
             Denial::Unauthenticated {
                 token_given,
                 reason: Some(format!("issuer {:?} is not trusted", caller.issuer())),

@@ -92,7 +92,10 @@ fn a_caller_of_an_untrusted_issuer_is_401() {
         Caller::from_claims(json!({"iss": "http://other", "sub": "eve", "scope": "mcp"})).unwrap();
     let (status, challenge) = refused(authenticate(&auth(""), Authn::Verified(stranger), true));
     assert_eq!(status, 401);
-    assert!(challenge.contains(r#"error="invalid_token""#), "{challenge}");
+    assert!(
+        challenge.contains(r#"error="invalid_token""#),
+        "{challenge}"
+    );
 }
 
 #[test]
