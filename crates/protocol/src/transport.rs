@@ -36,6 +36,8 @@ pub const OBSERVE: &str = "x-mcp-observe";
 pub const ROUTED_METHOD: &str = "x-mcp-method";
 /// The tool a routed `tools/call` calls, by its name at the server (internal).
 pub const ROUTED_TOOL: &str = "x-mcp-toolname";
+/// The id Envoy gives each request (and logs in its access log); audit lines carry it.
+pub const REQUEST_ID: &str = "x-request-id";
 /// The response header listing the methods a path allows.
 pub const ALLOW: &str = "allow";
 /// The response header of a 401/403 naming how to authenticate (RFC 6750, RFC 9728).

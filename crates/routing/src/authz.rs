@@ -37,7 +37,7 @@ pub(crate) fn authorize(
     if let Some(auditor) = Auditor::global() {
         let caller = ctx.caller.as_ref();
         auditor.record(&Record {
-            request_id: None,
+            request_id: ctx.request_id.as_deref(),
             subject: caller.map(|c| c.subject()),
             client_id: caller.and_then(|c| c.client_id()),
             session: ctx.session.as_deref(),

@@ -12,6 +12,8 @@ use crate::metadata::RouteMetadata;
 pub struct RequestContext {
     /// The gateway session the client named (verified).
     pub(crate) session: Option<String>,
+    /// Envoy's `x-request-id`, kept for the audit line (only while auditing).
+    pub(crate) request_id: Option<String>,
     /// A POST to the MCP endpoint: the only request whose body is JSON-RPC. Other bodies
     /// (a DELETE's, a GET's) are never parsed nor routed.
     pub(crate) reads_body: bool,

@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use mcp_gateway_audit::Auditor;
 use mcp_gateway_catalog::CatalogStore;
 use mcp_gateway_config::{ConfigStore, Server};
 use mcp_gateway_protocol::origin::OriginPolicy;
@@ -88,6 +89,9 @@ impl Policy {
             match key {
                 transport::ROUTED_SERVER | transport::OBSERVE => {}
                 k if k.starts_with(transport::INTERNAL_PREFIX) => remove.push(key.to_owned()),
+                transport::REQUEST_ID if Auditor::global().is_some() => {
+                    ctx.request_id = std::str::from_utf8(value).ok().map(str::to_owned);
+                }
                 _ => head.push(key, value),
             }
         }
