@@ -58,13 +58,24 @@ impl TasksServer {
     /// Starts an instance called `name`: its texts name it, and the harness configures
     /// it with prefix `<name>_`.
     pub async fn start(name: &str) -> Result<Self> {
+        Self::spawn(name, "tasks-server.mjs", &[name, "0"]).await
+    }
+
+    /// The official "everything" server (`@modelcontextprotocol/server-everything`, run by
+    /// `e2e/node/everything-server.mjs`) called `name`: a published server nobody here
+    /// wrote, with tools it offers only to clients declaring sampling, elicitation or roots.
+    pub async fn everything(name: &str) -> Result<Self> {
+        Self::spawn(name, "everything-server.mjs", &[]).await
+    }
+
+    async fn spawn(name: &str, script: &str, args: &[&str]) -> Result<Self> {
         let node_dir = node_dir()?;
         let dir = tempfile::Builder::new()
             .prefix("mcp-gateway-e2e-node-")
             .tempdir()
             .context("creating the server's log directory")?;
-        let mut command = node(&node_dir, "tasks-server.mjs");
-        command.args([name, "0"]);
+        let mut command = node(&node_dir, script);
+        command.args(args);
         let log = dir.path().join(format!("{name}.log"));
         let (process, line) = ChildProcess::spawn_announced(name, command, &log).await?;
         let url = line

@@ -15,7 +15,8 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use mcp_gateway_catalog::ListKind;
 use mcp_gateway_identity::{CALLER_HEADER, Caller};
-use mcp_gateway_policy::Access;
+use mcp_gateway_policy::{Access, offering};
+use mcp_gateway_protocol::asks::AskClass;
 use mcp_gateway_protocol::{Kind, Message, TransportError, codes, transport};
 use serde_json::Value;
 use tracing::debug;
@@ -91,7 +92,7 @@ async fn request(
     method: &str,
 ) -> Result<ResultJson, BrokerError> {
     if let Some(kind) = ListKind::from_method(method) {
-        return list(state, caller, msg, kind);
+        return list(state, session, caller, msg, kind).await;
     }
     answer(state, session, msg, method)
         .await
@@ -149,8 +150,9 @@ async fn answer(
 /// One page of an aggregated list, from the catalog's pre-serialised items (the whole list
 /// is sent from the catalog's bytes, uncopied). With a policy, the items are the caller's
 /// view: the catalog filters its lists once per class of callers and keeps the result.
-fn list(
+async fn list(
     state: &BrokerState,
+    session: &str,
     caller: Option<&Caller>,
     msg: &Message<'_>,
     kind: ListKind,
@@ -162,7 +164,21 @@ fn list(
     };
     let catalog = state.catalog.load();
     let config = state.config.load();
-    let view = Access::of(&config, caller).view(&catalog);
+    let access = Access::of(&config, caller);
+    // Tools some backend offers only to clients that declared sampling, elicitation or
+    // roots: the view of this client's class (cached per class, like policy views).
+    let class_view = if kind == ListKind::Tools && catalog.depends_on_class() {
+        let class = match state.sessions().get(session).await? {
+            Some(record) => AskClass::of_json(record.client.capabilities().get()),
+            None => AskClass::NONE,
+        };
+        catalog.class_view(access.view_key(), class, |kind, server, name| {
+            access.view_key().is_none() || access.check(offering(kind), server, name).allowed
+        })
+    } else {
+        None
+    };
+    let view = class_view.or_else(|| access.view(&catalog));
     let listing = view.as_deref().map_or(catalog.list(kind), |v| v.list(kind));
     let page = listing.page(offset, state.list_page_size);
     let head = Bytes::from(format!(r#"{{"{}":"#, kind.item_key()));

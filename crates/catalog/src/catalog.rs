@@ -1,6 +1,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use mcp_gateway_protocol::asks::AskClass;
 use serde_json::Value;
 
 use crate::view::Views;
@@ -57,6 +58,9 @@ pub struct Catalog {
     pub(crate) routes: [HashMap<String, Route>; 4],
     pub(crate) lists: [Listing; 4],
     pub(crate) servers: HashMap<String, ServerStatus>,
+    /// Exposed tools that not every capability class is offered: the classes that are
+    /// (bit `i`: [`AskClass`] of index `i`). Empty when no backend's tools depend on them.
+    pub(crate) tool_classes: HashMap<String, u8>,
     pub(crate) capabilities: Capabilities,
     /// Filtered views of `lists`, built on first use; they go with this catalog when it is
     /// replaced.
@@ -87,9 +91,43 @@ impl Catalog {
     /// The lists as some class of callers may see them: built once per `key` and catalog
     /// with `keep(kind, server, exposed)`, then shared (see [`View`]).
     pub fn view(&self, key: ViewKey, keep: impl Fn(ListKind, &str, &str) -> bool) -> Arc<View> {
-        self.views.get_or_build(key, || {
+        self.views.get_or_build((Some(key), None), || {
             View(ListKind::ALL.map(|kind| self.list(kind).filtered(|s, n| keep(kind, s, n))))
         })
+    }
+
+    /// Whether some tool is offered to some capability classes only.
+    pub fn depends_on_class(&self) -> bool {
+        !self.tool_classes.is_empty()
+    }
+
+    /// Whether a client of `class` is offered the exposed tool (its backend offers it to
+    /// clients of that class).
+    pub fn offers_tool(&self, exposed: &str, class: AskClass) -> bool {
+        self.tool_classes
+            .get(exposed)
+            .is_none_or(|mask| mask & (1 << class.index()) != 0)
+    }
+
+    /// The lists as a client of `class` sees them, under the policy view `key` (`None`: no
+    /// policy) with `keep` deciding what that policy lets through; `None` when that is the
+    /// policy's view itself (no tool depends on the class). Built once per (key, class).
+    pub fn class_view(
+        &self,
+        key: Option<ViewKey>,
+        class: AskClass,
+        keep: impl Fn(ListKind, &str, &str) -> bool,
+    ) -> Option<Arc<View>> {
+        if self.tool_classes.is_empty() {
+            return None;
+        }
+        Some(self.views.get_or_build((key, Some(class)), || {
+            View(ListKind::ALL.map(|kind| {
+                self.list(kind).filtered(|s, n| {
+                    keep(kind, s, n) && (kind != ListKind::Tools || self.offers_tool(n, class))
+                })
+            }))
+        }))
     }
 
     /// The aggregated tools as a JSON array (exposed names); the broker serves

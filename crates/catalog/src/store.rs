@@ -22,6 +22,10 @@ pub struct ServerOffer {
     pub lists: [Vec<Value>; 4],
     /// Why the backend is unhealthy, when it is.
     pub last_error: Option<String>,
+    /// Tools the backend offers only to some capability classes (original name -> bit `i`
+    /// set for the class of index `i`, see `mcp_gateway_protocol::asks`); the others are
+    /// offered to every class. `lists` holds the tools of every class.
+    pub tool_classes: BTreeMap<String, u8>,
 }
 
 impl ServerOffer {
@@ -33,6 +37,7 @@ impl ServerOffer {
             capabilities,
             lists,
             last_error: None,
+            tool_classes: BTreeMap::new(),
         }
     }
 
@@ -134,6 +139,7 @@ fn build(servers: &BTreeMap<String, ServerOffer>) -> Catalog {
     let mut routes: [HashMap<String, Route>; 4] = Default::default();
     let mut items: [Vec<Item>; 4] = Default::default();
     let mut statuses = HashMap::with_capacity(servers.len());
+    let mut tool_classes = HashMap::new();
     let mut caps = Capabilities::default();
     for (server, offer) in servers {
         let server_name: Arc<str> = Arc::from(server.as_str());
@@ -141,6 +147,15 @@ fn build(servers: &BTreeMap<String, ServerOffer>) -> Catalog {
             for kind in ListKind::ALL {
                 let i = kind.index();
                 expose_all(kind, &server_name, offer, &mut routes[i], &mut items[i]);
+            }
+            for (original, mask) in &offer.tool_classes {
+                let exposed = naming::expose(&offer.prefix, original);
+                if routes[ListKind::Tools.index()]
+                    .get(&exposed)
+                    .is_some_and(|r| r.server == server_name)
+                {
+                    tool_classes.insert(exposed, *mask);
+                }
             }
             caps.prompts |= offer.has_capability("prompts");
             caps.resources |= offer.has_capability("resources");
@@ -176,6 +191,7 @@ fn build(servers: &BTreeMap<String, ServerOffer>) -> Catalog {
         lists: items.map(Listing::from_items),
         routes,
         servers: statuses,
+        tool_classes,
         capabilities: caps,
         views: Default::default(),
     }

@@ -7,6 +7,8 @@
 
 use std::sync::Arc;
 
+use mcp_gateway_protocol::asks::AskClass;
+
 use crate::{ListKind, Listing};
 
 /// Names one class of callers under one policy: the policy's fingerprint and the set of its
@@ -33,13 +35,17 @@ impl View {
 /// Views built so far; read without locks. Bounded: past [`Views::MAX`] classes (many policy
 /// reloads, or claims that split callers finely) the cache starts again.
 #[derive(Debug, Default)]
-pub(crate) struct Views(papaya::HashMap<ViewKey, Arc<View>>);
+pub(crate) struct Views(papaya::HashMap<(Option<ViewKey>, Option<AskClass>), Arc<View>>);
 
 impl Views {
     /// Most views kept per catalog.
     const MAX: usize = 1024;
 
-    pub(crate) fn get_or_build(&self, key: ViewKey, build: impl FnOnce() -> View) -> Arc<View> {
+    pub(crate) fn get_or_build(
+        &self,
+        key: (Option<ViewKey>, Option<AskClass>),
+        build: impl FnOnce() -> View,
+    ) -> Arc<View> {
         let map = self.0.pin();
         if let Some(view) = map.get(&key) {
             return view.clone();

@@ -7,6 +7,7 @@
 //! exactly as the client sent it. No function in this crate panics on any input.
 //! See `README.md` for why the gateway splices instead of re-serialising.
 
+pub mod asks;
 pub mod codes;
 mod envelope;
 mod error;

@@ -1,9 +1,11 @@
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use mcp_gateway_catalog::{ListKind, ServerOffer};
 use mcp_gateway_config::Server;
 use mcp_gateway_protocol::Message;
+use mcp_gateway_protocol::asks::AskClass;
 use mcp_gateway_upstream::{BackendSession, InitOptions, UpstreamError};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -166,9 +168,71 @@ async fn discover(
             Err(e) => return Err(e),
         }
     }
-    let offer = ServerOffer::healthy(&server.tool_prefix, current.capabilities.clone(), lists);
+    let tools = ListKind::ALL
+        .iter()
+        .position(|k| *k == ListKind::Tools)
+        .unwrap_or_default();
+    let mut tool_classes = BTreeMap::new();
+    if current
+        .capabilities
+        .get("tools")
+        .is_some_and(|c| !c.is_null())
+    {
+        // Tools offered only to clients that can be asked something: list as each class,
+        // the one declaring everything first. Most backends offer it what they offer a
+        // client declaring nothing, which settles it in one look.
+        let mut seen: [Option<BTreeSet<String>>; AskClass::COUNT] = Default::default();
+        seen[AskClass::NONE.index()] = Some(names(&lists[tools]));
+        let order = std::iter::once(AskClass::ALL)
+            .chain(AskClass::all().filter(|c| *c != AskClass::NONE && *c != AskClass::ALL));
+        for class in order {
+            let mut opts = InitOptions::own("mcp-gateway");
+            opts.capabilities = class.capabilities();
+            let listing = upstream.initialize(&server.url, &opts).await?;
+            let listed = upstream
+                .list_all(&server.url, &listing, ListKind::Tools.method(), "tools")
+                .await;
+            let _ = upstream.terminate(&server.url, &listing).await;
+            let listed = listed?;
+            let known: BTreeSet<String> = seen.iter().flatten().flatten().cloned().collect();
+            for tool in &listed {
+                let name = tool.get("name").and_then(serde_json::Value::as_str);
+                if name.is_some_and(|n| !known.contains(n)) {
+                    lists[tools].push(tool.clone());
+                }
+            }
+            seen[class.index()] = Some(names(&listed));
+            if class == AskClass::ALL && seen[class.index()] == seen[AskClass::NONE.index()] {
+                break;
+            }
+        }
+        if seen.iter().all(Option::is_some) {
+            let all: BTreeSet<&String> = seen.iter().flatten().flatten().collect();
+            for name in all {
+                let mask = seen
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| s.as_ref().is_some_and(|s| s.contains(name)))
+                    .fold(0u8, |mask, (i, _)| mask | 1 << i);
+                if mask != u8::MAX {
+                    tool_classes.insert(name.clone(), mask);
+                }
+            }
+        }
+    }
+    let mut offer = ServerOffer::healthy(&server.tool_prefix, current.capabilities.clone(), lists);
+    offer.tool_classes = tool_classes;
     *session = Some(current);
     Ok(offer)
+}
+
+/// The names of listed tools.
+fn names(tools: &[serde_json::Value]) -> BTreeSet<String> {
+    tools
+        .iter()
+        .filter_map(|t| t.get("name").and_then(serde_json::Value::as_str))
+        .map(str::to_owned)
+        .collect()
 }
 
 async fn forget_sessions(state: &BrokerState, server: &Server) {
