@@ -98,8 +98,56 @@ pub(super) fn local_reply_config(max_request_bytes: u32) -> String {
                   id: null
                   error:
                     code: -32603
-                    message: "the gateway's broker is unavailable; retry later""#,
+                    message: "the gateway's broker is unavailable; retry later"
+            # Refused by an authorization filter the operator added after the router
+            # (Envoy's rbac or ext_authz, matching the router's x-mcp-* headers or mcp
+            # metadata): the status stays (403, or the authorization server's own), the body
+            # answers the request; with null as its id when the router had not read it.
+            # Which rule denied is in %RESPONSE_CODE_DETAILS% (access log), not in the body:
+            # policy names are the operator's and need not be JSON-safe.
+            - filter:
+                and_filter:
+                  filters:
+{denied}
+                  - metadata_filter:
+                      matcher:
+                        filter: mcp
+                        path:
+                        - key: {REQUEST_ID_JSON_KEY}
+                        value:
+                          present_match: true
+                      match_if_key_not_found: false
+              body_format_override:
+                content_type: application/json
+                text_format_source:
+                  inline_string: '{{"jsonrpc":"2.0","id":%DYNAMIC_METADATA(mcp:{REQUEST_ID_JSON_KEY})%,"error":{{"code":-32600,"message":"denied by an access policy of the gateway"}}}}'
+            - filter:
+{denied_alone}
+              body_format_override:
+                content_type: application/json
+                json_format:
+                  jsonrpc: "2.0"
+                  id: null
+                  error:
+                    code: -32600
+                    message: "denied by an access policy of the gateway""#,
         unavailable_status = UNAVAILABLE_STATUS.trim_end(),
+        denied = denied_filter("                  - "),
+        denied_alone = denied_filter("                "),
+    )
+}
+
+/// An access-log filter matching requests an authorization filter refused: Envoy's `rbac`
+/// (details start "rbac_access_denied") or `ext_authz` ("ext_authz_denied"), `lead` being
+/// the indentation (and list dash) of its first line.
+fn denied_filter(lead: &str) -> String {
+    let pad = " ".repeat(lead.len());
+    format!(
+        r#"{lead}extension_filter:
+{pad}  name: envoy.access_loggers.extension_filters.cel
+{pad}  typed_config:
+{pad}    "@type": type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter
+{pad}    expression: "response.code_details.startsWith('rbac_access_denied') || response.code_details.startsWith('ext_authz_denied')""#
     )
 }
 

@@ -449,3 +449,41 @@ fn durations_use_protobuf_notation() {
     assert_eq!(proto_duration(Duration::from_nanos(1)), "0.000000001s");
     assert_eq!(proto_duration(Duration::ZERO), "0s");
 }
+
+#[test]
+fn an_authorization_denial_keeps_its_status_and_answers_the_request() {
+    let bootstrap = parse(&render_bootstrap(&custom()));
+    let mappers = connection_manager(&bootstrap)["local_reply_config"]["mappers"]
+        .as_sequence()
+        .expect("mappers");
+    let expression = "response.code_details.startsWith('rbac_access_denied') || \
+                      response.code_details.startsWith('ext_authz_denied')";
+    let [with_id, without_id] = &mappers[mappers.len() - 2..] else {
+        panic!("two mappers for denials");
+    };
+    let filters = with_id["filter"]["and_filter"]["filters"]
+        .as_sequence()
+        .expect("and filter");
+    assert_eq!(
+        filters[0]["extension_filter"]["typed_config"]["expression"].as_str(),
+        Some(expression)
+    );
+    assert_eq!(
+        filters[1]["metadata_filter"]["matcher"]["path"][0]["key"],
+        "request_id_json"
+    );
+    // The status stays: 403 from rbac, or what the authorization service answered.
+    assert!(with_id.get("status_code").is_none() && without_id.get("status_code").is_none());
+    let body = &with_id["body_format_override"];
+    assert_eq!(body["content_type"], "application/json");
+    let error = json_body(&body["text_format_source"]["inline_string"]);
+    assert_eq!(error["id"], serde_json::json!(9_007_199_254_740_993_u64));
+    assert_eq!(error["error"]["code"], -32600);
+    assert_eq!(
+        without_id["filter"]["extension_filter"]["typed_config"]["expression"].as_str(),
+        Some(expression)
+    );
+    let body = &without_id["body_format_override"]["json_format"];
+    assert_eq!(body["id"], Value::Null);
+    assert_eq!(body["error"]["code"], -32600);
+}
