@@ -36,6 +36,18 @@ auth:
   - issuer: ${issuer}
     jwksUri: ${issuer}/jwks
 YAML
+    cat >>"${config}.tmp" <<'YAML'
+# Who may use what: alice every tool, prompt and resource; bob only calc's tools and
+# prompts. Lists show each caller its own; other calls are 403.
+policy:
+  rules:
+  - name: alice-all
+    when: {clientIds: [alice]}
+    allow: {servers: ['*']}
+  - name: bob-calc
+    when: {clientIds: [bob]}
+    allow: {tools: ['calc_*'], prompts: ['calc_*']}
+YAML
     mv "${config}.tmp" "${config}"
 }
 
@@ -43,6 +55,8 @@ write_notes() {
     cat >"${notes}" <<MSG
   Auth is on (config: ${config}). Demo provider: ${issuer}
   clients alice/alice-secret and bob/bob-secret (client credentials).
+  Policy: alice may use every tool; bob only calc_* (his tools/list shows only those, and
+  text_upper is 403). One audit line per call or denial: ${run_dir}/audit.log
 
   Without a token the gateway answers 401 and names its metadata:
     curl -si ${resource} -H 'content-type: application/json' \\
@@ -98,4 +112,5 @@ done
 
 write_config
 write_notes
-MCP_GATEWAY_CONFIG="${config}" MCP_RUN_NOTES="${notes}" scripts/run-local.sh
+MCP_GATEWAY_CONFIG="${config}" MCP_RUN_NOTES="${notes}" MCP_AUDIT_LOG="${run_dir}/audit.log" \
+    scripts/run-local.sh
