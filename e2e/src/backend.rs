@@ -240,6 +240,19 @@ impl Backend {
         }
     }
 
+    /// Sends `signal` (a `kill` name: `STOP` freezes the server with its connections open,
+    /// `CONT` thaws it).
+    pub fn signal(&self, signal: &str) -> Result<()> {
+        let process = self
+            .process
+            .lock()
+            .map_err(|_| anyhow!("backend lock poisoned"))?;
+        match process.as_ref() {
+            Some(process) => process.signal(signal),
+            None => bail!("{} is not running", self.name),
+        }
+    }
+
     /// Starts the server again on the same port (a fresh process: no sessions, zeroed stats).
     pub async fn restart(&self) -> Result<()> {
         if self.take_process()?.is_some() {

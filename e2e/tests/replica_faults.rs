@@ -15,10 +15,16 @@ use std::{
 };
 
 use anyhow::{Result, ensure};
+use rmcp::{
+    ClientHandler,
+    model::{ClientCapabilities, ClientConfig, Implementation},
+};
 use serde_json::json;
-use tokio::time::{Instant, sleep};
+use tokio::time::{Instant, sleep, timeout};
 
-use mcp_gateway_e2e::{McpClient, Replicas, ServerKind, call_text};
+use mcp_gateway_e2e::{
+    McpClient, Replicas, ServerKind, call_text, call_tool, connect_with, json_rpc_error,
+};
 
 /// Clients calling at once, each with its own gateway session.
 const CLIENTS: usize = 4;
@@ -106,9 +112,18 @@ fn report(what: &str, calls: &[Call], faults: &[Window]) -> (usize, Vec<String>)
     let reasons = |calls: &[&Call]| -> Vec<String> {
         calls.iter().filter_map(|call| call.error.clone()).collect()
     };
+    // A reply the client could not match to its call (id null) shows as its own timeout.
+    let hung = failed
+        .iter()
+        .filter(|call| {
+            call.error
+                .as_deref()
+                .is_some_and(|e| e.contains("did not answer"))
+        })
+        .count();
     println!(
-        "{what}: {} calls attempted by {CLIENTS} clients, {} failed: {} in flight during a \
-         fault {:?}, {} at other times {:?}",
+        "{what}: {} calls attempted by {CLIENTS} clients, {} failed ({hung} by the client's \
+         timeout): {} in flight during a fault {:?}, {} at other times {:?}",
         calls.len(),
         failed.len(),
         during.len(),
@@ -152,8 +167,9 @@ async fn kill_9_of_one_then_two_of_three_replicas_loses_no_session() -> Result<(
         "calls not in flight on a killed replica failed: {after:?}"
     );
     let last_kill = faults[1].1;
+    // Clients whose call hung (see `report`) call nothing more for 20 s: count calls of all.
     ensure!(
-        calls_after(&calls, last_kill) > CLIENTS * 10,
+        calls_after(&calls, last_kill) > 10,
         "too few calls after the second kill to tell"
     );
     every_session_still_works(&sessions).await
@@ -184,4 +200,59 @@ async fn a_rolling_restart_of_every_replica_fails_no_call() -> Result<()> {
         "too few calls after the restart to tell"
     );
     every_session_still_works(&sessions).await
+}
+
+/// A client that declares elicitation, so its calls take the route whose response the
+/// router sees (a phase on a replica that may be gone by then).
+#[derive(Clone, Default)]
+struct Elicited;
+
+impl ClientHandler for Elicited {
+    fn get_info(&self) -> ClientConfig {
+        ClientConfig::new(
+            ClientCapabilities::builder().enable_elicitation().build(),
+            Implementation::new("mcp-gateway-e2e-elicited", "0"),
+        )
+    }
+}
+
+/// How long an in-flight call may take to fail once its replica is gone (well under the
+/// clients' own 20 s timeout, which is what a reply they cannot match costs them).
+const PROMPT_FAILURE: Duration = Duration::from_secs(5);
+
+#[tokio::test]
+async fn a_call_in_flight_when_its_replica_dies_gets_an_answer_it_can_match() -> Result<()> {
+    let mut replicas = Replicas::start(1, &[ServerKind::Calc]).await?;
+    let client = connect_with(&replicas.mcp_url(), Elicited).await?;
+    // The backend session is open; then the server is frozen with its connections open, so
+    // the next call has been routed (the router read its id) and waits at the server.
+    ensure!(call_text(&client, "calc_add", json!({"a": 1, "b": 1})).await? == "2");
+    let backend = replicas.backend("calc")?;
+    backend.signal("STOP")?;
+    let started = Instant::now();
+    let in_flight = tokio::spawn(async move {
+        let result = call_tool(&client, "calc_add", json!({"a": 2, "b": 2})).await;
+        (client, result)
+    });
+    sleep(Duration::from_millis(500)).await;
+    replicas.kill(0).await?;
+    replicas.backend("calc")?.signal("CONT")?;
+
+    let (_client, result) = timeout(PROMPT_FAILURE * 2, in_flight).await??;
+    let elapsed = started.elapsed();
+    let error = match result {
+        Ok(result) => anyhow::bail!("the call succeeded without a router: {result:?}"),
+        Err(error) => error,
+    };
+    println!("a call in flight on a dying replica: failed after {elapsed:?}: {error:#}");
+    let data = json_rpc_error(&error)
+        .ok_or_else(|| anyhow::anyhow!("not a JSON-RPC error matched to the call: {error:#}"))?;
+    ensure!(data.code.0 == -32603, "unexpected code: {data:?}");
+    ensure!(
+        data.message
+            .contains("replica handling this request stopped"),
+        "unexpected message: {data:?}"
+    );
+    ensure!(elapsed < PROMPT_FAILURE, "the failure took {elapsed:?}");
+    Ok(())
 }

@@ -115,12 +115,36 @@ The connection manager's local_reply_config mappers: Envoy's own errors on MCP r
 JSON-RPC bodies (the same as the standalone bootstrap's; the router answers a backend's
 plain-text errors and lost sessions itself, as it sees every response here).
 - The router is down or did not answer in time: ext_proc's own failures, whose details start
-  with "ext_proc_error" (the router's answers carry other details): HTTP 503.
+  with "ext_proc_error" (the router's answers carry other details). When the router had read
+  the body (its request_id_json metadata is there: the replica died with the request routed)
+  a JSON-RPC error answering the client's id, HTTP 200 so that clients match it to their
+  call; otherwise (the id is unknown) HTTP 503.
 - The router picked a backend (x-mcp-servername) and Envoy could not reach it (a response
   flag is set, which leaves the router's own answers alone): a JSON-RPC error answering the
   client's id as it wrote it (the router's request_id_json metadata), HTTP 200.
 */}}
 {{- define "mcp-gateway.localReplyMappers" -}}
+- filter:
+    and_filter:
+      filters:
+        - extension_filter:
+            name: envoy.access_loggers.extension_filters.cel
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter
+              expression: "response.code_details.startsWith('ext_proc_error')"
+        - metadata_filter:
+            matcher:
+              filter: mcp
+              path:
+                - key: request_id_json
+              value:
+                present_match: true
+            match_if_key_not_found: false
+  status_code: 200
+  body_format_override:
+    content_type: application/json
+    text_format_source:
+      inline_string: '{"jsonrpc":"2.0","id":%DYNAMIC_METADATA(mcp:request_id_json)%,"error":{"code":-32603,"message":"the gateway replica handling this request stopped; the MCP server may have run it"}}'
 - filter:
     extension_filter:
       name: envoy.access_loggers.extension_filters.cel

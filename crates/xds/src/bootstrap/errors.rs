@@ -62,13 +62,31 @@ pub(super) fn local_reply_config(max_request_bytes: u32) -> String {
                   inline_string: '{{"jsonrpc":"2.0","id":%DYNAMIC_METADATA(mcp:{REQUEST_ID_JSON_KEY})%,"error":{{"code":-32603,"message":"MCP server ''%REQ({ROUTED_HEADER})%'' is unavailable (Envoy response flags: %RESPONSE_FLAGS%)"}}}}'
             # The router itself is down or did not answer in time: Envoy's ext_proc filters
             # fail the request with details starting "ext_proc_error" (the router's own
-            # answers carry other details). The request id is unknown here.
+            # answers carry other details). When the router had already read the body (its
+            # {REQUEST_ID_JSON_KEY} metadata is there: the replica died after routing it, e.g.
+            # in the response phase), the error answers the request, with status 200 so
+            # clients match it to their call; the request may have reached the server.
             - filter:
-                extension_filter:
-                  name: envoy.access_loggers.extension_filters.cel
-                  typed_config:
-                    "@type": type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter
-                    expression: "response.code_details.startsWith('ext_proc_error')"
+                and_filter:
+                  filters:
+{ext_proc_error}
+                  - metadata_filter:
+                      matcher:
+                        filter: mcp
+                        path:
+                        - key: {REQUEST_ID_JSON_KEY}
+                        value:
+                          present_match: true
+                      match_if_key_not_found: false
+              status_code: 200
+              body_format_override:
+                content_type: application/json
+                text_format_source:
+                  inline_string: '{{"jsonrpc":"2.0","id":%DYNAMIC_METADATA(mcp:{REQUEST_ID_JSON_KEY})%,"error":{{"code":-32603,"message":"the gateway replica handling this request stopped; the MCP server may have run it"}}}}'
+            # The same before the router read the body: the request id is unknown here, and
+            # the request reached no MCP server.
+            - filter:
+{ext_proc_error_alone}
               status_code: 503
               body_format_override:
                 content_type: application/json
@@ -132,14 +150,30 @@ pub(super) fn local_reply_config(max_request_bytes: u32) -> String {
                     code: -32600
                     message: "denied by an access policy of the gateway""#,
         unavailable_status = UNAVAILABLE_STATUS.trim_end(),
+        ext_proc_error = ext_proc_error_filter("                  - "),
+        ext_proc_error_alone = ext_proc_error_filter("                "),
         denied = denied_filter("                  - "),
         denied_alone = denied_filter("                "),
     )
 }
 
+/// An access-log filter matching requests that Envoy's ext_proc filters failed (the router
+/// is down or did not answer in time: details start "ext_proc_error"), `lead` being the
+/// indentation (and list dash) of its first line.
+fn ext_proc_error_filter(lead: &str) -> String {
+    let pad = " ".repeat(lead.len());
+    format!(
+        r#"{lead}extension_filter:
+{pad}  name: envoy.access_loggers.extension_filters.cel
+{pad}  typed_config:
+{pad}    "@type": type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter
+{pad}    expression: "response.code_details.startsWith('ext_proc_error')""#
+    )
+}
+
 /// An access-log filter matching requests an authorization filter refused: Envoy's `rbac`
-/// (details start "rbac_access_denied") or `ext_authz` ("ext_authz_denied"), `lead` being
-/// the indentation (and list dash) of its first line.
+/// (details start "rbac_access_denied") or `ext_authz` ("ext_authz_denied"); `lead` as in
+/// [`ext_proc_error_filter`].
 fn denied_filter(lead: &str) -> String {
     let pad = " ".repeat(lead.len());
     format!(

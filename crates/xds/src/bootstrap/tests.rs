@@ -233,13 +233,13 @@ fn a_failing_router_or_broker_is_a_json_rpc_503() {
     let mappers = &connection_manager(&bootstrap)["local_reply_config"]["mappers"];
     // ext_proc's own failures (connect, timeout) carry details "ext_proc_error…"; the
     // router's immediate responses never do.
-    let router = &mappers[2];
+    let router = &mappers[3];
     let cel = &router["filter"]["extension_filter"]["typed_config"]["expression"];
     assert_eq!(
         cel.as_str(),
         Some("response.code_details.startsWith('ext_proc_error')")
     );
-    let broker = &mappers[3];
+    let broker = &mappers[4];
     let filters = broker["filter"]["and_filter"]["filters"]
         .as_sequence()
         .expect("and filter");
@@ -261,6 +261,42 @@ fn a_failing_router_or_broker_is_a_json_rpc_503() {
         let message = error["message"].as_str().expect("a message");
         assert!(message.contains(&format!("the gateway's {who} is unavailable")));
     }
+}
+
+#[test]
+fn a_router_failing_after_it_read_the_body_answers_the_request_id() {
+    let bootstrap = parse(&render_bootstrap(&custom()));
+    let mappers = &connection_manager(&bootstrap)["local_reply_config"]["mappers"];
+    // Before the id-less mapper of the same failures, which would otherwise take them all.
+    let routed = &mappers[2];
+    let filters = routed["filter"]["and_filter"]["filters"]
+        .as_sequence()
+        .expect("and filter");
+    assert!(filters.iter().any(|f| {
+        f["extension_filter"]["typed_config"]["expression"]
+            == "response.code_details.startsWith('ext_proc_error')"
+    }));
+    let metadata = &filters
+        .iter()
+        .find(|f| f.get("metadata_filter").is_some())
+        .expect("a metadata filter")["metadata_filter"];
+    assert_eq!(metadata["matcher"]["filter"], "mcp");
+    assert_eq!(
+        metadata["matcher"]["path"][0]["key"],
+        handoff::REQUEST_ID_JSON_KEY
+    );
+    assert_eq!(metadata["match_if_key_not_found"], false);
+    // HTTP 200, so that clients match the JSON-RPC error to their call.
+    assert_eq!(routed["status_code"], 200);
+    let body = &routed["body_format_override"];
+    let error = json_body(&body["text_format_source"]["inline_string"]);
+    assert_eq!(error["id"], serde_json::json!(9_007_199_254_740_993_u64));
+    assert_eq!(error["error"]["code"], -32603);
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("may have run it"))
+    );
 }
 
 #[test]
