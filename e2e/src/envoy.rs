@@ -61,6 +61,9 @@ pub struct EnvoySettings<'a> {
     /// Changes the rendered bootstrap before Envoy starts, to run a deployment of
     /// another shape (e.g. without the filters a Kubernetes Gateway lacks).
     pub edit_bootstrap: Option<fn(String) -> String>,
+    /// Module mode: the gateway's module API, which the module in Envoy asks (`None`: the
+    /// ext_proc router).
+    pub module_api: Option<SocketAddr>,
 }
 
 /// A running Envoy. Killed on drop.
@@ -79,7 +82,17 @@ impl Envoy {
         if let Some(edit) = settings.edit_bootstrap {
             yaml = edit(yaml);
         }
-        Self::start_bootstrap(dir, &yaml, None).await
+        // The module is built next to the gateway binary (`make build`).
+        let modules = match settings.module_api {
+            Some(_) => Some(
+                settings
+                    .gateway_binary
+                    .parent()
+                    .context("the gateway binary has no directory")?,
+            ),
+            None => None,
+        };
+        Self::start_bootstrap(dir, &yaml, modules).await
     }
 
     /// Starts Envoy on a bootstrap of its own (listener `mcp`), with
@@ -176,6 +189,11 @@ async fn render_bootstrap(settings: &EnvoySettings<'_>) -> Result<String> {
     }
     if let Some(bytes) = settings.max_request_bytes {
         command.arg("--max-request-bytes").arg(bytes.to_string());
+    }
+    if let Some(api) = settings.module_api {
+        command
+            .args(["--mode", "module", "--module-api"])
+            .arg(api.to_string());
     }
     let output = command.output().await.context("running envoy-config")?;
     if !output.status.success() {

@@ -63,6 +63,18 @@ pub struct GatewayOptions<'a> {
     /// Changes Envoy's rendered bootstrap before Envoy starts (see
     /// [`crate::EnvoySettings::edit_bootstrap`]).
     pub edit_bootstrap: Option<fn(String) -> String>,
+    /// Where the routing core runs: the ext_proc router (default) or the Envoy module.
+    pub mode: Mode,
+}
+
+/// Where the routing core runs (`envoy-config --mode`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// The ext_proc router in the gateway process.
+    #[default]
+    ExtProc,
+    /// The dynamic module inside Envoy, asking the gateway's module API.
+    Module,
 }
 
 /// Envoy in front of `mcp-broker-router` in front of backend servers. Every process
@@ -169,6 +181,9 @@ impl Gateway {
         if let Some(bytes) = options.max_request_bytes {
             command.arg("--max-request-bytes").arg(bytes.to_string());
         }
+        if options.mode == Mode::Module {
+            command.args(["--module-api-address", "127.0.0.1:0"]);
+        }
         command.args(options.gateway_args);
         // The OAuth metadata comes from OAUTH_* variables: a gateway gets only those of
         // `gateway_env`, never the test process's.
@@ -182,6 +197,10 @@ impl Gateway {
         let (mut gateway, line) =
             ChildProcess::spawn_announced("mcp-broker-router", command, &log).await?;
         let (router, broker) = parse_ready_line(&line)?;
+        let module_api = match options.mode {
+            Mode::ExtProc => None,
+            Mode::Module => Some(ready_field(&line, "module=")?),
+        };
 
         let http = http_client()?;
         eventually("the broker's /readyz to answer 200", || {
@@ -204,6 +223,7 @@ impl Gateway {
             brokers: &[broker],
             max_request_bytes: options.max_request_bytes,
             edit_bootstrap: options.edit_bootstrap,
+            module_api,
         };
         let envoy = Envoy::start(dir.path(), &settings).await?;
         let this = Self {
@@ -441,16 +461,18 @@ async fn exposed_tools_of(name: &str, url: &str) -> Result<BTreeSet<String>> {
 
 /// `mcp-broker-router ready router=ADDR broker=ADDR` -> (router, broker).
 pub(crate) fn parse_ready_line(line: &str) -> Result<(SocketAddr, SocketAddr)> {
-    let field = |name: &str| -> Result<SocketAddr> {
-        line.split_whitespace()
-            .find_map(|word| word.strip_prefix(name))
-            .and_then(|addr| addr.parse().ok())
-            .with_context(|| format!("no {name}ADDR in the gateway's ready line {line:?}"))
-    };
     if !line.starts_with("mcp-broker-router ready") {
         bail!("unexpected first line from the gateway: {line:?}");
     }
-    Ok((field("router=")?, field("broker=")?))
+    Ok((ready_field(line, "router=")?, ready_field(line, "broker=")?))
+}
+
+/// The address `name` (e.g. `module=`) of the gateway's ready line.
+fn ready_field(line: &str, name: &str) -> Result<SocketAddr> {
+    line.split_whitespace()
+        .find_map(|word| word.strip_prefix(name))
+        .and_then(|addr| addr.parse().ok())
+        .with_context(|| format!("no {name}ADDR in the gateway's ready line {line:?}"))
 }
 
 #[cfg(test)]

@@ -44,7 +44,7 @@ pub use client::{
     json_rpc_error, list_tools, tool_names, within,
 };
 pub use envoy::{Envoy, EnvoySettings, envoy_binary};
-pub use gateway::{ExternalServer, Gateway, GatewayOptions};
+pub use gateway::{ExternalServer, Gateway, GatewayOptions, Mode};
 pub use idp::{ACCESS_TOKEN_TYPE, IdentityProvider, TOKEN_EXCHANGE, run_oauth_client};
 pub use live::{FIRST_TOOL, LiveServer, SeenCredentials, WATCHED_URI};
 pub use node::{TasksServer, run_client};

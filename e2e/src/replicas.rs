@@ -99,6 +99,7 @@ impl Replicas {
                 brokers: &brokers,
                 max_request_bytes: None,
                 edit_bootstrap: None,
+                module_api: None,
             },
         )
         .await?;

@@ -7,14 +7,15 @@ use futures::future::try_join_all;
 use std::time::Duration;
 
 use mcp_gateway_e2e::{
-    Gateway, GatewayOptions, McpClient, Reply, ServerKind, call_text, eventually,
+    Gateway, GatewayOptions, McpClient, Mode, Reply, ServerKind, call_text, eventually,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-async fn calc_gateway() -> Result<Gateway> {
+async fn calc_gateway(mode: Mode) -> Result<Gateway> {
     Gateway::start(GatewayOptions {
         servers: &[ServerKind::Calc],
+        mode,
         ..GatewayOptions::default()
     })
     .await
@@ -35,8 +36,17 @@ async fn concurrent_adds(client: &McpClient, count: u32) -> Result<()> {
 }
 
 #[tokio::test]
-async fn one_backend_session_per_client_session_and_backend() -> Result<()> {
-    let gateway = calc_gateway().await?;
+async fn one_backend_session_per_client_session_and_backend_ext_proc() -> Result<()> {
+    one_backend_session_per_client_session_and_backend(Mode::ExtProc).await
+}
+
+#[tokio::test]
+async fn one_backend_session_per_client_session_and_backend_module() -> Result<()> {
+    one_backend_session_per_client_session_and_backend(Mode::Module).await
+}
+
+async fn one_backend_session_per_client_session_and_backend(mode: Mode) -> Result<()> {
+    let gateway = calc_gateway(mode).await?;
     let calc = gateway.backend("calc")?;
     // The gateway's own discovery session is already open: Gateway::start waited
     // for calc's tools.
@@ -88,8 +98,17 @@ fn whoami(reply: &Reply) -> Result<(String, Option<String>)> {
 }
 
 #[tokio::test]
-async fn backend_never_sees_the_gateway_session_id() -> Result<()> {
-    let gateway = calc_gateway().await?;
+async fn backend_never_sees_the_gateway_session_id_ext_proc() -> Result<()> {
+    backend_never_sees_the_gateway_session_id(Mode::ExtProc).await
+}
+
+#[tokio::test]
+async fn backend_never_sees_the_gateway_session_id_module() -> Result<()> {
+    backend_never_sees_the_gateway_session_id(Mode::Module).await
+}
+
+async fn backend_never_sees_the_gateway_session_id(mode: Mode) -> Result<()> {
+    let gateway = calc_gateway(mode).await?;
     let raw = gateway.raw()?;
     let session = raw.initialize().await?;
 
@@ -117,8 +136,17 @@ async fn backend_never_sees_the_gateway_session_id() -> Result<()> {
 }
 
 #[tokio::test]
-async fn deleted_session_answers_404() -> Result<()> {
-    let gateway = calc_gateway().await?;
+async fn deleted_session_answers_404_ext_proc() -> Result<()> {
+    deleted_session_answers_404(Mode::ExtProc).await
+}
+
+#[tokio::test]
+async fn deleted_session_answers_404_module() -> Result<()> {
+    deleted_session_answers_404(Mode::Module).await
+}
+
+async fn deleted_session_answers_404(mode: Mode) -> Result<()> {
+    let gateway = calc_gateway(mode).await?;
     let raw = gateway.raw()?;
     let session = raw.initialize().await?;
     let reply = raw

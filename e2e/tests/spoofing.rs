@@ -6,8 +6,8 @@
 
 use anyhow::{Result, ensure};
 use mcp_gateway_e2e::{
-    Gateway, GatewayOptions, PROTOCOL_VERSION, RawClient, SESSION_HEADER, ServerKind, WireRequest,
-    send_wire,
+    Gateway, GatewayOptions, Mode, PROTOCOL_VERSION, RawClient, SESSION_HEADER, ServerKind,
+    WireRequest, send_wire,
 };
 use serde_json::json;
 
@@ -181,9 +181,19 @@ fn request(spoof: &Spoof, attempt: Attempt, session: &str) -> WireRequest {
 
 /// The standalone bootstrap as rendered.
 #[tokio::test]
-async fn no_client_header_selects_a_backend_route() -> Result<()> {
+async fn no_client_header_selects_a_backend_route_ext_proc() -> Result<()> {
+    no_client_header_selects_a_backend_route(Mode::ExtProc).await
+}
+
+#[tokio::test]
+async fn no_client_header_selects_a_backend_route_module() -> Result<()> {
+    no_client_header_selects_a_backend_route(Mode::Module).await
+}
+
+async fn no_client_header_selects_a_backend_route(mode: Mode) -> Result<()> {
     let gateway = Gateway::start(GatewayOptions {
         servers: &[ServerKind::Calc],
+        mode,
         ..GatewayOptions::default()
     })
     .await?;
@@ -194,10 +204,20 @@ async fn no_client_header_selects_a_backend_route() -> Result<()> {
 /// no filter strips clients' `x-mcp-*` headers before the router, and Envoy keeps its
 /// route unless the router asks otherwise. The router alone must close the bypass.
 #[tokio::test]
-async fn the_router_alone_keeps_client_headers_from_selecting_a_route() -> Result<()> {
+async fn the_router_alone_keeps_client_headers_from_selecting_a_route_ext_proc() -> Result<()> {
+    the_router_alone_keeps_client_headers_from_selecting_a_route(Mode::ExtProc).await
+}
+
+#[tokio::test]
+async fn the_router_alone_keeps_client_headers_from_selecting_a_route_module() -> Result<()> {
+    the_router_alone_keeps_client_headers_from_selecting_a_route(Mode::Module).await
+}
+
+async fn the_router_alone_keeps_client_headers_from_selecting_a_route(mode: Mode) -> Result<()> {
     let gateway = Gateway::start(GatewayOptions {
         servers: &[ServerKind::Calc],
         edit_bootstrap: Some(router_only),
+        mode,
         ..GatewayOptions::default()
     })
     .await?;

@@ -3,14 +3,24 @@
 
 use anyhow::{Context, Result, ensure};
 use mcp_gateway_e2e::{
-    Gateway, GatewayOptions, ServerKind, call_text, call_tool, first_text, list_tools,
+    Gateway, GatewayOptions, Mode, ServerKind, call_text, call_tool, first_text, list_tools,
 };
 use serde_json::{Value, json};
 
 #[tokio::test]
-async fn aggregates_prefixed_tools_and_routes_calls() -> Result<()> {
+async fn aggregates_prefixed_tools_and_routes_calls_ext_proc() -> Result<()> {
+    aggregates_prefixed_tools_and_routes_calls(Mode::ExtProc).await
+}
+
+#[tokio::test]
+async fn aggregates_prefixed_tools_and_routes_calls_module() -> Result<()> {
+    aggregates_prefixed_tools_and_routes_calls(Mode::Module).await
+}
+
+async fn aggregates_prefixed_tools_and_routes_calls(mode: Mode) -> Result<()> {
     let gateway = Gateway::start(GatewayOptions {
         servers: &[ServerKind::Calc, ServerKind::Text],
+        mode,
         ..GatewayOptions::default()
     })
     .await?;
@@ -90,6 +100,14 @@ async fn aggregates_prefixed_tools_and_routes_calls() -> Result<()> {
         "unexpected tool error text: {message}"
     );
 
+    if mode == Mode::Module {
+        // The module, not a router process, routed those calls: it asked the gateway's
+        // module API for the session and its backend sessions.
+        let asked = gateway
+            .envoy_counter("cluster.mcp_module_api.upstream_rq_total")
+            .await?;
+        ensure!(asked >= 3, "the module asked its sidecar {asked} times");
+    }
     client.cancel().await?;
     Ok(())
 }

@@ -1,4 +1,5 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwap;
@@ -71,6 +72,8 @@ impl ServerOffer {
 pub struct CatalogStore {
     current: ArcSwap<Catalog>,
     servers: Mutex<BTreeMap<String, ServerOffer>>,
+    /// Bumped on every swap (under the writer lock), for copies kept elsewhere.
+    generation: AtomicU64,
 }
 
 impl CatalogStore {
@@ -125,7 +128,21 @@ impl CatalogStore {
         self.swap(build(&servers))
     }
 
+    /// What every server offers now and the catalog's generation (bumped on every change):
+    /// what a copy of this catalog kept in another process (the Envoy module) is rebuilt from
+    /// with [`CatalogStore::update`] and [`CatalogStore::retain`].
+    pub fn snapshot(&self) -> (u64, BTreeMap<String, ServerOffer>) {
+        let servers = self.servers.lock().unwrap_or_else(PoisonError::into_inner);
+        (self.generation.load(Ordering::Relaxed), servers.clone())
+    }
+
+    /// The catalog's generation, without copying anything (see [`CatalogStore::snapshot`]).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Relaxed)
+    }
+
     fn swap(&self, new: Catalog) -> Vec<ListKind> {
+        self.generation.fetch_add(1, Ordering::Relaxed);
         let old = self.current.swap(Arc::new(new));
         let new = self.current.load();
         ListKind::ALL

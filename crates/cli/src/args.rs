@@ -20,6 +20,8 @@ pub struct Cli {
 }
 
 /// Subcommands.
+// Parsed once at start-up: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print the Envoy bootstrap YAML that fronts this gateway.
@@ -40,6 +42,11 @@ pub struct RunArgs {
     /// Loopback by default: clients reach it through Envoy, never directly.
     #[arg(long, env = "MCP_BROKER_ADDRESS", default_value = "127.0.0.1:8080")]
     pub mcp_broker_address: SocketAddr,
+    /// Address of the internal API the Envoy module (`envoy-config --mode module`) asks for
+    /// sessions, backend sessions, config and catalog (HTTP). Off unless set. Keep it on
+    /// loopback: like the router's port, it authenticates no caller (see docs/security.md).
+    #[arg(long, env = "MCP_MODULE_API_ADDRESS")]
+    pub module_api_address: Option<SocketAddr>,
     /// The gateway config file; edits take effect without a restart.
     #[arg(
         long,
@@ -152,6 +159,24 @@ pub struct EnvoyConfigArgs {
     /// Most client connections Envoy keeps open at once.
     #[arg(long, default_value_t = 50_000)]
     pub max_connections: u32,
+    /// Where the routing core runs: `ext-proc` (the router in the gateway process, any
+    /// Envoy) or `module` (inside Envoy 1.40/1.41 as `libmcp_gateway_module.so`, found
+    /// through `ENVOY_DYNAMIC_MODULES_SEARCH_PATH`; run the gateway with
+    /// `--module-api-address`).
+    #[arg(long, value_enum, default_value = "ext-proc")]
+    pub mode: DataPlane,
+    /// Where the module reaches the gateway's module API (`--mode module`).
+    #[arg(long, default_value = "127.0.0.1:50052")]
+    pub module_api: SocketAddr,
+}
+
+/// Where the routing core runs (`envoy-config --mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DataPlane {
+    /// The ext_proc router in the gateway process.
+    ExtProc,
+    /// The Envoy dynamic module.
+    Module,
 }
 
 /// Help heading of the controller's flags.

@@ -63,12 +63,21 @@ pub(crate) struct ModuleHeader {
     pub(crate) value_length: usize,
 }
 
-/// `envoy_dynamic_module_type_http_header_type`.
+/// `envoy_dynamic_module_type_http_header_type`: request headers.
 pub(crate) const REQUEST_HEADERS: u32 = 0;
+/// `envoy_dynamic_module_type_http_header_type`: response headers.
+pub(crate) const RESPONSE_HEADERS: u32 = 2;
 /// `envoy_dynamic_module_type_http_body_type`: the request body received in this event.
 pub(crate) const RECEIVED_REQUEST_BODY: u32 = 0;
 /// `envoy_dynamic_module_type_http_body_type`: the request body buffered so far.
 pub(crate) const BUFFERED_REQUEST_BODY: u32 = 1;
+/// `envoy_dynamic_module_type_http_body_type`: the response body received in this event.
+pub(crate) const RECEIVED_RESPONSE_BODY: u32 = 2;
+
+/// `envoy_dynamic_module_type_http_callout_init_result_Success`.
+pub(crate) const CALLOUT_STARTED: u32 = 0;
+/// `envoy_dynamic_module_type_http_callout_result_Success`.
+pub(crate) const CALLOUT_SUCCEEDED: u32 = 0;
 
 /// Hook status: go on (headers, body and trailers alike).
 pub(crate) const CONTINUE: u32 = 0;
@@ -127,6 +136,21 @@ unsafe extern "C" {
         ns: ModuleBuffer,
         key: ModuleBuffer,
         value: ModuleBuffer,
+    );
+    pub(crate) fn envoy_dynamic_module_callback_http_filter_http_callout(
+        filter: FilterEnvoyPtr,
+        callout_id: *mut u64,
+        cluster: ModuleBuffer,
+        headers: *mut ModuleHeader,
+        headers_size: usize,
+        body: ModuleBuffer,
+        timeout_milliseconds: u64,
+    ) -> u32;
+    pub(crate) fn envoy_dynamic_module_callback_http_filter_continue_decoding(
+        filter: FilterEnvoyPtr,
+    );
+    pub(crate) fn envoy_dynamic_module_callback_http_filter_continue_encoding(
+        filter: FilterEnvoyPtr,
     );
     pub(crate) fn envoy_dynamic_module_callback_http_set_dynamic_metadata_number(
         filter: FilterEnvoyPtr,

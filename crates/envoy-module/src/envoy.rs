@@ -17,10 +17,17 @@ impl Stream {
 
     /// The request headers as owned (name, value) pairs.
     pub(crate) fn request_headers(&self) -> Vec<(String, Vec<u8>)> {
+        self.headers(abi::REQUEST_HEADERS)
+    }
+
+    /// The response headers as owned (name, value) pairs.
+    pub(crate) fn response_headers(&self) -> Vec<(String, Vec<u8>)> {
+        self.headers(abi::RESPONSE_HEADERS)
+    }
+
+    fn headers(&self, kind: u32) -> Vec<(String, Vec<u8>)> {
         // SAFETY: `self.ptr` is Envoy's live filter pointer for this hook (see `new`).
-        let n = unsafe {
-            abi::envoy_dynamic_module_callback_http_get_headers_size(self.ptr, abi::REQUEST_HEADERS)
-        };
+        let n = unsafe { abi::envoy_dynamic_module_callback_http_get_headers_size(self.ptr, kind) };
         let empty = abi::EnvoyHeader {
             key_ptr: std::ptr::null(),
             key_length: 0,
@@ -32,11 +39,7 @@ impl Stream {
         // requires; nothing changes the headers between the two calls (same thread, no
         // setter in between).
         let ok = unsafe {
-            abi::envoy_dynamic_module_callback_http_get_headers(
-                self.ptr,
-                abi::REQUEST_HEADERS,
-                raw.as_mut_ptr(),
-            )
+            abi::envoy_dynamic_module_callback_http_get_headers(self.ptr, kind, raw.as_mut_ptr())
         };
         if !ok {
             return Vec::new();
@@ -58,29 +61,87 @@ impl Stream {
 
     /// Sets (overwriting) a request header.
     pub(crate) fn set_request_header(&self, key: &str, value: &[u8]) {
+        self.set_header(abi::REQUEST_HEADERS, key, ModuleBuffer::of(value));
+    }
+
+    /// Removes a request header.
+    pub(crate) fn remove_request_header(&self, key: &str) {
+        self.set_header(abi::REQUEST_HEADERS, key, ModuleBuffer::null());
+    }
+
+    /// Sets (overwriting) a response header.
+    pub(crate) fn set_response_header(&self, key: &str, value: &[u8]) {
+        self.set_header(abi::RESPONSE_HEADERS, key, ModuleBuffer::of(value));
+    }
+
+    /// Removes a response header.
+    pub(crate) fn remove_response_header(&self, key: &str) {
+        self.set_header(abi::RESPONSE_HEADERS, key, ModuleBuffer::null());
+    }
+
+    /// Sets a header; a null `value` removes it (per the ABI).
+    fn set_header(&self, kind: u32, key: &str, value: ModuleBuffer) {
         // SAFETY: live filter pointer; both buffers point into memory borrowed for the call,
         // which Envoy copies.
         unsafe {
             abi::envoy_dynamic_module_callback_http_set_header(
                 self.ptr,
-                abi::REQUEST_HEADERS,
+                kind,
                 ModuleBuffer::of(key.as_bytes()),
-                ModuleBuffer::of(value),
+                value,
             );
         }
     }
 
-    /// Removes a request header (a null value, per the ABI).
-    pub(crate) fn remove_request_header(&self, key: &str) {
-        // SAFETY: live filter pointer; a null value buffer means "remove" in the ABI.
-        unsafe {
-            abi::envoy_dynamic_module_callback_http_set_header(
+    /// Sends an HTTP request to `cluster`; its answer arrives in the `http_callout_done`
+    /// hook with the returned id. `Err` carries Envoy's reason for not sending it.
+    pub(crate) fn callout(
+        &self,
+        cluster: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        timeout_ms: u64,
+    ) -> Result<u64, u32> {
+        let mut raw: Vec<ModuleHeader> = headers
+            .iter()
+            .map(|(k, v)| ModuleHeader {
+                key_ptr: k.as_ptr(),
+                key_length: k.len(),
+                value_ptr: v.as_ptr(),
+                value_length: v.len(),
+            })
+            .collect();
+        let mut id = 0_u64;
+        // SAFETY: live filter pointer; `id` is a valid place for Envoy to write the callout's
+        // id; the cluster name, headers and body outlive the call and Envoy copies them.
+        let result = unsafe {
+            abi::envoy_dynamic_module_callback_http_filter_http_callout(
                 self.ptr,
-                abi::REQUEST_HEADERS,
-                ModuleBuffer::of(key.as_bytes()),
-                ModuleBuffer::null(),
-            );
+                &mut id,
+                ModuleBuffer::of(cluster.as_bytes()),
+                raw.as_mut_ptr(),
+                raw.len(),
+                ModuleBuffer::of(body),
+                timeout_ms,
+            )
+        };
+        if result == abi::CALLOUT_STARTED {
+            Ok(id)
+        } else {
+            Err(result)
         }
+    }
+
+    /// Resumes a request this filter stopped (from a hook that is not the stopped one).
+    pub(crate) fn continue_decoding(&self) {
+        // SAFETY: live filter pointer; the callback takes nothing else.
+        unsafe { abi::envoy_dynamic_module_callback_http_filter_continue_decoding(self.ptr) }
+    }
+
+    /// Resumes a response this filter stopped.
+    pub(crate) fn continue_encoding(&self) {
+        // SAFETY: live filter pointer; the callback takes nothing else.
+        unsafe { abi::envoy_dynamic_module_callback_http_filter_continue_encoding(self.ptr) }
     }
 
     /// Has Envoy pick the route again (after headers that routes match changed).
@@ -122,6 +183,40 @@ impl Stream {
             self.append_chunks(kind, &mut body);
         }
         body
+    }
+
+    /// The request body Envoy buffered (whole, once this filter stopped at its end).
+    pub(crate) fn buffered_request_body(&self) -> Vec<u8> {
+        let mut body = Vec::new();
+        self.append_chunks(abi::BUFFERED_REQUEST_BODY, &mut body);
+        body
+    }
+
+    /// The response body chunk of this event.
+    pub(crate) fn response_chunk(&self) -> Vec<u8> {
+        let mut chunk = Vec::new();
+        self.append_chunks(abi::RECEIVED_RESPONSE_BODY, &mut chunk);
+        chunk
+    }
+
+    /// Replaces the response body chunk of this event with `chunk`.
+    pub(crate) fn replace_response_chunk(&self, chunk: &[u8]) {
+        // SAFETY: live filter pointer; draining more than there is drains all; `chunk`
+        // outlives the call and Envoy copies it.
+        unsafe {
+            abi::envoy_dynamic_module_callback_http_drain_body(
+                self.ptr,
+                abi::RECEIVED_RESPONSE_BODY,
+                usize::MAX,
+            );
+            if !chunk.is_empty() {
+                abi::envoy_dynamic_module_callback_http_append_body(
+                    self.ptr,
+                    abi::RECEIVED_RESPONSE_BODY,
+                    ModuleBuffer::of(chunk),
+                );
+            }
+        }
     }
 
     fn append_chunks(&self, kind: u32, out: &mut Vec<u8>) {

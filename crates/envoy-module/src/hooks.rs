@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::abi::{self, ConfigEnvoyPtr, EnvoyBuffer, EnvoyHeader, FilterEnvoyPtr};
 use crate::envoy::{Stream, bytes};
+use crate::error::ModuleError;
 use crate::filter::{Filter, FilterConfig};
 
 /// Runs `f`, turning a panic into `fallback`.
@@ -18,9 +19,14 @@ fn guard<T>(fallback: T, f: impl FnOnce() -> T) -> T {
 
 /// The answer to a request whose hook panicked.
 fn internal_error(stream: &Stream) -> u32 {
-    let body = br#"{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"internal gateway error"}}"#;
+    let reject = ModuleError::Panicked.reject();
     let _ = catch_unwind(AssertUnwindSafe(|| {
-        stream.send_response(500, &[("content-type", "application/json")], body)
+        let headers: Vec<(&str, &str)> = reject
+            .headers
+            .iter()
+            .map(|(k, v)| (*k, v.as_str()))
+            .collect();
+        stream.send_response(reject.status, &headers, &reject.body())
     }));
     abi::STOP
 }
@@ -132,22 +138,36 @@ extern "C" fn envoy_dynamic_module_on_http_filter_request_trailers(
     abi::CONTINUE
 }
 
+/// # Safety
+/// Envoy's hook contract: live filter pointers of this stream.
 #[unsafe(no_mangle)]
-extern "C" fn envoy_dynamic_module_on_http_filter_response_headers(
-    _envoy: FilterEnvoyPtr,
-    _ptr: *mut c_void,
+unsafe extern "C" fn envoy_dynamic_module_on_http_filter_response_headers(
+    envoy: FilterEnvoyPtr,
+    ptr: *mut c_void,
     _end_of_stream: bool,
 ) -> u32 {
-    abi::CONTINUE
+    // SAFETY: Envoy's pointers for this stream, used only during this hook.
+    let (stream, filter) = unsafe { (Stream::new(envoy), filter(ptr)) };
+    catch_unwind(AssertUnwindSafe(|| filter.response_headers(&stream)))
+        .unwrap_or_else(|_| internal_error(&stream))
 }
 
+/// # Safety
+/// Envoy's hook contract: live filter pointers of this stream.
 #[unsafe(no_mangle)]
-extern "C" fn envoy_dynamic_module_on_http_filter_response_body(
-    _envoy: FilterEnvoyPtr,
-    _ptr: *mut c_void,
-    _end_of_stream: bool,
+unsafe extern "C" fn envoy_dynamic_module_on_http_filter_response_body(
+    envoy: FilterEnvoyPtr,
+    ptr: *mut c_void,
+    end_of_stream: bool,
 ) -> u32 {
-    abi::CONTINUE
+    // SAFETY: Envoy's pointers for this stream, used only during this hook.
+    let (stream, filter) = unsafe { (Stream::new(envoy), filter(ptr)) };
+    // Past the response headers a local reply is no longer possible: a panic here lets the
+    // chunk pass (Envoy then ends the stream as the body stops making sense).
+    catch_unwind(AssertUnwindSafe(|| {
+        filter.response_body(&stream, end_of_stream)
+    }))
+    .unwrap_or(abi::CONTINUE)
 }
 
 #[unsafe(no_mangle)]
@@ -173,17 +193,73 @@ extern "C" fn envoy_dynamic_module_on_http_filter_scheduled(
 ) {
 }
 
+/// # Safety
+/// Envoy's hook contract: live filter pointers of this stream; `headers` and
+/// `body_chunks` hold `headers_size` and `body_chunks_size` entries valid during the call.
 #[unsafe(no_mangle)]
-extern "C" fn envoy_dynamic_module_on_http_filter_http_callout_done(
-    _envoy: FilterEnvoyPtr,
-    _ptr: *mut c_void,
-    _callout_id: u64,
-    _result: u32,
-    _headers: *mut EnvoyHeader,
-    _headers_size: usize,
-    _body_chunks: *mut EnvoyBuffer,
-    _body_chunks_size: usize,
+unsafe extern "C" fn envoy_dynamic_module_on_http_filter_http_callout_done(
+    envoy: FilterEnvoyPtr,
+    ptr: *mut c_void,
+    callout_id: u64,
+    result: u32,
+    headers: *mut EnvoyHeader,
+    headers_size: usize,
+    body_chunks: *mut EnvoyBuffer,
+    body_chunks_size: usize,
 ) {
+    // SAFETY: Envoy's pointers for this stream, used only during this hook.
+    let (stream, filter) = unsafe { (Stream::new(envoy), filter(ptr)) };
+    // SAFETY: per the contract above; the answer is copied before the hook returns.
+    let answer =
+        unsafe { callout_answer(result, headers, headers_size, body_chunks, body_chunks_size) };
+    if catch_unwind(AssertUnwindSafe(|| {
+        filter.callout_done(&stream, callout_id, answer.as_deref())
+    }))
+    .is_err()
+    {
+        internal_error(&stream);
+    }
+}
+
+/// The body of a callout that succeeded with status 200; `None` otherwise.
+///
+/// # Safety
+/// `headers` and `chunks` point to `n_headers` and `n_chunks` entries valid during the call
+/// (or are null with a count of 0).
+unsafe fn callout_answer(
+    result: u32,
+    headers: *const EnvoyHeader,
+    n_headers: usize,
+    chunks: *const EnvoyBuffer,
+    n_chunks: usize,
+) -> Option<Vec<u8>> {
+    if result != abi::CALLOUT_SUCCEEDED || headers.is_null() {
+        return None;
+    }
+    // SAFETY: per the contract above.
+    let headers = unsafe { std::slice::from_raw_parts(headers, n_headers) };
+    let ok = headers.iter().any(|h| {
+        // SAFETY: each entry points into Envoy's header map, valid during the call.
+        let (key, value) = unsafe {
+            (
+                bytes(h.key_ptr, h.key_length),
+                bytes(h.value_ptr, h.value_length),
+            )
+        };
+        key == b":status" && value == b"200"
+    });
+    if !ok {
+        return None;
+    }
+    let mut body = Vec::new();
+    if !chunks.is_null() {
+        // SAFETY: per the contract above.
+        for chunk in unsafe { std::slice::from_raw_parts(chunks, n_chunks) } {
+            // SAFETY: each chunk is a slice of Envoy's buffer, valid during the call.
+            body.extend_from_slice(unsafe { bytes(chunk.ptr, chunk.length) });
+        }
+    }
+    Some(body)
 }
 
 #[unsafe(no_mangle)]

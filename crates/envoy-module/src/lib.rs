@@ -5,15 +5,21 @@
 //! - `abi`: the declarations this module uses from Envoy's C ABI, written by hand;
 //! - `envoy`: safe wrappers around Envoy's callbacks for one hook;
 //! - `hooks`: the `extern "C"` hooks Envoy calls, each catching panics;
-//! - `filter`: each phase runs `mcp_gateway_routing::Policy` and applies its plan.
+//! - `filter`: each phase runs `mcp_gateway_routing::Policy` and applies its plan;
+//! - `sidecar`: the process-wide copy of the broker-router sidecar's config, catalog and
+//!   session answers, and the callouts that ask it on a miss.
 //!
 //! `unsafe` is allowed in this crate only, and every block says why it holds.
 //!
-//! Stage reached (issue 13): request headers and bodies go through the core (transport
-//! checks, internal headers stripped, the routing decision, error answers). Sessions and
-//! backend sessions from the broker-router sidecar, and the response phase, are not here yet.
+//! Stage reached (issue 13): request headers and bodies and response headers and bodies go
+//! through the core (transport checks, internal headers stripped, the routing decision,
+//! sessions and backend sessions from the sidecar, session ids mapped back, lost backend
+//! sessions, watched answers rewritten, error answers). Auth (`jwt_authn`'s metadata) is
+//! not handed to the core yet.
 
 mod abi;
 mod envoy;
+mod error;
 mod filter;
 mod hooks;
+mod sidecar;

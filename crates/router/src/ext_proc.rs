@@ -39,11 +39,12 @@ const MESSAGE_OVERHEAD: usize = 1 << 20;
 /// What the router shares across streams.
 pub struct RouterState {
     policy: Policy,
-    sessions: Sessions,
+    pub(crate) sessions: Sessions,
 }
 
-/// The session machinery the routing core asks about backend sessions.
-struct Sessions {
+/// The session machinery the routing core asks about backend sessions (and the Envoy
+/// module, through `module_api`).
+pub(crate) struct Sessions {
     ids: SessionIds,
     backends: Arc<BackendSessions>,
     /// For the token client of the config in force.
@@ -55,7 +56,7 @@ struct Sessions {
 
 /// The ext_proc service.
 #[derive(Clone)]
-pub struct Router(Arc<RouterState>);
+pub struct Router(pub(crate) Arc<RouterState>);
 
 impl Router {
     /// A router over the shared config, catalog and sessions.

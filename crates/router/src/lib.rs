@@ -6,10 +6,13 @@
 //!
 //! - `ext_proc` drives the gRPC stream, keeps per-request state and answers the core's
 //!   questions about backend sessions from the session store;
-//! - `mutation` turns plans into Envoy ext_proc messages.
+//! - `mutation` turns plans into Envoy ext_proc messages;
+//! - `module_api` answers the same questions for the Envoy module, over HTTP on its own
+//!   loopback listener.
 
 mod authn;
 mod ext_proc;
+mod module_api;
 mod mutation;
 
 pub use ext_proc::{Router, RouterState};

@@ -25,6 +25,7 @@ mod metadata;
 mod method;
 mod plan;
 mod policy;
+pub mod sidecar;
 mod sse;
 
 pub use authn::{Authn, Denial};

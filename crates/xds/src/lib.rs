@@ -29,12 +29,14 @@
 mod ads;
 mod auth;
 mod bootstrap;
+mod module;
 mod resources;
 mod subscription;
 
 pub use ads::{AdsServer, ads_service};
 pub use auth::{JWT_AUTHN_FILTER, jwks_cluster_name, jwt_authn};
 pub use bootstrap::{BootstrapOptions, render_bootstrap};
+pub use module::{MODULE_API_CLUSTER, MODULE_NAME, render_module_bootstrap};
 pub use resources::{
     BACKEND_RESPONSE_FILTER, BROKER_CLUSTER, OBSERVE_HEADER, ROUTE_CONFIG_NAME, ROUTER_CLUSTER,
     Resources, cluster_name, resources,

@@ -1,6 +1,8 @@
-use mcp_gateway_xds::{BootstrapOptions, render_bootstrap};
+use anyhow::Context;
+use mcp_gateway_xds::{BootstrapOptions, render_bootstrap, render_module_bootstrap};
 
 use crate::EnvoyConfigArgs;
+use crate::args::DataPlane;
 
 /// Prints the Envoy bootstrap for the given addresses.
 pub(crate) fn execute(args: &EnvoyConfigArgs) -> anyhow::Result<()> {
@@ -16,6 +18,11 @@ pub(crate) fn execute(args: &EnvoyConfigArgs) -> anyhow::Result<()> {
         max_connections: args.max_connections,
         ..BootstrapOptions::default()
     };
-    print!("{}", render_bootstrap(&opts));
+    let bootstrap = match args.mode {
+        DataPlane::ExtProc => render_bootstrap(&opts),
+        DataPlane::Module => render_module_bootstrap(&opts, args.module_api)
+            .context("the ext_proc bootstrap has no router filters to replace")?,
+    };
+    print!("{bootstrap}");
     Ok(())
 }

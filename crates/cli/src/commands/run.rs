@@ -100,7 +100,7 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
     });
     let router = Router::new(
         config.clone(),
-        catalog,
+        catalog.clone(),
         backends,
         ids,
         args.max_request_bytes,
@@ -109,6 +109,20 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
     .with_json_limits(json_limits)
     .with_credentials(broker.credentials.clone());
 
+    let module_api = match args.module_api_address {
+        Some(address) => {
+            let listener = TcpListener::bind(address)
+                .await
+                .with_context(|| format!("binding the module API to {address}"))?;
+            let app = router.module_api(
+                config.clone(),
+                args.mcp_gateway_config.clone(),
+                catalog.clone(),
+            );
+            Some((listener, app))
+        }
+        None => None,
+    };
     let router_listener = TcpListener::bind(args.mcp_router_address)
         .await
         .with_context(|| format!("binding the router to {}", args.mcp_router_address))?;
@@ -119,7 +133,11 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
     let broker_addr = broker_listener.local_addr()?;
     info!(router = %router_addr, broker = %broker_addr, servers = config.load().servers().len(), "mcp-broker-router listening");
     // One machine-readable line on stdout for scripts and tests that bind port 0.
-    println!("mcp-broker-router ready router={router_addr} broker={broker_addr}");
+    let module_addr = match &module_api {
+        Some((listener, _)) => format!(" module={}", listener.local_addr()?),
+        None => String::new(),
+    };
+    println!("mcp-broker-router ready router={router_addr} broker={broker_addr}{module_addr}");
     std::io::stdout().flush().ok();
 
     let cancel = CancellationToken::new();
@@ -154,10 +172,21 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
     });
     let http = axum::serve(broker_listener, app(broker))
         .with_graceful_shutdown(cancel.clone().cancelled_owned());
+    let module = async {
+        match module_api {
+            Some((listener, app)) => {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(cancel.clone().cancelled_owned())
+                    .await
+            }
+            None => Ok(()),
+        }
+    };
     let servers = async {
-        let (grpc, http) = tokio::join!(grpc, http);
+        let (grpc, http, module) = tokio::join!(grpc, http, module);
         grpc.context("router")?;
         http.context("broker")?;
+        module.context("module API")?;
         anyhow::Ok(())
     };
     tokio::pin!(servers);

@@ -1,0 +1,446 @@
+//! The broker-router sidecar, as the module sees it: a process-wide copy of its config and
+//! catalog, a cache of what it answered about sessions, and the questions to ask it (Envoy
+//! HTTP callouts to its cluster, `mcp_gateway_routing::sidecar`) when the cache has no
+//! answer. Every worker shares one [`Sidecar`] per filter config; lookups are lock-free.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use mcp_gateway_catalog::CatalogStore;
+use mcp_gateway_config::{Config, ConfigStore};
+use mcp_gateway_routing::sidecar::{
+    FORGET_PATH, Failure, OPEN_PATH, OpenedCopy, Query, SERVERS_PATH, SESSION_PATH, STATE_PATH,
+    State, Valid,
+};
+use mcp_gateway_routing::{Opened, RouteError};
+
+use crate::error::ModuleError;
+
+/// Most cached answers of one kind; past it the cache starts again empty (it is only a
+/// cache: the sidecar is asked again).
+const MAX_CACHED: usize = 100_000;
+/// "No generation yet".
+const NONE: u64 = u64::MAX;
+
+/// Where the sidecar is and how long its answers hold.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    /// The Envoy cluster of the sidecar's module API.
+    pub(crate) cluster: String,
+    /// How long a copy of the config and catalog is used before it is asked again.
+    pub(crate) refresh: Duration,
+    /// How long a cached session answer is used.
+    pub(crate) ttl: Duration,
+    /// How long a callout may take (opening a backend session initialises it).
+    pub(crate) timeout: Duration,
+}
+
+/// One question for the sidecar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Ask {
+    /// The config and catalog.
+    State,
+    /// Whether a session id is valid.
+    Session(String),
+    /// The backend session of a session on a server.
+    Open { session: String, server: String },
+    /// The servers a session has backend sessions on.
+    Servers(String),
+    /// Forget a backend session (only if it is `backend`, when set).
+    Forget {
+        session: String,
+        server: String,
+        backend: Option<String>,
+    },
+}
+
+/// What the sidecar answered during this request (the cache holds only what is shared).
+#[derive(Default)]
+pub(crate) struct Known {
+    valid: Option<(String, bool)>,
+    opened: Option<(String, Result<Opened, RouteError>)>,
+    servers: Option<Result<Vec<String>, RouteError>>,
+    forgotten: bool,
+}
+
+/// The process-wide copy of the sidecar's state, shared by every worker.
+pub(crate) struct Sidecar {
+    settings: Option<Settings>,
+    pub(crate) config: Arc<ConfigStore>,
+    pub(crate) catalog: Arc<CatalogStore>,
+    config_generation: AtomicU64,
+    catalog_generation: AtomicU64,
+    epoch: Instant,
+    /// Milliseconds after `epoch` of the last copy; `NONE` before the first.
+    refreshed_at: AtomicU64,
+    /// One request at a time refreshes a copy that is only stale.
+    refreshing: AtomicBool,
+    valid: papaya::HashMap<String, Instant>,
+    opened: papaya::HashMap<(String, String), (Opened, Instant)>,
+}
+
+impl Sidecar {
+    /// The sidecar at `settings`; without settings, a fixed config and no sessions.
+    pub(crate) fn new(settings: Option<Settings>, config: Config) -> Self {
+        Self {
+            settings,
+            config: ConfigStore::new(config),
+            catalog: Arc::new(CatalogStore::new()),
+            config_generation: AtomicU64::new(NONE),
+            catalog_generation: AtomicU64::new(NONE),
+            epoch: Instant::now(),
+            refreshed_at: AtomicU64::new(NONE),
+            refreshing: AtomicBool::new(false),
+            valid: papaya::HashMap::new(),
+            opened: papaya::HashMap::new(),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(NONE - 1)
+    }
+
+    /// [`Ask::State`] when this request must fetch the config and catalog first: always
+    /// before the first copy; once they are older than the refresh interval, for one request
+    /// at a time (the others use the copy they have).
+    pub(crate) fn state_due(&self) -> Option<Ask> {
+        let settings = self.settings.as_ref()?;
+        let at = self.refreshed_at.load(Ordering::Acquire);
+        if at == NONE {
+            return Some(Ask::State);
+        }
+        let refresh = u64::try_from(settings.refresh.as_millis()).unwrap_or(u64::MAX);
+        let stale = self.now_ms().saturating_sub(at) >= refresh;
+        let claimed = stale
+            && self
+                .refreshing
+                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok();
+        claimed.then_some(Ask::State)
+    }
+
+    /// A refresh that ended without a copy (its request went away, or the sidecar did not
+    /// answer): another request may try.
+    pub(crate) fn refresh_abandoned(&self) {
+        self.refreshing.store(false, Ordering::Release);
+    }
+
+    /// Whether a copy of the state exists (or none is needed).
+    pub(crate) fn loaded(&self) -> bool {
+        self.settings.is_none() || self.refreshed_at.load(Ordering::Acquire) != NONE
+    }
+
+    /// The callout for `ask`: method, path and JSON body.
+    pub(crate) fn request(&self, ask: &Ask) -> (&'static str, String, Vec<u8>) {
+        let post = |path: &str, query: Query| {
+            let body = serde_json::to_vec(&query).unwrap_or_default();
+            ("POST", path.to_owned(), body)
+        };
+        match ask {
+            Ask::State => {
+                let mut path = STATE_PATH.to_owned();
+                let mut sep = '?';
+                for (name, generation) in [
+                    ("config", &self.config_generation),
+                    ("catalog", &self.catalog_generation),
+                ] {
+                    let generation = generation.load(Ordering::Acquire);
+                    if generation != NONE {
+                        path.push_str(&format!("{sep}{name}={generation}"));
+                        sep = '&';
+                    }
+                }
+                ("GET", path, Vec::new())
+            }
+            Ask::Session(session) => post(
+                SESSION_PATH,
+                Query {
+                    session: session.clone(),
+                    ..Query::default()
+                },
+            ),
+            Ask::Open { session, server } => post(
+                OPEN_PATH,
+                Query {
+                    session: session.clone(),
+                    server: Some(server.clone()),
+                    backend: None,
+                },
+            ),
+            Ask::Servers(session) => post(
+                SERVERS_PATH,
+                Query {
+                    session: session.clone(),
+                    ..Query::default()
+                },
+            ),
+            Ask::Forget {
+                session,
+                server,
+                backend,
+            } => post(
+                FORGET_PATH,
+                Query {
+                    session: session.clone(),
+                    server: Some(server.clone()),
+                    backend: backend.clone(),
+                },
+            ),
+        }
+    }
+
+    /// The sidecar's cluster and callout timeout; `None` without a sidecar.
+    pub(crate) fn settings(&self) -> Option<&Settings> {
+        self.settings.as_ref()
+    }
+
+    /// Records the sidecar's answer to `ask` (`None`: no answer) in the shared copy and in
+    /// `known`. An error when the request cannot go on without that answer.
+    pub(crate) fn record(
+        &self,
+        known: &mut Known,
+        ask: Ask,
+        answer: Option<&[u8]>,
+    ) -> Result<(), ModuleError> {
+        let unanswered = || ModuleError::SidecarUnavailable;
+        match ask {
+            Ask::State => {
+                let state = answer.and_then(|body| serde_json::from_slice::<State>(body).ok());
+                let Some(state) = state else {
+                    self.refresh_abandoned();
+                    return if self.loaded() {
+                        Ok(())
+                    } else {
+                        Err(unanswered())
+                    };
+                };
+                self.apply(state);
+                Ok(())
+            }
+            Ask::Session(session) => {
+                let answer = answer.and_then(|body| serde_json::from_slice::<Valid>(body).ok());
+                let valid = answer.ok_or_else(unanswered)?.valid;
+                if valid {
+                    let cache = self.valid.pin();
+                    if cache.len() >= MAX_CACHED {
+                        cache.clear();
+                    }
+                    cache.insert(session.clone(), Instant::now());
+                }
+                known.valid = Some((session, valid));
+                Ok(())
+            }
+            Ask::Open { session, server } => {
+                let answer = answer.and_then(|body| {
+                    serde_json::from_slice::<Result<OpenedCopy, Failure>>(body).ok()
+                });
+                let opened = match answer {
+                    Some(Ok(copy)) => Ok(Opened::from(copy)),
+                    Some(Err(failure)) => Err(failure.into_error(&server)),
+                    None => Err(RouteError::BackendUnavailable {
+                        server: server.clone(),
+                        reason: ModuleError::SidecarUnavailable.to_string(),
+                    }),
+                };
+                if let Ok(opened) = &opened {
+                    let cache = self.opened.pin();
+                    if cache.len() >= MAX_CACHED {
+                        cache.clear();
+                    }
+                    cache.insert(
+                        (session.clone(), server.clone()),
+                        (opened.clone(), Instant::now()),
+                    );
+                }
+                known.opened = Some((server, opened));
+                Ok(())
+            }
+            Ask::Servers(_) => {
+                let answer = answer.and_then(|body| {
+                    serde_json::from_slice::<Result<Vec<String>, Failure>>(body).ok()
+                });
+                known.servers = Some(match answer {
+                    Some(answer) => answer.map_err(|failure| failure.into_error("")),
+                    None => Err(RouteError::Internal(
+                        ModuleError::SidecarUnavailable.to_string(),
+                    )),
+                });
+                Ok(())
+            }
+            // Best effort, as in the ext_proc router: the answer to the client does not wait
+            // on it twice.
+            Ask::Forget { .. } => {
+                known.forgotten = true;
+                Ok(())
+            }
+        }
+    }
+
+    /// Takes in a copy of the sidecar's state. A config that does not validate leaves the
+    /// last good one in force, as the sidecar's own file watcher does.
+    fn apply(&self, state: State) {
+        if let Some(config) = state.config {
+            if let Ok(parsed) = Config::from_yaml(&config.yaml) {
+                self.config.store(parsed);
+            }
+            self.config_generation
+                .store(config.generation, Ordering::Release);
+        }
+        if let Some(catalog) = state.catalog {
+            let mut names = HashSet::new();
+            for copy in catalog.servers {
+                let (name, offer) = copy.into_offer();
+                self.catalog.update(&name, offer);
+                names.insert(name);
+            }
+            self.catalog
+                .retain(&names.iter().map(String::as_str).collect());
+            self.catalog_generation
+                .store(catalog.generation, Ordering::Release);
+        }
+        self.refreshed_at.store(self.now_ms(), Ordering::Release);
+        self.refreshing.store(false, Ordering::Release);
+    }
+
+    /// Drops what is cached about `session` (its client ended it with `DELETE`).
+    pub(crate) fn evict(&self, session: &str) {
+        self.valid.pin().remove(session);
+        self.opened.pin().retain(|(s, _), _| s != session);
+    }
+
+    fn fresh(&self, at: Instant) -> bool {
+        self.settings
+            .as_ref()
+            .is_some_and(|settings| at.elapsed() < settings.ttl)
+    }
+}
+
+/// The routing core's [`mcp_gateway_routing::Backends`] for one phase of one request:
+/// answers from this request's [`Known`] and the shared cache, and notes the first
+/// question only the sidecar can answer (the phase then waits for it and runs again).
+pub(crate) struct Lookup<'a> {
+    sidecar: &'a Sidecar,
+    known: &'a Known,
+    ask: Mutex<Option<Ask>>,
+}
+
+impl<'a> Lookup<'a> {
+    pub(crate) fn new(sidecar: &'a Sidecar, known: &'a Known) -> Self {
+        Self {
+            sidecar,
+            known,
+            ask: Mutex::new(None),
+        }
+    }
+
+    /// The question the phase must wait for, if any.
+    pub(crate) fn into_ask(self) -> Option<Ask> {
+        self.ask.into_inner().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn wants(&self, ask: Ask) {
+        if self.sidecar.settings.is_none() {
+            return;
+        }
+        let mut slot = self.ask.lock().unwrap_or_else(|e| e.into_inner());
+        slot.get_or_insert(ask);
+    }
+}
+
+/// Why a step has no answer yet (the phase's plan is dropped and the phase runs again).
+fn waiting() -> RouteError {
+    RouteError::Internal("waiting for the gateway sidecar".into())
+}
+
+impl mcp_gateway_routing::Backends for Lookup<'_> {
+    fn session_valid(&self, gateway: &str) -> bool {
+        if let Some((session, valid)) = &self.known.valid
+            && session == gateway
+        {
+            return *valid;
+        }
+        if self
+            .sidecar
+            .valid
+            .pin()
+            .get(gateway)
+            .is_some_and(|at| self.sidecar.fresh(*at))
+        {
+            return true;
+        }
+        self.wants(Ask::Session(gateway.to_owned()));
+        false
+    }
+
+    async fn open(
+        &self,
+        gateway: &str,
+        server: &mcp_gateway_config::Server,
+    ) -> Result<Opened, RouteError> {
+        if let Some((name, opened)) = &self.known.opened
+            && *name == server.name
+        {
+            return opened.clone();
+        }
+        let key = (gateway.to_owned(), server.name.clone());
+        if let Some((opened, at)) = self.sidecar.opened.pin().get(&key)
+            && self.sidecar.fresh(*at)
+        {
+            return Ok(opened.clone());
+        }
+        if self.sidecar.settings.is_none() {
+            return Err(RouteError::BackendUnavailable {
+                server: server.name.clone(),
+                reason: ModuleError::NoSidecar.to_string(),
+            });
+        }
+        self.wants(Ask::Open {
+            session: key.0,
+            server: key.1,
+        });
+        Err(waiting())
+    }
+
+    async fn open_servers(&self, gateway: &str) -> Result<Vec<String>, RouteError> {
+        if let Some(servers) = &self.known.servers {
+            return servers.clone();
+        }
+        self.wants(Ask::Servers(gateway.to_owned()));
+        Err(waiting())
+    }
+
+    async fn forget(&self, gateway: &str, server: &str) {
+        self.sidecar
+            .opened
+            .pin()
+            .remove(&(gateway.to_owned(), server.to_owned()));
+        if !self.known.forgotten {
+            self.wants(Ask::Forget {
+                session: gateway.to_owned(),
+                server: server.to_owned(),
+                backend: None,
+            });
+        }
+    }
+
+    async fn forget_if_current(&self, gateway: &str, server: &str, backend: &str) {
+        let key = (gateway.to_owned(), server.to_owned());
+        let cache = self.sidecar.opened.pin();
+        if cache
+            .get(&key)
+            .is_some_and(|(opened, _)| opened.session_id.as_deref() == Some(backend))
+        {
+            cache.remove(&key);
+        }
+        if !self.known.forgotten {
+            self.wants(Ask::Forget {
+                session: key.0,
+                server: key.1,
+                backend: Some(backend.to_owned()),
+            });
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! The sidecar's side of the Envoy module's internal API (`mcp_gateway_routing::sidecar`):
+//! the same session steps the ext_proc router takes, answered over HTTP for a router that
+//! runs inside Envoy, plus copies of the config and the catalog. Served on its own
+//! loopback listener, never through Envoy's MCP listener.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::extract::{Query as UrlQuery, State as Shared};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router as App};
+use mcp_gateway_catalog::CatalogStore;
+use mcp_gateway_config::ConfigStore;
+use mcp_gateway_routing::Backends;
+use mcp_gateway_routing::sidecar::{
+    CatalogCopy, ConfigText, FORGET_PATH, Failure, OPEN_PATH, OfferCopy, OpenedCopy, Query,
+    SERVERS_PATH, SESSION_PATH, STATE_PATH, State, Valid,
+};
+use serde_json::{Value, json};
+use tracing::warn;
+
+use crate::Router;
+use crate::ext_proc::RouterState;
+
+/// What the API reads.
+struct Api {
+    router: Arc<RouterState>,
+    config: Arc<ConfigStore>,
+    config_path: PathBuf,
+    catalog: Arc<CatalogStore>,
+}
+
+impl Router {
+    /// The module API over this router's sessions and the shared config (whose file is
+    /// `config_path`) and catalog.
+    pub fn module_api(
+        &self,
+        config: Arc<ConfigStore>,
+        config_path: PathBuf,
+        catalog: Arc<CatalogStore>,
+    ) -> App {
+        let api = Arc::new(Api {
+            router: self.0.clone(),
+            config,
+            config_path,
+            catalog,
+        });
+        App::new()
+            .route(STATE_PATH, get(state))
+            .route(SESSION_PATH, post(session))
+            .route(OPEN_PATH, post(open))
+            .route(SERVERS_PATH, post(servers))
+            .route(FORGET_PATH, post(forget))
+            .with_state(api)
+    }
+}
+
+/// The config and the catalog, each unless the module already has its generation.
+async fn state(
+    Shared(api): Shared<Arc<Api>>,
+    UrlQuery(known): UrlQuery<HashMap<String, u64>>,
+) -> Result<Json<State>, StatusCode> {
+    let mut state = State::default();
+    let generation = api.config.generation();
+    if known.get("config") != Some(&generation) {
+        // The file the config in force was read from; the module validates it again, and
+        // keeps its last good config if the file changed into an invalid one.
+        let yaml = tokio::fs::read_to_string(&api.config_path)
+            .await
+            .map_err(|error| {
+                warn!(%error, path = %api.config_path.display(), "module API: cannot read the config");
+                StatusCode::SERVICE_UNAVAILABLE
+            })?;
+        state.config = Some(ConfigText { generation, yaml });
+    }
+    if known.get("catalog") != Some(&api.catalog.generation()) {
+        let (generation, offers) = api.catalog.snapshot();
+        let servers = offers
+            .iter()
+            .map(|(name, offer)| OfferCopy::new(name, offer))
+            .collect();
+        state.catalog = Some(CatalogCopy {
+            generation,
+            servers,
+        });
+    }
+    Ok(Json(state))
+}
+
+async fn session(Shared(api): Shared<Arc<Api>>, Json(query): Json<Query>) -> Json<Valid> {
+    Json(Valid {
+        valid: api.router.sessions.session_valid(&query.session),
+    })
+}
+
+async fn open(
+    Shared(api): Shared<Arc<Api>>,
+    Json(query): Json<Query>,
+) -> Json<Result<OpenedCopy, Failure>> {
+    let Some(name) = query.server.as_deref() else {
+        return Json(Err(Failure::Internal("no server named".into())));
+    };
+    let config = api.config.load();
+    let Some(server) = config.server(name).filter(|s| s.enabled) else {
+        return Json(Err(Failure::Unavailable(format!(
+            "no enabled server {name}"
+        ))));
+    };
+    let opened = api.router.sessions.open(&query.session, server).await;
+    Json(opened.map(OpenedCopy::from).map_err(|e| Failure::of(&e)))
+}
+
+async fn servers(
+    Shared(api): Shared<Arc<Api>>,
+    Json(query): Json<Query>,
+) -> Json<Result<Vec<String>, Failure>> {
+    let servers = api.router.sessions.open_servers(&query.session).await;
+    Json(servers.map_err(|e| Failure::of(&e)))
+}
+
+async fn forget(Shared(api): Shared<Arc<Api>>, Json(query): Json<Query>) -> Json<Value> {
+    let sessions = &api.router.sessions;
+    if let Some(server) = &query.server {
+        match &query.backend {
+            Some(backend) => {
+                sessions
+                    .forget_if_current(&query.session, server, backend)
+                    .await
+            }
+            None => sessions.forget(&query.session, server).await,
+        }
+    }
+    Json(json!({}))
+}
