@@ -247,11 +247,40 @@ CHART_CASES += [
         {**AUTH_VALUES, "controller": {"enabled": False}, "config": {"servers": []}},
     ),
 ]
+# The alice/bob policy of `make run-auth`.
+POLICY_VALUES: Doc = {
+    "policy": {
+        "rules": [
+            {"name": "alice-all", "when": {"clientIds": ["alice"]}, "allow": {"servers": ["*"]}},
+            {
+                "name": "bob-calc",
+                "when": {"clientIds": ["bob"]},
+                "allow": {"tools": ["calc_*"], "prompts": ["calc_*"]},
+                "deny": {"tools": ["calc_divide"]},
+            },
+        ]
+    }
+}
+CHART_CASES += [
+    ("auth and policy (controller's base config)", [], {**AUTH_VALUES, **POLICY_VALUES}),
+    (
+        "auth and policy, static config, no controller",
+        [],
+        {**AUTH_VALUES, **POLICY_VALUES, "controller": {"enabled": False}, "config": {"servers": []}},
+    ),
+    (
+        "a policy for anonymous callers only, no auth",
+        [],
+        {"policy": {"rules": [{"name": "calc-for-all", "allow": {"servers": ["calc"]}}]}},
+    ),
+]
 # Value sets Helm must refuse.
 CHART_REJECTED: list[tuple[str, Doc]] = [
     ("auth issuer without jwksUri", {"auth": {"resource": "https://g/mcp", "issuers": [{"issuer": "i"}]}}),
     ("auth issuers without resource", {"auth": {"issuers": [{"issuer": "i", "jwksUri": "https://i/k"}]}}),
     ("unknown provider", {"gatewayProvider": "nginx"}),
+    ("policy rule that neither allows nor denies", {"policy": {"rules": [{"name": "r", "when": {"groups": ["g"]}}]}}),
+    ("policy rule with an empty pattern", {"policy": {"rules": [{"name": "r", "allow": {"tools": [""]}}]}}),
     ("router port out of range", {"brokerRouter": {"routerPort": 70000}}),
     ("misspelt top-level value", {"gatewaProvider": "istio"}),
     ("broker-router duration the binary cannot parse", {"brokerRouter": {"sessionLifetime": "1d"}}),

@@ -204,3 +204,21 @@ plain-text errors and lost sessions itself, as it sees every response here).
 {{- with $a.requiredScopes }}{{- $_ := set $auth "requiredScopes" . -}}{{- end -}}
 {{- dict "auth" $auth | toYaml -}}
 {{- end }}
+
+{{/* The gateway config's `policy:` section from values `policy` (YAML, unindented). */}}
+{{- define "mcp-gateway.policySection" -}}
+{{- dict "policy" (dict "rules" .Values.policy.rules) | toYaml -}}
+{{- end }}
+
+{{/*
+The sections the controller adds to every config it publishes (--base-config): `auth:` and
+`policy:` when set; empty when neither is.
+*/}}
+{{- define "mcp-gateway.baseConfig" -}}
+{{- if .Values.auth.issuers }}
+{{ include "mcp-gateway.authSection" . }}
+{{- end }}
+{{- if .Values.policy.rules }}
+{{ include "mcp-gateway.policySection" . }}
+{{- end }}
+{{- end }}

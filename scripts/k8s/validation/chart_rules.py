@@ -20,6 +20,7 @@ from .objects import (
     services_select_pods,
 )
 from .auth_rules import auth_rules
+from .policy_rules import policy_rules
 from .provider_rules import envoy_gateway_rules, istio_rules
 
 LEADER_LEASE = "mcp-gateway-controller"
@@ -47,6 +48,7 @@ def chart_rules(docs: list[Doc], values: Doc, release_namespace: str) -> list[st
     problems += _broker_route(docs, values)
     problems += _network_policy(docs, values, release_namespace)
     problems += auth_rules(docs, values, release_namespace)
+    problems += policy_rules(docs, values, release_namespace)
     if values["gatewayProvider"] == "envoy-gateway":
         problems += envoy_gateway_rules(docs, values, release_namespace)
         if find(docs, "EnvoyFilter"):

@@ -285,6 +285,38 @@ fn base_config_sections_are_published_with_the_servers() {
     );
 }
 
+/// The chart's base config with auth and the alice/bob policy (values `auth`, `policy`).
+const POLICY_BASE: &str = "auth:
+  resource: https://mcp.example.com/mcp
+  issuers:
+  - issuer: https://login.example.com
+    jwksUri: https://login.example.com/jwks
+policy:
+  rules:
+  - name: alice-all
+    when: {clientIds: [alice]}
+    allow: {servers: ['*']}
+  - name: bob-calc
+    when: {clientIds: [bob]}
+    allow: {tools: ['calc_*']}
+";
+
+#[test]
+fn a_policy_in_the_base_config_is_published() {
+    let (servers, routes, services) = two_teams();
+    let plan = plan(&cluster(servers, routes, services), "cluster.local");
+    assert_eq!(check_base_config(POLICY_BASE), Ok(()));
+    let text = render_config_with(&plan.config, Some(POLICY_BASE)).expect("renders");
+    let loaded = Config::from_yaml(&text).expect("loads");
+    let policy = loaded.policy().expect("policy published");
+    let names: Vec<&str> = policy.rules.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["alice-all", "bob-calc"]);
+    // A bad policy is refused at start, naming the field.
+    let bad = "policy: {rules: [{name: r, allow: {tools: ['']}}]}";
+    let problem = check_base_config(bad).expect_err("invalid");
+    assert!(problem.contains("policy.rules[0]"), "{problem}");
+}
+
 #[test]
 fn a_bad_base_config_is_refused_at_start() {
     assert_eq!(check_base_config(AUTH_BASE), Ok(()));
