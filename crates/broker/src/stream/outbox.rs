@@ -54,11 +54,20 @@ impl Outbox {
     }
 
     /// Events after `last_seen` that are still kept, and the live events from now on.
+    ///
+    /// A client may have seen ids this outbox never issued: its stream was on another replica,
+    /// or on this one before a restart, or its outbox expired. New events are then numbered
+    /// after `last_seen`, so that the client's stream (which skips ids up to `last_seen`)
+    /// neither drops them nor, later, takes one for an event it already had.
     pub(crate) fn subscribe(
         &self,
         last_seen: Option<u64>,
     ) -> (Vec<Event>, broadcast::Receiver<Event>) {
         let recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
+        // Under the lock that `push` numbers under, so no event gets an id at or below it.
+        if let Some(next) = last_seen.and_then(|last| last.checked_add(1)) {
+            self.next_id.fetch_max(next, Ordering::Relaxed);
+        }
         let live = self.live.subscribe();
         let replay = match last_seen {
             Some(last) => recent
@@ -144,6 +153,24 @@ mod tests {
         assert_eq!(outbox.attached(), 3);
         outbox.cancel.cancel(); // the session ended
         assert!(last.is_cancelled(), "and its stream with it");
+    }
+
+    #[tokio::test]
+    async fn a_resume_with_ids_this_outbox_never_issued_numbers_new_events_after_them() {
+        // The client's last stream was on another replica (or before a restart): id 57 there.
+        let outbox = Outbox::new(CancellationToken::new());
+        let (replay, mut live) = outbox.subscribe(Some(57));
+        assert!(replay.is_empty());
+        outbox.push("after the move".into());
+        assert_eq!(
+            live.recv().await.map(|(id, _)| id).ok(),
+            Some(58),
+            "an id at or below 57 would be skipped by the client's stream"
+        );
+        // An id past every u64 moves nothing (and cannot make the counter wrap).
+        let (_, mut live) = outbox.subscribe(Some(u64::MAX));
+        outbox.push("next".into());
+        assert_eq!(live.recv().await.map(|(id, _)| id).ok(), Some(59));
     }
 
     #[test]
