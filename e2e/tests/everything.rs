@@ -14,9 +14,9 @@ use mcp_gateway_e2e::{
 };
 use rmcp::{
     ClientHandler,
-    model::{ClientCapabilities, ClientConfig, Implementation},
+    model::{ClientCapabilities, ClientConfig, Implementation, ReadResourceRequestParams},
 };
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// The server's name in the gateway, and so its tools' prefix `ev_`.
 const NAME: &str = "ev";
@@ -96,6 +96,48 @@ async fn clients_see_and_call_the_tools_their_capabilities_get() -> Result<()> {
     let client = connect_with(&gateway.mcp_url(), Declares { everything: true }).await?;
     let result = call_tool(&client, "ev_get-roots-list", json!({})).await?;
     assert_ne!(result.is_error, Some(true), "{result:?}");
+    client.cancel().await?;
+    Ok(())
+}
+
+/// A tool's `resource_link` names the backend's own URI (no gateway prefix); reading it
+/// through the gateway reaches the server whose URI templates produce it, and the contents
+/// name the URI the client asked for.
+#[tokio::test]
+async fn resource_links_a_tool_returns_can_be_read() -> Result<()> {
+    let server = TasksServer::everything(NAME).await?;
+    let gateway = Gateway::start(GatewayOptions {
+        external: &[server.external()],
+        ..GatewayOptions::default()
+    })
+    .await?;
+    let client = connect_with(&gateway.mcp_url(), Declares { everything: false }).await?;
+    let result = call_tool(&client, "ev_get-resource-links", json!({"count": 2})).await?;
+    let content = serde_json::to_value(&result.content)?;
+    let links: Vec<&str> = content
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|block| block["type"] == "resource_link")
+        .filter_map(|block| block["uri"].as_str())
+        .collect();
+    anyhow::ensure!(links.len() == 2, "two links expected: {content}");
+    for uri in links {
+        anyhow::ensure!(!uri.contains("ev_"), "the link is the backend's own: {uri}");
+        // Discovery of the server's templates may still be under way.
+        let read = eventually(&format!("resources/read {uri}"), || async {
+            Ok(client
+                .read_resource(ReadResourceRequestParams::new(uri))
+                .await?)
+        })
+        .await?;
+        let contents = serde_json::to_value(&read.contents)?;
+        assert_eq!(contents[0]["uri"], Value::from(uri), "{contents}");
+        anyhow::ensure!(
+            contents[0].get("text").is_some() || contents[0].get("blob").is_some(),
+            "{contents}"
+        );
+    }
     client.cancel().await?;
     Ok(())
 }

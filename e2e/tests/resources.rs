@@ -124,6 +124,25 @@ async fn reads_uris_that_only_a_template_produces() -> Result<()> {
         .map(|data| data.code);
     assert_eq!(code, Some(ErrorCode::RESOURCE_NOT_FOUND), "{error:?}");
 
+    // A backend's own URI (as a tool's resource_link names it) reaches the one server whose
+    // template produces it, and the contents keep the URI asked for; a URI both servers
+    // list is refused, naming both.
+    let square = read(&client, "calc://square/6").await?;
+    assert_eq!(text(&square)?, "36");
+    assert_eq!(square["uri"], "calc://square/6");
+    let error = read(&client, "file:///notes.txt").await.err();
+    let data = error.as_ref().and_then(json_rpc_error);
+    assert_eq!(
+        data.as_ref().map(|d| d.code),
+        Some(ErrorCode::INVALID_PARAMS),
+        "{error:?}"
+    );
+    let message = data.map(|d| d.message.to_string()).unwrap_or_default();
+    ensure!(
+        message.contains("\"calc\"") && message.contains("\"text\""),
+        "{message}"
+    );
+
     client.cancel().await?;
     Ok(())
 }

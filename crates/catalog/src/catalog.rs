@@ -4,6 +4,7 @@ use std::sync::Arc;
 use mcp_gateway_protocol::asks::AskClass;
 use serde_json::Value;
 
+use crate::links::{LinkOwner, Links};
 use crate::view::Views;
 use crate::{ListKind, Listing, View, ViewKey};
 
@@ -62,6 +63,8 @@ pub struct Catalog {
     /// (bit `i`: [`AskClass`] of index `i`). Empty when no backend's tools depend on them.
     pub(crate) tool_classes: HashMap<String, u8>,
     pub(crate) capabilities: Capabilities,
+    /// Backend URIs and URI templates, for links that carry no gateway prefix.
+    pub(crate) links: Links,
     /// Filtered views of `lists`, built on first use; they go with this catalog when it is
     /// replaced.
     pub(crate) views: Views,
@@ -81,6 +84,12 @@ impl Catalog {
     /// The backend and original URI of a listed resource (exposed URI).
     pub fn resource(&self, exposed_uri: &str) -> Option<&Route> {
         self.routes[ListKind::Resources.index()].get(exposed_uri)
+    }
+
+    /// The healthy servers whose listed resources or URI templates produce `uri`, a backend's
+    /// own URI (e.g. a `resource_link` a tool returned).
+    pub fn link_owner(&self, uri: &str) -> LinkOwner<'_> {
+        self.links.owner(uri)
     }
 
     /// An aggregated list.

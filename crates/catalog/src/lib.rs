@@ -9,12 +9,14 @@
 
 mod catalog;
 mod kind;
+mod links;
 mod listing;
 mod store;
 mod view;
 
 pub use catalog::{Capabilities, Catalog, Route, ServerStatus};
 pub use kind::ListKind;
+pub use links::LinkOwner;
 pub use listing::{Listing, Page};
 pub use store::{CatalogStore, ServerOffer};
 pub use view::{View, ViewKey};

@@ -7,6 +7,7 @@ use mcp_gateway_protocol::{naming, uri};
 use serde_json::Value;
 use tracing::warn;
 
+use crate::links::Links;
 use crate::listing::Item;
 use crate::{Capabilities, Catalog, ListKind, Listing, Route, ServerStatus};
 
@@ -158,6 +159,7 @@ fn build(servers: &BTreeMap<String, ServerOffer>) -> Catalog {
     let mut statuses = HashMap::with_capacity(servers.len());
     let mut tool_classes = HashMap::new();
     let mut caps = Capabilities::default();
+    let mut links = Links::default();
     for (server, offer) in servers {
         let server_name: Arc<str> = Arc::from(server.as_str());
         if offer.healthy {
@@ -165,6 +167,7 @@ fn build(servers: &BTreeMap<String, ServerOffer>) -> Catalog {
                 let i = kind.index();
                 expose_all(kind, &server_name, offer, &mut routes[i], &mut items[i]);
             }
+            links.add(&server_name, &offer.lists);
             for (original, mask) in &offer.tool_classes {
                 let exposed = naming::expose(&offer.prefix, original);
                 if routes[ListKind::Tools.index()]
@@ -210,6 +213,7 @@ fn build(servers: &BTreeMap<String, ServerOffer>) -> Catalog {
         servers: statuses,
         tool_classes,
         capabilities: caps,
+        links,
         views: Default::default(),
     }
 }

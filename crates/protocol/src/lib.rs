@@ -26,6 +26,7 @@ pub mod tasks;
 pub mod to_client;
 pub mod transport;
 pub mod uri;
+pub mod uri_template;
 pub mod versions;
 
 pub use error::{ProtocolError, TransportError};

@@ -13,7 +13,7 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use mcp_gateway_catalog::{Catalog, Route};
+use mcp_gateway_catalog::{Catalog, LinkOwner, Route};
 use mcp_gateway_config::{Config, Server};
 use mcp_gateway_protocol::{Kind, Message, StrField, naming, server_request, tasks, uri};
 
@@ -68,7 +68,9 @@ pub enum Addressed {
 /// The catalog's exposed names decide first. When it has no entry, the configured prefixes
 /// decide — except for tools and prompts of a server that was discovered healthy without
 /// that name (then the name is unknown). Resource URIs always fall back to the prefix: a
-/// template can produce URIs no list shows.
+/// template can produce URIs no list shows. A URI no prefix claims (a backend's own, as in
+/// a tool's `resource_link`) goes to the one server whose listed resources or templates
+/// produce it; when two do, it is refused naming both.
 pub fn decide<'a>(config: &'a Config, catalog: &'a Catalog, msg: &Message<'a>) -> Decision<'a> {
     match msg.kind() {
         Kind::Request => {}
@@ -198,19 +200,43 @@ fn by_uri<'a>(
     {
         return Ok(target);
     }
+    let target = |server, original: String| Target {
+        server,
+        rewrite: original != exposed,
+        original: Cow::Owned(original),
+        exposed: field.value.clone(),
+        range: field.range.clone(),
+        kind: Addressed::Resource,
+    };
+    if let Some(found) = config
+        .enabled_servers()
+        .filter(|s| !s.tool_prefix.is_empty())
+        .find_map(|server| {
+            uri::strip_uri(&server.tool_prefix, exposed).map(|original| target(server, original))
+        })
+    {
+        return Ok(found);
+    }
+    // A backend's own URI, e.g. a `resource_link` a tool returned: the one server whose
+    // listed resources or URI templates produce it.
+    match catalog.link_owner(exposed) {
+        LinkOwner::One(name) => {
+            if let Some(server) = config.server(name).filter(|s| s.enabled) {
+                return Ok(target(server, exposed.to_owned()));
+            }
+        }
+        LinkOwner::Ambiguous(a, b) => {
+            return Err(RouteError::InvalidParams(format!(
+                "resource {exposed:?} is offered by both {a:?} and {b:?}; \
+                 read it by the URI the gateway lists for it"
+            )));
+        }
+        LinkOwner::None => {}
+    }
     config
         .enabled_servers()
-        .find_map(|server| {
-            let original = uri::strip_uri(&server.tool_prefix, exposed)?;
-            Some(Target {
-                server,
-                rewrite: original != exposed,
-                original: Cow::Owned(original),
-                exposed: field.value.clone(),
-                range: field.range.clone(),
-                kind: Addressed::Resource,
-            })
-        })
+        .find(|s| s.tool_prefix.is_empty())
+        .map(|server| target(server, exposed.to_owned()))
         .ok_or_else(|| {
             RouteError::InvalidParams(format!("no MCP server offers resource {exposed:?}"))
         })

@@ -367,7 +367,10 @@ async fn route(
         Addressed::Response => RESPONSE_LABEL,
         _ => method.as_str().unwrap_or(RESPONSE_LABEL),
     };
-    let rewrite = rewrite_of(target.kind, method, msg);
+    // A read by the backend's own URI (a tool's `resource_link`, or a server without a
+    // prefix) is answered with the URIs the client used: nothing to rewrite.
+    let rewrite =
+        rewrite_of(target.kind, method, msg).filter(|r| *r != Rewrite::Read || target.rewrite);
     let observe = opened.client_may_be_asked || rewrite.is_some();
     let (mut set, remove) = backend_headers(server, &opened, label, observe, credential.as_ref());
     set.push(("content-length", length.to_string().into_bytes()));

@@ -215,9 +215,14 @@ fn prompts_resources_completions_and_tasks() {
             request("resources/unsubscribe", r#"{"uri":"ui://text_widget"}"#),
             Ok(("text", "ui://widget", Addressed::Resource)),
         ),
+        // the backend's own URI of a listed resource (as a tool's resource_link names it)
         (
             request("resources/read", r#"{"uri":"file:///notes.txt"}"#),
-            Err("no MCP server offers resource \"file:///notes.txt\""),
+            Ok(("calc", "file:///notes.txt", Addressed::Resource)),
+        ),
+        (
+            request("resources/read", r#"{"uri":"file:///other.txt"}"#),
+            Err("no MCP server offers resource \"file:///other.txt\""),
         ),
         (
             request("resources/read", r#"{}"#),
@@ -323,5 +328,71 @@ fn responses_to_server_requests_go_back_to_their_server() {
             want.map(|(s, o)| (s.to_owned(), o.to_owned())),
             "{body}"
         );
+    }
+}
+
+/// A backend's own URI (a tool's `resource_link`) goes to the one server whose listed
+/// resources or URI templates produce it, untouched; two such servers are named in a refusal.
+#[test]
+fn backend_uris_go_to_the_server_that_lists_them() {
+    use mcp_gateway_catalog::ListKind;
+
+    let config = Config::from_yaml(CONFIG).expect("valid config");
+    let store = CatalogStore::new();
+    let offer = |resources: &[&str], templates: &[&str]| {
+        let mut lists: [Vec<serde_json::Value>; 4] = Default::default();
+        lists[ListKind::Resources as usize] = resources.iter().map(|u| json!({"uri": u})).collect();
+        lists[ListKind::ResourceTemplates as usize] = templates
+            .iter()
+            .map(|t| json!({"uriTemplate": t}))
+            .collect();
+        ServerOffer::healthy("", json!({"resources": {}}), lists)
+    };
+    let mut calc = offer(&["demo://shared"], &["demo://dynamic/text/{id}"]);
+    calc.prefix = "calc_".into();
+    let mut text = offer(&["demo://shared", "memo://only"], &[]);
+    text.prefix = "text_".into();
+    store.update("calc", calc);
+    store.update("text", text);
+    let cat = store.load();
+    let read = |uri: &str| request("resources/read", &format!(r#"{{"uri":"{uri}"}}"#));
+    type Want = Result<(&'static str, &'static str, bool), &'static str>;
+    let cases: Vec<(String, Want)> = vec![
+        (
+            read("demo://dynamic/text/7"),
+            Ok(("calc", "demo://dynamic/text/7", false)),
+        ),
+        (read("memo://only"), Ok(("text", "memo://only", false))),
+        (
+            request("resources/subscribe", r#"{"uri":"memo://only"}"#),
+            Ok(("text", "memo://only", false)),
+        ),
+        // the gateway's own URI still wins
+        (
+            read("demo://calc_dynamic/text/7"),
+            Ok(("calc", "demo://dynamic/text/7", true)),
+        ),
+        (
+            read("demo://shared"),
+            Err(
+                "resource \"demo://shared\" is offered by both \"calc\" and \"text\"; read it by the URI the gateway lists for it",
+            ),
+        ),
+        (
+            read("demo://dynamic/blob/7"),
+            Err("no MCP server offers resource \"demo://dynamic/blob/7\""),
+        ),
+    ];
+    for (body, want) in cases {
+        let msg = Message::parse(body.as_bytes()).expect("valid message");
+        let got = match decide(&config, &cat, &msg) {
+            Decision::Backend(t) => Ok((t.server.name.clone(), t.original.into_owned(), t.rewrite)),
+            Decision::Reject(e) => Err(e.to_string()),
+            Decision::Broker => panic!("{body} went to the broker"),
+        };
+        let want = want
+            .map(|(s, o, r)| (s.to_owned(), o.to_owned(), r))
+            .map_err(str::to_owned);
+        assert_eq!(got, want, "{body}");
     }
 }
