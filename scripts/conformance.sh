@@ -148,6 +148,7 @@ servers:
 EOF
 
 "${gateway_bin}" --mcp-router-address 127.0.0.1:0 --mcp-broker-address 127.0.0.1:0 \
+    --mcp-metrics-address 127.0.0.1:0 \
     --mcp-gateway-config "${logs}/config.yaml" >"${logs}/gateway.out" 2>"${logs}/gateway.log" &
 pids+=("$!")
 eventually "mcp-broker-router to start" first_line_of "${logs}/gateway.out" >/dev/null

@@ -11,6 +11,7 @@
 #   ADMIN_PORT=9901    Envoy admin
 #   ROUTER_PORT=50051  replica N's router (ext_proc + ADS) is ROUTER_PORT+N-1
 #   BROKER_PORT=8080   replica N's broker is BROKER_PORT+N-1
+#   METRICS_PORT=9464  replica N's /metrics is on METRICS_PORT+N-1
 #   REDIS_PORT=6379    redis-server (append-only file in .run/redis/)
 #   CALC_PORT=9001 TEXT_PORT=9002   example servers (must match config/mcp-system/config.yaml)
 set -euo pipefail
@@ -22,6 +23,7 @@ MCP_PORT="${MCP_PORT:-8888}"
 ADMIN_PORT="${ADMIN_PORT:-9901}"
 ROUTER_PORT="${ROUTER_PORT:-50051}"
 BROKER_PORT="${BROKER_PORT:-8080}"
+METRICS_PORT="${METRICS_PORT:-9464}"
 REDIS_PORT="${REDIS_PORT:-6379}"
 CALC_PORT="${CALC_PORT:-9001}"
 TEXT_PORT="${TEXT_PORT:-9002}"
@@ -92,6 +94,7 @@ for n in $(seq 1 "${REPLICAS}"); do
     broker="127.0.0.1:$((BROKER_PORT + n - 1))"
     "${target}/mcp-broker-router" \
         --mcp-router-address "${router}" --mcp-broker-address "${broker}" \
+        --mcp-metrics-address "127.0.0.1:$((METRICS_PORT + n - 1))" \
         --mcp-gateway-config "${CONFIG}" \
         --session-store "redis://127.0.0.1:${REDIS_PORT}/" >"${run_dir}/replica-${n}.log" 2>&1 &
     pids+=("$!")

@@ -7,6 +7,7 @@
 #   ADMIN_PORT=9901    Envoy admin
 #   ROUTER_PORT=50051  ext_proc router + ADS (gRPC)
 #   BROKER_PORT=8080   broker (HTTP)
+#   METRICS_PORT=9464  the gateway's Prometheus metrics (http://127.0.0.1:9464/metrics)
 #   CALC_PORT=9001 TEXT_PORT=9002   example servers (must match config/mcp-system/config.yaml)
 set -euo pipefail
 
@@ -16,6 +17,7 @@ MCP_PORT="${MCP_PORT:-8888}"
 ADMIN_PORT="${ADMIN_PORT:-9901}"
 ROUTER_PORT="${ROUTER_PORT:-50051}"
 BROKER_PORT="${BROKER_PORT:-8080}"
+METRICS_PORT="${METRICS_PORT:-9464}"
 CALC_PORT="${CALC_PORT:-9001}"
 TEXT_PORT="${TEXT_PORT:-9002}"
 CONFIG="${MCP_GATEWAY_CONFIG:-${repo}/config/mcp-system/config.yaml}"
@@ -62,6 +64,7 @@ wait_for "http://127.0.0.1:${TEXT_PORT}/stats" "text example server"
 "${target}/mcp-broker-router" \
     --mcp-router-address "127.0.0.1:${ROUTER_PORT}" \
     --mcp-broker-address "127.0.0.1:${BROKER_PORT}" \
+    --mcp-metrics-address "127.0.0.1:${METRICS_PORT}" \
     --mcp-gateway-config "${CONFIG}" >"${run_dir}/gateway.log" 2>&1 &
 pids+=("$!")
 wait_for "http://127.0.0.1:${BROKER_PORT}/readyz" "mcp-broker-router"
@@ -82,6 +85,8 @@ cat <<MSG
   Call one:
     npx @modelcontextprotocol/inspector --cli http://127.0.0.1:${MCP_PORT}/mcp --transport http \\
         --method tools/call --tool-name calc_add --tool-arg a=2 --tool-arg b=3
+
+  Metrics: http://127.0.0.1:${METRICS_PORT}/metrics (gateway)   http://127.0.0.1:${ADMIN_PORT}/stats/prometheus (Envoy)
 
   Config: ${CONFIG} (edits apply live)   Logs: ${run_dir}/   Ctrl-C stops everything.
 

@@ -89,6 +89,8 @@ pub struct Gateway {
     gateway: ChildProcess,
     envoy: Envoy,
     broker: SocketAddr,
+    /// The gateway's admin address (`/metrics`).
+    metrics: SocketAddr,
     config_path: PathBuf,
     // Last: removed only after every process is gone.
     dir: TempDir,
@@ -171,6 +173,7 @@ impl Gateway {
         command
             .args(["--mcp-router-address", "127.0.0.1:0"])
             .args(["--mcp-broker-address", "127.0.0.1:0"])
+            .args(["--mcp-metrics-address", "127.0.0.1:0"])
             .arg("--mcp-gateway-config")
             .arg(&config_path)
             .args(["--config-poll-interval", CONFIG_POLL_INTERVAL])
@@ -197,6 +200,7 @@ impl Gateway {
         let (mut gateway, line) =
             ChildProcess::spawn_announced("mcp-broker-router", command, &log).await?;
         let (router, broker) = parse_ready_line(&line)?;
+        let metrics = ready_field(&line, "metrics=")?;
         let module_api = match options.mode {
             Mode::ExtProc => None,
             Mode::Module => Some(ready_field(&line, "module=")?),
@@ -237,12 +241,18 @@ impl Gateway {
             gateway,
             envoy,
             broker,
+            metrics,
             config_path,
             dir,
         };
         this.wait_for_tools("every configured tool", |names| *names == expected)
             .await?;
         Ok(this)
+    }
+
+    /// The URL of `path` (e.g. `/metrics`) on the gateway's admin address.
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.metrics)
     }
 
     /// The MCP endpoint clients use: Envoy's listener.

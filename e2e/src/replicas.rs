@@ -293,6 +293,7 @@ impl Replica {
             .arg(self.router.to_string())
             .arg("--mcp-broker-address")
             .arg(self.broker.to_string())
+            .args(["--mcp-metrics-address", "127.0.0.1:0"])
             .arg("--mcp-gateway-config")
             .arg(config)
             .args(["--config-poll-interval", "100ms"])

@@ -181,6 +181,9 @@ async fn list(
     let view = class_view.or_else(|| access.view(&catalog));
     let listing = view.as_deref().map_or(catalog.list(kind), |v| v.list(kind));
     let page = listing.page(offset, state.list_page_size);
+    mcp_gateway_metrics::global()
+        .broker_lists
+        .inc(kind.method(), "");
     let head = Bytes::from(format!(r#"{{"{}":"#, kind.item_key()));
     let tail = match page.next {
         Some(next) => Bytes::from(format!(

@@ -42,6 +42,10 @@ pub struct RunArgs {
     /// Loopback by default: clients reach it through Envoy, never directly.
     #[arg(long, env = "MCP_BROKER_ADDRESS", default_value = "127.0.0.1:8080")]
     pub mcp_broker_address: SocketAddr,
+    /// Admin address: Prometheus/OpenMetrics text on `GET /metrics`, apart from the MCP
+    /// traffic. Loopback by default like the router and broker (see docs/security.md).
+    #[arg(long, env = "MCP_METRICS_ADDRESS", default_value = "127.0.0.1:9464")]
+    pub mcp_metrics_address: SocketAddr,
     /// Address of the internal API the Envoy module (`envoy-config --mode module`) asks for
     /// sessions, backend sessions, config and catalog (HTTP). Off unless set. Keep it on
     /// loopback: like the router's port, it authenticates no caller (see docs/security.md).
@@ -244,6 +248,7 @@ mod tests {
         let run = cli.run;
         assert_eq!(run.mcp_router_address, "127.0.0.1:50051".parse().unwrap());
         assert_eq!(run.mcp_broker_address, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(run.mcp_metrics_address, "127.0.0.1:9464".parse().unwrap());
         assert_eq!(
             run.mcp_gateway_config,
             PathBuf::from("./config/mcp-system/config.yaml")

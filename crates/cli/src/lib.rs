@@ -3,6 +3,7 @@
 mod args;
 mod commands;
 mod duration;
+mod status;
 
 use std::process::ExitCode;
 

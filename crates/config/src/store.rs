@@ -1,7 +1,7 @@
 //! The process-wide configuration: swapped atomically, read without locks.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwap;
 use tokio::sync::watch;
@@ -18,6 +18,9 @@ pub struct ConfigStore {
     changes: watch::Sender<Arc<Config>>,
     in_sync: AtomicBool,
     generation: AtomicU64,
+    rejections: AtomicU64,
+    /// Why the last rejected source was rejected (read by the console, never per request).
+    last_rejection: Mutex<Option<String>>,
 }
 
 impl ConfigStore {
@@ -29,6 +32,8 @@ impl ConfigStore {
             changes: watch::Sender::new(initial),
             in_sync: AtomicBool::new(true),
             generation: AtomicU64::new(0),
+            rejections: AtomicU64::new(0),
+            last_rejection: Mutex::new(None),
         })
     }
 
@@ -66,6 +71,29 @@ impl ConfigStore {
     /// Records whether the source matches the config in force, without swapping.
     pub fn set_in_sync(&self, in_sync: bool) {
         self.in_sync.store(in_sync, Ordering::Release);
+    }
+
+    /// Records that the source was rejected, and why; the store goes out of sync.
+    pub fn reject(&self, reason: String) {
+        self.set_in_sync(false);
+        self.rejections.fetch_add(1, Ordering::Relaxed);
+        *self
+            .last_rejection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(reason);
+    }
+
+    /// How many times the source was rejected since start.
+    pub fn rejections(&self) -> u64 {
+        self.rejections.load(Ordering::Relaxed)
+    }
+
+    /// Why the source was last rejected, if it ever was.
+    pub fn last_rejection(&self) -> Option<String> {
+        self.last_rejection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// How many times a config was swapped in; 0 for the initial one.

@@ -142,7 +142,7 @@ impl FileWatcher {
     }
 
     fn reject(&self, error: &ConfigError) -> Outcome {
-        self.store.set_in_sync(false);
+        self.store.reject(error.to_string());
         error!(
             path = %self.path.display(),
             error = %error,

@@ -153,13 +153,18 @@ async fn fly(
         None => Grant::ClientCredentials,
     };
     tokens.fetches.fetch_add(1, Ordering::Relaxed);
+    let requests = &mcp_gateway_metrics::global().token_requests;
     let token = endpoint
         .request(grant, &fetch.request, tokens.timeout)
         .await
-        .map_err(|reason| CredentialError::Token {
-            server: server.clone(),
-            reason,
+        .map_err(|reason| {
+            requests.inc(server, mcp_gateway_metrics::FAILED);
+            CredentialError::Token {
+                server: server.clone(),
+                reason,
+            }
         })?;
+    requests.inc(server, mcp_gateway_metrics::OK);
     debug!(
         %server,
         exchanged = fetch.subject_token.is_some(),

@@ -5,6 +5,7 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Instant;
 
 use envoy_types::pb::envoy::config::core::v3::{HeaderMap, Metadata};
 use envoy_types::pb::envoy::service::ext_proc::v3::external_processor_server::{
@@ -31,6 +32,7 @@ use tracing::debug;
 
 use crate::authn::authn;
 use crate::mutation::{self, Phase};
+use crate::observe;
 use crate::{OriginPolicy, RouteError};
 
 /// Room for headers and framing in an ext_proc message beyond the body itself.
@@ -39,6 +41,8 @@ const MESSAGE_OVERHEAD: usize = 1 << 20;
 /// What the router shares across streams.
 pub struct RouterState {
     policy: Policy,
+    /// For the metrics' tool labels (the policy holds its own handle).
+    catalog: Arc<CatalogStore>,
     pub(crate) sessions: Sessions,
 }
 
@@ -69,7 +73,8 @@ impl Router {
         origins: OriginPolicy,
     ) -> Self {
         Self(Arc::new(RouterState {
-            policy: Policy::new(config.clone(), catalog, max_request_bytes, origins),
+            policy: Policy::new(config.clone(), catalog.clone(), max_request_bytes, origins),
+            catalog,
             sessions: Sessions {
                 ids,
                 backends,
@@ -125,6 +130,7 @@ impl ExternalProcessor for Router {
         request: tonic::Request<Streaming<ProcessingRequest>>,
     ) -> Result<tonic::Response<Self::ProcessStream>, Status> {
         let inbound = request.into_inner();
+        mcp_gateway_metrics::global().ext_proc_streams.inc();
         let state = self.0.clone();
         let stream = futures::stream::unfold(
             (inbound, RequestState::default(), state),
@@ -149,6 +155,7 @@ impl ExternalProcessor for Router {
 impl RouterState {
     async fn handle(&self, req: &mut RequestState, msg: ProcessingRequest) -> ProcessingResponse {
         let (policy, sessions, ctx) = (&self.policy, &self.sessions, &mut req.ctx);
+        mcp_gateway_metrics::global().ext_proc_messages.inc();
         match msg.request {
             Some(Request::RequestHeaders(h)) => {
                 let authorization = headers(h.headers.as_ref())
@@ -161,7 +168,10 @@ impl RouterState {
                 mutation::translate(Phase::RequestHeaders, plan)
             }
             Some(Request::RequestBody(b)) => {
+                let started = Instant::now();
                 let plan = policy.request_body(sessions, ctx, &b.body).await;
+                let (config, catalog) = (&sessions.config, &self.catalog);
+                observe::request_body(config, catalog, ctx, &plan, started.elapsed());
                 mutation::translate(Phase::RequestBody, plan)
             }
             Some(Request::ResponseHeaders(h)) => {

@@ -14,6 +14,7 @@ mod authn;
 mod ext_proc;
 mod module_api;
 mod mutation;
+mod observe;
 
 pub use ext_proc::{Router, RouterState};
 pub use mcp_gateway_protocol::origin::OriginPolicy;

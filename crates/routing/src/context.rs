@@ -27,6 +27,8 @@ pub struct RequestContext {
     pub(crate) caller: Option<Caller>,
     /// A refusal decided in the headers phase and answered with the body's request id.
     pub(crate) denied: Option<RouteError>,
+    /// The body's method as a metric label (`method::label`), once the body is parsed.
+    pub(crate) method: Option<&'static str>,
 }
 
 impl RequestContext {
@@ -39,6 +41,11 @@ impl RequestContext {
     /// The verified caller, once the headers phase accepted it (auth on).
     pub fn caller(&self) -> Option<&Caller> {
         self.caller.as_ref()
+    }
+
+    /// The body's method as a bounded metric label, once the body phase parsed it.
+    pub fn method_label(&self) -> Option<&'static str> {
+        self.method
     }
 
     /// The gateway session the client named, once its headers were checked.

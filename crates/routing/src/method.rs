@@ -60,6 +60,47 @@ impl Method {
     }
 }
 
+/// The methods a client may send, as a bounded set of labels for metrics: the method
+/// itself when MCP defines it, [`OTHER_LABEL`] otherwise (never the client's own text).
+const KNOWN: &[&str] = &[
+    "initialize",
+    "ping",
+    "tools/list",
+    "tools/call",
+    "prompts/list",
+    "prompts/get",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+    "resources/subscribe",
+    "resources/unsubscribe",
+    "completion/complete",
+    "logging/setLevel",
+    "tasks/get",
+    "tasks/result",
+    "tasks/cancel",
+    "tasks/list",
+    "notifications/initialized",
+    "notifications/cancelled",
+    "notifications/progress",
+    "notifications/roots/list_changed",
+];
+
+/// The metric label of an unknown method.
+pub const OTHER_LABEL: &str = "other";
+
+/// The metric label of a message with method `name` (`None`: a response).
+pub fn label(name: Option<&str>) -> &'static str {
+    match name {
+        None => RESPONSE_LABEL,
+        Some(name) => KNOWN
+            .iter()
+            .find(|known| **known == name)
+            .copied()
+            .unwrap_or(OTHER_LABEL),
+    }
+}
+
 /// What `x-mcp-method` and the `method` metadata say for a client's response to a server
 /// request (it has no method of its own).
 pub const RESPONSE_LABEL: &str = "response";
@@ -89,5 +130,12 @@ mod tests {
         }
         assert_eq!(Method::parse("tools/list"), Method::Other);
         assert_eq!(Method::Other.as_str(), None);
+    }
+
+    #[test]
+    fn labels_are_bounded() {
+        assert_eq!(label(Some("tools/call")), "tools/call");
+        assert_eq!(label(Some("tools/call/../../x")), OTHER_LABEL);
+        assert_eq!(label(None), RESPONSE_LABEL);
     }
 }

@@ -236,6 +236,7 @@ impl Policy {
                 return Plan::reject(&error, None);
             }
         };
+        ctx.method = Some(crate::method::label(msg.method()));
         let config = self.config.load();
         let catalog = self.catalog.load();
         match decide(&config, &catalog, &msg) {

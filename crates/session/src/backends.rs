@@ -105,10 +105,12 @@ impl BackendSessions {
                     capabilities: to_value(record.client.capabilities()),
                     client_info: to_value(record.client.info()),
                 };
-                let backend = upstream
-                    .initialize(url, &opts)
-                    .await
-                    .map_err(OpenError::Unavailable)?;
+                let metrics = mcp_gateway_metrics::global();
+                let backend = upstream.initialize(url, &opts).await.map_err(|e| {
+                    metrics.backend_failures.inc(server, "");
+                    OpenError::Unavailable(e)
+                })?;
+                metrics.backend_opens.inc(server, "");
                 debug!(%server, "opened backend session");
                 let backend = Arc::new(backend);
                 self.store
@@ -124,6 +126,7 @@ impl BackendSessions {
 
     /// Forgets the backend session of `gateway` on `server` (the backend lost it).
     pub async fn forget(&self, gateway: &str, server: &str) {
+        mcp_gateway_metrics::global().backend_heals.inc(server, "");
         if let Err(e) = self.store.remove_backend(gateway, server).await {
             debug!(%server, error = %e, "could not forget backend session");
         }

@@ -51,6 +51,7 @@ impl Gateway {
         command
             .args(["--mcp-router-address", "127.0.0.1:0"])
             .args(["--mcp-broker-address", "127.0.0.1:0"])
+            .args(["--mcp-metrics-address", "127.0.0.1:0"])
             .arg("--mcp-gateway-config")
             .arg(&config)
             .arg("--discovery-interval")

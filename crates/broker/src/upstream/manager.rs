@@ -48,6 +48,8 @@ pub(super) async fn run(
         }
         let wait = match outcome {
             Ok(offer) => {
+                let metrics = mcp_gateway_metrics::global();
+                metrics.discovery.inc(&server.name, mcp_gateway_metrics::OK);
                 if healthy == Some(false) {
                     // Back after an outage: it may have restarted and lost every session.
                     forget_sessions(&state, &server).await;
@@ -64,6 +66,10 @@ pub(super) async fn run(
                 timing.refresh
             }
             Err(e) => {
+                let metrics = mcp_gateway_metrics::global();
+                metrics
+                    .discovery
+                    .inc(&server.name, mcp_gateway_metrics::FAILED);
                 if healthy != Some(false) {
                     warn!(server = %server.name, error = %e, "backend unavailable; its tools are hidden until it answers");
                 }

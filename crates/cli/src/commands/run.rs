@@ -21,6 +21,7 @@ use tracing::{debug, error, info, warn};
 use tracing_subscriber::EnvFilter;
 
 use crate::RunArgs;
+use crate::status::GatewayStatus;
 
 /// How long shutdown may take before the process exits anyway.
 const GRACE: Duration = Duration::from_secs(10);
@@ -73,6 +74,11 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
         UpstreamClient::new(args.upstream_timeout).context("building the HTTP client")?;
 
     let backends = Arc::new(BackendSessions::new(sessions, upstream));
+    let status = Arc::new(GatewayStatus {
+        config: config.clone(),
+        catalog: catalog.clone(),
+        sessions: backends.store().clone(),
+    });
     let credentials = mcp_gateway_credentials::BackendCredentials::new(args.upstream_timeout)
         .context("building the HTTP client for token requests")?;
     let origins = OriginPolicy::parse(&args.allowed_origins);
@@ -129,15 +135,27 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
     let broker_listener = TcpListener::bind(args.mcp_broker_address)
         .await
         .with_context(|| format!("binding the broker to {}", args.mcp_broker_address))?;
+    let metrics_listener = TcpListener::bind(args.mcp_metrics_address)
+        .await
+        .with_context(|| {
+            format!(
+                "binding the metrics endpoint to {}",
+                args.mcp_metrics_address
+            )
+        })?;
     let router_addr = router_listener.local_addr()?;
     let broker_addr = broker_listener.local_addr()?;
+    let metrics_addr = metrics_listener.local_addr()?;
     info!(router = %router_addr, broker = %broker_addr, servers = config.load().servers().len(), "mcp-broker-router listening");
     // One machine-readable line on stdout for scripts and tests that bind port 0.
     let module_addr = match &module_api {
         Some((listener, _)) => format!(" module={}", listener.local_addr()?),
         None => String::new(),
     };
-    println!("mcp-broker-router ready router={router_addr} broker={broker_addr}{module_addr}");
+    println!(
+        "mcp-broker-router ready router={router_addr} broker={broker_addr}{module_addr} \
+         metrics={metrics_addr}"
+    );
     std::io::stdout().flush().ok();
 
     let cancel = CancellationToken::new();
@@ -172,6 +190,8 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
     });
     let http = axum::serve(broker_listener, app(broker))
         .with_graceful_shutdown(cancel.clone().cancelled_owned());
+    let admin = axum::serve(metrics_listener, mcp_gateway_metrics::admin::router(status))
+        .with_graceful_shutdown(cancel.clone().cancelled_owned());
     let module = async {
         match module_api {
             Some((listener, app)) => {
@@ -183,10 +203,11 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
         }
     };
     let servers = async {
-        let (grpc, http, module) = tokio::join!(grpc, http, module);
+        let (grpc, http, module, admin) = tokio::join!(grpc, http, module, admin);
         grpc.context("router")?;
         http.context("broker")?;
         module.context("module API")?;
+        admin.context("metrics endpoint")?;
         anyhow::Ok(())
     };
     tokio::pin!(servers);

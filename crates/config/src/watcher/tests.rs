@@ -114,11 +114,14 @@ async fn poll_acts_once_per_distinct_content() {
     write_atomically(&path, INVALID);
     assert_eq!(watcher.poll().await, Outcome::Rejected);
     assert!(!store.in_sync());
+    assert_eq!(store.rejections(), 1);
+    assert!(store.last_rejection().is_some(), "the reason is kept");
     assert_eq!(
         watcher.poll().await,
         Outcome::Unchanged,
         "the same bad content is reported once"
     );
+    assert_eq!(store.rejections(), 1);
     write_atomically(&path, "servers: 5");
     assert_eq!(
         watcher.poll().await,
