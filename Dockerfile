@@ -35,7 +35,8 @@ USER 65532:65532
 # reached over its pod or bridge network, so the image listens on every address. Let only
 # the Envoy in front reach these ports (the Helm chart adds a NetworkPolicy): neither
 # authenticates its callers. See docs/security.md.
-ENV MCP_ROUTER_ADDRESS=0.0.0.0:50051 MCP_BROKER_ADDRESS=0.0.0.0:8080
-# broker (HTTP), router (gRPC), controller health and metrics
-EXPOSE 8080 50051 8081 8082
+ENV MCP_ROUTER_ADDRESS=0.0.0.0:50051 MCP_BROKER_ADDRESS=0.0.0.0:8080 \
+    MCP_METRICS_ADDRESS=0.0.0.0:9464
+# broker (HTTP), router (gRPC), gateway metrics, controller health and metrics
+EXPOSE 8080 50051 9464 8081 8082
 ENTRYPOINT ["/usr/local/bin/mcp-broker-router"]
