@@ -30,8 +30,8 @@ use rmcp::{
         CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
         JsonObject, ListResourcesResult, ListToolsResult, PaginatedRequestParams, ProtocolVersion,
         ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource,
-        ResourceContents, ServerCapabilities, ServerConfig, SubscribeRequestParams, Tool,
-        UnsubscribeRequestParams,
+        ResourceContents, ServerCapabilities, ServerConfig, SetLevelRequestParams,
+        SubscribeRequestParams, Tool, UnsubscribeRequestParams,
     },
     service::{NotificationContext, Peer, RequestContext},
     transport::streamable_http_server::{
@@ -69,13 +69,20 @@ struct Shared {
     credentials: Mutex<Vec<SeenCredentials>>,
 }
 
-/// The credential headers one request carried.
+/// The credential headers one request carried, and what the request was.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SeenCredentials {
+    /// The HTTP method (`POST`, `GET` for the session's stream, `DELETE` ending it).
+    pub http_method: String,
+    /// The JSON-RPC `method` of a POSTed request or notification (`None` for a response, a
+    /// batch, or a GET or DELETE).
+    pub rpc_method: Option<String>,
     /// `Authorization`, when sent.
     pub authorization: Option<String>,
     /// `X-Api-Key`, when sent.
     pub api_key: Option<String>,
+    /// `Mcp-Session-Id`: the backend session the request belongs to.
+    pub session_id: Option<String>,
     /// `x-mcp-method`: set by the router on requests it routed, absent on the gateway's own
     /// requests (discovery, backend sessions it opens).
     pub routed_method: Option<String>,
@@ -116,6 +123,19 @@ impl LiveServer {
                 move |request: axum::extract::Request, next: axum::middleware::Next| {
                     let recorder = recorder.clone();
                     async move {
+                        // The body is small JSON-RPC: read whole to note its method, then
+                        // handed on unchanged.
+                        let (parts, body) = request.into_parts();
+                        let bytes = axum::body::to_bytes(body, 1 << 20)
+                            .await
+                            .unwrap_or_default();
+                        let rpc_method = serde_json::from_slice::<serde_json::Value>(&bytes)
+                            .ok()
+                            .and_then(|v| v.get("method")?.as_str().map(str::to_owned));
+                        let request = axum::extract::Request::from_parts(
+                            parts,
+                            axum::body::Body::from(bytes),
+                        );
                         let seen = {
                             let header = |name: &str| {
                                 request
@@ -125,8 +145,11 @@ impl LiveServer {
                                     .map(str::to_owned)
                             };
                             SeenCredentials {
+                                http_method: request.method().as_str().to_owned(),
+                                rpc_method,
                                 authorization: header("authorization"),
                                 api_key: header("x-api-key"),
+                                session_id: header("mcp-session-id"),
                                 routed_method: header("x-mcp-method"),
                             }
                         };
@@ -239,6 +262,7 @@ impl ServerHandler for Session {
             .enable_tool_list_changed()
             .enable_resources()
             .enable_resources_subscribe()
+            .enable_logging()
             .build();
         ServerConfig::new(capabilities)
             .with_protocol_version(PROTOCOL)
@@ -247,6 +271,14 @@ impl ServerHandler for Session {
 
     fn supported_protocol_versions(&self) -> Cow<'static, [ProtocolVersion]> {
         Cow::Borrowed(ProtocolVersion::known_up_to(&PROTOCOL))
+    }
+
+    async fn set_level(
+        &self,
+        _request: SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        Ok(())
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {

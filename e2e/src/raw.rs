@@ -277,6 +277,16 @@ impl RawClient {
         session: &str,
         last_event_id: Option<&str>,
     ) -> Result<EventStream> {
+        self.open_stream_with(session, last_event_id, &[]).await
+    }
+
+    /// [`RawClient::open_stream`] with extra request headers (`Authorization`).
+    pub async fn open_stream_with(
+        &self,
+        session: &str,
+        last_event_id: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Result<EventStream> {
         let mut request = self
             .http
             .get(&self.url)
@@ -285,6 +295,9 @@ impl RawClient {
             .header(VERSION_HEADER, PROTOCOL_VERSION);
         if let Some(id) = last_event_id {
             request = request.header("last-event-id", id);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
         // No overall timeout: the stream stays open; readers bound each wait.
         let response = tokio::time::timeout(REQUEST_TIMEOUT, request.send())
@@ -305,12 +318,21 @@ impl RawClient {
 
     /// `DELETE` of a session; returns the status.
     pub async fn delete(&self, session: &str) -> Result<StatusCode> {
-        let response = self
+        self.delete_with(session, &[]).await
+    }
+
+    /// [`RawClient::delete`] with extra request headers (`Authorization`).
+    pub async fn delete_with(&self, session: &str, headers: &[(&str, &str)]) -> Result<StatusCode> {
+        let mut request = self
             .http
             .delete(&self.url)
             .timeout(REQUEST_TIMEOUT)
             .header(SESSION_HEADER, session)
-            .header(VERSION_HEADER, PROTOCOL_VERSION)
+            .header(VERSION_HEADER, PROTOCOL_VERSION);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request
             .send()
             .await
             .with_context(|| format!("DELETE {}", self.url))?;

@@ -4,13 +4,22 @@
 //!
 //! Covered here: a static credential read from a file reaches the backend on the gateway's
 //! own requests (discovery), goes in the configured header and no other, follows the file
-//! when it changes (no restart), and never appears in the gateway's log. Token exchange and
-//! client credentials against a real OpenID provider, and routed calls, are not covered yet.
+//! when it changes (no restart), and never appears in the gateway's log; each mode against a
+//! real OpenID provider (`oauth`) on routed calls and on the requests the broker makes for a
+//! caller (`on_behalf`); token exchange cached, single-flight, and the provider down.
+
+use std::collections::BTreeSet;
 
 use anyhow::{Context, Result, ensure};
 use mcp_gateway_e2e::{
-    ExternalServer, Gateway, GatewayOptions, LiveServer, eventually, tool_names,
+    ExternalServer, Gateway, GatewayOptions, LiveServer, SeenCredentials, eventually, tool_names,
 };
+
+// Test crate roots look for modules beside them: these live in credentials/.
+#[path = "credentials/oauth.rs"]
+mod oauth;
+#[path = "credentials/on_behalf.rs"]
+mod on_behalf;
 
 /// Distinctive secrets, so a leak anywhere in the log is found by substring.
 const FIRST_KEY: &str = "first-static-key-9c1e5f";
@@ -29,6 +38,14 @@ fn entry(url: &str, key_file: &str) -> String {
         value: {{file: {key_file}}}
 "
     )
+}
+
+/// The backend sessions that were ended (`DELETE`).
+fn deleted(seen: &[SeenCredentials]) -> BTreeSet<String> {
+    seen.iter()
+        .filter(|s| s.http_method == "DELETE")
+        .filter_map(|s| s.session_id.clone())
+        .collect()
 }
 
 #[tokio::test]
@@ -55,10 +72,32 @@ async fn a_static_credential_from_a_file_is_sent_and_follows_the_file() -> Resul
     let dir = tempfile::tempdir()?;
     let key_file = dir.path().join("live-key");
     std::fs::write(&key_file, format!("{FIRST_KEY}\n"))?;
+    // The discovery manager's session, watching for changes (its GET stream): when the config
+    // changes, that manager is replaced and ends this session (DELETE, without the key: it
+    // was configured without one) once it stops, possibly after the new manager's first keyed
+    // requests. Other sessions are opened and ended within one discovery.
+    let watching = |seen: &[SeenCredentials]| -> BTreeSet<String> {
+        let ended = deleted(seen);
+        seen.iter()
+            .filter(|s| s.http_method == "GET")
+            .filter_map(|s| s.session_id.clone())
+            .filter(|id| !ended.contains(id))
+            .collect()
+    };
+    eventually("discovery to watch for changes", || {
+        let seen = live.credentials_seen();
+        async move {
+            ensure!(!watching(&seen).is_empty(), "no GET stream yet");
+            Ok(())
+        }
+    })
+    .await?;
+    let seen = live.credentials_seen();
+    let from = seen.len();
+    let open_before = watching(&seen);
     gateway.write_config(&entry(&url, &key_file.display().to_string()))?;
     // Discovery (a fresh manager for the changed server, then the periodic refresh) carries
     // the key in X-Api-Key, without the file's newline, and no Authorization.
-    let from = live.credentials_seen().len();
     eventually("discovery to send the first key", || {
         let seen = live.credentials_seen();
         async move {
@@ -70,6 +109,27 @@ async fn a_static_credential_from_a_file_is_sent_and_follows_the_file() -> Resul
         }
     })
     .await?;
+
+    // The replaced manager has ended its session: from then on only the new one speaks.
+    let seen = eventually("the replaced manager to end its session", || {
+        let seen = live.credentials_seen();
+        let open_before = &open_before;
+        async move {
+            let ended = deleted(&seen);
+            ensure!(ended.is_superset(open_before), "not yet: {open_before:?}");
+            Ok(seen)
+        }
+    })
+    .await?;
+    let settled = seen
+        .iter()
+        .rposition(|s| {
+            s.http_method == "DELETE"
+                && s.session_id
+                    .as_ref()
+                    .is_some_and(|id| open_before.contains(id))
+        })
+        .map_or(seen.len(), |i| i + 1);
 
     // The file changes (a rotated Kubernetes Secret): the next requests carry the new key.
     std::fs::write(&key_file, SECOND_KEY)?;
@@ -85,14 +145,16 @@ async fn a_static_credential_from_a_file_is_sent_and_follows_the_file() -> Resul
         }
     })
     .await?;
-    // Once the new config is in force (the first keyed request; one request of the old
-    // manager may still be on its way), every request carries exactly the configured key.
+    // It was the last request without the key: every request after it carries exactly the
+    // configured key (the last ones the second).
     let seen = live.credentials_seen();
-    let keyed = seen
-        .iter()
-        .position(|s| s.api_key.is_some())
-        .unwrap_or(seen.len());
-    let after_config = &seen[keyed..];
+    let after_config = &seen[settled..];
+    ensure!(
+        after_config
+            .last()
+            .is_some_and(|s| s.api_key.as_deref() == Some(SECOND_KEY)),
+        "requests after the replaced manager's last: {after_config:?}"
+    );
     ensure!(
         after_config.iter().all(|s| s.authorization.is_none()
             && matches!(s.api_key.as_deref(), Some(FIRST_KEY | SECOND_KEY))),
@@ -111,225 +173,6 @@ async fn a_static_credential_from_a_file_is_sent_and_follows_the_file() -> Resul
         ensure!(!log.contains(secret), "the gateway logged a secret:\n{log}");
     }
     Ok(())
-}
-
-/// The four modes side by side, against a real OpenID provider (`e2e/node/idp.mjs`): one
-/// recording backend per mode, auth on, callers with client-credentials tokens for the
-/// gateway.
-mod oauth {
-    use std::collections::BTreeSet;
-
-    use anyhow::{Context, Result, bail, ensure};
-    use base64::Engine;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use mcp_gateway_e2e::{
-        ExternalServer, FIRST_TOOL, Gateway, GatewayOptions, IdentityProvider, LiveServer,
-        RawClient, Reply, SeenCredentials, eventually,
-    };
-    use reqwest::StatusCode;
-    use serde_json::{Value, json};
-
-    /// The gateway's own client at the provider; its secret is in a file only.
-    pub(super) const GATEWAY_SECRET: &str = "gateway-client-secret-71d2c0";
-    /// The callers (`carol` exchanges nothing until the provider is down); the gateway's
-    /// client is added with [`GATEWAY_SECRET`].
-    const CALLERS: &str = "alice:alice-secret,bob:bob-secret,carol:carol-secret";
-    /// Server names and their `credentials:` (none for `plain`).
-    const MODES: [(&str, Option<&str>); 4] = [
-        ("exchange", Some("{tokenExchange: {}}")),
-        ("service", Some("{clientCredentials: {}}")),
-        ("passthrough", Some("{passthrough: {}}")),
-        ("plain", None),
-    ];
-
-    pub(super) struct Setup {
-        pub idp: IdentityProvider,
-        pub gateway: Gateway,
-        raw: RawClient,
-        resource: String,
-        /// One recording backend per entry of `MODES`, in that order.
-        pub servers: Vec<LiveServer>,
-        _secrets: tempfile::TempDir,
-    }
-
-    impl Setup {
-        pub async fn start() -> Result<Self> {
-            let clients = format!("{CALLERS},gateway:{GATEWAY_SECRET}");
-            let idp = IdentityProvider::start(&clients).await?;
-            let mut servers = Vec::new();
-            for _ in MODES {
-                servers.push(LiveServer::start().await?);
-            }
-            let urls: Vec<String> = servers.iter().map(LiveServer::url).collect();
-            let external: Vec<ExternalServer<'_>> = MODES
-                .iter()
-                .zip(&urls)
-                .map(|((name, _), url)| ExternalServer { name, url })
-                .collect();
-            let gateway = Gateway::start(GatewayOptions {
-                external: &external,
-                ..GatewayOptions::default()
-            })
-            .await?;
-            let secrets = tempfile::tempdir()?;
-            let secret_file = secrets.path().join("gateway-secret");
-            std::fs::write(&secret_file, format!("{GATEWAY_SECRET}\n"))?;
-            let resource = gateway.mcp_url();
-            let mut yaml = format!(
-                "tokenClient:
-  tokenEndpoint: {issuer}/token
-  clientId: gateway
-  clientSecret: {{file: {secret}}}
-auth:
-  resource: {resource}
-  requiredScopes: [mcp]
-  issuers:
-  - issuer: {issuer}
-    jwksUri: {jwks}
-    jwksCacheDuration: 600s
-servers:
-",
-                issuer = idp.issuer(),
-                jwks = idp.jwks_uri(),
-                secret = secret_file.display(),
-            );
-            for ((name, credentials), url) in MODES.iter().zip(&urls) {
-                yaml.push_str(&format!(
-                    "  - name: {name}\n    url: {url}\n    hostname: {name}.mcp.local\n    toolPrefix: {name}_\n"
-                ));
-                if let Some(credentials) = credentials {
-                    yaml.push_str(&format!("    credentials: {credentials}\n"));
-                }
-            }
-            gateway.write_config(&yaml)?;
-            let setup = Self {
-                raw: RawClient::new(&resource)?,
-                idp,
-                gateway,
-                resource,
-                servers,
-                _secrets: secrets,
-            };
-            let token = setup.token("alice").await?;
-            let expected: BTreeSet<String> = MODES
-                .iter()
-                .map(|(name, _)| format!("{name}_{FIRST_TOOL}"))
-                .collect();
-            eventually("auth on and every server's tools listed", || {
-                let (setup, token, expected) = (&setup, &token, &expected);
-                async move {
-                    // The config with auth (and credentials) is in force.
-                    let anonymous = setup.raw.list_tools(None).await?;
-                    ensure!(anonymous.status == StatusCode::UNAUTHORIZED, "{anonymous}");
-                    let session = setup.initialize(token).await?;
-                    let reply = setup
-                        .post(
-                            token,
-                            Some(&session),
-                            json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
-                        )
-                        .await?;
-                    let names: BTreeSet<String> = reply.result()?["tools"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|t| t["name"].as_str().map(str::to_owned))
-                        .collect();
-                    ensure!(expected.is_subset(&names), "not yet: {names:?}");
-                    Ok(())
-                }
-            })
-            .await?;
-            Ok(setup)
-        }
-
-        /// A token of `client` for the gateway (scope `mcp`), as an MCP client gets one.
-        pub async fn token(&self, client: &str) -> Result<String> {
-            let secret = format!("{client}-secret");
-            self.idp
-                .client_token(client, &secret, &self.resource, Some("mcp"))
-                .await
-        }
-
-        async fn post(&self, token: &str, session: Option<&str>, body: Value) -> Result<Reply> {
-            let bearer = format!("Bearer {token}");
-            let mut headers = vec![("authorization", bearer.as_str())];
-            if let Some(session) = session {
-                headers.push(("mcp-session-id", session));
-            }
-            self.raw.post_with(&headers, body.to_string()).await
-        }
-
-        pub async fn initialize(&self, token: &str) -> Result<String> {
-            let body = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-                "protocolVersion": mcp_gateway_e2e::PROTOCOL_VERSION, "capabilities": {},
-                "clientInfo": {"name": "credentials-e2e", "version": "0"}}});
-            let reply = self.post(token, None, body).await?;
-            ensure!(reply.status == StatusCode::OK, "initialize: {reply}");
-            let session = reply.session_id().context("no session id")?.to_owned();
-            Ok(session)
-        }
-
-        /// `tools/call` of `<server>_hello` with id 7 (the next, for concurrent calls of one
-        /// session: ids must differ).
-        pub async fn call(&self, token: &str, session: &str, server: &str) -> Result<Reply> {
-            self.call_with_id(token, session, server, 7).await
-        }
-
-        pub async fn call_with_id(
-            &self,
-            token: &str,
-            session: &str,
-            server: &str,
-            id: u64,
-        ) -> Result<Reply> {
-            let call = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
-                "params": {"name": format!("{server}_{FIRST_TOOL}"), "arguments": {}}});
-            self.post(token, Some(session), call).await
-        }
-
-        /// What the backend of `server` has received.
-        pub fn seen(&self, server: &str) -> Vec<SeenCredentials> {
-            let index = MODES.iter().position(|(name, _)| *name == server);
-            index.map_or_else(Vec::new, |i| self.servers[i].credentials_seen())
-        }
-
-        pub fn url(&self, server: &str) -> String {
-            let index = MODES.iter().position(|(name, _)| *name == server);
-            index.map_or_else(String::new, |i| self.servers[i].url())
-        }
-    }
-
-    /// The claims of a JWT (read, not verified: the test only looks at what it was given).
-    pub(super) fn claims(bearer: &str) -> Result<Value> {
-        let token = bearer
-            .strip_prefix("Bearer ")
-            .context("not a bearer token")?;
-        let payload = token.split('.').nth(1).context("not a JWT")?;
-        Ok(serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload)?)?)
-    }
-
-    /// The `Authorization` values of the requests the router routed (`x-mcp-method` set).
-    pub(super) fn routed(seen: &[SeenCredentials]) -> Vec<Option<String>> {
-        seen.iter()
-            .filter(|s| s.routed_method.is_some())
-            .map(|s| s.authorization.clone())
-            .collect()
-    }
-
-    /// Once the credentials config is in force (the first request with `Authorization`),
-    /// every request carries one.
-    pub(super) fn keyed_from_first(seen: &[SeenCredentials]) -> bool {
-        let first = seen.iter().position(|s| s.authorization.is_some());
-        first.is_some_and(|i| seen[i..].iter().all(|s| s.authorization.is_some()))
-    }
-
-    pub(super) fn ok(reply: &Reply) -> Result<()> {
-        if reply.status != StatusCode::OK || reply.result().is_err() {
-            bail!("the call failed: {reply}");
-        }
-        Ok(())
-    }
 }
 
 /// Each mode as its backend sees it, on routed calls and on the backend session the gateway

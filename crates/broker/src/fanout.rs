@@ -4,19 +4,22 @@ use std::sync::Arc;
 
 use mcp_gateway_catalog::Catalog;
 use mcp_gateway_config::Config;
+use mcp_gateway_identity::Caller;
 use serde_json::Value;
 use tracing::debug;
 
 use crate::BrokerState;
 
 /// `logging/setLevel` for every backend that declared `logging`: opens the client's backend
-/// session where needed (so the level holds for everything that backend sends this client).
-/// Returns the servers that could not be reached.
+/// session where needed (so the level holds for everything that backend sends this client),
+/// each request carrying the credential `caller`'s routed calls get. Returns the servers that
+/// could not be reached.
 pub(crate) async fn set_level(
     state: &BrokerState,
     config: &Config,
     catalog: &Catalog,
     session: &str,
+    caller: Option<&Caller>,
     params: &Value,
 ) -> Vec<String> {
     let mut failed = Vec::new();
@@ -27,22 +30,24 @@ pub(crate) async fn set_level(
         if !logs {
             continue;
         }
-        let outcome = match state
-            .backends
-            .open(session, &server.name, &server.url, state.upstream())
-            .await
-        {
-            Ok(backend) => state
-                .upstream()
-                .request(
-                    &server.url,
-                    &backend,
-                    "logging/setLevel",
-                    Some(params.clone()),
-                )
+        let outcome = match state.caller_upstream(server, caller).await {
+            Ok(upstream) => match state
+                .backends
+                .open(session, &server.name, &server.url, &upstream)
                 .await
-                .map(drop)
-                .map_err(|e| e.to_string()),
+            {
+                Ok(backend) => upstream
+                    .request(
+                        &server.url,
+                        &backend,
+                        "logging/setLevel",
+                        Some(params.clone()),
+                    )
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            },
             Err(e) => Err(e.to_string()),
         };
         if let Err(e) = outcome {
@@ -56,10 +61,11 @@ pub(crate) async fn set_level(
 /// A client notification meant for whichever backend handles the request it names
 /// (`notifications/cancelled`): sent to every backend session the client has open. Request
 /// ids are unique among a client's in-flight requests, and receivers ignore ids they do not
-/// know, so only the owner acts on it.
+/// know, so only the owner acts on it. Each carries the credential of `caller`.
 pub(crate) fn broadcast(
     state: Arc<BrokerState>,
     session: String,
+    caller: Option<Caller>,
     method: String,
     params: Option<Value>,
 ) {
@@ -71,11 +77,15 @@ pub(crate) fn broadcast(
             else {
                 continue;
             };
-            if let Err(e) = state
-                .upstream()
-                .notify(&server.url, &backend, &method, params.clone())
-                .await
-            {
+            let sent = match state.caller_upstream(server, caller.as_ref()).await {
+                Ok(upstream) => {
+                    upstream
+                        .notify(&server.url, &backend, &method, params.clone())
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            if let Err(e) = sent {
                 debug!(server = %server.name, %method, error = %e, "forwarding notification failed");
             }
         }

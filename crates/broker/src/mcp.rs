@@ -14,7 +14,7 @@ use axum::middleware::Next;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use mcp_gateway_catalog::ListKind;
-use mcp_gateway_identity::{CALLER_HEADER, Caller};
+use mcp_gateway_identity::{BearerToken, CALLER_HEADER, Caller};
 use mcp_gateway_policy::{Access, offering};
 use mcp_gateway_protocol::asks::AskClass;
 use mcp_gateway_protocol::{Kind, Message, TransportError, codes, transport};
@@ -60,6 +60,7 @@ async fn handle_post(
                 fanout::broadcast(
                     state.clone(),
                     session.to_owned(),
+                    caller.clone(),
                     "notifications/cancelled".into(),
                     params,
                 );
@@ -94,7 +95,7 @@ async fn request(
     if let Some(kind) = ListKind::from_method(method) {
         return list(state, session, caller, msg, kind).await;
     }
-    answer(state, session, msg, method)
+    answer(state, session, caller, msg, method)
         .await
         .map(ResultJson::from)
 }
@@ -103,12 +104,13 @@ async fn request(
 async fn answer(
     state: &BrokerState,
     session: &str,
+    caller: Option<&Caller>,
     msg: &Message<'_>,
     method: &str,
 ) -> Result<String, BrokerError> {
     match method {
         "ping" => Ok("{}".to_owned()),
-        "tasks/list" => tasks::list(state, session).await,
+        "tasks/list" => tasks::list(state, session, caller).await,
         "logging/setLevel" => {
             let params = parse_params(msg)
                 .filter(|p| p.get("level").is_some_and(Value::is_string))
@@ -117,7 +119,8 @@ async fn answer(
                 })?;
             let config = state.config.load();
             let catalog = state.catalog.load();
-            let failed = fanout::set_level(state, &config, &catalog, session, &params).await;
+            let failed =
+                fanout::set_level(state, &config, &catalog, session, caller, &params).await;
             if failed.is_empty() {
                 Ok("{}".to_owned())
             } else {
@@ -206,17 +209,19 @@ pub(crate) fn invalid_params(message: impl Into<String>) -> BrokerError {
 /// The session's GET stream (SSE): gateway notifications and the backends' own streams,
 /// resumable with `Last-Event-ID` within the resume window.
 pub(crate) async fn get(State(state): State<Arc<BrokerState>>, headers: HeaderMap) -> Response {
-    let session = match subject(&state, &headers) {
-        Ok(subject) => require_session(&state, &headers, subject.as_deref()).await,
-        Err(error) => Err(error),
+    let caller = match caller(&state, &headers) {
+        Ok(caller) => caller,
+        Err(error) => return error.into_response(),
     };
+    let subject = caller.as_ref().map(Caller::session_subject);
+    let session = require_session(&state, &headers, subject.as_deref()).await;
     let session = match session {
         Ok(id) => id.to_owned(),
         Err(e) => return e.into_response(),
     };
     let resuming = header_str(&headers, transport::LAST_EVENT_ID);
     let last_seen = resuming.and_then(stream::parse_event_id);
-    let outbox = stream::outbox(&state, &session);
+    let outbox = stream::outbox(&state, &session, caller);
     let Some(ended) = outbox.attach(resuming.is_some()) else {
         return BrokerError::new(
             StatusCode::CONFLICT,
@@ -273,10 +278,11 @@ pub(crate) async fn delete(State(state): State<Arc<BrokerState>>, headers: Heade
     let Some(id) = header_str(&headers, transport::SESSION_ID) else {
         return BrokerError::missing_session().into_response();
     };
-    let subject = match subject(&state, &headers) {
-        Ok(subject) => subject,
+    let caller = match caller(&state, &headers) {
+        Ok(caller) => caller,
         Err(error) => return error.into_response(),
     };
+    let subject = caller.as_ref().map(Caller::session_subject);
     if state.ids.verify(id, subject.as_deref()).is_err() {
         return BrokerError::unknown_session().into_response();
     }
@@ -287,7 +293,7 @@ pub(crate) async fn delete(State(state): State<Arc<BrokerState>>, headers: Heade
         Err(e) => return BrokerError::from(e).into_response(),
     };
     // Ending backend sessions is best effort and must not hold up the client.
-    reaper::end_backends(&state, removed.backends);
+    reaper::end_backends(&state, removed.backends, caller);
     StatusCode::OK.into_response()
 }
 
@@ -319,17 +325,10 @@ pub(crate) async fn not_found(uri: Uri) -> Response {
     BrokerError::from(TransportError::NotFound(uri.path().to_owned())).into_response()
 }
 
-/// What sessions of this request's caller are bound to (issuer and subject): `None` with
-/// auth off. With auth on, the router vouches for the caller in [`CALLER_HEADER`] (after
-/// removing any client copy); a request without it was not let through by the router as
-/// an authenticated one, and gets 401.
-fn subject(state: &BrokerState, headers: &HeaderMap) -> Result<Option<String>, BrokerError> {
-    Ok(caller(state, headers)?
-        .as_ref()
-        .map(Caller::session_subject))
-}
-
-/// The verified caller the router vouches for (see [`subject`]); `None` with auth off.
+/// The verified caller of this request, whose [`Caller::session_subject`] its session is
+/// bound to: `None` with auth off. With auth on, the router vouches for the caller in
+/// [`CALLER_HEADER`] (after removing any client copy); a request without it was not let
+/// through by the router as an authenticated one, and gets 401.
 fn caller(state: &BrokerState, headers: &HeaderMap) -> Result<Option<Caller>, BrokerError> {
     let config = state.config.load();
     let Some(auth) = config.auth() else {
@@ -337,7 +336,16 @@ fn caller(state: &BrokerState, headers: &HeaderMap) -> Result<Option<Caller>, Br
     };
     header_str(headers, CALLER_HEADER)
         .and_then(|value| Caller::from_forwarded(value).ok())
-        .map(Some)
+        // Its token, for credentials resolved on its behalf (token exchange, passthrough):
+        // `jwt_authn` verified this header before the router vouched for the caller.
+        .map(|caller| {
+            match header_str(headers, header::AUTHORIZATION.as_str())
+                .and_then(BearerToken::from_authorization)
+            {
+                Some(token) => Some(caller.with_token(token)),
+                None => Some(caller),
+            }
+        })
         .ok_or_else(|| BrokerError::unauthenticated(auth.challenge(None, None)))
 }
 

@@ -5,7 +5,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use mcp_gateway_catalog::CatalogStore;
 use mcp_gateway_config::{ConfigStore, Server};
-use mcp_gateway_credentials::BackendCredentials;
+use mcp_gateway_credentials::{BackendCredentials, Credential, CredentialError};
+use mcp_gateway_identity::Caller;
 use mcp_gateway_session::{BackendSessions, ClientLimits, SessionIds, SessionStore};
 use mcp_gateway_upstream::{UpstreamClient, UpstreamError};
 
@@ -61,8 +62,33 @@ impl BrokerState {
         let credential = self
             .credentials
             .for_gateway(server, config.token_client())
-            .await
-            .map_err(|e| UpstreamError::Credential(e.to_string()))?;
+            .await;
+        self.carrying(credential)
+    }
+
+    /// The client for requests the broker makes to `server` on `caller`'s behalf (the
+    /// `logging/setLevel` fan-out, `tasks/list`, forwarded notifications, the backend GET
+    /// streams of the caller's session, ending its backend sessions): carrying the credential
+    /// a routed call of the same caller gets (`BackendCredentials::for_caller`), if any.
+    /// `caller` is `None` with auth off.
+    pub async fn caller_upstream(
+        &self,
+        server: &Server,
+        caller: Option<&Caller>,
+    ) -> Result<UpstreamClient, UpstreamError> {
+        let config = self.config.load();
+        let credential = self
+            .credentials
+            .for_caller(server, config.token_client(), caller)
+            .await;
+        self.carrying(credential)
+    }
+
+    fn carrying(
+        &self,
+        credential: Result<Option<Credential>, CredentialError>,
+    ) -> Result<UpstreamClient, UpstreamError> {
+        let credential = credential.map_err(|e| UpstreamError::Credential(e.to_string()))?;
         Ok(self
             .upstream()
             .with_credential(credential.map(|c| (c.name().clone(), c.value().clone()))))

@@ -5,6 +5,7 @@
 //! end and its task ids become the gateway's (`<server>:<task id>`, see
 //! `mcp_gateway_protocol::tasks`), which `tasks/get|result|cancel` route back by.
 
+use mcp_gateway_identity::Caller;
 use mcp_gateway_protocol::tasks as task_ids;
 use serde_json::{Value, json};
 use tracing::debug;
@@ -15,8 +16,13 @@ use crate::{BrokerError, BrokerState};
 const MAX_PAGES: usize = 100;
 
 /// The `result` of `tasks/list`: every task, in one page. A backend that cannot be reached is
-/// left out (its tasks cannot be acted on through it either).
-pub(crate) async fn list(state: &BrokerState, session: &str) -> Result<String, BrokerError> {
+/// left out (its tasks cannot be acted on through it either). Requests carry `caller`'s
+/// credential.
+pub(crate) async fn list(
+    state: &BrokerState,
+    session: &str,
+    caller: Option<&Caller>,
+) -> Result<String, BrokerError> {
     let config = state.config.load();
     let catalog = state.catalog.load();
     let mut all = Vec::new();
@@ -32,11 +38,17 @@ pub(crate) async fn list(state: &BrokerState, session: &str) -> Result<String, B
             Ok(_) => continue,
             Err(e) => return Err(e.into()),
         };
+        let upstream = match state.caller_upstream(server, caller).await {
+            Ok(upstream) => upstream,
+            Err(e) => {
+                debug!(server = %server.name, error = %e, "tasks/list failed");
+                continue;
+            }
+        };
         let mut cursor: Option<String> = None;
         for _ in 0..MAX_PAGES {
             let params = cursor.as_ref().map(|c| json!({ "cursor": c }));
-            let page = match state
-                .upstream()
+            let page = match upstream
                 .request(&server.url, &backend, "tasks/list", params)
                 .await
             {

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mcp_gateway_catalog::ListKind;
+use mcp_gateway_identity::Caller;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
@@ -84,13 +85,20 @@ impl Streams {
     }
 }
 
-/// The session's outbox, created (with its supervisor) on first use.
-pub(crate) fn outbox(state: &Arc<BrokerState>, session: &str) -> Arc<Outbox> {
+/// The session's outbox, created (with its supervisor) on first use, its backend streams
+/// opened on behalf of `caller` from now on.
+pub(crate) fn outbox(
+    state: &Arc<BrokerState>,
+    session: &str,
+    caller: Option<Caller>,
+) -> Arc<Outbox> {
     let outboxes = state.streams.outboxes.pin();
     if let Some(existing) = outboxes.get(session) {
+        existing.set_caller(caller);
         return existing.clone();
     }
     let fresh = Arc::new(Outbox::new(CancellationToken::new()));
+    fresh.set_caller(caller.clone());
     let outbox = outboxes
         .get_or_insert(session.to_owned(), fresh.clone())
         .clone();
@@ -101,6 +109,8 @@ pub(crate) fn outbox(state: &Arc<BrokerState>, session: &str) -> Arc<Outbox> {
             outbox.clone(),
             state.streams.events.subscribe(),
         ));
+    } else {
+        outbox.set_caller(caller);
     }
     outbox
 }

@@ -2,6 +2,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use mcp_gateway_identity::Caller;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
@@ -24,6 +25,9 @@ pub(crate) struct Outbox {
     current: Mutex<CancellationToken>,
     /// Stops this session's backend pumps and supervisor.
     pub(crate) cancel: CancellationToken,
+    /// The caller of the latest GET stream (with its token), on whose behalf the backend
+    /// streams are opened: `None` with auth off.
+    caller: Mutex<Option<Caller>>,
 }
 
 impl Outbox {
@@ -35,7 +39,22 @@ impl Outbox {
             attached: AtomicUsize::new(0),
             current: Mutex::new(cancelled()),
             cancel,
+            caller: Mutex::new(None),
         }
+    }
+
+    /// Records the caller of a GET stream being attached: backend streams (re)opened from now
+    /// on carry its credential (a client reconnecting with a fresh token refreshes it).
+    pub(crate) fn set_caller(&self, caller: Option<Caller>) {
+        *self.caller.lock().unwrap_or_else(PoisonError::into_inner) = caller;
+    }
+
+    /// The caller backend streams are opened for.
+    pub(crate) fn caller(&self) -> Option<Caller> {
+        self.caller
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Queues one JSON-RPC message for the client.

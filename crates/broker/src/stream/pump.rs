@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use mcp_gateway_catalog::ListKind;
 use mcp_gateway_config::Server;
-use mcp_gateway_upstream::BackendSession;
+use mcp_gateway_upstream::{BackendSession, Listener, UpstreamError};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
@@ -98,7 +98,7 @@ async fn pump(
     while !cancel.is_cancelled() && failures < MAX_FAILURES {
         let opened = tokio::select! {
             _ = cancel.cancelled() => return,
-            opened = state.upstream().listen(&server.url, &backend, last_event_id.as_deref()) => opened,
+            opened = listen(&state, &outbox, &server, &backend, last_event_id.as_deref()) => opened,
         };
         let mut listener = match opened {
             Ok(Some(listener)) => listener,
@@ -134,4 +134,19 @@ async fn pump(
         failures += 1;
         tokio::time::sleep(RETRY).await;
     }
+}
+
+/// Opens the backend's GET stream on behalf of the session's caller (its credential resolved
+/// again on every reconnection, so a cached token past its time is replaced).
+async fn listen(
+    state: &BrokerState,
+    outbox: &Outbox,
+    server: &Server,
+    backend: &BackendSession,
+    last_event_id: Option<&str>,
+) -> Result<Option<Listener>, UpstreamError> {
+    let upstream = state
+        .caller_upstream(server, outbox.caller().as_ref())
+        .await?;
+    upstream.listen(&server.url, backend, last_event_id).await
 }
