@@ -147,6 +147,7 @@ impl TryFrom<RawConfig> for Config {
         let raw_auth = raw.auth.take();
         let raw_policy = raw.policy.take();
         let raw_token_client = raw.token_client.take();
+        let auth_given = raw_auth.is_some();
         let (servers, mut errors) = match validation::validate(raw) {
             Ok(servers) => (servers, Vec::new()),
             Err(errors) => (Vec::new(), errors),
@@ -155,6 +156,7 @@ impl TryFrom<RawConfig> for Config {
         let policy = raw_policy.and_then(|raw| policy::validate(raw, &mut errors));
         let token_client =
             credentials::validate_token_client(raw_token_client, &servers, &mut errors);
+        credentials::require_auth(auth_given, &servers, &mut errors);
         if errors.is_empty() {
             Ok(Self {
                 servers,

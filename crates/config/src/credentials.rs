@@ -230,6 +230,12 @@ impl Credentials {
         }
     }
 
+    /// Whether the mode sends something of the caller's (its token, or one exchanged for it),
+    /// and so needs `auth:` to have a verified caller at all.
+    pub fn needs_caller(&self) -> bool {
+        matches!(self, Self::TokenExchange { .. } | Self::Passthrough { .. })
+    }
+
     /// Whether the mode needs `tokenClient:`.
     pub fn needs_token_client(&self) -> bool {
         match self {
@@ -371,6 +377,26 @@ pub(crate) fn validate_token_client(
         }
     }
     client
+}
+
+/// Checks that servers whose credentials come from the caller (`tokenExchange`,
+/// `passthrough`) have a verified caller to take them from: `auth:` must be configured.
+pub(crate) fn require_auth(auth_given: bool, servers: &[Server], errors: &mut Vec<FieldError>) {
+    if auth_given {
+        return;
+    }
+    for (i, server) in servers.iter().enumerate() {
+        if let Some(credentials) = &server.credentials
+            && credentials.needs_caller()
+        {
+            errors.push(FieldError::at(
+                format!("servers[{i}].credentials.{}", credentials.mode()),
+                None,
+                "needs auth: (it sends the caller's verified token, or one exchanged for it)"
+                    .to_owned(),
+            ));
+        }
+    }
 }
 
 /// Validation of the raw forms; errors are (field path below the block, value, message).

@@ -85,6 +85,7 @@ fn config(address: SocketAddr, secret: &str, servers: &str) -> Config {
   tokenEndpoint: http://{address}/token
   clientId: gw
   clientSecret: {{inline: {secret}}}
+auth: {{resource: 'http://gw/mcp', issuers: [{{issuer: 'http://issuer', jwksUri: 'https://i.example/k'}}]}}
 servers:
 {servers}"
     ))

@@ -20,7 +20,13 @@ tokenClient:
   tokenEndpoint: http://127.0.0.1:8890/token
   clientId: mcp-gateway
   clientSecret: {env: GATEWAY_CLIENT_SECRET}
+auth:
+  resource: http://gw:8888/mcp
+  issuers: [{issuer: 'http://127.0.0.1:8890', jwksUri: 'http://127.0.0.1:8890/jwks'}]
 ";
+
+/// Auth on (token exchange and passthrough need a verified caller).
+const AUTH: &str = "auth: {resource: 'http://gw:8888/mcp', issuers: [{issuer: i, jwksUri: 'https://i.example/k'}]}\n";
 
 fn with_client(servers: &str) -> String {
     format!("{CLIENT}servers:\n{servers}")
@@ -145,11 +151,11 @@ fn token_modes_default_the_resource_to_the_server_url() {
 
 #[test]
 fn passthrough_needs_no_token_client_unless_discovery_uses_one() {
-    assert!(load("servers: [{name: a, toolPrefix: a_, url: http://a/mcp, credentials: {passthrough: {}}}]").is_ok());
+    assert!(load(&format!("{AUTH}servers: [{{name: a, toolPrefix: a_, url: http://a/mcp, credentials: {{passthrough: {{}}}}}}]")).is_ok());
     assert_eq!(
-        messages(
-            "servers: [{name: a, toolPrefix: a_, url: http://a/mcp, credentials: {passthrough: {discovery: clientCredentials}}}]"
-        ),
+        messages(&format!(
+            "{AUTH}servers: [{{name: a, toolPrefix: a_, url: http://a/mcp, credentials: {{passthrough: {{discovery: clientCredentials}}}}}}]"
+        )),
         [
             "servers[0].credentials.passthrough: needs tokenClient: (the gateway's own client at the token endpoint)"
         ]
@@ -159,17 +165,42 @@ fn passthrough_needs_no_token_client_unless_discovery_uses_one() {
 #[test]
 fn token_modes_need_a_token_client() {
     assert_eq!(
-        messages(
-            "servers:
-  - {name: a, toolPrefix: a_, url: http://a/mcp, credentials: {tokenExchange: {}}}
-  - {name: b, toolPrefix: b_, url: http://b/mcp, credentials: {clientCredentials: {}}}
+        messages(&format!(
+            "{AUTH}servers:
+  - {{name: a, toolPrefix: a_, url: http://a/mcp, credentials: {{tokenExchange: {{}}}}}}
+  - {{name: b, toolPrefix: b_, url: http://b/mcp, credentials: {{clientCredentials: {{}}}}}}
 "
-        ),
+        )),
         [
             "servers[0].credentials.tokenExchange: needs tokenClient: (the gateway's own client at the token endpoint)",
             "servers[1].credentials.clientCredentials: needs tokenClient: (the gateway's own client at the token endpoint)",
         ]
     );
+}
+
+/// Token exchange and passthrough send something of the caller's: without `auth:` there is
+/// no verified caller, so the config is refused (rather than every call answering 503).
+#[test]
+fn caller_modes_need_auth() {
+    assert_eq!(
+        messages(&with_client_only(
+            "  - {name: a, toolPrefix: a_, url: http://a/mcp, credentials: {tokenExchange: {}}}
+  - {name: b, toolPrefix: b_, url: http://b/mcp, credentials: {clientCredentials: {}}}
+  - {name: c, toolPrefix: c_, url: http://c/mcp, credentials: {passthrough: {}}}
+  - {name: d, toolPrefix: d_, url: http://d/mcp, credentials: {static: {value: {env: K}}}}
+"
+        )),
+        [
+            "servers[0].credentials.tokenExchange: needs auth: (it sends the caller's verified token, or one exchanged for it)",
+            "servers[2].credentials.passthrough: needs auth: (it sends the caller's verified token, or one exchanged for it)",
+        ]
+    );
+}
+
+/// `tokenClient:` without `auth:`.
+fn with_client_only(servers: &str) -> String {
+    let client = CLIENT.split("auth:").next().unwrap_or_default();
+    format!("{client}servers:\n{servers}")
 }
 
 #[test]

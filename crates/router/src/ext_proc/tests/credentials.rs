@@ -89,13 +89,14 @@ async fn servers_without_credentials_get_none_and_never_the_clients() {
     );
 }
 
-/// Token exchange needs the caller's verified token: without one (auth off) the call is
-/// refused with 503 and a message naming the server, never routed.
+/// A credential that cannot be had (here the token endpoint is unreachable) is refused with
+/// 503 and a message naming the server, never routed. (Token exchange without a caller token
+/// cannot be configured: it needs `auth:`, see the config crate.)
 #[tokio::test]
 async fn a_credential_that_cannot_be_had_is_a_503_naming_the_server() {
     let yaml = format!(
         "tokenClient:\n  tokenEndpoint: http://127.0.0.1:1/token\n  clientId: gw\n  clientSecret: {{inline: gw-secret}}\n{}",
-        config("{tokenExchange: {audience: calc}}")
+        config("{clientCredentials: {audience: calc}}")
     );
     let h = with_credentials(&yaml);
     let gw = h.session().await;
@@ -103,16 +104,6 @@ async fn a_credential_that_cannot_be_had_is_a_503_naming_the_server() {
     assert_eq!(status, 503, "{err}");
     assert_eq!(err["id"], 4);
     assert_eq!(err["error"]["code"], -32603);
-    let message = err["error"]["message"].as_str().unwrap_or_default();
-    assert!(message.contains("MCP server 'calc'"), "{message}");
-    assert!(!message.contains("gw-secret"), "{message}");
-
-    // The token endpoint unreachable (client credentials): the same shape, and no secret.
-    let yaml = yaml.replace("tokenExchange", "clientCredentials");
-    let h = with_credentials(&yaml);
-    let gw = h.session().await;
-    let (status, err) = immediate(&call(&h, &gw).await);
-    assert_eq!(status, 503, "{err}");
     let message = err["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("MCP server 'calc'"), "{message}");
     assert!(!message.contains("gw-secret"), "{message}");
