@@ -20,13 +20,19 @@ resource="http://127.0.0.1:${MCP_PORT}/mcp"
 run_dir="${repo}/.run"
 mkdir -p "${run_dir}"
 config="${run_dir}/auth-config.yaml"
+gateway_client="mcp-gateway"
+gateway_secret="${run_dir}/gateway-client-secret"
 notes="${run_dir}/auth-notes.txt"
 
 log() { printf 'make run-auth: %s\n' "$*" >&2; }
 
 write_config() {
-    # The servers of `make run`, then the sections this demo adds.
-    cat "${repo}/config/mcp-system/config.yaml" >"${config}.tmp"
+    # The servers of `make run` (calc reached with RFC 8693 token exchange: the gateway trades
+    # each caller's token at the provider for one meant for calc), then the sections this demo
+    # adds.
+    sed '/toolPrefix: "calc_"/a\    credentials: {tokenExchange: {}}' \
+        "${repo}/config/mcp-system/config.yaml" >"${config}.tmp"
+    grep -q tokenExchange "${config}.tmp" || { log "calc not found in the config"; exit 1; }
     cat >>"${config}.tmp" <<YAML
 # Callers need a token from the demo provider, for this gateway (RFC 8707 resource).
 auth:
@@ -35,6 +41,11 @@ auth:
   issuers:
   - issuer: ${issuer}
     jwksUri: ${issuer}/jwks
+# The gateway's own client at the provider, for token exchange (its secret in a file).
+tokenClient:
+  tokenEndpoint: ${issuer}/token
+  clientId: ${gateway_client}
+  clientSecret: {file: ${gateway_secret}}
 YAML
     cat >>"${config}.tmp" <<'YAML'
 # Who may use what: alice every tool, prompt and resource; bob only calc's tools and
@@ -55,6 +66,10 @@ write_notes() {
     cat >"${notes}" <<MSG
   Auth is on (config: ${config}). Demo provider: ${issuer}
   clients alice/alice-secret and bob/bob-secret (client credentials).
+  calc is reached with token exchange: for each caller the gateway (client ${gateway_client})
+  trades the caller's token at ${issuer}/token for one whose audience is calc
+  (http://127.0.0.1:9001/mcp, act.sub = ${gateway_client}), cached until shortly before it
+  expires; calc never sees the caller's own token, text gets no credential.
   Policy: alice may use every tool; bob only calc_* (his tools/list shows only those, and
   text_upper is 403). One audit line per call or denial: ${run_dir}/audit.log
 
@@ -93,6 +108,8 @@ MSG
 }
 
 scripts/ensure-node-packages.sh e2e/node "the demo OpenID provider (oidc-provider)"
+# A fresh secret per run for the gateway's own client, readable by this user only.
+(umask 077 && od -An -tx1 -N16 /dev/urandom | tr -d ' \n' >"${gateway_secret}")
 idp_pid=""
 cleanup() {
     trap - INT TERM EXIT
@@ -101,7 +118,7 @@ cleanup() {
 trap cleanup INT TERM EXIT
 
 IDP_PORT="${IDP_PORT}" IDP_ISSUER="${issuer}" IDP_KEYS="${run_dir}/idp-keys.json" \
-    IDP_CLIENTS="alice:alice-secret,bob:bob-secret" \
+    IDP_CLIENTS="alice:alice-secret,bob:bob-secret,${gateway_client}:$(cat "${gateway_secret}")" \
     node e2e/node/idp.mjs >"${run_dir}/idp.out" 2>"${run_dir}/idp.log" &
 idp_pid=$!
 for _ in $(seq 1 100); do
