@@ -1,7 +1,8 @@
 //! `mcp-bench`: the benchmark behind `make bench`. Measures the same MCP backend reached
-//! directly, through plain Envoy, through Envoy + mcp-broker-router and through Envoy's own
-//! `mcp_router`, interleaved in one run, plus scale scenarios; writes
-//! `bench/results/<timestamp>.{json,md,svg}` and the generated part of `docs/performance.md`.
+//! directly, through plain Envoy, through Envoy + mcp-broker-router (without and with auth and
+//! policy) and through Envoy's own `mcp_router`, interleaved in one run, plus scale scenarios;
+//! writes `bench/results/<timestamp>.{json,md,svg}` and the generated part of
+//! `docs/performance.md`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -65,6 +66,10 @@ struct Args {
     /// Where mcp-echo-server and mcp-broker-router are; default: next to this binary.
     #[arg(long)]
     bin_dir: Option<PathBuf>,
+    /// The directory of the OpenID provider of path (7), `idp.mjs`, with its npm packages
+    /// installed (`scripts/ensure-node-packages.sh e2e/node ...`; make bench does it).
+    #[arg(long, default_value = "e2e/node")]
+    idp_dir: PathBuf,
     /// Where results are written.
     #[arg(long, default_value = "bench/results")]
     out_dir: PathBuf,
@@ -138,6 +143,7 @@ fn main() -> Result<()> {
         envoy: args.envoy.clone(),
         // Part of the benchmark, not of the system under test: always this build's.
         noop_ext_proc: own_dir.join("mcp-noop-ext-proc"),
+        idp_dir: args.idp_dir.clone(),
     };
     let settings = args.settings();
     if args.render.is_none() {

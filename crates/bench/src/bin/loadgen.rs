@@ -19,6 +19,9 @@ struct Args {
     /// The MCP endpoint, e.g. http://127.0.0.1:8888/mcp.
     #[arg(long)]
     url: String,
+    /// An access token sent as `Authorization: Bearer <token>` on every request.
+    #[arg(long, env = "MCP_LOADGEN_BEARER", hide_env_values = true)]
+    bearer: Option<String>,
     /// Sessions opened before the run; requests go round-robin over them.
     #[arg(long, default_value_t = 16)]
     sessions: usize,
@@ -83,7 +86,10 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(args: &Args) -> anyhow::Result<serde_json::Value> {
-    let target = Target::resolve(&args.url).await?;
+    let mut target = Target::resolve(&args.url).await?;
+    if let Some(token) = &args.bearer {
+        target = target.with_bearer(token)?;
+    }
     let call = match args.method {
         Method::ToolsCall => Call::tool(&args.tool, &args.args)?,
         Method::ToolsList => Call::List,

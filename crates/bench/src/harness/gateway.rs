@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use tokio::process::Command;
 
+use super::access::Access;
 use super::envoy::{Envoy, EnvoyLaunch};
 use super::http::fetch;
 use super::process::{Child, eventually};
@@ -44,9 +45,25 @@ impl Gateway {
         name: &str,
         backends: &[Backend],
     ) -> Result<Self> {
+        Self::start_with(launch, envoy, dir, name, backends, None).await
+    }
+
+    /// As [`Gateway::start`], with `access` (auth and policy) in the config when given; the
+    /// readiness call then carries its token.
+    pub async fn start_with(
+        launch: &GatewayLaunch,
+        envoy: &EnvoyLaunch,
+        dir: &Path,
+        name: &str,
+        backends: &[Backend],
+        access: Option<&Access>,
+    ) -> Result<Self> {
         let config = dir.join(format!("{name}-config.yaml"));
-        std::fs::write(&config, gateway_config(backends))
-            .with_context(|| format!("writing {}", config.display()))?;
+        let mut yaml = gateway_config(backends);
+        if let Some(access) = access {
+            yaml.push_str(&access.config);
+        }
+        std::fs::write(&config, yaml).with_context(|| format!("writing {}", config.display()))?;
         let mut command = Command::new(&launch.binary);
         command
             .args(["--mcp-router-address", "127.0.0.1:0"])
@@ -57,6 +74,12 @@ impl Gateway {
             .arg("--discovery-interval")
             .arg(format!("{}ms", launch.discovery_interval.as_millis()))
             .env("RUST_LOG", "warn");
+        if access.is_some() {
+            // Every decision is audited, as a deployment with a policy would.
+            command
+                .arg("--audit-log")
+                .arg(dir.join(format!("{name}-audit.log")));
+        }
         let log = dir.join(format!("{name}.log"));
         let (mut child, line) = Child::spawn_announced(name, command, &log, START_TIMEOUT).await?;
         let (router, broker) = ready_line(&line)?;
@@ -100,10 +123,17 @@ impl Gateway {
         // tool can be called through it.
         if let Some(first) = backends.first() {
             let (url, tool) = (gateway.url(), first.gateway_tool(ECHO_TOOL));
+            let bearer = access.map(|a| a.bearer.as_str());
             eventually(&format!("a call through {name}"), START_TIMEOUT, || {
-                super::probe::call_once(&url, &tool)
+                super::probe::call_once(&url, &tool, bearer)
             })
             .await?;
+            if access.is_some() {
+                let status = super::probe::anonymous_status(&url).await?;
+                if status != hyper::StatusCode::UNAUTHORIZED {
+                    bail!("{name}: a request without a token got {status}, not 401");
+                }
+            }
         }
         Ok(gateway)
     }

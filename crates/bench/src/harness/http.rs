@@ -5,6 +5,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
 use http_body_util::Full;
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue};
 use hyper::{Method, Request, StatusCode};
 
 use crate::loadgen::{Conn, Target, get};
@@ -38,6 +39,32 @@ pub async fn post_empty(url: &str) -> Result<Bytes> {
         bail!("POST {url}: {status}");
     }
     Ok(body)
+}
+
+/// `POST url` of an `application/x-www-form-urlencoded` `form` with `authorization`: status
+/// and body.
+pub async fn post_form(
+    url: &str,
+    authorization: &str,
+    form: String,
+) -> Result<(StatusCode, Bytes)> {
+    let target = Target::resolve(url).await?;
+    let mut request = Request::new(Full::new(Bytes::from(form)));
+    *request.method_mut() = Method::POST;
+    if let Ok(uri) = target.path().parse() {
+        *request.uri_mut() = uri;
+    }
+    let headers = request.headers_mut();
+    headers.insert(HOST, target.authority().clone());
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/x-www-form-urlencoded"),
+    );
+    headers.insert(
+        AUTHORIZATION,
+        HeaderValue::from_str(authorization).context("authorization header")?,
+    );
+    send(&target, request).await
 }
 
 async fn send(target: &Target, request: Request<Full<Bytes>>) -> Result<(StatusCode, Bytes)> {

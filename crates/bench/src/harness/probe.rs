@@ -78,9 +78,24 @@ pub async fn wait_for_tools(
     .await
 }
 
-/// One `tools/call` of `tool` in a new session; fails unless it succeeds.
-pub async fn call_once(url: &str, tool: &str) -> Result<()> {
+/// The status of a `ping` to `url` without a session or token (401 when auth is on).
+pub async fn anonymous_status(url: &str) -> Result<hyper::StatusCode> {
     let target = Target::resolve(url).await?;
+    let mut conn = Conn::open(target.addr()).await?;
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+    let reply = tokio::time::timeout(TIMEOUT, conn.send(post(&target, None, body.into())))
+        .await
+        .context("ping timed out")??;
+    Ok(reply.status)
+}
+
+/// One `tools/call` of `tool` in a new session (with `bearer` as the caller's token when
+/// given); fails unless it succeeds.
+pub async fn call_once(url: &str, tool: &str, bearer: Option<&str>) -> Result<()> {
+    let mut target = Target::resolve(url).await?;
+    if let Some(token) = bearer {
+        target = target.with_bearer(token)?;
+    }
     let (mut conn, session) = session(&target).await?;
     let call = Call::tool(tool, r#"{"text":"probe"}"#)?;
     let (_, result) =

@@ -1,19 +1,23 @@
 //! The two-backend setup every path of the comparison runs against: two echo backends, the
 //! gateway with its Envoy, a plain Envoy in front of backend `a`, Envoy's `mcp_router` in
-//! front of both, and a plain Envoy with a no-op ext_proc server in front of backend `a`.
+//! front of both, a plain Envoy with a no-op ext_proc server in front of backend `a`, and a
+//! second gateway with auth and policy on, trusting an OpenID provider started for it.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
+use super::access::{Access, CALLER, RESOURCE, SCOPE, access_config};
 use super::echo_process::EchoProcess;
 use super::envoy::{Envoy, EnvoyLaunch};
 use super::gateway::{Gateway, GatewayLaunch};
+use super::idp::IdentityProvider;
 use super::noop::NoopExtProc;
 use super::procfs::{ProcSample, sample_self};
 use super::render::{Backend, ext_proc_floor_envoy, mcp_router_envoy, plain_envoy};
 use super::settings::Settings;
 use crate::echo::{ECHO_TOOL, EchoOptions};
+use crate::loadgen::Target;
 use crate::report::PathId;
 
 /// The programs a run starts.
@@ -27,6 +31,8 @@ pub struct Binaries {
     pub envoy: PathBuf,
     /// `mcp-noop-ext-proc` (path 5).
     pub noop_ext_proc: PathBuf,
+    /// The directory of `idp.mjs` with its packages installed (`e2e/node`; path 7).
+    pub idp_dir: PathBuf,
 }
 
 impl Binaries {
@@ -56,6 +62,19 @@ pub struct PathUnderTest {
     pub url: String,
     /// The echo tool of backend `a` as the path exposes it.
     pub tool: String,
+    /// The caller's token, sent as `Authorization: Bearer` on every request (path 7).
+    pub bearer: Option<String>,
+}
+
+impl PathUnderTest {
+    /// Where the load generator sends, with the caller's token when the path has one.
+    pub async fn target(&self) -> Result<Target> {
+        let target = Target::resolve(&self.url).await?;
+        Ok(match &self.bearer {
+            Some(token) => target.with_bearer(token)?,
+            None => target,
+        })
+    }
 }
 
 /// CPU and memory of the processes of one path, plus the load generator.
@@ -83,6 +102,9 @@ pub struct Stack {
     mcp_router: Envoy,
     noop: NoopExtProc,
     floor: Envoy,
+    idp: IdentityProvider,
+    gateway_auth: Gateway,
+    bearer: String,
 }
 
 impl Stack {
@@ -136,6 +158,20 @@ impl Stack {
             "floor",
         )
         .await?;
+        let idp = IdentityProvider::start(&bins.idp_dir, dir, &[CALLER]).await?;
+        let access = Access {
+            config: access_config(idp.issuer(), &idp.jwks_uri()),
+            bearer: idp.token(CALLER, RESOURCE, SCOPE).await?,
+        };
+        let gateway_auth = Gateway::start_with(
+            &bins.gateway_launch(std::time::Duration::from_secs(30)),
+            &launch,
+            dir,
+            "gateway-auth",
+            &backends,
+            Some(&access),
+        )
+        .await?;
         let stack = Self {
             echo,
             backends,
@@ -144,13 +180,16 @@ impl Stack {
             mcp_router,
             noop,
             floor,
+            idp,
+            gateway_auth,
+            bearer: access.bearer,
         };
         for path in stack.paths() {
             // Every path answers a call before anything is measured.
             super::process::eventually(
                 &format!("a call through {}", path.id.title()),
                 std::time::Duration::from_secs(60),
-                || super::probe::call_once(&path.url, &path.tool),
+                || super::probe::call_once(&path.url, &path.tool, path.bearer.as_deref()),
             )
             .await?;
         }
@@ -178,8 +217,15 @@ impl Stack {
                         format!("http://{}{}", self.floor.listener(), a.path),
                         ECHO_TOOL.to_owned(),
                     ),
+                    PathId::GatewayAuth => (self.gateway_auth.url(), a.gateway_tool(ECHO_TOOL)),
                 };
-                PathUnderTest { id, url, tool }
+                let bearer = (id == PathId::GatewayAuth).then(|| self.bearer.clone());
+                PathUnderTest {
+                    id,
+                    url,
+                    tool,
+                    bearer,
+                }
             })
             .collect()
     }
@@ -195,6 +241,14 @@ impl Stack {
             ),
             PathId::EnvoyMcpRouter => (Some(self.mcp_router.sample()?), None),
             PathId::ExtProcFloor => (Some(self.floor.sample()?), Some(self.noop.sample()?)),
+            PathId::GatewayAuth => {
+                // The provider is only asked before the run; it must still be there.
+                self.idp.sample()?;
+                (
+                    Some(self.gateway_auth.envoy_sample()?),
+                    Some(self.gateway_auth.router_sample()?),
+                )
+            }
         };
         Ok(PathSample {
             envoy,
@@ -211,6 +265,8 @@ impl Stack {
         self.mcp_router.stop().await;
         self.floor.stop().await;
         self.noop.stop().await;
+        self.gateway_auth.stop().await;
+        self.idp.stop().await;
         for echo in self.echo {
             echo.stop().await;
         }

@@ -1,4 +1,4 @@
-//! The comparison: every path measured interleaved in one run (A/B/C/D/E, then E/D/C/B/A, ...)
+//! The comparison: every path measured interleaved in one run (A/B/C/..., then .../C/B/A, ...)
 //! so that machine drift hits every path alike, then the latency-vs-load sweep.
 
 use std::collections::BTreeMap;
@@ -42,7 +42,7 @@ struct PathRun {
 pub async fn compare(stack: &Stack, settings: &Settings) -> Result<Vec<PathResult>> {
     let mut runs = Vec::new();
     for path in stack.paths() {
-        let target = Target::resolve(&path.url).await?;
+        let target = path.target().await?;
         let sessions = sessions(&target, settings, path.id).await?;
         let call = Call::tool(&path.tool, r#"{"text":"hello"}"#)?;
         runs.push(PathRun {
@@ -216,7 +216,7 @@ pub async fn sweep(
     let rates = sweep_rates(results, &settings.sweep_fractions);
     let mut prepared = Vec::new();
     for path in stack.paths() {
-        let target = Target::resolve(&path.url).await?;
+        let target = path.target().await?;
         let sessions = sessions(&target, settings, path.id).await?;
         let call = Call::tool(&path.tool, r#"{"text":"hello"}"#)?;
         prepared.push((path.id, target, sessions, call));

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::{ACCEPT, CONTENT_TYPE, HOST, HeaderValue};
+use hyper::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue};
 use hyper::{Method, Request, StatusCode};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -83,7 +83,7 @@ pub struct Session {
     pub id: HeaderValue,
 }
 
-/// A POST of `body` to the target, in `session` when given.
+/// A POST of `body` to the target (with its `Authorization`, if any), in `session` when given.
 pub fn post(target: &Target, session: Option<&HeaderValue>, body: Bytes) -> Request<Full<Bytes>> {
     let mut request = Request::new(Full::new(body));
     *request.method_mut() = Method::POST;
@@ -97,6 +97,9 @@ pub fn post(target: &Target, session: Option<&HeaderValue>, body: Bytes) -> Requ
         ACCEPT,
         HeaderValue::from_static("application/json, text/event-stream"),
     );
+    if let Some(authorization) = target.authorization() {
+        headers.insert(AUTHORIZATION, authorization.clone());
+    }
     if let Some(session) = session {
         headers.insert(SESSION_HEADER, session.clone());
         headers.insert(VERSION_HEADER, HeaderValue::from_static(PROTOCOL_VERSION));

@@ -13,6 +13,7 @@ pub struct Target {
     addr: SocketAddr,
     authority: HeaderValue,
     path: String,
+    authorization: Option<HeaderValue>,
 }
 
 impl Target {
@@ -42,7 +43,17 @@ impl Target {
             addr,
             authority,
             path: parts.path.clone(),
+            authorization: None,
         })
+    }
+
+    /// The same target, with `Authorization: Bearer <token>` on every request sent to it.
+    pub fn with_bearer(mut self, token: &str) -> Result<Self, BenchError> {
+        let value = HeaderValue::try_from(format!("Bearer {token}")).map_err(|_| {
+            BenchError::Protocol("the bearer token is not a valid header value".into())
+        })?;
+        self.authorization = Some(value);
+        Ok(self)
     }
 
     /// The same server, another path (e.g. `/stats`).
@@ -56,6 +67,7 @@ impl Target {
             addr: self.addr,
             authority: self.authority.clone(),
             path: path.to_owned(),
+            authorization: self.authorization.clone(),
         }
     }
 
@@ -77,6 +89,11 @@ impl Target {
     /// The request path (origin form).
     pub fn path(&self) -> &str {
         &self.path
+    }
+
+    /// The `Authorization` header every request carries, if any.
+    pub fn authorization(&self) -> Option<&HeaderValue> {
+        self.authorization.as_ref()
     }
 }
 
@@ -161,5 +178,18 @@ mod tests {
         let stats = target.with_path("/stats");
         assert_eq!(stats.url(), "http://127.0.0.1:9/stats");
         assert_eq!(stats.path(), "/stats");
+        assert!(stats.authorization().is_none());
+        let authorized = target.with_bearer("abc").expect("valid token");
+        assert_eq!(
+            authorized.with_path("/x").authorization(),
+            Some(&HeaderValue::from_static("Bearer abc"))
+        );
+        assert!(
+            Target::resolve("http://127.0.0.1:9/mcp")
+                .await
+                .expect("valid")
+                .with_bearer("a\nb")
+                .is_err()
+        );
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::results::{PathResult, Results};
+use super::results::{PathId, PathResult, Results, ratio};
 use crate::harness::listing::NEXT_LISTS;
 
 /// The whole report of a run: comparison, cost, scale scenarios, targets, headroom.
@@ -37,6 +37,7 @@ pub fn report(results: &Results, plot: Option<&str>) -> String {
     out.push_str(&comparison_table(&results.paths));
     out.push('\n');
     out.push_str(&cost_table(&results.paths));
+    out.push_str(&auth_cost(&results.paths));
     if let Some(plot) = plot {
         let _ = writeln!(out, "\n![latency vs offered load]({plot})\n");
     }
@@ -122,6 +123,37 @@ pub fn cost_table(paths: &[PathResult]) -> String {
         );
     }
     out
+}
+
+/// What auth and policy add per call: path (7) against path (3), in one sentence.
+pub fn auth_cost(paths: &[PathResult]) -> String {
+    let find = |id: PathId| paths.iter().find(|p| p.path == id);
+    let (Some(auth), Some(gateway)) = (find(PathId::GatewayAuth), find(PathId::Gateway)) else {
+        return String::new();
+    };
+    let delta = |a: Option<f64>, g: Option<f64>| match (a, g) {
+        (Some(a), Some(g)) => format!("{:+.3}", a - g),
+        _ => "n/a".to_owned(),
+    };
+    let (a, g) = (&auth.cpu_saturated, &gateway.cpu_saturated);
+    format!(
+        "\n**Auth and policy.** ({}) against ({}): {} vs {} req/s ({}), p50 {} at the fixed rate; \
+         CPU s / 1k calls saturated: Envoy {} (`jwt_authn`), router {}, gateway total {:+.3} \
+         ({:.3} vs {:.3}).\n",
+        PathId::GatewayAuth.number(),
+        PathId::Gateway.number(),
+        thousands(auth.throughput.median),
+        thousands(gateway.throughput.median),
+        times(ratio(auth.throughput.median, gateway.throughput.median)),
+        auth.ratios
+            .p50_added_vs_gateway_us
+            .map_or_else(|| "n/a".to_owned(), |v| format!("{v:+.0} µs")),
+        delta(a.envoy, g.envoy),
+        delta(a.router, g.router),
+        a.gateway - g.gateway,
+        a.gateway,
+        g.gateway,
+    )
 }
 
 /// Sessions, storm and listing scenarios.
@@ -260,7 +292,6 @@ pub fn thousands(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::PathId;
     use crate::report::fixtures::path;
     use crate::report::results::compute_ratios;
 
@@ -297,5 +328,26 @@ mod tests {
             cost.contains("| (3) Envoy + mcp-gateway | - | - | 0.200 | 2.00x |"),
             "{cost}"
         );
+    }
+
+    #[test]
+    fn auth_cost_compares_path_7_with_path_3() {
+        let mut paths = vec![
+            path(PathId::Gateway, 5_000.0, 400.0, 900.0, 0.2),
+            path(PathId::GatewayAuth, 4_000.0, 450.0, 1_000.0, 0.25),
+        ];
+        paths[0].cpu_saturated.envoy = Some(0.15);
+        paths[1].cpu_saturated.envoy = Some(0.19);
+        compute_ratios(&mut paths);
+        let text = auth_cost(&paths);
+        assert!(text.contains("4,000 vs 5,000 req/s (0.80x)"), "{text}");
+        assert!(text.contains("p50 +50 µs"), "{text}");
+        assert!(text.contains("Envoy +0.040"), "{text}");
+        assert!(text.contains("router n/a"), "{text}");
+        assert!(
+            text.contains("gateway total +0.050 (0.250 vs 0.200)"),
+            "{text}"
+        );
+        assert!(auth_cost(&paths[..1]).is_empty());
     }
 }

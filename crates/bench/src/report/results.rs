@@ -9,7 +9,8 @@ use super::machine::Machine;
 use crate::harness::settings::Settings;
 use crate::loadgen::Summary;
 
-/// The ways the same backend is reached: the issue's four, and the floor of ext_proc.
+/// The ways the same backend is reached: the issue's four, the floor of ext_proc, and the
+/// gateway with auth and policy on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PathId {
@@ -24,16 +25,20 @@ pub enum PathId {
     /// (5) Plain Envoy with an ext_proc server that changes nothing, in the gateway's
     /// processing mode: what ext_proc costs Envoy itself, the floor of path (3).
     ExtProcFloor,
+    /// (7) Path (3) with `auth:` (Envoy's `jwt_authn`) and a `policy:`, every request
+    /// carrying the caller's bearer token: what identity and authorization add per call.
+    GatewayAuth,
 }
 
 impl PathId {
     /// All paths, in their numbered order.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Direct,
         Self::PlainEnvoy,
         Self::Gateway,
         Self::EnvoyMcpRouter,
         Self::ExtProcFloor,
+        Self::GatewayAuth,
     ];
 
     /// The number the issue gives the path.
@@ -44,6 +49,7 @@ impl PathId {
             Self::Gateway => 3,
             Self::EnvoyMcpRouter => 4,
             Self::ExtProcFloor => 5,
+            Self::GatewayAuth => 7,
         }
     }
 
@@ -55,6 +61,7 @@ impl PathId {
             Self::Gateway => "mcp-gateway",
             Self::EnvoyMcpRouter => "mcp_router",
             Self::ExtProcFloor => "ext_proc floor",
+            Self::GatewayAuth => "mcp-gateway + auth",
         }
     }
 
@@ -66,6 +73,7 @@ impl PathId {
             Self::Gateway => "Envoy + mcp-gateway",
             Self::EnvoyMcpRouter => "Envoy mcp_router",
             Self::ExtProcFloor => "Envoy + no-op ext_proc",
+            Self::GatewayAuth => "Envoy + mcp-gateway, auth + policy",
         }
     }
 }
@@ -179,6 +187,10 @@ pub struct Ratios {
     pub p50_vs_mcp_router: Option<f64>,
     /// Gateway CPU per call / mcp_router's Envoy CPU per call (saturated).
     pub cpu_vs_mcp_router: Option<f64>,
+    /// Path (7) only: p50 minus path (3)'s at the fixed rate, microseconds (what auth and
+    /// policy add).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p50_added_vs_gateway_us: Option<f64>,
 }
 
 /// One point of the latency-vs-load sweep.
@@ -330,6 +342,7 @@ pub fn compute_ratios(paths: &mut [PathResult]) {
     let find = |id: PathId| paths.iter().find(|p| p.path == id).cloned();
     let direct = find(PathId::Direct);
     let peer = find(PathId::EnvoyMcpRouter);
+    let gateway = find(PathId::Gateway);
     for path in paths.iter_mut() {
         let p50 = path.latency.latency_us.p50;
         let p99 = path.latency.latency_us.p99;
@@ -348,6 +361,10 @@ pub fn compute_ratios(paths: &mut [PathResult]) {
             cpu_vs_mcp_router: peer
                 .as_ref()
                 .and_then(|d| ratio(path.cpu_saturated.gateway, d.cpu_saturated.gateway)),
+            p50_added_vs_gateway_us: gateway
+                .as_ref()
+                .filter(|_| path.path == PathId::GatewayAuth)
+                .map(|g| p50 - g.latency.latency_us.p50),
         };
     }
 }
@@ -414,6 +431,21 @@ mod tests {
         assert_eq!(direct.throughput_vs_direct, Some(1.0));
         assert_eq!(direct.p50_added_us, Some(0.0));
         assert_eq!(direct.cpu_vs_mcp_router, Some(0.0));
+        assert_eq!(gateway.p50_added_vs_gateway_us, None);
+    }
+
+    #[test]
+    fn auth_is_compared_with_the_gateway() {
+        let mut paths = vec![
+            path(PathId::Gateway, 5_000.0, 400.0, 900.0, 0.2),
+            path(PathId::GatewayAuth, 4_000.0, 460.0, 1_000.0, 0.25),
+        ];
+        compute_ratios(&mut paths);
+        assert_eq!(paths[1].ratios.p50_added_vs_gateway_us, Some(60.0));
+        assert_eq!(paths[0].ratios.p50_added_vs_gateway_us, None);
+        assert_eq!(PathId::GatewayAuth.number(), 7);
+        let json = serde_json::to_value(PathId::GatewayAuth).expect("serialises");
+        assert_eq!(json, "gateway_auth");
     }
 
     #[test]

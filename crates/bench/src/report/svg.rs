@@ -40,6 +40,7 @@ fn color(path: PathId) -> &'static str {
         PathId::Gateway => "#d62728",
         PathId::EnvoyMcpRouter => "#2ca02c",
         PathId::ExtProcFloor => "#9467bd",
+        PathId::GatewayAuth => "#ff7f0e",
     }
 }
 
