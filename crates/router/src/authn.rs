@@ -18,6 +18,8 @@ pub(crate) fn authn(meta: Option<&Metadata>, authorization: Option<&[u8]>) -> Au
     // The gateway's own bootstrap writes the payload under `jwt_payload`; Envoy Gateway's
     // SecurityPolicy and Istio's RequestAuthentication under the issuer's name. Only a
     // verified payload is ever written there; the core checks that its issuer is configured.
+    // A payload under an issuer's name counts only when it names that same issuer: another
+    // provider on the listener (its own keys) must not vouch for a token claiming ours.
     let payload = match fields.fields.get(PAYLOAD_METADATA_KEY) {
         Some(Value {
             kind: Some(value::Kind::StructValue(payload)),
@@ -26,8 +28,12 @@ pub(crate) fn authn(meta: Option<&Metadata>, authorization: Option<&[u8]>) -> Au
             .fields
             .iter()
             .filter(|(key, _)| key.as_str() != FAILURE_METADATA_KEY)
-            .find_map(|(_, value)| match &value.kind {
-                Some(value::Kind::StructValue(payload)) => Some(payload),
+            .find_map(|(key, value)| match &value.kind {
+                Some(value::Kind::StructValue(payload))
+                    if string_field(payload, "iss") == Some(key.as_str()) =>
+                {
+                    Some(payload)
+                }
                 _ => None,
             }),
     };
@@ -91,6 +97,14 @@ fn to_json(value: &Value) -> serde_json::Value {
         Some(value::Kind::ListValue(list)) => {
             serde_json::Value::Array(list.values.iter().map(to_json).collect())
         }
+    }
+}
+
+/// The string field `key` of `payload`.
+fn string_field<'a>(payload: &'a Struct, key: &str) -> Option<&'a str> {
+    match payload.fields.get(key)?.kind.as_ref()? {
+        value::Kind::StringValue(s) => Some(s),
+        _ => None,
     }
 }
 
@@ -166,6 +180,18 @@ mod tests {
         };
         assert_eq!(caller.subject(), "bob");
         assert!(caller.token().is_none());
+    }
+
+    /// Another provider on the listener (its own keys) verified a token claiming our issuer:
+    /// stored under that provider's name, it is not a verified caller of ours.
+    #[test]
+    fn a_payload_under_another_name_than_its_issuer_is_not_a_caller() {
+        let payload = object(vec![("iss", s("https://idp")), ("sub", s("mallory"))]);
+        let meta = metadata("https://other-idp", payload);
+        assert_eq!(
+            authn(Some(&meta), Some(b"Bearer forged")),
+            Authn::Unverified { failure: None }
+        );
     }
 
     #[test]
