@@ -158,10 +158,15 @@ impl RouterState {
         mcp_gateway_metrics::global().ext_proc_messages.inc();
         match msg.request {
             Some(Request::RequestHeaders(h)) => {
-                let authorization = headers(h.headers.as_ref())
-                    .find(|(key, _)| *key == transport::AUTHORIZATION)
-                    .map(|(_, value)| value);
-                ctx.set_authn(authn(msg.metadata_context.as_ref(), authorization));
+                // Only with auth on is the caller read: a payload Envoy verified for some other
+                // filter (e.g. a Gateway's own JWT policy) is not the gateway's business, and
+                // turning it into a caller costs a deep copy of every claim.
+                if sessions.config.load().auth().is_some() {
+                    let authorization = headers(h.headers.as_ref())
+                        .find(|(key, _)| *key == transport::AUTHORIZATION)
+                        .map(|(_, value)| value);
+                    ctx.set_authn(authn(msg.metadata_context.as_ref(), authorization));
+                }
                 let plan = policy
                     .request_headers(sessions, ctx, headers(h.headers.as_ref()))
                     .await;
