@@ -199,6 +199,13 @@ mod tests {
             let name = format!("t{i}");
             calls.record(call("s", &name), || Some(format!("p_{name}")));
         }
-        assert!(calls.series() <= MAX_SERIES + 1, "{}", calls.series());
+        // Exactly the cap, plus the one series every call past it is counted under.
+        assert_eq!(calls.series(), MAX_SERIES + 1);
+        let overflow = calls
+            .series
+            .pin()
+            .get(&call("", ""))
+            .map(|series| series.count.load(Ordering::Relaxed));
+        assert_eq!(overflow, Some(50));
     }
 }
