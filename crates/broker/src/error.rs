@@ -74,15 +74,6 @@ impl BrokerError {
             "session not found: it has ended or expired; initialize a new one",
         )
     }
-
-    /// 500: the gateway itself failed.
-    pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            codes::INTERNAL_ERROR,
-            message,
-        )
-    }
 }
 
 /// The store's errors: at the session limit, 503 (the client may retry later); the store

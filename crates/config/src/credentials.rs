@@ -44,7 +44,7 @@ use crate::Server;
 use crate::error::FieldError;
 
 /// The header a static credential goes in when `header` is not set.
-pub const DEFAULT_CREDENTIAL_HEADER: &str = "authorization";
+pub const DEFAULT_CREDENTIAL_HEADER: &str = mcp_gateway_protocol::transport::AUTHORIZATION;
 
 /// Where a secret comes from, as written: exactly one of `file`, `env`, `inline`.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

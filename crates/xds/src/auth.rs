@@ -112,7 +112,7 @@ fn provider(index: usize, issuer: &Issuer) -> JwtProvider {
         // Only `Authorization: Bearer`: never a query parameter (the MCP authorization
         // spec forbids tokens in URLs), which Envoy would also accept by default.
         from_headers: vec![JwtHeader {
-            name: "authorization".to_owned(),
+            name: mcp_gateway_protocol::transport::AUTHORIZATION.to_owned(),
             value_prefix: "Bearer ".to_owned(),
         }],
         // The router reads the token (for credential code) and removes it before a
