@@ -49,7 +49,7 @@ pub struct RunArgs {
     /// Address of the internal API the Envoy module (`envoy-config --mode module`) asks for
     /// sessions, backend sessions, config and catalog (HTTP). Off unless set. Keep it on
     /// loopback: like the router's port, it authenticates no caller (see docs/security.md).
-    #[arg(long, env = "MCP_MODULE_API_ADDRESS")]
+    #[arg(long, env = "MCP_MODULE_API_ADDRESS", value_parser = loopback_address)]
     pub module_api_address: Option<SocketAddr>,
     /// The gateway config file; edits take effect without a restart.
     #[arg(
@@ -122,6 +122,20 @@ pub struct RunArgs {
     /// How often the config file is checked for changes.
     #[arg(long, default_value = "1s", value_parser = duration::parse)]
     pub config_poll_interval: Duration,
+}
+
+/// A loopback socket address: the module API answers without authentication and serves the
+/// config file (secrets included), so it is for an Envoy on the same host or pod only.
+fn loopback_address(text: &str) -> Result<SocketAddr, String> {
+    let address: SocketAddr = text.parse().map_err(|e| format!("{e}"))?;
+    if address.ip().is_loopback() {
+        Ok(address)
+    } else {
+        Err(format!(
+            "{address} is not a loopback address: the module API authenticates no caller and \
+             serves the config file, so it must listen on 127.0.0.1 or ::1 (run Envoy beside it)"
+        ))
+    }
 }
 
 /// A duration above zero.
@@ -235,6 +249,31 @@ mod tests {
         let argv = std::iter::once("mcp-broker-router").chain(args.iter().copied());
         let matches = command.try_get_matches_from(argv).expect("the flags parse");
         Cli::from_arg_matches(&matches).expect("the matches convert")
+    }
+
+    #[test]
+    fn the_module_api_listens_on_loopback_only() {
+        let run = parse(&["--module-api-address", "127.0.0.1:50052"]).run;
+        assert_eq!(
+            run.module_api_address,
+            Some("127.0.0.1:50052".parse().unwrap())
+        );
+        assert!(
+            parse(&["--module-api-address", "[::1]:1"])
+                .run
+                .module_api_address
+                .is_some()
+        );
+        for exposed in ["0.0.0.0:50052", "10.0.0.5:50052", "[::]:1"] {
+            let command = Cli::command().mut_args(|arg| arg.env(None));
+            let error = command
+                .try_get_matches_from(["mcp-broker-router", "--module-api-address", exposed])
+                .expect_err(exposed);
+            assert!(
+                error.to_string().contains("not a loopback address"),
+                "{error}"
+            );
+        }
     }
 
     /// DESIGN.md §4's flags: `--mcp-router-address`, `--mcp-broker-address`,
