@@ -111,43 +111,15 @@ impl IdentityProvider {
 
 /// `application/x-www-form-urlencoded` of `pairs`.
 fn form(pairs: &[(&str, &str)]) -> String {
-    let encode = |text: &str| {
-        text.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                    char::from(b).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect::<String>()
-    };
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
 }
 
 /// Standard base64 with padding (for HTTP Basic credentials).
 fn base64(text: &str) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in text.as_bytes().chunks(3) {
-        let bytes = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = u32::from_be_bytes([0, bytes[0], bytes[1], bytes[2]]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
 }
 
 #[cfg(test)]
@@ -158,7 +130,7 @@ mod tests {
     fn encodes_forms_and_basic_credentials() {
         assert_eq!(
             form(&[("resource", "http://h:1/mcp"), ("scope", "a b")]),
-            "resource=http%3A%2F%2Fh%3A1%2Fmcp&scope=a%20b"
+            "resource=http%3A%2F%2Fh%3A1%2Fmcp&scope=a+b"
         );
         assert_eq!(base64("alice:alice-secret"), "YWxpY2U6YWxpY2Utc2VjcmV0");
         assert_eq!(base64("ab"), "YWI=");
