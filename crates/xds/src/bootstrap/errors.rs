@@ -8,6 +8,7 @@
 //! else in those bodies is JSON-safe by construction: server names are validated to
 //! `A-Za-z0-9_.-`, status codes and response flags are digits and letters.
 
+use mcp_gateway_protocol::codes::{INTERNAL_ERROR, INVALID_REQUEST};
 use mcp_gateway_protocol::handoff::{
     LOST_GATEWAY_SESSION_HEADER, LOST_REQUEST_ID_HEADER, LOST_SERVER_HEADER, REQUEST_ID_JSON_KEY,
     SESSION_LOST_PATH,
@@ -39,7 +40,7 @@ pub(super) fn local_reply_config(max_request_bytes: u32) -> String {
                   jsonrpc: "2.0"
                   id: null
                   error:
-                    code: -32600
+                    code: {INVALID_REQUEST}
                     message: "request body too large (limit {max_request_bytes} bytes)"
             # The router picked a backend ({ROUTED_HEADER}) and Envoy could not reach
             # it: no healthy host, connect failure, reset. Requiring a response flag
@@ -59,7 +60,7 @@ pub(super) fn local_reply_config(max_request_bytes: u32) -> String {
               body_format_override:
                 content_type: application/json
                 text_format_source:
-                  inline_string: '{{"jsonrpc":"2.0","id":%DYNAMIC_METADATA(mcp:{REQUEST_ID_JSON_KEY})%,"error":{{"code":-32603,"message":"MCP server ''%REQ({ROUTED_HEADER})%'' is unavailable (Envoy response flags: %RESPONSE_FLAGS%)"}}}}'
+                  inline_string: '{{"jsonrpc":"2.0","id":%DYNAMIC_METADATA(mcp:{REQUEST_ID_JSON_KEY})%,"error":{{"code":{INTERNAL_ERROR},"message":"MCP server ''%REQ({ROUTED_HEADER})%'' is unavailable (Envoy response flags: %RESPONSE_FLAGS%)"}}}}'
             # The router itself is down or did not answer in time: Envoy's ext_proc filters
             # fail the request with details starting "ext_proc_error" (the router's own
             # answers carry other details). When the router had already read the body (its
@@ -82,7 +83,7 @@ pub(super) fn local_reply_config(max_request_bytes: u32) -> String {
               body_format_override:
                 content_type: application/json
                 text_format_source:
-                  inline_string: '{{"jsonrpc":"2.0","id":%DYNAMIC_METADATA(mcp:{REQUEST_ID_JSON_KEY})%,"error":{{"code":-32603,"message":"the gateway replica handling this request stopped; the MCP server may have run it"}}}}'
+                  inline_string: '{{"jsonrpc":"2.0","id":%DYNAMIC_METADATA(mcp:{REQUEST_ID_JSON_KEY})%,"error":{{"code":{INTERNAL_ERROR},"message":"the gateway replica handling this request stopped; the MCP server may have run it"}}}}'
             # The same before the router read the body: the request id is unknown here, and
             # the request reached no MCP server.
             - filter:
@@ -94,7 +95,7 @@ pub(super) fn local_reply_config(max_request_bytes: u32) -> String {
                   jsonrpc: "2.0"
                   id: null
                   error:
-                    code: -32603
+                    code: {INTERNAL_ERROR}
                     message: "the gateway's router is unavailable; retry later"
             # A request for the broker ({ROUTED_HEADER} absent) that Envoy could not
             # deliver: the broker is down.
@@ -115,7 +116,7 @@ pub(super) fn local_reply_config(max_request_bytes: u32) -> String {
                   jsonrpc: "2.0"
                   id: null
                   error:
-                    code: -32603
+                    code: {INTERNAL_ERROR}
                     message: "the gateway's broker is unavailable; retry later"
             # Refused by an authorization filter the operator added after the router
             # (Envoy's rbac or ext_authz, matching the router's x-mcp-* headers or mcp
@@ -138,7 +139,7 @@ pub(super) fn local_reply_config(max_request_bytes: u32) -> String {
               body_format_override:
                 content_type: application/json
                 text_format_source:
-                  inline_string: '{{"jsonrpc":"2.0","id":%DYNAMIC_METADATA(mcp:{REQUEST_ID_JSON_KEY})%,"error":{{"code":-32600,"message":"denied by an access policy of the gateway"}}}}'
+                  inline_string: '{{"jsonrpc":"2.0","id":%DYNAMIC_METADATA(mcp:{REQUEST_ID_JSON_KEY})%,"error":{{"code":{INVALID_REQUEST},"message":"denied by an access policy of the gateway"}}}}'
             - filter:
 {denied_alone}
               body_format_override:
@@ -147,7 +148,7 @@ pub(super) fn local_reply_config(max_request_bytes: u32) -> String {
                   jsonrpc: "2.0"
                   id: null
                   error:
-                    code: -32600
+                    code: {INVALID_REQUEST}
                     message: "denied by an access policy of the gateway""#,
         unavailable_status = UNAVAILABLE_STATUS.trim_end(),
         ext_proc_error = ext_proc_error_filter("                  - "),
@@ -301,7 +302,7 @@ pub(super) fn custom_response_filter() -> String {
                             append_action: OVERWRITE_IF_EXISTS_OR_ADD
                           body_format:
                             text_format_source:
-                              inline_string: '{{"jsonrpc":"2.0","id":%DYNAMIC_METADATA(mcp:{REQUEST_ID_JSON_KEY})%,"error":{{"code":-32603,"message":"MCP server ''%REQ({ROUTED_HEADER})%'' failed the request: HTTP %RESPONSE_CODE% without a JSON-RPC answer"}}}}'"#,
+                              inline_string: '{{"jsonrpc":"2.0","id":%DYNAMIC_METADATA(mcp:{REQUEST_ID_JSON_KEY})%,"error":{{"code":{INTERNAL_ERROR},"message":"MCP server ''%REQ({ROUTED_HEADER})%'' failed the request: HTTP %RESPONSE_CODE% without a JSON-RPC answer"}}}}'"#,
         routed = routed_predicate(),
         not_json = content_type_is_not("application/json"),
         not_sse = content_type_is_not("text/event-stream"),
