@@ -43,8 +43,11 @@ pub(crate) struct Settings {
 pub(crate) enum Ask {
     /// The config and catalog.
     State,
-    /// Whether a session id is valid.
-    Session(String),
+    /// Whether a session id is valid for a subject (`None`: bound to none).
+    Session {
+        session: String,
+        subject: Option<String>,
+    },
     /// The backend session of a session on a server.
     Open { session: String, server: String },
     /// The servers a session has backend sessions on.
@@ -60,7 +63,8 @@ pub(crate) enum Ask {
 /// What the sidecar answered during this request (the cache holds only what is shared).
 #[derive(Default)]
 pub(crate) struct Known {
-    valid: Option<(String, bool)>,
+    /// (session, subject) asked about, and whether the session is valid for it.
+    valid: Option<((String, Option<String>), bool)>,
     opened: Option<(String, Result<Opened, RouteError>)>,
     servers: Option<Result<Vec<String>, RouteError>>,
     forgotten: bool,
@@ -78,7 +82,8 @@ pub(crate) struct Sidecar {
     refreshed_at: AtomicU64,
     /// One request at a time refreshes a copy that is only stale.
     refreshing: AtomicBool,
-    valid: papaya::HashMap<String, Instant>,
+    /// Valid session ids, each with the subject it is valid for (an id is bound to one).
+    valid: papaya::HashMap<String, (Option<String>, Instant)>,
     opened: papaya::HashMap<(String, String), (Opened, Instant)>,
 }
 
@@ -155,10 +160,11 @@ impl Sidecar {
                 }
                 ("GET", path, Vec::new())
             }
-            Ask::Session(session) => post(
+            Ask::Session { session, subject } => post(
                 SESSION_PATH,
                 Query {
                     session: session.clone(),
+                    subject: subject.clone(),
                     ..Query::default()
                 },
             ),
@@ -167,7 +173,7 @@ impl Sidecar {
                 Query {
                     session: session.clone(),
                     server: Some(server.clone()),
-                    backend: None,
+                    ..Query::default()
                 },
             ),
             Ask::Servers(session) => post(
@@ -187,6 +193,7 @@ impl Sidecar {
                     session: session.clone(),
                     server: Some(server.clone()),
                     backend: backend.clone(),
+                    subject: None,
                 },
             ),
         }
@@ -220,7 +227,7 @@ impl Sidecar {
                 self.apply(state);
                 Ok(())
             }
-            Ask::Session(session) => {
+            Ask::Session { session, subject } => {
                 let answer = answer.and_then(|body| serde_json::from_slice::<Valid>(body).ok());
                 let valid = answer.ok_or_else(unanswered)?.valid;
                 if valid {
@@ -228,9 +235,9 @@ impl Sidecar {
                     if cache.len() >= MAX_CACHED {
                         cache.clear();
                     }
-                    cache.insert(session.clone(), Instant::now());
+                    cache.insert(session.clone(), (subject.clone(), Instant::now()));
                 }
-                known.valid = Some((session, valid));
+                known.valid = Some(((session, subject), valid));
                 Ok(())
             }
             Ask::Open { session, server } => {
@@ -357,8 +364,16 @@ fn waiting() -> RouteError {
 
 impl mcp_gateway_routing::Backends for Lookup<'_> {
     fn session_valid(&self, gateway: &str) -> bool {
-        if let Some((session, valid)) = &self.known.valid
+        self.session_valid_for(gateway, None)
+    }
+
+    /// As the ext_proc router: valid only for the subject the id was issued to. The cache
+    /// remembers that subject with the id, so another caller's request is a miss, and the
+    /// sidecar answers it (no).
+    fn session_valid_for(&self, gateway: &str, subject: Option<&str>) -> bool {
+        if let Some(((session, asked), valid)) = &self.known.valid
             && session == gateway
+            && asked.as_deref() == subject
         {
             return *valid;
         }
@@ -367,11 +382,14 @@ impl mcp_gateway_routing::Backends for Lookup<'_> {
             .valid
             .pin()
             .get(gateway)
-            .is_some_and(|at| self.sidecar.fresh(*at))
+            .is_some_and(|(bound, at)| bound.as_deref() == subject && self.sidecar.fresh(*at))
         {
             return true;
         }
-        self.wants(Ask::Session(gateway.to_owned()));
+        self.wants(Ask::Session {
+            session: gateway.to_owned(),
+            subject: subject.map(str::to_owned),
+        });
         false
     }
 
@@ -441,6 +459,65 @@ impl mcp_gateway_routing::Backends for Lookup<'_> {
                 server: key.1,
                 backend: Some(backend.to_owned()),
             });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mcp_gateway_routing::Backends;
+
+    use super::*;
+
+    fn sidecar() -> Sidecar {
+        let settings = Settings {
+            cluster: "sidecar".into(),
+            refresh: Duration::from_secs(1),
+            ttl: Duration::from_secs(10),
+            timeout: Duration::from_secs(1),
+        };
+        Sidecar::new(Some(settings), Config::empty())
+    }
+
+    fn asks_about(sidecar: &Sidecar, known: &Known, subject: Option<&str>) -> (bool, Option<Ask>) {
+        let lookup = Lookup::new(sidecar, known);
+        let valid = lookup.session_valid_for("gw-1", subject);
+        (valid, lookup.into_ask())
+    }
+
+    /// With auth on, the session of a verified caller is asked about with its subject, and a
+    /// valid answer holds for that subject only (an id is bound to one caller).
+    #[test]
+    fn a_session_is_valid_for_the_subject_the_sidecar_confirmed() {
+        let sidecar = sidecar();
+        let mut known = Known::default();
+        let alice = Some("5:idp-aalice");
+        let (valid, ask) = asks_about(&sidecar, &known, alice);
+        assert!(!valid, "nothing is known yet");
+        let ask = ask.expect("the sidecar is asked");
+        assert_eq!(
+            sidecar.request(&ask).1,
+            SESSION_PATH,
+            "asked on the session path"
+        );
+        let query: Query = serde_json::from_slice(&sidecar.request(&ask).2).expect("a query");
+        assert_eq!(query.subject.as_deref(), alice, "the subject goes with it");
+        sidecar
+            .record(&mut known, ask, Some(br#"{"valid":true}"#))
+            .expect("recorded");
+
+        // This request, and later ones through the shared cache.
+        assert_eq!(asks_about(&sidecar, &known, alice), (true, None));
+        let later = Known::default();
+        assert_eq!(asks_about(&sidecar, &later, alice), (true, None));
+        // Another caller, or none, presenting the id: not taken from the cache.
+        for other in [Some("5:idp-bbob"), None] {
+            let (valid, ask) = asks_about(&sidecar, &later, other);
+            assert!(!valid, "{other:?}");
+            assert!(
+                matches!(ask, Some(Ask::Session { subject, .. }) if subject.as_deref() == other),
+                "{other:?}: asks the sidecar"
+            );
         }
     }
 }

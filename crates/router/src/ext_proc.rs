@@ -217,6 +217,16 @@ impl Backends for Sessions {
         self.ids.verify(gateway, subject).is_ok()
     }
 
+    async fn bound_subject_if_current(
+        &self,
+        gateway: &str,
+        server: &str,
+        backend: &str,
+    ) -> Option<Option<String>> {
+        let (record, current) = self.backends.store().lookup(gateway, server).await.ok()??;
+        (current?.session_id.as_deref() == Some(backend)).then(|| record.subject.clone())
+    }
+
     async fn credential(
         &self,
         server: &Server,

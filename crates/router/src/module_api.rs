@@ -49,7 +49,7 @@ impl Router {
         });
         App::new()
             .route(STATE_PATH, get(state))
-            .route(SESSION_PATH, post(session))
+            .route(SESSION_PATH, post(session_valid))
             .route(OPEN_PATH, post(open))
             .route(SERVERS_PATH, post(servers))
             .route(FORGET_PATH, post(forget))
@@ -89,9 +89,12 @@ async fn state(
     Ok(Json(state))
 }
 
-async fn session(Shared(api): Shared<Arc<Api>>, Json(query): Json<Query>) -> Json<Valid> {
+async fn session_valid(Shared(api): Shared<Arc<Api>>, Json(query): Json<Query>) -> Json<Valid> {
     Json(Valid {
-        valid: api.router.sessions.session_valid(&query.session),
+        valid: api
+            .router
+            .sessions
+            .session_valid_for(&query.session, query.subject.as_deref()),
     })
 }
 
@@ -133,4 +136,65 @@ async fn forget(Shared(api): Shared<Arc<Api>>, Json(query): Json<Query>) -> Json
         }
     }
     Json(json!({}))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use mcp_gateway_config::Config;
+    use mcp_gateway_session::{BackendSessions, MemoryStore, SessionIds, SessionKey};
+    use mcp_gateway_upstream::UpstreamClient;
+
+    use super::*;
+    use crate::OriginPolicy;
+
+    fn api() -> (Arc<Api>, SessionIds) {
+        let config = ConfigStore::new(Config::from_yaml("servers: []").expect("valid config"));
+        let catalog = Arc::new(CatalogStore::new());
+        let upstream = UpstreamClient::new(Duration::from_millis(200)).expect("client");
+        let backends = Arc::new(BackendSessions::new(Arc::new(MemoryStore::new()), upstream));
+        let ids = SessionIds::new(SessionKey::random(), Duration::from_secs(60));
+        let router = Router::new(
+            config.clone(),
+            catalog.clone(),
+            backends,
+            ids.clone(),
+            1 << 20,
+            OriginPolicy::default(),
+        );
+        let api = Api {
+            router: router.0,
+            config,
+            config_path: PathBuf::new(),
+            catalog,
+        };
+        (Arc::new(api), ids)
+    }
+
+    async fn valid(api: &Arc<Api>, session: &str, subject: Option<&str>) -> bool {
+        let query = Query {
+            session: session.to_owned(),
+            subject: subject.map(str::to_owned),
+            ..Query::default()
+        };
+        session_valid(Shared(api.clone()), Json(query))
+            .await
+            .0
+            .valid
+    }
+
+    /// The module asks with the verified caller's subject; the answer is the ext_proc
+    /// router's: valid for the subject the id was issued to, and for no one else.
+    #[tokio::test]
+    async fn a_session_is_valid_for_its_own_subject_only() {
+        let (api, ids) = api();
+        let bound = ids.mint(Some("5:idp-aalice"));
+        assert!(valid(&api, &bound, Some("5:idp-aalice")).await);
+        assert!(!valid(&api, &bound, Some("5:idp-bbob")).await);
+        assert!(!valid(&api, &bound, None).await);
+        let unbound = ids.mint(None);
+        assert!(valid(&api, &unbound, None).await);
+        assert!(!valid(&api, &unbound, Some("5:idp-aalice")).await);
+    }
 }

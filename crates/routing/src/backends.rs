@@ -36,6 +36,21 @@ pub trait Backends {
         subject.is_none() && self.session_valid(gateway)
     }
 
+    /// For Envoy's hand-off of a lost backend session, which reaches the router without the
+    /// caller (Envoy replays the headers as they went to the backend, token removed): the
+    /// subject `gateway`'s record is bound to (`Some(None)` when it is bound to none), but
+    /// only when `backend` is the backend session on record for (`gateway`, `server`), which
+    /// only the backend and the gateway know; `None` otherwise. The default knows no record.
+    fn bound_subject_if_current(
+        &self,
+        gateway: &str,
+        server: &str,
+        backend: &str,
+    ) -> impl Future<Output = Option<Option<String>>> + Send {
+        let _ = (gateway, server, backend);
+        std::future::ready(None)
+    }
+
     /// The backend session of `gateway` on `server`, opened now if it is not yet (once, even
     /// under concurrent first calls).
     fn open(

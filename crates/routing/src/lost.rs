@@ -61,17 +61,20 @@ impl SessionLost {
     /// never see, so a client sending this request itself cannot make the gateway forget
     /// anything.
     ///
-    /// `subject` is the verified caller's (auth on): Envoy's internal redirect carries the
-    /// client's headers, so its token is verified again and the session id checked for it.
+    /// `subject` is the verified caller's, if the hand-off carries one. With auth on it
+    /// usually carries none: Envoy's internal redirect replays the headers as the router
+    /// changed them for the backend, the client's token removed (or replaced by the server's
+    /// credential). The session id is then checked against the subject its record is bound
+    /// to, and only when the hand-off names the backend session on record: without that
+    /// secret a hand-off is answered as for an unknown session.
     pub async fn answer(self, backends: &impl Backends, subject: Option<&str>) -> Plan {
         let id = self.request_id();
-        let Some(gateway) = self
-            .gateway_session
-            .as_deref()
-            .filter(|g| backends.session_valid_for(g, subject))
-        else {
+        let Some(gateway) = self.gateway_session.as_deref() else {
             return Plan::reject(&RouteError::UnknownSession, id);
         };
+        if !self.valid_session(backends, gateway, subject).await {
+            return Plan::reject(&RouteError::UnknownSession, id);
+        }
         let Some(server) = self.server.as_deref() else {
             let error = RouteError::BadRequest {
                 code: codes::INVALID_REQUEST,
@@ -86,5 +89,32 @@ impl SessionLost {
             server: server.to_owned(),
         };
         Plan::reject(&error, id)
+    }
+
+    /// Whether `gateway` is a session of the hand-off's caller, or, when it names none, of
+    /// the subject on record for a backend session the hand-off names exactly.
+    async fn valid_session(
+        &self,
+        backends: &impl Backends,
+        gateway: &str,
+        subject: Option<&str>,
+    ) -> bool {
+        if backends.session_valid_for(gateway, subject) {
+            return true;
+        }
+        let (None, Some(server), Some(backend)) = (
+            subject,
+            self.server.as_deref(),
+            self.backend_session.as_deref(),
+        ) else {
+            return false;
+        };
+        match backends
+            .bound_subject_if_current(gateway, server, backend)
+            .await
+        {
+            Some(bound) => backends.session_valid_for(gateway, bound.as_deref()),
+            None => false,
+        }
     }
 }

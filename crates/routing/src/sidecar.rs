@@ -18,7 +18,8 @@ use crate::{Opened, RouteError};
 /// `GET`: the config and catalog, each only when its generation differs from the one the
 /// module names (`?config=<generation>&catalog=<generation>`). Answers a [`State`].
 pub const STATE_PATH: &str = "/v1/state";
-/// `POST` a [`Query`]: whether the session id is valid. Answers a [`Valid`].
+/// `POST` a [`Query`] (with `subject` when the caller is verified): whether the session id is
+/// valid for that subject. Answers a [`Valid`].
 pub const SESSION_PATH: &str = "/v1/session";
 /// `POST` a [`Query`] with `server`: the backend session, opened once if needed. Answers
 /// `Result<OpenedCopy, Failure>`.
@@ -41,9 +42,13 @@ pub struct Query {
     /// For [`FORGET_PATH`]: forget only if this is the backend session on record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backend: Option<String>,
+    /// For [`SESSION_PATH`]: the verified caller's session subject (issuer and subject, as
+    /// [`mcp_gateway_identity::Caller::session_subject`] writes them); `None` with auth off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
 }
 
-/// Whether a session id is valid.
+/// Whether a session id is valid (for the subject asked about).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Valid {
     /// Issued by this gateway and not expired.

@@ -151,3 +151,73 @@ async fn a_watched_answer_that_is_not_json_rpc_becomes_an_error_with_the_exact_i
         );
     }
 }
+
+const AUTH_CONFIG: &str = r#"
+servers:
+  - name: calc
+    url: http://127.0.0.1:1/mcp
+    hostname: calc.mcp.local
+    toolPrefix: calc_
+auth:
+  resource: http://gw.example/mcp
+  issuers:
+  - issuer: http://idp.example
+    jwksUri: http://idp.example/jwks
+"#;
+
+/// A session bound to `subject` (auth on), with backend session `backend-1` on calc.
+async fn bound_session(h: &Harness, subject: &str) -> String {
+    let id = h.ids.mint(Some(subject));
+    let record = SessionRecord {
+        protocol_version: "2025-06-18".into(),
+        client: declared(&json!({})),
+        subject: Some(subject.to_owned()),
+        expires: SystemTime::now() + Duration::from_secs(60),
+    };
+    h.sessions.insert(&id, record).await.expect("insert");
+    let backend = BackendSession {
+        session_id: Some("backend-1".into()),
+        protocol_version: "2025-03-26".into(),
+        capabilities: json!({}),
+        server_info: json!({}),
+        instructions: None,
+    };
+    h.sessions
+        .set_backend(&id, "calc", Arc::new(backend))
+        .await
+        .expect("set");
+    id
+}
+
+/// With auth on, Envoy's hand-off carries no caller (the router removed the client's token
+/// before the backend): the session is checked against the subject on record, once the
+/// hand-off names the backend session on record.
+#[tokio::test]
+async fn with_auth_on_a_hand_off_without_a_caller_is_checked_against_the_record() {
+    let h = Harness::with_config(1 << 20, AUTH_CONFIG);
+    let gw = bound_session(&h, "18:http://idp.examplealice").await;
+    let mut req = RequestState::default();
+    let resp = h
+        .send(&mut req, hand_off("calc", &gw, "backend-1", "7"))
+        .await;
+    let (status, err) = immediate(&resp);
+    assert_eq!(status, 200, "{err}");
+    assert_eq!(err["error"]["code"], -32603, "{err}");
+    assert_eq!(err["id"], json!(7));
+    assert!(backend_of(&h, &gw).await.is_none(), "forgotten");
+}
+
+/// Without the backend's own session id, a hand-off with no caller learns and changes
+/// nothing about a bound session: it is answered as for an unknown session.
+#[tokio::test]
+async fn with_auth_on_a_forged_hand_off_is_an_unknown_session() {
+    let h = Harness::with_config(1 << 20, AUTH_CONFIG);
+    let gw = bound_session(&h, "18:http://idp.examplealice").await;
+    for backend in [gw.as_str(), "backend-2", ""] {
+        let mut req = RequestState::default();
+        let resp = h.send(&mut req, hand_off("calc", &gw, backend, "7")).await;
+        let (status, err) = immediate(&resp);
+        assert_eq!(status, 404, "{backend:?}: {err}");
+        assert!(backend_of(&h, &gw).await.is_some(), "kept for {backend:?}");
+    }
+}
