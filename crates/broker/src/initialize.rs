@@ -6,7 +6,8 @@
 use axum::body::Body;
 use axum::http::StatusCode;
 use axum::response::Response;
-use mcp_gateway_catalog::Capabilities;
+use mcp_gateway_catalog::{Capabilities, ListKind};
+use mcp_gateway_policy::{Access, Scope};
 use mcp_gateway_protocol::{Message, versions};
 use mcp_gateway_session::{ClientDeclaration, ClientLimits, SessionRecord};
 use serde::Deserialize;
@@ -29,22 +30,28 @@ struct Params<'a> {
     client_info: Option<&'a RawValue>,
 }
 
-/// Answers `initialize` and records the new session.
+/// Answers `initialize` and records the new session, bound to `binding` (the caller and the
+/// endpoint, see `mcp_gateway_config::session_binding`). On a virtual server (`endpoint`),
+/// the capabilities are its subset's.
 pub(crate) async fn initialize(
     state: &BrokerState,
     msg: &Message<'_>,
-    subject: Option<&str>,
+    binding: Option<&str>,
+    endpoint: Option<&str>,
 ) -> Result<Response, BrokerError> {
     let id = msg.id_raw();
     let (requested, client) =
         read_params(msg.params_raw(), &state.client_limits).map_err(|e| e.with_id(id))?;
     let version = versions::negotiate(Some(&requested));
-    // Bound to the caller (auth on): presented by anyone else, the id is unknown.
-    let session_id = state.ids.mint(subject);
+    // Bound to the caller (auth on) and the endpoint: presented by anyone else, or on
+    // another endpoint, the id is unknown.
+    let session_id = state.ids.mint(binding);
     let record = SessionRecord {
         protocol_version: version.to_owned(),
         client,
-        subject: subject.map(str::to_owned),
+        // What the id is bound to (the caller and the endpoint): Envoy's hand-off of a lost
+        // backend session checks the id against it.
+        subject: binding.map(str::to_owned),
         expires: SystemTime::now() + state.session_lifetime,
     };
     state
@@ -52,9 +59,21 @@ pub(crate) async fn initialize(
         .insert(&session_id, record)
         .await
         .map_err(|e| BrokerError::from(e).with_id(id))?;
+    let catalog = state.catalog.load();
+    let mut offered = catalog.capabilities();
+    let config = state.config.load();
+    if let Some(subset) = endpoint.and_then(|name| config.virtual_server(name)) {
+        // What the subset holds: prompts and resources only if it lists some.
+        let view = Scope::new(Access::Unrestricted, Some(subset)).view(&catalog);
+        let has = |kind: ListKind| view.as_ref().is_some_and(|v| !v.list(kind).is_empty());
+        offered.prompts &= has(ListKind::Prompts);
+        offered.resources &= has(ListKind::Resources) || has(ListKind::ResourceTemplates);
+        offered.subscribe &= offered.resources;
+        offered.completions &= offered.prompts || offered.resources;
+    }
     let result = json!({
         "protocolVersion": version,
-        "capabilities": capabilities(state.catalog.load().capabilities()),
+        "capabilities": capabilities(offered),
         "serverInfo": { "name": "mcp-gateway", "version": env!("CARGO_PKG_VERSION") },
         "instructions": "MCP gateway: the tools, prompts and resources of several MCP servers, each named with its server's prefix.",
     });

@@ -33,15 +33,25 @@ use axum::middleware;
 use axum::routing::get;
 use mcp_gateway_protocol::transport;
 
-/// The broker's HTTP routes: `/mcp` (POST, GET, DELETE), the OAuth metadata, and probes.
+/// The broker's HTTP routes: `/mcp` and each virtual server's `/v/<name>/mcp` (POST, GET,
+/// DELETE), the OAuth metadata, and probes.
 /// Every request but `/readyz` passes the transport rules the router applies too
 /// ([`transport::check`]): other paths get 404, other methods 405, each with a JSON-RPC
 /// error body.
 pub fn app(state: Arc<BrokerState>) -> Router {
     let metadata_below = format!("{}/{{*rest}}", transport::OAUTH_METADATA_PATH);
+    let virtual_mcp = format!(
+        "{}{{name}}{}",
+        transport::VIRTUAL_PATH_PREFIX,
+        transport::MCP_PATH
+    );
     let checked = Router::new()
         .route(
             transport::MCP_PATH,
+            get(mcp::get).post(mcp::post).delete(mcp::delete),
+        )
+        .route(
+            &virtual_mcp,
             get(mcp::get).post(mcp::post).delete(mcp::delete),
         )
         .route(transport::OAUTH_METADATA_PATH, get(oauth::metadata))

@@ -14,8 +14,9 @@ use axum::middleware::Next;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use mcp_gateway_catalog::ListKind;
+use mcp_gateway_config::session_binding;
 use mcp_gateway_identity::{BearerToken, CALLER_HEADER, Caller};
-use mcp_gateway_policy::{Access, offering};
+use mcp_gateway_policy::{Access, Scope};
 use mcp_gateway_protocol::asks::AskClass;
 use mcp_gateway_protocol::{Kind, Message, TransportError, codes, transport};
 use serde_json::Value;
@@ -29,16 +30,21 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 pub(crate) async fn post(
     State(state): State<Arc<BrokerState>>,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    handle_post(&state, &headers, &body)
+    let endpoint = transport::virtual_server_name(uri.path());
+    handle_post(&state, endpoint, &headers, &body)
         .await
         .unwrap_or_else(IntoResponse::into_response)
 }
 
+/// `endpoint`: the virtual server the request came in on (`None`: `/mcp`), known to the
+/// config (the transport middleware checked it).
 async fn handle_post(
     state: &Arc<BrokerState>,
+    endpoint: Option<&str>,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, BrokerError> {
@@ -47,10 +53,12 @@ async fn handle_post(
     let id = msg.id_raw();
     let caller = caller(state, headers).map_err(|e| e.with_id(id))?;
     let subject = caller.as_ref().map(Caller::session_subject);
+    // Sessions are bound to the caller and the endpoint: unknown anywhere else.
+    let binding = session_binding(subject.as_deref(), endpoint);
     if msg.kind() == Kind::Request && msg.method() == Some("initialize") {
-        return initialize::initialize(state, &msg, subject.as_deref()).await;
+        return initialize::initialize(state, &msg, binding.as_deref(), endpoint).await;
     }
-    let session = require_session(state, headers, subject.as_deref())
+    let session = require_session(state, headers, binding.as_deref())
         .await
         .map_err(|e| e.with_id(id))?;
     match msg.kind() {
@@ -72,7 +80,7 @@ async fn handle_post(
         Kind::Request => {
             let method = msg.method().unwrap_or_default();
             debug!(%method, "broker request");
-            let result = request(state, session, caller.as_ref(), &msg, method)
+            let result = request(state, session, caller.as_ref(), endpoint, &msg, method)
                 .await
                 .map_err(|e| e.with_id(id))?;
             Ok(json_response(
@@ -89,11 +97,12 @@ async fn request(
     state: &BrokerState,
     session: &str,
     caller: Option<&Caller>,
+    endpoint: Option<&str>,
     msg: &Message<'_>,
     method: &str,
 ) -> Result<ResultJson, BrokerError> {
     if let Some(kind) = ListKind::from_method(method) {
-        return list(state, session, caller, msg, kind).await;
+        return list(state, session, caller, endpoint, msg, kind).await;
     }
     answer(state, session, caller, msg, method)
         .await
@@ -151,12 +160,14 @@ async fn answer(
 }
 
 /// One page of an aggregated list, from the catalog's pre-serialised items (the whole list
-/// is sent from the catalog's bytes, uncopied). With a policy, the items are the caller's
-/// view: the catalog filters its lists once per class of callers and keeps the result.
+/// is sent from the catalog's bytes, uncopied). With a policy or on a virtual server, the
+/// items are the caller's [`Scope`]: the catalog filters its lists once per class of callers
+/// and endpoint and keeps the result.
 async fn list(
     state: &BrokerState,
     session: &str,
     caller: Option<&Caller>,
+    endpoint: Option<&str>,
     msg: &Message<'_>,
     kind: ListKind,
 ) -> Result<ResultJson, BrokerError> {
@@ -167,7 +178,10 @@ async fn list(
     };
     let catalog = state.catalog.load();
     let config = state.config.load();
-    let access = Access::of(&config, caller);
+    let scope = Scope::new(
+        Access::of(&config, caller),
+        endpoint.and_then(|name| config.virtual_server(name)),
+    );
     // Tools some backend offers only to clients that declared sampling, elicitation or
     // roots: the view of this client's class (cached per class, like policy views).
     let class_view = if kind == ListKind::Tools && catalog.depends_on_class() {
@@ -175,13 +189,13 @@ async fn list(
             Some(record) => AskClass::of_json(record.client.capabilities().get()),
             None => AskClass::NONE,
         };
-        catalog.class_view(access.view_key(), class, |kind, server, name| {
-            access.view_key().is_none() || access.check(offering(kind), server, name).allowed
+        catalog.class_view(scope.view_key(), class, |kind, server, name| {
+            scope.allows(mcp_gateway_policy::offering(kind), server, name)
         })
     } else {
         None
     };
-    let view = class_view.or_else(|| access.view(&catalog));
+    let view = class_view.or_else(|| scope.view(&catalog));
     let listing = view.as_deref().map_or(catalog.list(kind), |v| v.list(kind));
     let page = listing.page(offset, state.list_page_size);
     mcp_gateway_metrics::global()
@@ -208,13 +222,21 @@ pub(crate) fn invalid_params(message: impl Into<String>) -> BrokerError {
 
 /// The session's GET stream (SSE): gateway notifications and the backends' own streams,
 /// resumable with `Last-Event-ID` within the resume window.
-pub(crate) async fn get(State(state): State<Arc<BrokerState>>, headers: HeaderMap) -> Response {
+pub(crate) async fn get(
+    State(state): State<Arc<BrokerState>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     let caller = match caller(&state, &headers) {
         Ok(caller) => caller,
         Err(error) => return error.into_response(),
     };
     let subject = caller.as_ref().map(Caller::session_subject);
-    let session = require_session(&state, &headers, subject.as_deref()).await;
+    let binding = session_binding(
+        subject.as_deref(),
+        transport::virtual_server_name(uri.path()),
+    );
+    let session = require_session(&state, &headers, binding.as_deref()).await;
     let session = match session {
         Ok(id) => id.to_owned(),
         Err(e) => return e.into_response(),
@@ -274,7 +296,11 @@ impl Drop for Detach {
 }
 
 /// Ends the session; a body is never read.
-pub(crate) async fn delete(State(state): State<Arc<BrokerState>>, headers: HeaderMap) -> Response {
+pub(crate) async fn delete(
+    State(state): State<Arc<BrokerState>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     let Some(id) = header_str(&headers, transport::SESSION_ID) else {
         return BrokerError::missing_session().into_response();
     };
@@ -283,7 +309,11 @@ pub(crate) async fn delete(State(state): State<Arc<BrokerState>>, headers: Heade
         Err(error) => return error.into_response(),
     };
     let subject = caller.as_ref().map(Caller::session_subject);
-    if state.ids.verify(id, subject.as_deref()).is_err() {
+    let binding = session_binding(
+        subject.as_deref(),
+        transport::virtual_server_name(uri.path()),
+    );
+    if state.ids.verify(id, binding.as_deref()).is_err() {
         return BrokerError::unknown_session().into_response();
     }
     state.streams.end(id);
@@ -314,10 +344,16 @@ pub(crate) async fn transport(
     )
     .with_method(request.method().as_str())
     .with_path(path);
-    match transport::check(&head, &state.origins) {
-        Ok(_) => next.run(request).await,
-        Err(error) => BrokerError::from(error).into_response(),
+    if let Err(error) = transport::check(&head, &state.origins) {
+        return BrokerError::from(error).into_response();
     }
+    if let Some(name) = head.virtual_server()
+        && state.config.load().virtual_server(name).is_none()
+    {
+        let error = TransportError::UnknownVirtualServer(name.to_owned());
+        return BrokerError::from(error).into_response();
+    }
+    next.run(request).await
 }
 
 /// A path the transport rules allow but no route serves (none today).
@@ -349,16 +385,17 @@ fn caller(state: &BrokerState, headers: &HeaderMap) -> Result<Option<Caller>, Br
         .ok_or_else(|| BrokerError::unauthenticated(auth.challenge(None, None)))
 }
 
-/// The session id of a request that must belong to a live session of `subject`.
+/// The session id of a request that must belong to a live session bound to `binding` (see
+/// [`session_binding`]).
 async fn require_session<'h>(
     state: &BrokerState,
     headers: &'h HeaderMap,
-    subject: Option<&str>,
+    binding: Option<&str>,
 ) -> Result<&'h str, BrokerError> {
     let id = header_str(headers, transport::SESSION_ID).ok_or_else(BrokerError::missing_session)?;
     state
         .ids
-        .verify(id, subject)
+        .verify(id, binding)
         .map_err(|_| BrokerError::unknown_session())?;
     match state.sessions().get(id).await {
         Ok(Some(_)) => Ok(id),

@@ -1,5 +1,6 @@
 //! The validated configuration and its lookups.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use url::Url;
@@ -10,6 +11,7 @@ use crate::error::ConfigError;
 use crate::policy::{self, Policy};
 use crate::raw::RawConfig;
 use crate::validation;
+use crate::virtual_server::{self, VirtualServer};
 
 /// A validated, immutable gateway configuration. Share it as `Arc<Config>`.
 ///
@@ -22,6 +24,7 @@ pub struct Config {
     auth: Option<Auth>,
     policy: Option<Policy>,
     token_client: Option<TokenClient>,
+    virtual_servers: HashMap<String, VirtualServer>,
 }
 
 /// One backend MCP server.
@@ -100,6 +103,18 @@ impl Config {
         self.token_client.as_ref()
     }
 
+    /// The virtual server served on `/v/<name>/mcp`, if one has this name.
+    pub fn virtual_server(&self, name: &str) -> Option<&VirtualServer> {
+        self.virtual_servers.get(name)
+    }
+
+    /// Every virtual server, sorted by name.
+    pub fn virtual_servers(&self) -> impl Iterator<Item = &VirtualServer> {
+        let mut all: Vec<&VirtualServer> = self.virtual_servers.values().collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all.into_iter()
+    }
+
     /// Every server, enabled or not, in file order.
     pub fn servers(&self) -> &[Server] {
         &self.servers
@@ -147,22 +162,31 @@ impl TryFrom<RawConfig> for Config {
         let raw_auth = raw.auth.take();
         let raw_policy = raw.policy.take();
         let raw_token_client = raw.token_client.take();
+        let raw_virtual = std::mem::take(&mut raw.virtual_servers);
         let auth_given = raw_auth.is_some();
         let (servers, mut errors) = match validation::validate(raw) {
             Ok(servers) => (servers, Vec::new()),
             Err(errors) => (Vec::new(), errors),
         };
+        let servers_valid = errors.is_empty();
         let auth = raw_auth.and_then(|raw| auth::validate(raw, &mut errors));
         let policy = raw_policy.and_then(|raw| policy::validate(raw, &mut errors));
         let token_client =
             credentials::validate_token_client(raw_token_client, &servers, &mut errors);
         credentials::require_auth(auth_given, &servers, &mut errors);
+        // Checked against the servers only when those are valid (else every name is unknown).
+        let virtual_servers = if servers_valid {
+            virtual_server::validate(raw_virtual, &servers, &mut errors)
+        } else {
+            HashMap::new()
+        };
         if errors.is_empty() {
             Ok(Self {
                 servers,
                 auth,
                 policy,
                 token_client,
+                virtual_servers,
             })
         } else {
             Err(ConfigError::Invalid { path: None, errors })

@@ -13,6 +13,8 @@
 //!   issuers: [{issuer: http://127.0.0.1:8890, jwksUri: http://127.0.0.1:8890/jwks}]
 //! policy:                             # optional; see the `policy` module
 //!   rules: [{name: everyone, allow: {tools: ["calc_*"]}}]
+//! virtualServers:                     # optional; see the `virtual_server` module
+//!   - {name: weather, servers: [weather-service]}   # served on /v/weather/mcp
 //! ```
 //!
 //! Flow: [`RawConfig`] (serde, as written) -> [`Config`] (validated, via `TryFrom`)
@@ -26,6 +28,7 @@ mod policy;
 mod raw;
 mod store;
 mod validation;
+mod virtual_server;
 mod watcher;
 
 pub use auth::{
@@ -45,4 +48,5 @@ pub use policy::{
 pub use raw::{RawConfig, RawServer};
 pub use store::ConfigStore;
 pub use validation::{MAX_HOSTNAME_LEN, MAX_LABEL_LEN, MAX_NAME_LEN, MAX_PREFIX_LEN};
+pub use virtual_server::{RawVirtualServer, VirtualServer, session_binding};
 pub use watcher::watch_file;

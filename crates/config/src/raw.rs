@@ -10,9 +10,10 @@ use crate::Config;
 use crate::auth::RawAuth;
 use crate::credentials::{RawCredentials, RawTokenClient};
 use crate::policy::RawPolicy;
+use crate::virtual_server::RawVirtualServer;
 
-/// The whole file: `servers:`, `auth:`, `policy:` and `tokenClient:`, nothing else that the
-/// gateway reads.
+/// The whole file: `servers:`, `auth:`, `policy:`, `tokenClient:` and `virtualServers:`,
+/// nothing else that the gateway reads.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RawConfig {
     /// Backend MCP servers, in file order. Missing or `null` means none.
@@ -31,6 +32,15 @@ pub struct RawConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub token_client: Option<RawTokenClient>,
+    /// Named endpoints exposing a subset (`virtualServers:`); missing or `null` means none.
+    #[serde(
+        default,
+        rename = "virtualServers",
+        alias = "virtual_servers",
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub virtual_servers: Vec<RawVirtualServer>,
 }
 
 /// One entry of `servers:`.
@@ -81,6 +91,10 @@ impl From<&Config> for RawConfig {
             auth: config.auth().map(RawAuth::from),
             policy: config.policy().map(RawPolicy::from),
             token_client: config.token_client().map(RawTokenClient::from),
+            virtual_servers: config
+                .virtual_servers()
+                .map(RawVirtualServer::from)
+                .collect(),
         }
     }
 }

@@ -249,7 +249,7 @@ fn prefix_conflicts(checked: &[Checked], errors: &mut Vec<FieldError>) {
     }
 }
 
-fn name_problem(name: &str) -> Option<String> {
+pub(crate) fn name_problem(name: &str) -> Option<String> {
     let mut chars = name.chars();
     match chars.next() {
         None => return Some("must not be empty".to_owned()),

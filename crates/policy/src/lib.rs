@@ -18,6 +18,8 @@
 
 mod access;
 mod class;
+mod scope;
 
 pub use access::{Access, Verdict, offering};
 pub use class::Class;
+pub use scope::Scope;

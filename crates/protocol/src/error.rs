@@ -40,6 +40,9 @@ pub enum TransportError {
     /// No MCP endpoint at this path.
     #[error("no MCP endpoint at {0:?}; MCP is served at {path}", path = crate::transport::MCP_PATH)]
     NotFound(String),
+    /// A virtual server path (`/v/<name>/mcp`) whose name the config does not define.
+    #[error("no virtual server named {0:?} (served at /v/<name>/mcp)")]
+    UnknownVirtualServer(String),
     /// A method the path does not serve.
     #[error("method {method:?} is not allowed here; allowed: {allow}")]
     MethodNotAllowed {
@@ -69,7 +72,7 @@ impl TransportError {
     /// The HTTP status of the answer.
     pub fn http_status(&self) -> u16 {
         match self {
-            Self::NotFound(_) => 404,
+            Self::NotFound(_) | Self::UnknownVirtualServer(_) => 404,
             Self::MethodNotAllowed { .. } => 405,
             Self::ForbiddenOrigin(_) => 403,
             Self::Repeated(_) | Self::NotText(_) | Self::UnsupportedVersion(_) => 400,

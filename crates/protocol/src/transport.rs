@@ -3,7 +3,8 @@
 //! pairs) and the broker (over an `http::HeaderMap`) both build a [`Head`] and call
 //! [`check`], so the two can never drift apart; the header names are defined here once.
 //!
-//! - MCP is served on [`MCP_PATH`] only (any query string is fine); the OAuth
+//! - MCP is served on [`MCP_PATH`] and on each virtual server's `/v/<name>/mcp` (any query
+//!   string is fine; whether `<name>` is configured is the caller's check); the OAuth
 //!   protected-resource metadata on [`OAUTH_METADATA_PATH`] and below, and the liveness
 //!   probe [`HEALTH_PATH`], with GET; anything else is 404.
 //! - On the MCP path only POST (JSON-RPC), GET (the session's stream) and DELETE (the end of
@@ -44,6 +45,8 @@ pub const ALLOW: &str = "allow";
 pub const WWW_AUTHENTICATE: &str = "www-authenticate";
 /// The path MCP is served on.
 pub const MCP_PATH: &str = "/mcp";
+/// Virtual servers are served on `/v/<name>/mcp`.
+pub const VIRTUAL_PATH_PREFIX: &str = "/v/";
 /// The OAuth protected-resource metadata (RFC 9728); also served with a resource path
 /// appended (`/.well-known/oauth-protected-resource/mcp`).
 pub const OAUTH_METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
@@ -145,6 +148,11 @@ impl<'a> Head<'a> {
         self
     }
 
+    /// The virtual server the path names (`/v/<name>/mcp`); `None` for `/mcp` and others.
+    pub fn virtual_server(&self) -> Option<&'a str> {
+        virtual_server_name(std::str::from_utf8(self.path).ok()?)
+    }
+
     /// Whether the request is a POST (whose body carries a JSON-RPC id).
     pub fn is_post(&self) -> bool {
         self.method == b"POST"
@@ -198,7 +206,11 @@ pub fn check(head: &Head<'_>, origins: &OriginPolicy) -> Result<Endpoint, Transp
             _ => Err(not_allowed(method, PUBLIC_METHODS)),
         };
     }
-    if path != MCP_PATH.as_bytes() {
+    let virtual_path = std::str::from_utf8(path)
+        .ok()
+        .and_then(virtual_server_name)
+        .is_some();
+    if path != MCP_PATH.as_bytes() && !virtual_path {
         return Err(TransportError::NotFound(shown(head.path)));
     }
     let method = match method {
@@ -231,6 +243,16 @@ pub fn check(head: &Head<'_>, origins: &OriginPolicy) -> Result<Endpoint, Transp
         )));
     }
     Ok(Endpoint::Mcp(method))
+}
+
+/// The virtual server name of a request path `/v/<name>/mcp` (a query string allowed):
+/// one non-empty segment; `None` for every other path. Not checked against the config here.
+pub fn virtual_server_name(path: &str) -> Option<&str> {
+    let path = path.split('?').next().unwrap_or_default();
+    let name = path
+        .strip_prefix(VIRTUAL_PATH_PREFIX)?
+        .strip_suffix(MCP_PATH)?;
+    (!name.is_empty() && !name.contains('/')).then_some(name)
 }
 
 fn not_allowed(method: &[u8], allow: &'static str) -> TransportError {

@@ -29,9 +29,11 @@ pub trait Backends {
     /// check of the id itself, without a store lookup).
     fn session_valid(&self, gateway: &str) -> bool;
 
-    /// Whether `gateway` is valid and was issued to `subject` (issuer and subject of the
-    /// verified caller, `None` with auth off): a session id presented by another caller,
-    /// or by none, is as unknown as a forged one. The default accepts only unbound ids.
+    /// Whether `gateway` is valid and was issued to `subject`: what the session is bound to,
+    /// the verified caller (issuer and subject) and the virtual server it was opened on
+    /// (`mcp_gateway_config::session_binding`; `None` on `/mcp` with auth off). A session id
+    /// presented by another caller, or on another endpoint, is as unknown as a forged one.
+    /// The default accepts only unbound ids.
     fn session_valid_for(&self, gateway: &str, subject: Option<&str>) -> bool {
         subject.is_none() && self.session_valid(gateway)
     }

@@ -10,6 +10,9 @@ use crate::metadata::RouteMetadata;
 /// One request's state, alive from its headers to the end of its answer.
 #[derive(Default)]
 pub struct RequestContext {
+    /// The virtual server whose endpoint the request came in on (`/v/<name>/mcp`); `None`
+    /// on `/mcp`.
+    pub(crate) virtual_server: Option<String>,
     /// The gateway session the client named (verified).
     pub(crate) session: Option<String>,
     /// Envoy's `x-request-id`, kept for the audit line (only while auditing).

@@ -27,6 +27,7 @@ mod plan;
 mod policy;
 pub mod sidecar;
 mod sse;
+mod subset;
 
 pub use authn::{Authn, Denial};
 pub use backends::{Backends, Opened};

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use mcp_gateway_audit::Auditor;
 use mcp_gateway_catalog::CatalogStore;
-use mcp_gateway_config::{ConfigStore, Server};
+use mcp_gateway_config::{ConfigStore, Server, session_binding};
 use mcp_gateway_protocol::origin::OriginPolicy;
 use mcp_gateway_protocol::transport::{self, Endpoint, Head};
 use mcp_gateway_protocol::{Limits, Message, TransportError, events};
@@ -110,8 +110,18 @@ impl Policy {
             Err(error) => return Plan::reject(&RouteError::Transport(error), None),
         };
         ctx.reads_body = method == transport::Method::Post;
+        let config = self.config.load();
+        // A virtual server's endpoint: its name must be configured; its subset is enforced on
+        // the body, and its sessions are bound to it.
+        if let Some(name) = head.virtual_server() {
+            if config.virtual_server(name).is_none() {
+                let error = TransportError::UnknownVirtualServer(name.to_owned());
+                return Plan::reject(&RouteError::Transport(error), None);
+            }
+            ctx.virtual_server = Some(name.to_owned());
+        }
         let mut set = Vec::new();
-        if let Some(auth) = self.config.load().auth() {
+        if let Some(auth) = config.auth() {
             let authn = std::mem::take(&mut ctx.authn);
             match authenticate(auth, authn, head.authorization().is_some()) {
                 Ok(caller) => {
@@ -130,9 +140,10 @@ impl Policy {
             }
         }
         let subject = ctx.caller.as_ref().map(Caller::session_subject);
+        let binding = session_binding(subject.as_deref(), ctx.virtual_server.as_deref());
         let session = head.session_id();
         if let Some(session) = session {
-            if !backends.session_valid_for(session, subject.as_deref()) {
+            if !backends.session_valid_for(session, binding.as_deref()) {
                 return Plan::reject(&RouteError::UnknownSession, None);
             }
             ctx.session = Some(session.to_owned());
@@ -243,6 +254,10 @@ impl Policy {
             Decision::Broker => Plan::Continue,
             Decision::Reject(error) => Plan::reject(&error, msg.id_raw()),
             Decision::Backend(target) => {
+                // Outside the endpoint's subset: as if it did not exist.
+                if let Err(error) = crate::subset::check(&config, ctx, &target) {
+                    return Plan::reject(&error, msg.id_raw());
+                }
                 // Refused before any backend session is opened or touched.
                 if let Err(error) = crate::authz::authorize(&config, ctx, &msg, &target) {
                     return Plan::reject(&error, msg.id_raw());

@@ -42,8 +42,10 @@ pub struct Query {
     /// For [`FORGET_PATH`]: forget only if this is the backend session on record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backend: Option<String>,
-    /// For [`SESSION_PATH`]: the verified caller's session subject (issuer and subject, as
-    /// [`mcp_gateway_identity::Caller::session_subject`] writes them); `None` with auth off.
+    /// For [`SESSION_PATH`]: what the session is bound to, the verified caller's session
+    /// subject (issuer and subject, as [`mcp_gateway_identity::Caller::session_subject`]
+    /// writes them) and the virtual server of the endpoint (as
+    /// `mcp_gateway_config::session_binding` combines them); `None` on `/mcp` with auth off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
 }

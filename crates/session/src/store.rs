@@ -12,7 +12,9 @@ pub struct SessionRecord {
     pub protocol_version: String,
     /// What the client declared in `initialize` (bounded); backend sessions are opened with it.
     pub client: ClientDeclaration,
-    /// The authenticated subject the session is bound to, when auth is on.
+    /// What the session id is bound to: the authenticated subject (auth on) and the virtual
+    /// server it was opened on (`mcp_gateway_config::session_binding`); `None` on `/mcp` with
+    /// auth off.
     pub subject: Option<String>,
     /// When the session id stops being valid.
     pub expires: SystemTime,

@@ -23,8 +23,34 @@ fn paths() {
             "{path}"
         );
     }
+    for path in ["/v/weather/mcp", "/v/a.b-c_d/mcp?x=1"] {
+        let head = head("POST", path, &[]);
+        assert_eq!(
+            check(&head, &OriginPolicy::default()),
+            Ok(Endpoint::Mcp(Method::Post)),
+            "{path}"
+        );
+        assert!(head.virtual_server().is_some(), "{path}");
+    }
+    assert_eq!(head("GET", "/mcp", &[]).virtual_server(), None);
+    assert_eq!(head("GET", "/v/w/mcp?q", &[]).virtual_server(), Some("w"));
     for path in [
-        "/", "/foo", "/MCP", "/mcp/", "/mcpx", "/mcp/x", "", "/readyz", "//mcp",
+        "/",
+        "/foo",
+        "/MCP",
+        "/mcp/",
+        "/mcpx",
+        "/mcp/x",
+        "",
+        "/readyz",
+        "//mcp",
+        "/v//mcp",
+        "/v/a/b/mcp",
+        "/v/w/mcpx",
+        "/v/w",
+        "/v/w/",
+        "/x/w/mcp",
+        "/v/w/mcp/",
     ] {
         let error = verdict("POST", path, &[]).expect_err(path);
         assert_eq!(error.http_status(), 404, "{path}");

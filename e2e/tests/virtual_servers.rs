@@ -1,0 +1,146 @@
+//! Virtual servers through real Envoy, in both data-plane modes: two rmcp backends (calc and
+//! text) behind the gateway, and the config's `virtualServers:` exposing a subset of them on
+//! `/v/<name>/mcp`. A client there lists only the subset, calls a tool in it, gets the
+//! unknown-tool error for one outside it, and cannot use its session on another endpoint;
+//! `/mcp` still offers everything.
+
+use std::collections::BTreeSet;
+
+use anyhow::{Context, Result, ensure};
+use mcp_gateway_e2e::{
+    Gateway, GatewayOptions, Mode, RawClient, ServerKind, call_text, eventually, json_rpc_error,
+    list_tools,
+};
+use reqwest::StatusCode;
+use serde_json::json;
+
+/// JSON-RPC "invalid params": the code of an unknown tool.
+const INVALID_PARAMS: i32 = -32602;
+
+const VIRTUAL_SERVERS: &str = "virtualServers:
+- {name: maths, tools: [calc_add, calc_multiply]}
+- {name: texts, servers: [text]}
+";
+
+#[tokio::test]
+async fn a_virtual_server_exposes_only_its_subset_ext_proc() -> Result<()> {
+    a_virtual_server_exposes_only_its_subset(Mode::ExtProc).await
+}
+
+#[tokio::test]
+async fn a_virtual_server_exposes_only_its_subset_module() -> Result<()> {
+    a_virtual_server_exposes_only_its_subset(Mode::Module).await
+}
+
+async fn a_virtual_server_exposes_only_its_subset(mode: Mode) -> Result<()> {
+    let gateway = Gateway::start(GatewayOptions {
+        servers: &[ServerKind::Calc, ServerKind::Text],
+        mode,
+        ..GatewayOptions::default()
+    })
+    .await?;
+    let maths_url = gateway.envoy_url("/v/maths/mcp");
+    let maths = RawClient::new(&maths_url)?;
+
+    // Before the config names it, the endpoint does not exist.
+    let missing = maths.initialize_as("2025-06-18").await?;
+    ensure!(missing.status == StatusCode::NOT_FOUND, "{missing}");
+    ensure!(
+        missing
+            .error_message()
+            .is_some_and(|m| m.contains("no virtual server named \"maths\"")),
+        "{missing}"
+    );
+
+    let config = gateway.config_yaml(&[ServerKind::Calc, ServerKind::Text])?;
+    gateway.write_config(&format!("{config}{VIRTUAL_SERVERS}"))?;
+    eventually("the reloaded config to serve /v/maths/mcp", || {
+        let maths = &maths;
+        async move { maths.initialize().await }
+    })
+    .await?;
+
+    // An rmcp client on the virtual server: only the subset, in lists and calls.
+    let client = mcp_gateway_e2e::connect(&maths_url).await?;
+    let listed: BTreeSet<String> = list_tools(&client)
+        .await?
+        .iter()
+        .map(|tool| tool.name.to_string())
+        .collect();
+    ensure!(
+        listed == BTreeSet::from(["calc_add".to_owned(), "calc_multiply".to_owned()]),
+        "/v/maths/mcp listed {listed:?}"
+    );
+    let capabilities = client
+        .peer_info()
+        .context("no initialize result")?
+        .capabilities
+        .clone();
+    ensure!(
+        capabilities.prompts.is_none(),
+        "maths offers no prompts: {capabilities:?}"
+    );
+    assert_eq!(
+        call_text(&client, "calc_add", json!({"a": 2, "b": 3})).await?,
+        "5"
+    );
+    for outside in ["calc_divide", "text_upper"] {
+        let error = call_text(&client, outside, json!({"a": 1, "b": 1, "text": "x"}))
+            .await
+            .expect_err("a tool outside the subset must be refused");
+        let data = json_rpc_error(&error).with_context(|| format!("{error:#}"))?;
+        ensure!(data.code.0 == INVALID_PARAMS, "{outside}: {data:?}");
+        ensure!(
+            data.message == format!("unknown tool {outside:?}"),
+            "{outside}: {data:?}"
+        );
+    }
+    client.cancel().await?;
+
+    // Its session is unknown on every other endpoint, exactly as a made-up one.
+    let session = maths.initialize().await?;
+    let plain = gateway.raw()?;
+    let texts = RawClient::new(&gateway.envoy_url("/v/texts/mcp"))?;
+    let forged = plain.list_tools(Some("not-a-session")).await?;
+    ensure!(forged.status == StatusCode::NOT_FOUND, "{forged}");
+    for (endpoint, raw) in [("/mcp", &plain), ("/v/texts/mcp", &texts)] {
+        let reused = raw.list_tools(Some(&session)).await?;
+        ensure!(reused.status == forged.status, "{endpoint}: {reused}");
+        ensure!(
+            reused.error_code() == forged.error_code()
+                && reused.error_message() == forged.error_message(),
+            "{endpoint}: {reused} (a made-up session: {forged})"
+        );
+        let call = raw
+            .call_tool(Some(&session), "text_upper", json!({"text": "x"}))
+            .await?;
+        ensure!(call.status == forged.status, "{endpoint}: {call}");
+    }
+    let names = maths.tool_names(&session).await?;
+    ensure!(
+        names.len() == 2,
+        "the session still works where it was opened: {names:?}"
+    );
+
+    // A whole server, and `/mcp` with everything.
+    let text_session = texts.initialize().await?;
+    let text_tools = texts.tool_names(&text_session).await?;
+    let expected: BTreeSet<String> = ServerKind::Text.exposed_tools().collect();
+    ensure!(text_tools == expected, "/v/texts/mcp listed {text_tools:?}");
+    let upper = texts
+        .call_tool(Some(&text_session), "text_upper", json!({"text": "abc"}))
+        .await?;
+    ensure!(upper.tool_text()? == "ABC", "{upper}");
+    let all = plain.tool_names(&plain.initialize().await?).await?;
+    let everything: BTreeSet<String> = ServerKind::Calc
+        .exposed_tools()
+        .chain(ServerKind::Text.exposed_tools())
+        .collect();
+    ensure!(all == everything, "/mcp listed {all:?}");
+
+    let unknown = RawClient::new(&gateway.envoy_url("/v/nope/mcp"))?
+        .initialize_as("2025-06-18")
+        .await?;
+    ensure!(unknown.status == StatusCode::NOT_FOUND, "{unknown}");
+    Ok(())
+}
