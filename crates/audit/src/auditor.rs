@@ -1,10 +1,11 @@
 //! The queue between the hot path and the audit output.
 
+use std::collections::VecDeque;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread;
 use std::time::{Duration, SystemTime};
 
@@ -14,6 +15,9 @@ use crate::{Record, TARGET};
 
 /// Lines queued at most before new ones are dropped (and counted).
 pub const DEFAULT_CAPACITY: usize = 65_536;
+
+/// Lines the writer keeps for [`Auditor::recent`] (the console's live feed).
+pub const RECENT: usize = 50;
 
 /// How often the writer reports dropped lines (when any were dropped).
 const REPORT_EVERY: Duration = Duration::from_secs(1);
@@ -41,6 +45,27 @@ impl Sink {
 pub struct Auditor {
     queue: SyncSender<String>,
     dropped: Arc<AtomicU64>,
+    recent: Arc<Recent>,
+}
+
+/// The last [`RECENT`] lines written. Only the writer thread and readers of
+/// [`Auditor::recent`] take the lock; the request path never does.
+#[derive(Default)]
+struct Recent(Mutex<VecDeque<Arc<str>>>);
+
+impl Recent {
+    fn push(&self, line: &str) {
+        let mut lines = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if lines.len() == RECENT {
+            lines.pop_front();
+        }
+        lines.push_back(Arc::from(line));
+    }
+
+    fn lines(&self) -> Vec<Arc<str>> {
+        let lines = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        lines.iter().cloned().collect()
+    }
 }
 
 impl Auditor {
@@ -48,11 +73,17 @@ impl Auditor {
     pub fn start(sink: Sink, capacity: usize) -> io::Result<Self> {
         let (queue, lines) = mpsc::sync_channel(capacity.max(1));
         let dropped = Arc::new(AtomicU64::new(0));
+        let recent = Arc::new(Recent::default());
         let counter = dropped.clone();
+        let kept = recent.clone();
         thread::Builder::new()
             .name("audit-writer".into())
-            .spawn(move || write_lines(sink, &lines, &counter))?;
-        Ok(Self { queue, dropped })
+            .spawn(move || write_lines(sink, &lines, &counter, &kept))?;
+        Ok(Self {
+            queue,
+            dropped,
+            recent,
+        })
     }
 
     /// Queues `record` as a line stamped now. Never waits: with the queue full the line is
@@ -71,6 +102,12 @@ impl Auditor {
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
     }
+
+    /// The last lines written (at most [`RECENT`]), oldest first: JSON objects as in the
+    /// audit output, kept by the writer thread off the request path.
+    pub fn recent(&self) -> Vec<Arc<str>> {
+        self.recent.lines()
+    }
 }
 
 /// The process-wide auditor, set once by the binary; `None` until then (tests, tools).
@@ -88,7 +125,7 @@ impl Auditor {
     }
 }
 
-fn write_lines(sink: Sink, lines: &Receiver<String>, dropped: &AtomicU64) {
+fn write_lines(sink: Sink, lines: &Receiver<String>, dropped: &AtomicU64, recent: &Recent) {
     let mut out = match sink {
         Sink::Tracing => None,
         Sink::Writer(writer) => Some(BufWriter::new(writer)),
@@ -102,10 +139,12 @@ fn write_lines(sink: Sink, lines: &Receiver<String>, dropped: &AtomicU64) {
         };
         if let Some(line) = line {
             emit(&mut out, &line);
+            recent.push(&line);
             // Write what is queued, then flush once: a line is on disk as soon as the
             // writer is idle.
             while let Ok(line) = lines.try_recv() {
                 emit(&mut out, &line);
+                recent.push(&line);
             }
         }
         let now = dropped.load(Ordering::Relaxed);

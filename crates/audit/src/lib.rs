@@ -6,7 +6,8 @@
 //! (`--audit-log <path>`) or, without one, emits each as an `info` event of the tracing target
 //! [`TARGET`] (off in the default log filter). When the queue is full the line is dropped and
 //! counted ([`Auditor::dropped`]); the writer reports the count as a `warn!` log line and as
-//! a line of its own in the audit output, so no line is lost silently.
+//! a line of its own in the audit output, so no line is lost silently. The writer also keeps
+//! the last [`RECENT`] lines for the web console's live feed ([`Auditor::recent`]).
 //!
 //! Gateway session ids are never written: a line carries the first 16 hex digits of the id's
 //! SHA-256, enough to join lines of one session and useless to present to the gateway.
@@ -15,7 +16,7 @@ mod auditor;
 mod record;
 mod time;
 
-pub use auditor::{Auditor, DEFAULT_CAPACITY, Sink};
+pub use auditor::{Auditor, DEFAULT_CAPACITY, RECENT, Sink};
 pub use record::{Decision, Record, hash_session};
 
 /// The tracing target audit lines go to when no audit file is configured.

@@ -75,6 +75,13 @@ impl Listing {
         Self::from_items(items)
     }
 
+    /// Each item's server, exposed name (or URI) and JSON text, in order (the console).
+    pub fn items(&self) -> impl Iterator<Item = (&str, &str, &str)> {
+        self.items
+            .iter()
+            .map(|item| (&*item.server, &*item.exposed, &*item.json))
+    }
+
     /// Number of items.
     pub fn len(&self) -> usize {
         self.items.len()

@@ -11,6 +11,7 @@ pub mod admin;
 mod calls;
 mod histogram;
 mod labeled;
+mod listed;
 pub mod names;
 mod snapshot;
 
@@ -22,6 +23,7 @@ use prometheus_client::registry::Registry;
 pub use calls::{Call, Calls, MAX_SERIES, Outcome};
 pub use histogram::LatencyHistogram;
 pub use labeled::Labeled;
+pub use listed::LastListed;
 pub use snapshot::{ServerSnapshot, Snapshot, Source};
 
 /// Result label: it worked.
@@ -48,6 +50,8 @@ pub struct Metrics {
     pub backend_heals: Arc<Labeled>,
     /// Discovery listings, by server and result.
     pub discovery: Arc<Labeled>,
+    /// When each server was last listed successfully.
+    pub last_listed: Arc<LastListed>,
     /// Aggregated lists served from the broker's cache, by list method.
     pub broker_lists: Arc<Labeled>,
     /// Token requests, by server and result.
@@ -91,6 +95,7 @@ impl Metrics {
                 "server",
                 Some("result"),
             )),
+            last_listed: Arc::default(),
             broker_lists: Arc::new(Labeled::new(
                 names::BROKER_LISTS,
                 "Aggregated lists the broker served from its cache, by method",
@@ -131,6 +136,7 @@ impl Metrics {
         ] {
             registry.register_collector(Box::new(family.clone()));
         }
+        registry.register_collector(Box::new(self.last_listed.clone()));
         registry.register_collector(Box::new(snapshot));
         let mut text = String::with_capacity(4096);
         // Writing to a String cannot fail.
@@ -171,6 +177,10 @@ mod tests {
             .decision
             .observe(std::time::Duration::from_micros(70));
         metrics.discovery.inc("weather", OK);
+        metrics.last_listed.mark(
+            "weather",
+            std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_700_000_000_500),
+        );
         let text = metrics.render(Snapshot {
             sessions: Some(3),
             servers: vec![ServerSnapshot {
@@ -199,6 +209,12 @@ mod tests {
         assert!(
             text.contains(
                 "mcp_gateway_discovery_listings_total{server=\"weather\",result=\"ok\"} 1"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "mcp_gateway_discovery_last_success_timestamp_seconds{server=\"weather\"} 1700000000.5"
             ),
             "{text}"
         );

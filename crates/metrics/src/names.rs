@@ -27,6 +27,8 @@ pub const BACKEND_UP: &str = "backend_up";
 pub const CATALOG_TOOLS: &str = "catalog_tools";
 /// Discovery listings of a backend, by server and result.
 pub const DISCOVERY_LISTINGS: &str = "discovery_listings";
+/// Unix time of the last successful discovery listing, by server.
+pub const DISCOVERY_LAST_SUCCESS: &str = "discovery_last_success_timestamp_seconds";
 /// Config files applied since start.
 pub const CONFIG_RELOADS: &str = "config_reloads";
 /// Config files rejected since start.

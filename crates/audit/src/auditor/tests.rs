@@ -118,3 +118,32 @@ fn lines_reach_the_file() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn keeps_the_last_lines_for_the_console() {
+    let auditor = Auditor::start(Sink::Writer(Box::new(io::sink())), DEFAULT_CAPACITY).unwrap();
+    let total = RECENT + 7;
+    for n in 0..total {
+        let id = record(n);
+        auditor.record(&Record {
+            request_id: Some(&id),
+            method: "tools/call",
+            ..Record::default()
+        });
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let recent = auditor.recent();
+        let last = recent
+            .last()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap());
+        if last.is_some_and(|l| l["request_id"] == record(total - 1)) {
+            assert_eq!(recent.len(), RECENT, "bounded");
+            let first: Value = serde_json::from_str(&recent[0]).unwrap();
+            assert_eq!(first["request_id"], record(total - RECENT), "oldest first");
+            break;
+        }
+        assert!(Instant::now() < deadline, "not kept: {recent:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

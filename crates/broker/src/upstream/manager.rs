@@ -50,6 +50,9 @@ pub(super) async fn run(
             Ok(offer) => {
                 let metrics = mcp_gateway_metrics::global();
                 metrics.discovery.inc(&server.name, mcp_gateway_metrics::OK);
+                metrics
+                    .last_listed
+                    .mark(&server.name, std::time::SystemTime::now());
                 if healthy == Some(false) {
                     // Back after an outage: it may have restarted and lost every session.
                     forget_sessions(&state, &server).await;
