@@ -6,7 +6,8 @@
 //! - MCP is served on [`MCP_PATH`] and on each virtual server's `/v/<name>/mcp` (any query
 //!   string is fine; whether `<name>` is configured is the caller's check); the OAuth
 //!   protected-resource metadata on [`OAUTH_METADATA_PATH`] and below, and the liveness
-//!   probe [`HEALTH_PATH`], with GET; anything else is 404.
+//!   probe [`HEALTH_PATH`], and the read-only web console on [`CONSOLE_PATH`] and below
+//!   (its API on [`CONSOLE_API_PATH`]), with GET; anything else is 404.
 //! - On the MCP path only POST (JSON-RPC), GET (the session's stream) and DELETE (the end of
 //!   the session) are allowed; anything else is 405 with an `Allow` header.
 //! - A header the gateway acts on appears at most once, with one value: proxies and
@@ -54,7 +55,14 @@ pub const OAUTH_METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
 pub const MCP_METHODS: &str = "GET, POST, DELETE";
 /// The broker's liveness probe, also reachable through Envoy (it says only "ok").
 pub const HEALTH_PATH: &str = "/healthz";
-/// The methods of [`OAUTH_METADATA_PATH`] and [`HEALTH_PATH`], as sent in `Allow`.
+/// The read-only web console's page and script, served by the broker. They hold no data:
+/// public, like the OAuth metadata.
+pub const CONSOLE_PATH: &str = "/console";
+/// The console's JSON API, which the page polls: behind the same authentication as
+/// [`MCP_PATH`] when auth is on.
+pub const CONSOLE_API_PATH: &str = "/console/api";
+/// The methods of [`OAUTH_METADATA_PATH`], [`HEALTH_PATH`] and [`CONSOLE_PATH`], as sent in
+/// `Allow`.
 pub const PUBLIC_METHODS: &str = "GET";
 
 /// The headers the gateway acts on; each may appear once.
@@ -95,6 +103,10 @@ pub enum Endpoint {
     OAuthMetadata,
     /// The liveness probe (public too).
     Health,
+    /// The web console's page or script (public: no data).
+    Console,
+    /// The web console's JSON API (authenticated like MCP when auth is on).
+    ConsoleApi,
 }
 
 /// The parts of a request's head the transport rules read, borrowed from the request.
@@ -189,18 +201,18 @@ impl<'a> Head<'a> {
 pub fn check(head: &Head<'_>, origins: &OriginPolicy) -> Result<Endpoint, TransportError> {
     let path = head.path.split(|b| *b == b'?').next().unwrap_or_default();
     let method = head.method;
-    let public = if path == HEALTH_PATH.as_bytes() {
+    let get_only = if path == HEALTH_PATH.as_bytes() {
         Some(Endpoint::Health)
-    } else if path == OAUTH_METADATA_PATH.as_bytes()
-        || path
-            .strip_prefix(OAUTH_METADATA_PATH.as_bytes())
-            .is_some_and(|rest| rest.starts_with(b"/"))
-    {
+    } else if under(path, OAUTH_METADATA_PATH) {
         Some(Endpoint::OAuthMetadata)
+    } else if under(path, CONSOLE_API_PATH) {
+        Some(Endpoint::ConsoleApi)
+    } else if under(path, CONSOLE_PATH) {
+        Some(Endpoint::Console)
     } else {
         None
     };
-    if let Some(endpoint) = public {
+    if let Some(endpoint) = get_only {
         return match method {
             b"GET" => Ok(endpoint),
             _ => Err(not_allowed(method, PUBLIC_METHODS)),
@@ -253,6 +265,12 @@ pub fn virtual_server_name(path: &str) -> Option<&str> {
         .strip_prefix(VIRTUAL_PATH_PREFIX)?
         .strip_suffix(MCP_PATH)?;
     (!name.is_empty() && !name.contains('/')).then_some(name)
+}
+
+/// `path` is `base` or below it (`base/...`).
+fn under(path: &[u8], base: &str) -> bool {
+    path.strip_prefix(base.as_bytes())
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(b"/"))
 }
 
 fn not_allowed(method: &[u8], allow: &'static str) -> TransportError {

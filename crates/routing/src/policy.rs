@@ -99,7 +99,10 @@ impl Policy {
         // protocol version.
         let method = match transport::check(&head, &self.origins) {
             Ok(Endpoint::Mcp(method)) => method,
-            Ok(Endpoint::OAuthMetadata | Endpoint::Health) => return strip(remove),
+            Ok(Endpoint::OAuthMetadata | Endpoint::Health | Endpoint::Console) => {
+                return strip(remove);
+            }
+            Ok(Endpoint::ConsoleApi) => return self.console_api(ctx, &head, remove),
             // A POST in a version the gateway does not speak is answered once its body is
             // read, with the request's id (clients match the answer by it to negotiate down).
             Err(error @ TransportError::UnsupportedVersion(_)) if head.is_post() => {
@@ -159,6 +162,23 @@ impl Policy {
             };
         }
         strip_and_set(remove, set)
+    }
+
+    /// A GET of the web console's API, for the broker: with auth on, only for a verified
+    /// caller (as `/mcp`), whom the broker is told of as for MCP requests.
+    fn console_api(&self, ctx: &mut RequestContext, head: &Head<'_>, remove: Vec<String>) -> Plan {
+        let config = self.config.load();
+        let Some(auth) = config.auth() else {
+            return strip(remove);
+        };
+        let authn = std::mem::take(&mut ctx.authn);
+        match authenticate(auth, authn, head.authorization().is_some()) {
+            Ok(caller) => {
+                let set = vec![(CALLER_HEADER, caller.to_forwarded().into_bytes())];
+                strip_and_set(remove, set)
+            }
+            Err(error) => Plan::reject(&error, None),
+        }
     }
 
     /// A GET that resumes a backend's stream (its `Last-Event-ID` is not the gateway's):

@@ -146,6 +146,12 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
     let router_addr = router_listener.local_addr()?;
     let broker_addr = broker_listener.local_addr()?;
     let metrics_addr = metrics_listener.local_addr()?;
+    let console = Arc::new(mcp_gateway_console::Console {
+        config: config.clone(),
+        catalog: catalog.clone(),
+        sessions: broker.sessions().clone(),
+        metrics_address: Some(metrics_addr),
+    });
     info!(router = %router_addr, broker = %broker_addr, servers = config.load().servers().len(), "mcp-broker-router listening");
     // One machine-readable line on stdout for scripts and tests that bind port 0.
     let module_addr = match &module_api {
@@ -188,7 +194,9 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
             debug!(%error, "TCP_NODELAY on a broker connection");
         }
     });
-    let http = axum::serve(broker_listener, app(broker))
+    // The web console is the broker's too: Envoy routes `/console` to it like `/mcp`.
+    let broker_app = app(broker).merge(mcp_gateway_console::router(console));
+    let http = axum::serve(broker_listener, broker_app)
         .with_graceful_shutdown(cancel.clone().cancelled_owned());
     let admin = axum::serve(metrics_listener, mcp_gateway_metrics::admin::router(status))
         .with_graceful_shutdown(cancel.clone().cancelled_owned());

@@ -68,6 +68,31 @@ fn paths() {
         );
     }
     assert_eq!(verdict("GET", "/healthz", &[]), Ok(Endpoint::Health));
+    for path in ["/console", "/console/", "/console/console.js", "/console?x"] {
+        assert_eq!(verdict("GET", path, &[]), Ok(Endpoint::Console), "{path}");
+    }
+    for path in [
+        "/console/api",
+        "/console/api/status",
+        "/console/api/status?x",
+    ] {
+        assert_eq!(
+            verdict("GET", path, &[]),
+            Ok(Endpoint::ConsoleApi),
+            "{path}"
+        );
+    }
+    assert_eq!(
+        verdict("GET", "/console/apix", &[]),
+        Ok(Endpoint::Console),
+        "not the API"
+    );
+    for path in ["/consolex", "/console.html", "/mcp/console"] {
+        let error = verdict("GET", path, &[]).expect_err(path);
+        assert_eq!(error.http_status(), 404, "{path}");
+    }
+    let error = verdict("POST", "/console/api/status", &[]).expect_err("405");
+    assert_eq!(error.allow(), Some("GET"));
     let error = verdict("GET", "/.well-known/oauth-protected-resourcex", &[]).expect_err("404");
     assert_eq!(error.http_status(), 404);
     let error = verdict("POST", "/.well-known/oauth-protected-resource", &[]).expect_err("405");
