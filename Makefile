@@ -7,7 +7,7 @@
 SHELL := /usr/bin/env bash
 CARGO ?= cargo
 
-.PHONY: run run-auth run-ha build build-release test unit e2e e2e-node lint fmt envoy redis envoy-config clean help
+.PHONY: run run-auth run-ha build build-release test unit e2e e2e-node chromium lint fmt envoy redis envoy-config clean help
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -36,6 +36,10 @@ redis:
 e2e-node:
 	@scripts/ensure-node-packages.sh e2e/node "the TypeScript MCP SDK"
 
+## Debian's chromium (only when missing) for the web console's browser test.
+chromium:
+	@scripts/ensure-chromium.sh >/dev/null
+
 run: build-release envoy
 	MODE="$(MODE)" scripts/run-local.sh
 
@@ -51,15 +55,15 @@ run-ha: build-release envoy redis
 
 ## The full suite: offline Kubernetes manifest validation, unit tests, e2e tests through
 ## real Envoy with real MCP servers, and the official MCP conformance suite through the gateway.
-test: envoy redis e2e-node build k8s-validate
-	ENVOY_BIN="$$(scripts/ensure-envoy.sh)" $(CARGO) test --workspace
+test: envoy redis e2e-node chromium build k8s-validate
+	ENVOY_BIN="$$(scripts/ensure-envoy.sh)" CHROMIUM_BIN="$$(scripts/ensure-chromium.sh)" $(CARGO) test --workspace
 	scripts/conformance.sh
 
 unit: redis
 	$(CARGO) test --workspace --lib --bins
 
-e2e: envoy e2e-node build
-	ENVOY_BIN="$$(scripts/ensure-envoy.sh)" $(CARGO) test -p mcp-gateway-e2e
+e2e: envoy e2e-node chromium build
+	ENVOY_BIN="$$(scripts/ensure-envoy.sh)" CHROMIUM_BIN="$$(scripts/ensure-chromium.sh)" $(CARGO) test -p mcp-gateway-e2e
 
 ## Rust formatting and clippy, and shellcheck over every script.
 lint:

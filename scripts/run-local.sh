@@ -112,6 +112,7 @@ cat <<MSG
     npx @modelcontextprotocol/inspector --cli http://127.0.0.1:${MCP_PORT}/mcp --transport http \\
         --method tools/call --tool-name calc_add --tool-arg a=2 --tool-arg b=3
 
+  Console: http://127.0.0.1:${MCP_PORT}/console   (servers, tools, live calls; read-only)
   Metrics: http://127.0.0.1:${METRICS_PORT}/metrics (gateway)   http://127.0.0.1:${ADMIN_PORT}/stats/prometheus (Envoy)
 
   Config: ${CONFIG} (edits apply live)   Logs: ${run_dir}/   Ctrl-C stops everything.

@@ -25,6 +25,7 @@
 //! ```
 
 mod backend;
+mod browser;
 mod client;
 mod envoy;
 mod gateway;
@@ -39,6 +40,7 @@ mod sse;
 mod wire;
 
 pub use backend::{Backend, Program, ServerKind, Stats};
+pub use browser::{ConsoleBrowser, chromium_binary};
 pub use client::{
     CALL_TIMEOUT, McpClient, call_text, call_tool, connect, connect_with, first_text,
     json_rpc_error, list_tools, tool_names, within,
