@@ -11,8 +11,11 @@
    kinds, whose schemas are not available offline, are skipped by name. Then cross-reference rules
    (validation/static_rules.py).
 3. The chart, rendered by Helm for several value sets: every document as in 2, plus the
-   chart rules (validation/chart_rules.py). Value sets that must be rejected are rejected.
-4. Self-check: every document in testdata/invalid/ must be rejected.
+   chart rules (validation/chart_rules.py, validation/monitoring_rules.py). Value sets that
+   must be rejected are rejected. The chart's Grafana dashboard parses and every query names
+   a metric in crates/metrics/exported-names.txt (kept equal to the code by a Rust test).
+4. Self-check: every document in testdata/invalid/ must be rejected, and the dashboard's
+   query check rejects unknown metric names.
 
 Exit status 0 when nothing failed. The last line reads `validate: N passed, N failed, N skipped`.
 """
@@ -30,6 +33,7 @@ import jsonschema
 import yaml
 
 from validation.chart_rules import chart_rules
+from validation.monitoring_rules import DASHBOARD, dashboard_problems, load_exported, monitoring_rules, self_check
 from validation.objects import Doc, group_of, ident
 from validation.renderer import Renderer, RenderError
 from validation.report import Report
@@ -261,6 +265,30 @@ POLICY_VALUES: Doc = {
         ]
     }
 }
+# Prometheus Operator monitors and the Grafana dashboard.
+MONITORING_VALUES: Doc = {
+    "monitoring": {
+        "serviceMonitor": {"enabled": True, "labels": {"release": "kube-prometheus-stack"}},
+        "podMonitor": {"enabled": True},
+        "dashboard": {"enabled": True},
+    },
+    "networkPolicy": {
+        "metricsFrom": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
+    },
+}
+CHART_CASES += [
+    ("monitoring: ServiceMonitor, PodMonitor, dashboard", [], MONITORING_VALUES),
+    (
+        "monitoring without a NetworkPolicy, istio",
+        [],
+        {
+            "gatewayProvider": "istio",
+            "networkPolicy": {"enabled": False},
+            "monitoring": {"serviceMonitor": {"enabled": True}, "dashboard": {"enabled": True}},
+        },
+    ),
+    ("metrics port admitted without monitors", [], {"networkPolicy": MONITORING_VALUES["networkPolicy"]}),
+]
 CHART_CASES += [
     ("auth and policy (controller's base config)", [], {**AUTH_VALUES, **POLICY_VALUES}),
     (
@@ -284,6 +312,8 @@ CHART_REJECTED: list[tuple[str, Doc]] = [
     ("router port out of range", {"brokerRouter": {"routerPort": 70000}}),
     ("misspelt top-level value", {"gatewaProvider": "istio"}),
     ("broker-router duration the binary cannot parse", {"brokerRouter": {"sessionLifetime": "1d"}}),
+    ("a monitor behind a NetworkPolicy that admits no one to metrics", {"monitoring": {"podMonitor": {"enabled": True}}}),
+    ("a monitor interval Prometheus cannot parse", {"monitoring": {"serviceMonitor": {"interval": "often"}}}),
 ]
 
 
@@ -318,7 +348,9 @@ def check_chart(
             continue
         report.ok(f"{label}: rendered {len(docs)} objects")
         validate_documents(label, docs, validator, report)
-        report.check(f"{label}: chart rules", chart_rules(docs, deep_merge(defaults, values), NAMESPACE))
+        merged = deep_merge(defaults, values)
+        report.check(f"{label}: chart rules", chart_rules(docs, merged, NAMESPACE))
+        report.check(f"{label}: monitoring rules", monitoring_rules(docs, merged, load_exported(root)))
     for name, values in CHART_REJECTED:
         try:
             renderer.render(values)
@@ -356,8 +388,18 @@ def check_chart_readme(chart: Path, defaults: Doc, report: Report) -> None:
     )
 
 
+def check_dashboard(root: Path, report: Report) -> None:
+    """The chart's Grafana dashboard, whether or not the chart can be rendered."""
+    exported = load_exported(root)
+    report.check(
+        f"dashboard: {DASHBOARD} parses and names only the {len(exported)} exported metrics",
+        dashboard_problems(str(DASHBOARD), (root / DASHBOARD).read_text(), exported),
+    )
+
+
 def check_self(root: Path, validator: SchemaValidator, report: Report) -> None:
     """The validator itself must reject known-bad documents; otherwise a green run means nothing."""
+    report.check("self-check: the dashboard query check rejects unknown metrics", self_check())
     invalid = sorted((root / "scripts" / "k8s" / "testdata" / "invalid").glob("*.yaml"))
     if not invalid:
         report.fail("self-check", "no documents in scripts/k8s/testdata/invalid")
@@ -394,6 +436,7 @@ def main() -> int:
     defaults = yaml.safe_load((chart / "values.yaml").read_text())
     check_static(root, validator, defaults, report)
     check_chart_readme(chart, defaults, report)
+    check_dashboard(root, report)
     check_chart(
         root,
         Renderer(chart, args.renderer, RELEASE, NAMESPACE, args.kubernetes_version),

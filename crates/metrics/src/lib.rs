@@ -157,9 +157,59 @@ pub fn global() -> &'static Metrics {
     &GLOBAL
 }
 
+/// The sample names this process exports (`_total`, `_bucket`, … included), sorted: what
+/// dashboards and alerts may name. Checked in as `crates/metrics/exported-names.txt`, which
+/// `make k8s-validate` checks the chart's Grafana dashboard against; a test keeps the two
+/// equal.
+pub fn exported_names() -> Vec<String> {
+    let text = Metrics::new().render(Snapshot::default());
+    let mut names = Vec::new();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("# TYPE ") else {
+            continue;
+        };
+        let mut parts = rest.split_whitespace();
+        let (Some(name), Some(kind)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        match kind {
+            "counter" => names.push(format!("{name}_total")),
+            "histogram" => {
+                for suffix in ["_bucket", "_sum", "_count"] {
+                    names.push(format!("{name}{suffix}"));
+                }
+            }
+            _ => names.push(name.to_owned()),
+        }
+    }
+    names.sort();
+    names
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `crates/metrics/exported-names.txt` lists exactly what is exported.
+    /// `UPDATE_EXPORTED_NAMES=1 cargo test -p mcp-gateway-metrics` rewrites it.
+    #[test]
+    fn the_checked_list_of_names_is_what_is_exported() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("exported-names.txt");
+        let names = exported_names();
+        assert!(names.len() > 15, "{names:?}");
+        let want = names.join("\n") + "\n";
+        if std::env::var_os("UPDATE_EXPORTED_NAMES").is_some() {
+            std::fs::write(&path, &want).unwrap();
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert_eq!(
+            have,
+            want,
+            "{} is out of date: rewrite it with `UPDATE_EXPORTED_NAMES=1 cargo test -p \
+             mcp-gateway-metrics`, then check the chart's dashboard (`make k8s-validate`)",
+            path.display()
+        );
+    }
 
     #[test]
     fn renders_every_family() {

@@ -308,6 +308,10 @@ def _network_policy(docs: list[Doc], values: Doc, ns: str) -> list[str]:
         (p.get("protocol", "TCP"), p.get("port")) for rule in rules for p in rule.get("ports", [])
     }
     want = {("TCP", values["brokerRouter"]["routerPort"]), ("TCP", values["brokerRouter"]["brokerPort"])}
+    metrics = ("TCP", values["brokerRouter"]["metricsPort"])
+    metrics_from = values["networkPolicy"].get("metricsFrom") or []
+    if metrics_from:
+        want.add(metrics)
     if ports != want:
         problems.append(f"{ident(policy)} opens ports {sorted(ports)}, want {sorted(want)}")
     for rule in rules:
@@ -316,4 +320,8 @@ def _network_policy(docs: list[Doc], values: Doc, ns: str) -> list[str]:
             problems.append(f"{ident(policy)} lets any pod reach the router and broker")
         if not rule.get("ports"):
             problems.append(f"{ident(policy)} has a rule for every port")
+        rule_ports = {(p.get("protocol", "TCP"), p.get("port")) for p in rule.get("ports", [])}
+        # The metrics port has its own rule, for networkPolicy.metricsFrom only.
+        if metrics in rule_ports and (rule_ports != {metrics} or peers != metrics_from):
+            problems.append(f"{ident(policy)} admits others than networkPolicy.metricsFrom to metrics")
     return problems

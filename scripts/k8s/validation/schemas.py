@@ -18,7 +18,8 @@ from .objects import Doc, group_of
 
 # Kinds of other projects. Those of the Gateway API and Istio are validated by
 # validation/node/validate.mjs; Envoy Gateway's have no schema offline and are checked by the
-# chart and static rules instead, where it matters.
+# chart and static rules instead, where it matters; so are the Prometheus Operator's
+# (validation/monitoring_rules.py).
 THIRD_PARTY = {
     ("gateway.networking.k8s.io", "Gateway"),
     ("gateway.networking.k8s.io", "GatewayClass"),
@@ -31,6 +32,8 @@ THIRD_PARTY = {
     ("gateway.envoyproxy.io", "SecurityPolicy"),
     ("networking.istio.io", "EnvoyFilter"),
     ("security.istio.io", "RequestAuthentication"),
+    ("monitoring.coreos.com", "ServiceMonitor"),
+    ("monitoring.coreos.com", "PodMonitor"),
 }
 # Groups whose kinds validation/node/validate.mjs has schemas for.
 NODE_GROUPS = {"gateway.networking.k8s.io", "networking.istio.io", "security.istio.io"}
