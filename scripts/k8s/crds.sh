@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# `make crds`: regenerate the MCPServer CRD from the Rust types and copy it into the chart.
+# `make crds`: regenerate the MCPServer and MCPVirtualServer CRDs from the Rust types and
+# copy them into the chart.
 #
-#   config/crd/mcp.kagenti.com_mcpservers.yaml       the checked-in CRD (a cargo test fails
-#                                                    when it drifts from the types)
-#   charts/mcp-gateway/crds/mcp.kagenti.com_mcpservers.yaml   the chart's copy (make
-#                                                    k8s-validate fails when it drifts)
+#   config/crd/mcp.kagenti.com_{mcpservers,mcpvirtualservers}.yaml   the checked-in CRDs (a
+#                                                    cargo test fails when one drifts)
+#   charts/mcp-gateway/crds/mcp.kagenti.com_*.yaml   the chart's copies (make k8s-validate
+#                                                    fails when one drifts)
 set -euo pipefail
 
 K8S_SCRIPT="crds"
@@ -12,18 +13,26 @@ K8S_SCRIPT="crds"
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "${K8S_REPO_ROOT}"
 
-readonly FILE="mcp.kagenti.com_mcpservers.yaml"
-readonly SOURCE="config/crd/${FILE}"
-readonly CHART_COPY="charts/mcp-gateway/crds/${FILE}"
+# crd KIND: regenerate config/crd/mcp.kagenti.com_KIND.yaml and the chart's copy.
+crd() {
+    local kind="$1"
+    local file="mcp.kagenti.com_${kind}.yaml"
+    local source="config/crd/${file}"
+    local chart_copy="charts/mcp-gateway/crds/${file}"
+    mkdir -p "$(dirname "${source}")" "$(dirname "${chart_copy}")"
+    local generated
+    generated="$(mktemp)"
+    # Written to a temporary file first: a failed build must not truncate the checked-in CRD.
+    if ! "${CARGO:-cargo}" run -q -p mcp-gateway-cli -- crd "${kind}" >"${generated}" ||
+        [[ ! -s "${generated}" ]]; then
+        rm -f "${generated}"
+        die "'mcp-broker-router crd ${kind}' printed nothing"
+    fi
+    cp "${generated}" "${source}"
+    rm -f "${generated}"
+    cp "${source}" "${chart_copy}"
+    log "wrote ${source} and ${chart_copy}"
+}
 
-mkdir -p "$(dirname "${SOURCE}")" "$(dirname "${CHART_COPY}")"
-generated="$(mktemp)"
-trap 'rm -f "${generated}"' EXIT
-# Written to a temporary file first: a failed build must not truncate the checked-in CRD.
-"${CARGO:-cargo}" run -q -p mcp-gateway-cli -- crd >"${generated}"
-if [[ ! -s "${generated}" ]]; then
-    die "'mcp-broker-router crd' printed nothing"
-fi
-cp "${generated}" "${SOURCE}"
-cp "${SOURCE}" "${CHART_COPY}"
-log "wrote ${SOURCE} and ${CHART_COPY}"
+crd mcpservers
+crd mcpvirtualservers

@@ -21,8 +21,10 @@ readonly NAMESPACE="${CONFIGMAP_NAMESPACE:-${MCP_NAMESPACE}}"
 context="$(kubectl config current-context 2>/dev/null)" ||
     die "no current kubeconfig context; create a cluster (make local-env-setup) or select one (kubectl config use-context)"
 kubectl get --raw /readyz >/dev/null 2>&1 || die "the cluster of context '${context}' does not answer"
-kubectl get crd mcpservers.mcp.kagenti.com >/dev/null 2>&1 ||
-    die "the MCPServer CRD is not installed in '${context}': kubectl apply -f config/crd/mcp.kagenti.com_mcpservers.yaml"
+for crd in mcpservers mcpvirtualservers; do
+    kubectl get crd "${crd}.mcp.kagenti.com" >/dev/null 2>&1 ||
+        die "the ${crd} CRD is not installed in '${context}': kubectl apply -f config/crd/mcp.kagenti.com_${crd}.yaml"
+done
 kubectl get namespace "${NAMESPACE}" >/dev/null 2>&1 ||
     die "namespace ${NAMESPACE} does not exist in '${context}': kubectl create namespace ${NAMESPACE}"
 

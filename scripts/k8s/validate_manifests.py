@@ -40,7 +40,11 @@ from validation.report import Report
 from validation.schemas import SchemaValidator
 from validation.static_rules import kind_rules, test_server_rules
 
-CRD_FILE = "mcp.kagenti.com_mcpservers.yaml"
+# The CRDs, by file under config/crd/ (and the chart's crds/), and the kind each defines.
+CRD_FILES = {
+    "mcp.kagenti.com_mcpservers.yaml": "MCPServer",
+    "mcp.kagenti.com_mcpvirtualservers.yaml": "MCPVirtualServer",
+}
 RELEASE = "mcp-gateway"
 NAMESPACE = "mcp-system"
 KIND_HOST_PORT = 8888
@@ -66,9 +70,11 @@ def deep_merge(base: Any, override: Any) -> Any:
 # --- The checks ------------------------------------------------------------------------------
 
 
-def check_crd(root: Path, report: Report, schemas: Callable[[Doc | None], SchemaValidator]) -> Doc | None:
-    source = root / "config" / "crd" / CRD_FILE
-    chart_copy = root / "charts" / "mcp-gateway" / "crds" / CRD_FILE
+def check_crd(
+    root: Path, report: Report, schemas: Callable[[list[Doc]], SchemaValidator], file: str, kind: str
+) -> Doc | None:
+    source = root / "config" / "crd" / file
+    chart_copy = root / "charts" / "mcp-gateway" / "crds" / file
     if not source.is_file():
         report.fail(f"crd: {source.relative_to(root)}", "missing: generate it with `make crds`")
         return None
@@ -88,14 +94,14 @@ def check_crd(root: Path, report: Report, schemas: Callable[[Doc | None], Schema
         report.fail(f"crd: {source.relative_to(root)}", "is not exactly one CustomResourceDefinition")
         return None
     crd = docs[0]
-    outcome, problems = schemas(None).validate(crd)
+    outcome, problems = schemas([]).validate(crd)
     spec = crd.get("spec", {})
     if (
         spec.get("group") != "mcp.kagenti.com"
-        or spec.get("names", {}).get("kind") != "MCPServer"
+        or spec.get("names", {}).get("kind") != kind
         or spec.get("scope") != "Namespaced"
     ):
-        problems.append("not the namespaced mcp.kagenti.com MCPServer CRD")
+        problems.append(f"not the namespaced mcp.kagenti.com {kind} CRD")
     storage = [v["name"] for v in spec.get("versions", []) if v.get("storage")]
     if storage != ["v1alpha1"]:
         problems.append(f"storage versions {storage}, want [v1alpha1]")
@@ -427,11 +433,11 @@ def main() -> int:
     root: Path = args.root.resolve()
     report = Report()
 
-    def schemas(crd: Doc | None) -> SchemaValidator:
-        return SchemaValidator(args.kubernetes_version, crd, args.third_party_schemas)
+    def schemas(crds: list[Doc]) -> SchemaValidator:
+        return SchemaValidator(args.kubernetes_version, crds, args.third_party_schemas)
 
-    crd = check_crd(root, report, schemas)
-    validator = schemas(crd)
+    crds = [check_crd(root, report, schemas, file, kind) for file, kind in CRD_FILES.items()]
+    validator = schemas([crd for crd in crds if crd is not None])
     chart = root / "charts" / "mcp-gateway"
     defaults = yaml.safe_load((chart / "values.yaml").read_text())
     check_static(root, validator, defaults, report)

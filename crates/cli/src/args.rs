@@ -26,8 +26,12 @@ pub struct Cli {
 pub enum Command {
     /// Print the Envoy bootstrap YAML that fronts this gateway.
     EnvoyConfig(EnvoyConfigArgs),
-    /// Print the MCPServer CustomResourceDefinition YAML.
-    Crd,
+    /// Print a CustomResourceDefinition YAML: `mcpservers` (the default) or
+    /// `mcpvirtualservers`.
+    Crd {
+        /// The CRD's plural name.
+        kind: Option<String>,
+    },
 }
 
 /// Flags of the gateway.

@@ -16,7 +16,7 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::EnvoyConfig(args)) => commands::envoy_config::execute(&args),
-        Some(Command::Crd) => commands::crd::execute(),
+        Some(Command::Crd { kind }) => commands::crd::execute(kind.as_deref()),
         None => commands::run::execute(cli.run),
     };
     match result {

@@ -8,14 +8,16 @@ use kube::ResourceExt;
 
 use crate::crd::MCPServer;
 use crate::route::HTTPRoute;
+use crate::virtual_server::MCPVirtualServer;
 
-/// The `MCPServer`s, `HTTPRoute`s and `Service`s seen at one moment.
+/// The `MCPServer`s, `MCPVirtualServer`s, `HTTPRoute`s and `Service`s seen at one moment.
 ///
 /// `MCPServer`s are kept oldest first (then by namespace and name), so that when two
 /// conflict the one created later is the one refused, and output order is stable.
 #[derive(Debug, Default, Clone)]
 pub struct Cluster {
     servers: Vec<Arc<MCPServer>>,
+    virtual_servers: Vec<Arc<MCPVirtualServer>>,
     routes: HashMap<(String, String), Arc<HTTPRoute>>,
     services: HashMap<(String, String), Arc<Service>>,
 }
@@ -27,22 +29,26 @@ impl Cluster {
         routes: impl IntoIterator<Item = Arc<HTTPRoute>>,
         services: impl IntoIterator<Item = Arc<Service>>,
     ) -> Self {
-        let mut servers: Vec<Arc<MCPServer>> = servers
-            .into_iter()
-            .filter(|s| s.namespace().is_some())
-            .collect();
-        servers.sort_by(|a, b| {
-            let created = |s: &MCPServer| s.metadata.creation_timestamp.as_ref().map(|t| t.0);
-            created(a)
-                .cmp(&created(b))
-                .then_with(|| a.namespace().cmp(&b.namespace()))
-                .then_with(|| a.name_any().cmp(&b.name_any()))
-        });
         Self {
-            servers,
+            servers: oldest_first(servers),
+            virtual_servers: Vec::new(),
             routes: by_key(routes),
             services: by_key(services),
         }
+    }
+
+    /// This snapshot with these `MCPVirtualServer`s (kept oldest first, as servers are).
+    pub fn with_virtual_servers(
+        mut self,
+        virtual_servers: impl IntoIterator<Item = Arc<MCPVirtualServer>>,
+    ) -> Self {
+        self.virtual_servers = oldest_first(virtual_servers);
+        self
+    }
+
+    /// Every `MCPVirtualServer`, oldest first.
+    pub fn virtual_servers(&self) -> &[Arc<MCPVirtualServer>] {
+        &self.virtual_servers
     }
 
     /// Every `MCPServer`, oldest first.
@@ -59,6 +65,22 @@ impl Cluster {
     pub fn service(&self, namespace: &str, name: &str) -> Option<&Service> {
         lookup(&self.services, namespace, name)
     }
+}
+
+/// Namespaced objects, oldest first, then by namespace and name.
+fn oldest_first<K: ResourceExt>(objects: impl IntoIterator<Item = Arc<K>>) -> Vec<Arc<K>> {
+    let mut objects: Vec<Arc<K>> = objects
+        .into_iter()
+        .filter(|o| o.namespace().is_some())
+        .collect();
+    objects.sort_by(|a, b| {
+        let created = |o: &K| o.meta().creation_timestamp.as_ref().map(|t| t.0);
+        created(a)
+            .cmp(&created(b))
+            .then_with(|| a.namespace().cmp(&b.namespace()))
+            .then_with(|| a.name_any().cmp(&b.name_any()))
+    });
+    objects
 }
 
 fn by_key<K: ResourceExt>(

@@ -30,6 +30,7 @@ use crate::leader::{LeaderElector, LeaseSettings};
 use crate::metrics::{self, Metrics};
 use crate::reconcile::reconcile;
 use crate::route::HTTPRoute;
+use crate::virtual_server::MCPVirtualServer;
 
 /// Everything the controller is configured with.
 #[derive(Clone, Debug)]
@@ -145,6 +146,7 @@ impl Controller {
         let trigger = Arc::new(Notify::new());
         let stores = Stores {
             servers: spawn_watch(Api::all(client.clone()), &trigger, &cancel),
+            virtual_servers: spawn_watch(Api::all(client.clone()), &trigger, &cancel),
             routes: spawn_watch(Api::all(client.clone()), &trigger, &cancel),
             services: spawn_watch(Api::all(client.clone()), &trigger, &cancel),
         };
@@ -200,9 +202,10 @@ async fn listen(what: &'static str, address: SocketAddr) -> Result<TcpListener, 
         })
 }
 
-/// The watch caches of the three kinds a reconcile reads.
+/// The watch caches of the four kinds a reconcile reads.
 struct Stores {
     servers: Store<MCPServer>,
+    virtual_servers: Store<MCPVirtualServer>,
     routes: Store<HTTPRoute>,
     services: Store<Service>,
 }
@@ -210,12 +213,13 @@ struct Stores {
 impl Stores {
     /// Waits for every cache's first full list; `false` if a watch ended first.
     async fn synced(&self) -> bool {
-        let (a, b, c) = tokio::join!(
+        let (a, b, c, d) = tokio::join!(
             self.servers.wait_until_ready(),
             self.routes.wait_until_ready(),
-            self.services.wait_until_ready()
+            self.services.wait_until_ready(),
+            self.virtual_servers.wait_until_ready()
         );
-        a.is_ok() && b.is_ok() && c.is_ok()
+        a.is_ok() && b.is_ok() && c.is_ok() && d.is_ok()
     }
 
     fn snapshot(&self) -> Cluster {
@@ -224,6 +228,7 @@ impl Stores {
             self.routes.state(),
             self.services.state(),
         )
+        .with_virtual_servers(self.virtual_servers.state())
     }
 }
 

@@ -206,3 +206,19 @@ impl Drop for Calc {
         self.serving.abort();
     }
 }
+
+/// An `MCPVirtualServer` created at second `age_rank`.
+pub fn virtual_server(
+    namespace: &str,
+    name: &str,
+    age_rank: i64,
+    spec: crate::virtual_server::MCPVirtualServerSpec,
+) -> crate::virtual_server::MCPVirtualServer {
+    let mut object = crate::virtual_server::MCPVirtualServer::new(name, spec);
+    object.metadata.namespace = Some(namespace.to_owned());
+    object.metadata.generation = Some(1);
+    object.metadata.creation_timestamp = Some(Time(
+        Timestamp::from_second(age_rank).unwrap_or(Timestamp::UNIX_EPOCH),
+    ));
+    object
+}

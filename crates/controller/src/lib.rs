@@ -24,6 +24,7 @@ mod reconcile;
 mod resolve;
 mod route;
 mod status;
+mod virtual_server;
 
 #[cfg(test)]
 mod fixtures;
@@ -50,3 +51,7 @@ pub use reconcile::{
 pub use resolve::{Owner, resolve_target, server_name};
 pub use route::{BackendRef, HTTPRoute, HTTPRouteSpec, RouteRule};
 pub use status::{READY, desired_status, needs_update, ready_condition};
+pub use virtual_server::{
+    MCPServerRef, MCPVirtualServer, MCPVirtualServerSpec, MCPVirtualServerStatus,
+    VirtualServerPlan, desired_virtual_status, virtual_server_crd_yaml,
+};

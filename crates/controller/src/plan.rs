@@ -17,6 +17,7 @@ use crate::cluster::Cluster;
 use crate::crd::{MCPServer, TargetStatus};
 use crate::reason::{Problem, Reason};
 use crate::resolve::{Owner, resolve_target};
+use crate::virtual_server::{VirtualServerPlan, plan_virtual_servers};
 
 /// The result of one aggregation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +26,8 @@ pub struct Plan {
     pub config: Config,
     /// One entry per `MCPServer`, in [`Cluster::servers`] order.
     pub servers: Vec<ServerPlan>,
+    /// One entry per `MCPVirtualServer`, in [`Cluster::virtual_servers`] order.
+    pub virtual_servers: Vec<VirtualServerPlan>,
 }
 
 /// What to report for one `MCPServer`.
@@ -57,8 +60,11 @@ pub fn plan(cluster: &Cluster, cluster_domain: &str) -> Plan {
     for server in cluster.servers() {
         servers.push(plan_server(server, cluster, cluster_domain, &mut accepted));
     }
+    let (published, virtual_servers) =
+        plan_virtual_servers(cluster.virtual_servers(), &servers, &accepted);
     let config = match Config::try_from(RawConfig {
         servers: accepted,
+        virtual_servers: published,
         ..Default::default()
     }) {
         Ok(config) => config,
@@ -69,7 +75,11 @@ pub fn plan(cluster: &Cluster, cluster_domain: &str) -> Plan {
             Config::empty()
         }
     };
-    Plan { config, servers }
+    Plan {
+        config,
+        servers,
+        virtual_servers,
+    }
 }
 
 fn plan_server(

@@ -18,6 +18,7 @@ use crate::discovery::Discovery;
 use crate::error::Error;
 use crate::plan::{Plan, plan};
 use crate::status::{desired_status, needs_update};
+use crate::virtual_server::{MCPVirtualServer, desired_virtual_status};
 
 /// First line of the ConfigMap's config file.
 pub const CONFIG_HEADER: &str =
@@ -39,7 +40,8 @@ pub struct Summary {
 }
 
 /// Aggregates `cluster`, server-side applies the ConfigMap when its content changed,
-/// then patches every `MCPServer` status that differs from the desired one.
+/// then patches every `MCPServer` and `MCPVirtualServer` status that differs from the
+/// desired one.
 ///
 /// When the ConfigMap cannot be written no status is touched (they would claim
 /// servers are published when they are not). A status that cannot be written does
@@ -99,6 +101,40 @@ pub async fn reconcile(ctx: &Context, cluster: &Cluster, now: Timestamp) -> Resu
             Err(e) => {
                 let object = format!("{}/{}", server_plan.namespace, server.name_any());
                 warn!(mcpserver = %object, error = %e, "writing MCPServer status failed");
+                match &mut failure {
+                    Some((count, _, _)) => *count += 1,
+                    None => failure = Some((1, object, e)),
+                }
+            }
+        }
+    }
+    for (object, vs_plan) in cluster.virtual_servers().iter().zip(&plan.virtual_servers) {
+        let desired = desired_virtual_status(vs_plan, object.status.as_ref(), now);
+        if object.status.as_ref() == Some(&desired) {
+            continue;
+        }
+        let api: Api<MCPVirtualServer> = Api::namespaced(ctx.client.clone(), &vs_plan.namespace);
+        let body = json!({
+            "apiVersion": "mcp.kagenti.com/v1alpha1",
+            "kind": "MCPVirtualServer",
+            "metadata": {"name": vs_plan.name, "namespace": vs_plan.namespace},
+            "status": desired,
+        });
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        match api
+            .patch_status(&vs_plan.name, &params, &Patch::Apply(&body))
+            .await
+        {
+            Ok(_) => {
+                summary.status_patches += 1;
+                ctx.metrics.status_patched();
+            }
+            Err(kube::Error::Api(status)) if status.is_not_found() => {
+                debug!(namespace = %vs_plan.namespace, name = %vs_plan.name, "MCPVirtualServer gone before its status was written");
+            }
+            Err(e) => {
+                let object = format!("{}/{}", vs_plan.namespace, vs_plan.name);
+                warn!(mcpvirtualserver = %object, error = %e, "writing MCPVirtualServer status failed");
                 match &mut failure {
                     Some((count, _, _)) => *count += 1,
                     None => failure = Some((1, object, e)),

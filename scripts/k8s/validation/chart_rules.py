@@ -28,11 +28,13 @@ LEADER_LEASE = "mcp-gateway-controller"
 CONTROLLER_CLUSTER_VERBS = {
     ("mcp.kagenti.com", "mcpservers"): {"get", "list", "watch"},
     ("mcp.kagenti.com", "mcpservers/status"): {"patch"},
+    ("mcp.kagenti.com", "mcpvirtualservers"): {"get", "list", "watch"},
+    ("mcp.kagenti.com", "mcpvirtualservers/status"): {"patch"},
     ("gateway.networking.k8s.io", "httproutes"): {"get", "list", "watch"},
     ("", "services"): {"get", "list", "watch"},
 }
 # The only writes the controller makes, and so the only ones it may be granted: server-side
-# apply of MCPServer status (cluster-wide), of the gateway ConfigMap (patch; create when it is
+# apply of MCPServer and MCPVirtualServer status (cluster-wide), of the gateway ConfigMap (patch; create when it is
 # new) and the Lease's read-modify-write (get, create, update).
 CONTROLLER_STATUS_WRITES = {"patch"}
 CONTROLLER_CONFIGMAP_VERBS = {"patch"}
@@ -206,7 +208,10 @@ def _controller_rbac(docs: list[Doc], values: Doc, ns: str) -> list[str]:
             writes = {
                 k: v & {"create", "update", "patch", "delete", "deletecollection"} for k, v in granted.items()
             }
-            allowed_writes = {("mcp.kagenti.com", "mcpservers/status"): CONTROLLER_STATUS_WRITES}
+            allowed_writes = {
+                ("mcp.kagenti.com", "mcpservers/status"): CONTROLLER_STATUS_WRITES,
+                ("mcp.kagenti.com", "mcpvirtualservers/status"): CONTROLLER_STATUS_WRITES,
+            }
             for key, verbs in writes.items():
                 unused = verbs - allowed_writes.get(key, set())
                 if unused:

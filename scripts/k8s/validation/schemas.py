@@ -80,14 +80,14 @@ KIND_CONFIG_SCHEMA = {
 class SchemaValidator:
     """Validates one document against the schema that applies to its kind."""
 
-    def __init__(self, k8s_version: str, crd: Doc | None, node: Path | None = None) -> None:
+    def __init__(self, k8s_version: str, crds: list[Doc], node: Path | None = None) -> None:
         self.k8s_version = k8s_version
-        self.crd = crd
+        self.crds = crds
         # validation/node with its packages installed; None leaves third-party kinds skipped.
         self.node = node
         self.third_party_results: dict[str, tuple[str, list[str]] | None] = {}
         self.cr_validators: dict[tuple[str, str, str], jsonschema.protocols.Validator] = {}
-        if crd is not None:
+        for crd in crds:
             spec = crd["spec"]
             for version in spec.get("versions", []):
                 if version.get("served"):
@@ -112,10 +112,10 @@ class SchemaValidator:
             version = doc["apiVersion"].split("/", 1)[1]
             validator = self.cr_validators.get((group, version, kind))
             if validator is None:
-                return "CRD schema", [f"{doc['apiVersion']} {kind} is not served by the MCPServer CRD"]
+                return "CRD schema", [f"{doc['apiVersion']} {kind} is not served by the gateway's CRDs"]
             problems = errors_of(validator, doc)
             problems += metadata_problems(doc)
-            return "MCPServer CRD schema", problems
+            return f"{kind} CRD schema", problems
         try:
             kubernetes_validate.validate(doc, self.k8s_version, strict=True)
         except kubernetes_validate.SchemaNotFoundError as error:

@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 
 use super::*;
 use crate::fixtures::{Calc, port, route, service, two_teams};
+use crate::virtual_server::MCPVirtualServerSpec;
 
 /// A request the controller made: a write (its path and JSON body), or a Lease read
 /// (`GET <path>`, no body).
@@ -27,6 +28,15 @@ type Events = mpsc::UnboundedSender<(&'static str, Value)>;
 fn fake_api_server(
     lease: Option<Value>,
     objects: Objects,
+) -> (Client, mpsc::UnboundedReceiver<Write>, Events) {
+    fake_api_server_with(lease, objects, Vec::new())
+}
+
+/// [`fake_api_server`], also listing these `MCPVirtualServer`s.
+fn fake_api_server_with(
+    lease: Option<Value>,
+    objects: Objects,
+    virtual_servers: Vec<MCPVirtualServer>,
 ) -> (Client, mpsc::UnboundedReceiver<Write>, Events) {
     let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
     let (writes, recorded) = mpsc::unbounded_channel();
@@ -47,6 +57,14 @@ fn fake_api_server(
             ),
         ),
         (SERVICES, list("v1", "ServiceList", json!(services))),
+        (
+            VIRTUAL_SERVERS,
+            list(
+                "mcp.kagenti.com/v1alpha1",
+                "MCPVirtualServerList",
+                json!(virtual_servers),
+            ),
+        ),
     ];
     tokio::spawn(async move {
         let mut open_watches: Vec<(String, tower_test::mock::SendResponse<Response<Body>>)> =
@@ -92,8 +110,10 @@ fn fake_api_server(
                     let status = path.ends_with("/status");
                     object["metadata"]["name"] =
                         json!(path.split('/').nth_back(usize::from(status)));
-                    if status {
+                    if status && path.contains("/mcpservers/") {
                         object["spec"] = json!({"targetRefs": []});
+                    } else if status {
+                        object["spec"] = json!({});
                     }
                     object
                 }
@@ -109,6 +129,7 @@ fn fake_api_server(
 const SERVERS: &str = "/apis/mcp.kagenti.com/v1alpha1/mcpservers";
 const ROUTES: &str = "/apis/gateway.networking.k8s.io/v1/httproutes";
 const SERVICES: &str = "/api/v1/services";
+const VIRTUAL_SERVERS: &str = "/apis/mcp.kagenti.com/v1alpha1/mcpvirtualservers";
 
 /// Answers each open watch that has a pending event with that event; the watch
 /// then ends, and the watcher opens the next one from the event's resourceVersion.
@@ -247,6 +268,40 @@ async fn watches_then_publishes_config_and_statuses() {
     );
     assert!(text.contains("mcp_controller_leader 1"), "{text}");
 
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn virtual_servers_are_published_with_their_status() {
+    let spec = MCPVirtualServerSpec {
+        mcp_server_refs: vec![crate::MCPServerRef {
+            name: "weather".into(),
+            namespace: None,
+        }],
+        ..MCPVirtualServerSpec::default()
+    };
+    let forecasts = crate::fixtures::virtual_server("team-a", "forecasts", 3, spec);
+    let (client, mut recorded, _events) = fake_api_server_with(None, two_teams(), vec![forecasts]);
+    let running = Running::start(client, None, None).await;
+
+    let text = next_config(&mut recorded).await;
+    let config = mcp_gateway_config::Config::from_yaml(&text).expect("valid config");
+    let forecasts = config.virtual_server("forecasts").expect("published");
+    assert_eq!(
+        forecasts.servers().collect::<Vec<_>>(),
+        ["team-a-weather-weather"]
+    );
+    // Both MCPServers' statuses, then the virtual server's.
+    let mut seen = None;
+    for _ in 0..3 {
+        let (path, body) = next(&mut recorded).await;
+        if path.ends_with("team-a/mcpvirtualservers/forecasts/status") {
+            seen = Some(body);
+        }
+    }
+    let body = seen.expect("the MCPVirtualServer status was written");
+    assert_eq!(body["status"]["conditions"][0]["reason"], "Published");
+    assert_eq!(body["status"]["endpoint"], "/v/forecasts/mcp");
     running.stop().await;
 }
 
