@@ -8,7 +8,8 @@
 
 use anyhow::{Context, Result, ensure};
 use mcp_gateway_e2e::{
-    ConsoleBrowser, Gateway, GatewayOptions, IdentityProvider, ServerKind, eventually, http_client,
+    ConsoleBrowser, Gateway, GatewayOptions, IdentityProvider, Mode, ServerKind, eventually,
+    http_client,
 };
 use mcp_gateway_identity::{CALLER_HEADER, Caller};
 use reqwest::StatusCode;
@@ -237,5 +238,44 @@ async fn with_auth_the_console_api_needs_a_token() -> Result<()> {
         response.status() == StatusCode::METHOD_NOT_ALLOWED,
         "{response:?}"
     );
+    Ok(())
+}
+
+/// With the routing core inside Envoy (module mode), `/console` and its API reach the broker
+/// the same way. (Its feed stays empty there: calls are decided inside Envoy, which writes no
+/// audit lines; see docs/observability.md.)
+#[tokio::test]
+async fn the_console_in_module_mode() -> Result<()> {
+    let gateway = Gateway::start(GatewayOptions {
+        servers: &[ServerKind::Calc],
+        mode: Mode::Module,
+        ..GatewayOptions::default()
+    })
+    .await?;
+    let client = http_client()?;
+    let page = client.get(gateway.envoy_url("/console")).send().await?;
+    ensure!(page.status() == StatusCode::OK, "{page:?}");
+    ensure!(page.text().await?.contains("mcp-gateway console"));
+    let raw = gateway.raw()?;
+    let session = raw.initialize().await?;
+    let status: Value = client
+        .get(gateway.envoy_url("/console/api/status"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    ensure!(status["servers"][0]["name"] == "calc", "{status}");
+    ensure!(status["servers"][0]["healthy"] == true, "{status}");
+    ensure!(
+        status["servers"][0]["tools"]
+            .as_array()
+            .is_some_and(|t| t.iter().any(|t| t["name"] == "calc_add")),
+        "{status}"
+    );
+    ensure!(
+        status["sessions"].as_u64().is_some_and(|n| n >= 1),
+        "{status}"
+    );
+    raw.delete(&session).await?;
     Ok(())
 }
