@@ -37,6 +37,12 @@ mkdir -p "${run_dir}/redis"
 
 log() { printf 'make run-ha: %s\n' "$*" >&2; }
 
+run_started="${EPOCHREALTIME}"
+# Seconds since this script started, to a tenth.
+elapsed() {
+    awk -v from="${run_started/,/.}" -v to="${EPOCHREALTIME/,/.}" 'BEGIN { printf "%.1f", to - from }'
+}
+
 pids=()
 cleanup() {
     trap - INT TERM EXIT
@@ -49,11 +55,14 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-# wait_for URL WHAT: poll until URL answers 2xx, for at most 60 s.
+# wait_for URL WHAT: poll until URL answers 2xx, for at most 60 s; says when WHAT is ready.
 wait_for() {
     local url="$1" what="$2"
     for _ in $(seq 1 600); do
-        if curl -fsS -o /dev/null "${url}" 2>/dev/null; then return 0; fi
+        if curl -fsS -o /dev/null "${url}" 2>/dev/null; then
+            log "${what} ready ($(elapsed)s)"
+            return 0
+        fi
         check_running "${what}"
         sleep 0.1
     done

@@ -10,6 +10,7 @@
 #   METRICS_PORT=9464  the gateway's Prometheus metrics (http://127.0.0.1:9464/metrics)
 #   CALC_PORT=9001 TEXT_PORT=9002   example servers (must match config/mcp-system/config.yaml)
 #   MODULE_API_PORT=50052  the gateway's module API (MODE=module only; loopback)
+# MCP_GATEWAY_CONFIG=config/mcp-system/config.yaml  the gateway config; MCP_RUN_DIR=.run  logs
 # MODE=module runs the routing core inside Envoy as a dynamic module
 # (target/release/libmcp_gateway_module.so) instead of the ext_proc router; default ext-proc.
 set -euo pipefail
@@ -27,10 +28,16 @@ MODE="${MODE:-ext-proc}"
 MODULE_API_PORT="${MODULE_API_PORT:-50052}"
 CONFIG="${MCP_GATEWAY_CONFIG:-${repo}/config/mcp-system/config.yaml}"
 target="${CARGO_TARGET_DIR:-${repo}/target}/release"
-run_dir="${repo}/.run"
+run_dir="${MCP_RUN_DIR:-${repo}/.run}"
 mkdir -p "${run_dir}"
 
 log() { printf 'make run: %s\n' "$*" >&2; }
+
+run_started="${EPOCHREALTIME}"
+# Seconds since this script started, to a tenth.
+elapsed() {
+    awk -v from="${run_started/,/.}" -v to="${EPOCHREALTIME/,/.}" 'BEGIN { printf "%.1f", to - from }'
+}
 
 pids=()
 cleanup() {
@@ -43,11 +50,14 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-# wait_for URL WHAT: poll until URL answers 2xx, for at most 60 s.
+# wait_for URL WHAT: poll until URL answers 2xx, for at most 60 s; says when WHAT is ready.
 wait_for() {
     local url="$1" what="$2"
     for _ in $(seq 1 600); do
-        if curl -fsS -o /dev/null "${url}" 2>/dev/null; then return 0; fi
+        if curl -fsS -o /dev/null "${url}" 2>/dev/null; then
+            log "${what} ready ($(elapsed)s)"
+            return 0
+        fi
         for pid in "${pids[@]}"; do
             kill -0 "${pid}" 2>/dev/null || { log "${what}: a process exited; see ${run_dir}/*.log"; exit 1; }
         done
