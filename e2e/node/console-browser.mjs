@@ -3,6 +3,8 @@
 //
 //   node console-browser.mjs <console-url> <screenshot.png> <tool>
 //
+// With CONSOLE_TOKEN set, the page must first ask for a token (the gateway's auth is on):
+// the script types it into the page's sign-in form, as a person would.
 // Prints one JSON line per step on stdout and reads one line on stdin in between:
 //   1. {"step":"rendered", ...}  once the page shows servers and tools, with what it shows
 //      and whether the feed holds a call of <tool> yet;
@@ -48,12 +50,22 @@ try {
   const errors = [];
   page.on("pageerror", (error) => errors.push(`page error: ${error.message}`));
   page.on("console", (message) => {
-    if (message.type() === "error") errors.push(`console: ${message.text()}`);
+    // With auth on, the first poll's 401 is how the page learns to ask for a token.
+    const expected = process.env.CONSOLE_TOKEN && message.text().includes("401");
+    if (message.type() === "error" && !expected) errors.push(`console: ${message.text()}`);
   });
   page.on("requestfailed", (request) =>
     errors.push(`request failed: ${request.url()} ${request.failure()?.errorText}`));
 
   const response = await page.goto(url, { waitUntil: "load", timeout: STEP_TIMEOUT_MS });
+  const token = process.env.CONSOLE_TOKEN;
+  let signedIn = false;
+  if (token) {
+    await page.waitForSelector("#auth", { state: "visible", timeout: STEP_TIMEOUT_MS });
+    await page.fill("#token", token);
+    await page.click("#auth-form button[type=submit]");
+    signedIn = true;
+  }
   await page.waitForSelector("body[data-loaded=true] #servers tr[data-server]",
     { timeout: STEP_TIMEOUT_MS });
   // Open every server's tools, as an operator would to read them.
@@ -78,7 +90,7 @@ try {
     metrics: document.getElementById("metrics-link")?.href ?? null,
     inSync: document.querySelector("#config tr td")?.textContent,
   }));
-  say({ step: "rendered", status: response?.status(), ...shown,
+  say({ step: "rendered", status: response?.status(), signedIn, ...shown,
         callsOfTool: await callsOf(tool), errors: [...errors] });
 
   await nextLine();

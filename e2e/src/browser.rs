@@ -42,6 +42,26 @@ impl ConsoleBrowser {
     /// Opens `url` and returns what the page shows once rendered (the `rendered` step).
     /// `tool` is the tool whose call [`ConsoleBrowser::called`] waits for in the feed.
     pub async fn open(url: &str, screenshot: &Path, tool: &str) -> Result<(Self, Value)> {
+        Self::open_with(url, screenshot, tool, None).await
+    }
+
+    /// [`ConsoleBrowser::open`] on a gateway with auth on: the page must ask for a token,
+    /// and `token` is typed into its sign-in form.
+    pub async fn open_signed_in(
+        url: &str,
+        screenshot: &Path,
+        tool: &str,
+        token: &str,
+    ) -> Result<(Self, Value)> {
+        Self::open_with(url, screenshot, tool, Some(token)).await
+    }
+
+    async fn open_with(
+        url: &str,
+        screenshot: &Path,
+        tool: &str,
+        token: Option<&str>,
+    ) -> Result<(Self, Value)> {
         let chromium = chromium_binary()?;
         let dir = node_dir()?;
         if !dir
@@ -60,9 +80,13 @@ impl ConsoleBrowser {
             .arg(screenshot)
             .arg(tool)
             .env("CHROMIUM_BIN", chromium)
+            .env_remove("CONSOLE_TOKEN")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .kill_on_drop(true);
+        if let Some(token) = token {
+            command.env("CONSOLE_TOKEN", token);
+        }
         let mut child = command
             .spawn()
             .context("running node console-browser.mjs (is Node.js installed?)")?;

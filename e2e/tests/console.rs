@@ -8,8 +8,8 @@
 
 use anyhow::{Context, Result, ensure};
 use mcp_gateway_e2e::{
-    ConsoleBrowser, Gateway, GatewayOptions, IdentityProvider, Mode, ServerKind, eventually,
-    http_client,
+    ConsoleBrowser, Gateway, GatewayOptions, IdentityProvider, Mode, PROTOCOL_VERSION, RawClient,
+    SESSION_HEADER, ServerKind, eventually, http_client,
 };
 use mcp_gateway_identity::{CALLER_HEADER, Caller};
 use reqwest::StatusCode;
@@ -237,6 +237,52 @@ async fn with_auth_the_console_api_needs_a_token() -> Result<()> {
     ensure!(
         response.status() == StatusCode::METHOD_NOT_ALLOWED,
         "{response:?}"
+    );
+
+    // In a browser: the page asks for a token, shows the gateway once given one, and its feed
+    // names who called.
+    let dir = tempfile::tempdir()?;
+    let (browser, shown) = ConsoleBrowser::open_signed_in(
+        &gateway.envoy_url("/console"),
+        &dir.path().join("console.png"),
+        "calc_add",
+        &token,
+    )
+    .await?;
+    ensure!(shown["signedIn"] == true, "{shown}");
+    ensure!(shown["errors"] == json!([]), "errors in the page: {shown}");
+    ensure!(shown["servers"][0]["name"] == "calc", "{shown}");
+    ensure!(shown["callsOfTool"] == 0, "{shown}");
+    let raw = RawClient::new(&resource)?;
+    let bearer = format!("Bearer {token}");
+    let init = raw
+        .post_with(
+            &[("authorization", &bearer)],
+            json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+                "protocolVersion": PROTOCOL_VERSION, "capabilities": {},
+                "clientInfo": {"name": "console-test", "version": "0"}}})
+            .to_string(),
+        )
+        .await?;
+    let session = init.session_id().context("no session")?.to_owned();
+    let call = raw
+        .post_with(
+            &[("authorization", &bearer), (SESSION_HEADER, &session)],
+            json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                   "params": {"name": "calc_add", "arguments": {"a": 1, "b": 2}}})
+            .to_string(),
+        )
+        .await?;
+    ensure!(call.tool_text()? == "3", "{call}");
+    let updated = browser.called().await?;
+    ensure!(
+        updated["errors"] == json!([]),
+        "errors in the page: {updated}"
+    );
+    let row = names_of_row(&updated["row"]);
+    ensure!(
+        row.get(1).is_some_and(|who| who.contains("alice")),
+        "{row:?}"
     );
     Ok(())
 }
