@@ -209,6 +209,23 @@ impl Backend {
             .with_context(|| format!("decoding {}'s /stats", self.name))
     }
 
+    /// How many sessions an echo server opened (its `/stats` counts differently from the
+    /// example servers').
+    pub async fn echo_initialized(&self) -> Result<u64> {
+        let stats: serde_json::Value = self
+            .http
+            .get(format!("http://{}/stats", self.addr))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        stats
+            .pointer("/total/initialize")
+            .and_then(serde_json::Value::as_u64)
+            .with_context(|| format!("no initialize count in {}'s /stats: {stats}", self.name))
+    }
+
     /// Changes an echo server's tools, silently: `echo` plus a new `bumped_<n>` (replacing
     /// the previous one). Returns the new tool's name at the server.
     pub async fn bump(&self) -> Result<String> {

@@ -128,9 +128,10 @@ async fn plain_text_backend_errors_become_json_rpc_errors_with_the_request_id() 
 
 /// A client that declares no sampling, elicitation or roots takes the route whose responses
 /// the router does not see. Nothing else tells the gateway that the backend restarted: it
-/// has no GET stream and discovery runs once an hour here.
+/// has no GET stream and discovery runs once an hour here. Envoy replays the refused call
+/// on a new backend session: the client sees its answer.
 #[tokio::test]
-async fn a_lost_backend_session_is_a_retryable_error_and_the_retry_opens_a_new_one() -> Result<()> {
+async fn a_lost_backend_session_is_replayed_on_a_new_one() -> Result<()> {
     let gateway = Gateway::start(GatewayOptions {
         echo: &["echo"],
         discovery_interval: Some("1h"),
@@ -145,8 +146,46 @@ async fn a_lost_backend_session_is_a_retryable_error_and_the_retry_opens_a_new_o
 
     echo.kill().await?;
     echo.restart().await?;
-    let lost = call_with(&gateway, &session, BIG_ID, "echo_echo", &[]).await?;
+    let replayed = call_with(&gateway, &session, BIG_ID, "echo_echo", &[]).await?;
+    replayed
+        .tool_text()
+        .with_context(|| format!("the call was not replayed: {replayed}"))?;
+    ensure!(
+        replayed.body.contains(&format!("\"id\":{BIG_ID}")),
+        "{replayed}"
+    );
+    ensure!(
+        echo.echo_initialized().await? == 1,
+        "the replay opened one backend session"
+    );
+    Ok(())
+}
+
+/// A backend that refuses the replayed call's new session too: not replayed again, the
+/// client gets the retryable error with its exact id; its next call works.
+#[tokio::test]
+async fn a_second_refusal_in_a_row_is_a_retryable_error() -> Result<()> {
+    let gateway = Gateway::start(GatewayOptions {
+        echo: &["echo"],
+        discovery_interval: Some("1h"),
+        ..GatewayOptions::default()
+    })
+    .await?;
+    let echo = gateway.backend("echo")?;
+    let session = gateway.raw()?.initialize().await?;
+    call_with(&gateway, &session, "1", "echo_echo", &[])
+        .await?
+        .tool_text()?;
+    let opened = echo.echo_initialized().await?;
+
+    // Every request with this header is refused with a 404, the replay's too.
+    let refused = [(REPLY_STATUS_HEADER, "404")];
+    let lost = call_with(&gateway, &session, BIG_ID, "echo_echo", &refused).await?;
     assert_json_rpc_error(&lost, BIG_ID, &["'echo'", "retry"])?;
+    ensure!(
+        echo.echo_initialized().await? == opened + 1,
+        "the replay opened one new backend session"
+    );
     let retry = call_with(&gateway, &session, "3", "echo_echo", &[]).await?;
     retry
         .tool_text()

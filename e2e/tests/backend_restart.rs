@@ -1,15 +1,23 @@
 //! A real rmcp backend that restarts and forgets every session, while clients hold backend
-//! sessions on it: the clients' gateway sessions survive, with auth on too (Envoy's internal
-//! hand-off of the backend's 404 carries no caller, see crates/routing/src/lost.rs).
+//! sessions on it. With the standalone bootstrap Envoy replays the refused call on a new
+//! backend session and the client sees nothing, with auth on too and under load; where Envoy
+//! does not replay (a bootstrap without it, as in Kubernetes), the client gets one retryable
+//! error and its gateway session survives, with auth on too (Envoy's hand-off of the
+//! backend's 404 carries no caller, see crates/routing/src/lost.rs).
 //! Needs `npm ci --prefix e2e/node` for the OpenID provider (`make test` runs it).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result, ensure};
 use mcp_gateway_e2e::{
     Gateway, GatewayOptions, IdentityProvider, RawClient, Reply, SESSION_HEADER, ServerKind,
     eventually,
 };
+use mcp_gateway_protocol::handoff;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use tokio::sync::RwLock;
 
 /// JSON-RPC internal error: the retryable "backend lost the session" answer.
 const INTERNAL_ERROR: i64 = -32603;
@@ -22,14 +30,31 @@ struct Authed {
     bearer: String,
 }
 
+/// The bootstrap without replays: the ext_proc filter does not tell the router that the
+/// backend clusters move the backend session upstream, so it sets it on the request itself
+/// (as with the Kubernetes charts' Envoy) and no 404 becomes a 307.
+fn without_replay(bootstrap: String) -> String {
+    let marker = format!(
+        "                - key: {}\n",
+        handoff::UPSTREAM_SESSIONS_METADATA
+    );
+    let replaced = bootstrap
+        .replace("                initial_metadata:\n", "")
+        .replace(&marker, "")
+        .replace("                  value: \"1\"\n", "");
+    assert_ne!(replaced, bootstrap, "the bootstrap names the replay");
+    replaced
+}
+
 impl Authed {
-    async fn start() -> Result<Self> {
+    async fn start(replay: bool) -> Result<Self> {
         let idp = IdentityProvider::start("alice:alice-secret").await?;
         let gateway = Gateway::start(GatewayOptions {
             servers: &[ServerKind::Text],
             // Discovery would notice the restart itself and forget every backend session;
             // here only the client's call meets the backend's 404.
             discovery_interval: Some("1h"),
+            edit_bootstrap: (!replay).then_some(without_replay as fn(String) -> String),
             ..GatewayOptions::default()
         })
         .await?;
@@ -105,8 +130,8 @@ fn assert_retryable(reply: &Reply, id: u64) -> Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_auth_on_a_lost_backend_session_is_retryable_and_the_session_survives() -> Result<()> {
-    let authed = Authed::start().await?;
+async fn without_replay_and_with_auth_on_a_lost_backend_session_is_retryable() -> Result<()> {
+    let authed = Authed::start(false).await?;
     let text = authed.gateway.backend("text")?;
     let session = authed.initialize().await?;
     let reply = authed.upper(&session, 1).await?;
@@ -120,6 +145,136 @@ async fn with_auth_on_a_lost_backend_session_is_retryable_and_the_session_surviv
     ensure!(
         retry.tool_text().ok() == Some("ABC"),
         "the retry in the same gateway session failed: {retry}"
+    );
+    Ok(())
+}
+
+/// The replayed call carries no token (the router removed it for the backend): it is
+/// admitted on the session's record, and the client sees only its answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_auth_on_a_backend_restart_is_invisible_to_the_client() -> Result<()> {
+    let authed = Authed::start(true).await?;
+    let text = authed.gateway.backend("text")?;
+    let session = authed.initialize().await?;
+    let reply = authed.upper(&session, 1).await?;
+    ensure!(reply.tool_text()? == "ABC", "{reply}");
+    let opened = text.stats().await?.initialize;
+
+    text.kill().await?;
+    text.restart().await?;
+    let replayed = authed.upper(&session, 2).await?;
+    ensure!(
+        replayed.tool_text().ok() == Some("ABC")
+            && replayed.message.as_ref().and_then(|m| m.get("id")) == Some(&json!(2)),
+        "the call after the restart was not replayed: {replayed}\n{}",
+        authed.gateway.log_tails()
+    );
+    for header in [
+        handoff::REFUSED_SESSION_HEADER,
+        handoff::REPLAY_SESSION_HEADER,
+        handoff::REPLAY_SERVER_HEADER,
+        handoff::REPLAYED_RESPONSE_HEADER,
+    ] {
+        ensure!(
+            !replayed.headers.contains_key(header),
+            "the client sees {header}: {replayed}"
+        );
+    }
+    ensure!(
+        text.stats().await?.initialize >= 1 && opened >= 1,
+        "the restarted backend opened no session"
+    );
+    Ok(())
+}
+
+/// Several clients, two callers per session, call a real rmcp backend in a loop; the backend
+/// is restarted (every backend session lost) while each session holds one. Calls are held
+/// while the backend is down (a call to a backend that is not listening is a different
+/// failure: it fails fast, see backends.rs); every call after the restart meets a lost
+/// session, concurrently, and none may fail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backend_restart_under_load_fails_no_call() -> Result<()> {
+    const SESSIONS: usize = 4;
+    const CALLS_PER_CALLER: u64 = 40;
+    let gateway = Gateway::start(GatewayOptions {
+        servers: &[ServerKind::Text],
+        discovery_interval: Some("1h"),
+        ..GatewayOptions::default()
+    })
+    .await?;
+    let raw = gateway.raw()?;
+    let gate = Arc::new(RwLock::new(()));
+    let (done, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let mut callers = Vec::new();
+    for _ in 0..SESSIONS {
+        let session = raw.initialize().await?;
+        for caller in 0..2_u64 {
+            let (raw, session, gate) = (raw.clone(), session.clone(), gate.clone());
+            let (done, failed) = (done.clone(), failed.clone());
+            callers.push(tokio::spawn(async move {
+                let mut failures = Vec::new();
+                for i in 0..CALLS_PER_CALLER {
+                    let _open = gate.read().await;
+                    let id = caller * 1000 + i;
+                    let call = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+                        "params": {"name": "text_upper", "arguments": {"text": "abc"}}});
+                    let reply = raw
+                        .post_with(&[(SESSION_HEADER, session.as_str())], call.to_string())
+                        .await;
+                    done.fetch_add(1, Ordering::Relaxed);
+                    match reply {
+                        Ok(reply) if reply.tool_text().ok() == Some("ABC") => {}
+                        Ok(reply) => {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                            failures.push(reply.to_string());
+                        }
+                        Err(error) => {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                            failures.push(format!("{error:#}"));
+                        }
+                    }
+                }
+                failures
+            }));
+        }
+    }
+    // Let every session reach the backend, then restart it between two calls of each.
+    eventually("every caller under way", || async {
+        let n = done.load(Ordering::Relaxed);
+        ensure!(n >= (SESSIONS as u64) * 2 * 5, "{n} calls so far");
+        Ok(())
+    })
+    .await?;
+    let text = gateway.backend("text")?;
+    let before = text.stats().await?.tool_calls;
+    {
+        let _closed = gate.write().await;
+        text.kill().await?;
+        text.restart().await?;
+    }
+    let mut failures = Vec::new();
+    for caller in callers {
+        failures.extend(caller.await?);
+    }
+    let attempted = done.load(Ordering::Relaxed);
+    let stats = text.stats().await?;
+    eprintln!(
+        "backend restart under load: {attempted} calls, {} failed; the restarted backend opened {} sessions for {} calls ({before} before the restart)",
+        failed.load(Ordering::Relaxed),
+        stats.initialize,
+        stats.tool_calls,
+    );
+    ensure!(attempted == (SESSIONS as u64) * 2 * CALLS_PER_CALLER);
+    ensure!(
+        failures.is_empty(),
+        "{} calls failed, e.g. {:?}",
+        failures.len(),
+        failures.first()
+    );
+    ensure!(
+        stats.initialize >= SESSIONS as u64,
+        "the restarted backend saw {} sessions opened",
+        stats.initialize
     );
     Ok(())
 }

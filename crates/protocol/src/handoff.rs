@@ -30,3 +30,50 @@ pub const LOST_GATEWAY_SESSION_HEADER: &str = "mcp-gateway-lost-session";
 
 /// Header of the internal request: the failed request's id as raw JSON text.
 pub const LOST_REQUEST_ID_HEADER: &str = "mcp-gateway-lost-request-id";
+
+// Replaying a call after a backend restart (standalone bootstrap, ext_proc mode).
+//
+// The router names the backend session in [`BACKEND_SESSION_HEADER`], and the backend
+// cluster's upstream `header_mutation` sets `Mcp-Session-Id` from it. A backend's 404 to such a request becomes a 307 in the cluster's upstream filters
+// (naming the refused backend session in [`REFUSED_SESSION_HEADER`] and the server in
+// [`REPLAY_SERVER_HEADER`]), which the route's internal redirect policy turns into the same
+// request again, body included, through the whole listener: the router sees the body as it
+// went to the backend, those two headers and the gateway session ([`REPLAY_SESSION_HEADER`]). It
+// forgets the refused backend session if it is still on record, opens a new one and routes
+// the body again to the same server, marked with [`REPLAYED_HEADER`] so that a second 404
+// is not redirected again (it gets the retryable error, through the hand-off above).
+
+/// Internal request header: the backend session id a routed request must carry upstream.
+pub const BACKEND_SESSION_HEADER: &str = "x-mcp-backend-session";
+
+/// Internal request header (`1`): this routed request is a replay.
+pub const REPLAYED_HEADER: &str = "x-mcp-replayed";
+
+/// Header of the replayed request (copied from the backend cluster's 307): the backend
+/// session id the backend refused.
+pub const REFUSED_SESSION_HEADER: &str = "mcp-gateway-refused-session";
+
+/// Header of the replayed request (copied from the backend cluster's 307): the server whose
+/// backend refused the session.
+pub const REPLAY_SERVER_HEADER: &str = "mcp-gateway-replay-server";
+
+/// Header of the replayed request (copied from the backend cluster's 307): the client's
+/// gateway session, from the router's `mcp` metadata. (Envoy's upstream filters change the
+/// request's own headers in place, so the redirect carries the refused backend session in
+/// `Mcp-Session-Id`.)
+pub const REPLAY_SESSION_HEADER: &str = "mcp-gateway-replay-session";
+
+/// `mcp` metadata key of the gateway session a routed request belongs to.
+pub const GATEWAY_SESSION_KEY: &str = "gateway_session";
+
+/// Header of the backend cluster's upstream response: the request was a replay already.
+pub const REPLAYED_RESPONSE_HEADER: &str = "mcp-gateway-replayed";
+
+/// gRPC metadata Envoy's ext_proc filter sends (`initial_metadata`, value `1`) when its
+/// backend clusters move [`BACKEND_SESSION_HEADER`] into `Mcp-Session-Id` and replay refused
+/// calls: the standalone bootstrap's clusters, served over ADS by the gateway itself.
+pub const UPSTREAM_SESSIONS_METADATA: &str = "x-mcp-gateway-upstream-sessions";
+
+/// Where the backend cluster's 307 points: Envoy needs an absolute URL; the router routes
+/// the replayed request again whatever its authority.
+pub const REPLAY_LOCATION: &str = "http://mcp-gateway.internal/mcp";

@@ -21,7 +21,7 @@ use mcp_gateway_config::{ConfigStore, Server};
 use mcp_gateway_credentials::BackendCredentials;
 use mcp_gateway_identity::Caller;
 use mcp_gateway_protocol::Limits;
-use mcp_gateway_protocol::transport;
+use mcp_gateway_protocol::{handoff, transport};
 use mcp_gateway_routing::{
     Backends, CredentialHeader, FieldValue, METADATA_NAMESPACE, Opened, Plan, Policy,
     RequestContext, RouteMetadata,
@@ -129,11 +129,19 @@ impl ExternalProcessor for Router {
         &self,
         request: tonic::Request<Streaming<ProcessingRequest>>,
     ) -> Result<tonic::Response<Self::ProcessStream>, Status> {
+        // Set by the standalone bootstrap's ext_proc filter, whose backend clusters move
+        // the backend session upstream and replay refused calls.
+        let upstream_sessions = request
+            .metadata()
+            .get(handoff::UPSTREAM_SESSIONS_METADATA)
+            .is_some_and(|v| v.as_bytes() == b"1");
         let inbound = request.into_inner();
         mcp_gateway_metrics::global().ext_proc_streams.inc();
         let state = self.0.clone();
+        let mut req = RequestState::default();
+        req.ctx.set_upstream_sessions(upstream_sessions);
         let stream = futures::stream::unfold(
-            (inbound, RequestState::default(), state),
+            (inbound, req, state),
             |(mut inbound, mut req, state)| async move {
                 match inbound.message().await {
                     Ok(Some(msg)) => {

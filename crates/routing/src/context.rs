@@ -32,6 +32,12 @@ pub struct RequestContext {
     pub(crate) denied: Option<RouteError>,
     /// The body's method as a metric label (`method::label`), once the body is parsed.
     pub(crate) method: Option<&'static str>,
+    /// Envoy moves the backend session into `Mcp-Session-Id` per upstream request and replays
+    /// a call whose backend session was refused (`handoff::UPSTREAM_SESSIONS_METADATA`).
+    pub(crate) upstream_sessions: bool,
+    /// This request replays a call on this server (its backend session was refused; see
+    /// `crate::replay`).
+    pub(crate) replay: Option<String>,
 }
 
 impl RequestContext {
@@ -39,6 +45,13 @@ impl RequestContext {
     /// plane that never calls this has every request refused while auth is on.
     pub fn set_authn(&mut self, authn: Authn) {
         self.authn = authn;
+    }
+
+    /// Tells the core that Envoy's backend clusters set `Mcp-Session-Id` from the internal
+    /// backend session header and replay refused calls (the standalone bootstrap's), so the
+    /// client's own session id stays on its request. Before the headers phase.
+    pub fn set_upstream_sessions(&mut self, on: bool) {
+        self.upstream_sessions = on;
     }
 
     /// The verified caller, once the headers phase accepted it (auth on).

@@ -262,3 +262,27 @@ fn listed_target<'a>(
 
 #[cfg(test)]
 mod tests;
+
+/// The target of a replayed call to `server` (see `crate::replay`): the body is the one the
+/// backend refused, its name already the server's own, so nothing is spliced; `exposed` is
+/// the name the client used, for policies. `None` for what is not replayed (only tool calls
+/// and prompts are: other requests name ids or URIs of the lost backend session).
+pub(crate) fn replayed<'a>(server: &'a Server, msg: &Message<'a>) -> Option<Target<'a>> {
+    if msg.kind() != Kind::Request {
+        return None;
+    }
+    let kind = match msg.method().map_or(Method::Other, Method::parse) {
+        Method::ToolsCall => Addressed::Tool,
+        Method::PromptsGet => Addressed::Prompt,
+        _ => return None,
+    };
+    let field = msg.param_str(&["name"])?;
+    Some(Target {
+        server,
+        exposed: Cow::Owned(format!("{}{}", server.tool_prefix, field.value)),
+        original: field.value,
+        range: field.range,
+        rewrite: false,
+        kind,
+    })
+}

@@ -25,6 +25,7 @@ mod metadata;
 mod method;
 mod plan;
 mod policy;
+mod replay;
 pub mod sidecar;
 mod sse;
 mod subset;

@@ -91,8 +91,8 @@ impl SessionLost {
         Plan::reject(&error, id)
     }
 
-    /// Whether `gateway` is a session of the hand-off's caller, or, when it names none, of
-    /// the subject on record for a backend session the hand-off names exactly.
+    /// Whether `gateway` is a session of the hand-off's caller, or else of the binding on
+    /// record for a backend session the hand-off names exactly.
     async fn valid_session(
         &self,
         backends: &impl Backends,
@@ -102,11 +102,10 @@ impl SessionLost {
         if backends.session_valid_for(gateway, subject) {
             return true;
         }
-        let (None, Some(server), Some(backend)) = (
-            subject,
-            self.server.as_deref(),
-            self.backend_session.as_deref(),
-        ) else {
+        // Without the backend's secret id this gains nothing, whoever calls.
+        let (Some(server), Some(backend)) =
+            (self.server.as_deref(), self.backend_session.as_deref())
+        else {
             return false;
         };
         match backends

@@ -17,7 +17,7 @@ const METHOD: &str = "method";
 /// Key: the server the request went to.
 const SERVER: &str = "server";
 /// Key: the gateway session whose backend session the request used.
-const GATEWAY_SESSION: &str = "gateway_session";
+const GATEWAY_SESSION: &str = mcp_gateway_protocol::handoff::GATEWAY_SESSION_KEY;
 /// Key: what the answer carries that must be rewritten (`task`, `read`).
 const REWRITE: &str = "rewrite";
 /// Key: the request id typed as the client sent it (a number or a string).

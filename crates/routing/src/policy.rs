@@ -10,7 +10,7 @@ use mcp_gateway_catalog::CatalogStore;
 use mcp_gateway_config::{ConfigStore, Server, session_binding};
 use mcp_gateway_protocol::origin::OriginPolicy;
 use mcp_gateway_protocol::transport::{self, Endpoint, Head};
-use mcp_gateway_protocol::{Limits, Message, TransportError, events};
+use mcp_gateway_protocol::{Limits, Message, TransportError, events, handoff};
 
 use mcp_gateway_identity::{CALLER_HEADER, Caller};
 
@@ -25,6 +25,7 @@ use crate::lost::SessionLost;
 use crate::metadata::{Rewrite, RouteMetadata};
 use crate::method::{Method, RESPONSE_LABEL, RESUME_LABEL};
 use crate::plan::{Plan, Respond, Route};
+use crate::replay::Replay;
 
 /// The routing core: the shared config and catalog, and the limits every request meets.
 pub struct Policy {
@@ -85,9 +86,19 @@ impl Policy {
             transport::OBSERVE.to_owned(),
         ];
         let mut head = Head::default();
+        let mut replay = Replay::default();
         for (key, value) in headers {
             match key {
                 transport::ROUTED_SERVER | transport::OBSERVE => {}
+                // The gateway's own, never a backend's to see; read only where Envoy replays.
+                handoff::REFUSED_SESSION_HEADER
+                | handoff::REPLAY_SERVER_HEADER
+                | handoff::REPLAY_SESSION_HEADER => {
+                    if ctx.upstream_sessions {
+                        replay.read(key, value);
+                    }
+                    remove.push(key.to_owned());
+                }
                 k if k.starts_with(transport::INTERNAL_PREFIX) => remove.push(key.to_owned()),
                 transport::REQUEST_ID if Auditor::global().is_some() => {
                     ctx.request_id = std::str::from_utf8(value).ok().map(str::to_owned);
@@ -123,7 +134,11 @@ impl Policy {
             }
             ctx.virtual_server = Some(name.to_owned());
         }
+        let replay = replay
+            .complete()
+            .filter(|_| method == transport::Method::Post);
         let mut set = Vec::new();
+        let mut unauthenticated = None;
         if let Some(auth) = config.auth() {
             let authn = std::mem::take(&mut ctx.authn);
             match authenticate(auth, authn, head.authorization().is_some()) {
@@ -133,6 +148,9 @@ impl Policy {
                     set.push((CALLER_HEADER, caller.to_forwarded().into_bytes()));
                     ctx.caller = Some(caller);
                 }
+                // A replay comes without the client's token (removed for the backend): its
+                // session is checked against the record below.
+                Err(error) if replay.is_some() => unauthenticated = Some(error),
                 // A POST is refused once its body is read, with the request's id; the
                 // session is not looked at (a refused caller learns nothing about it).
                 Err(error) if ctx.reads_body => {
@@ -144,6 +162,22 @@ impl Policy {
         }
         let subject = ctx.caller.as_ref().map(Caller::session_subject);
         let binding = session_binding(subject.as_deref(), ctx.virtual_server.as_deref());
+        if let Some(replay) = replay {
+            // Its `Mcp-Session-Id` is the refused backend session: the gateway session comes
+            // in the replay's own header.
+            let gateway = replay.session.clone();
+            match replay
+                .admit(backends, binding.as_deref(), unauthenticated)
+                .await
+            {
+                Ok(server) => {
+                    ctx.session = Some(gateway);
+                    ctx.replay = Some(server);
+                }
+                Err(error) => ctx.denied = Some(error),
+            }
+            return strip_and_set(remove, set);
+        }
         let session = head.session_id();
         if let Some(session) = session {
             if !backends.session_valid_for(session, binding.as_deref()) {
@@ -211,8 +245,15 @@ impl Policy {
             .await?;
         // Always watched: a resumed stream may carry server requests, task ids and event ids
         // to rewrite whatever the client declared, and resumes are rare.
-        let (mut set, remove) =
-            backend_headers(server, &opened, RESUME_LABEL, true, credential.as_ref());
+        // The session id goes on the request itself: a resumed GET is not replayed.
+        let (mut set, remove) = backend_headers(
+            server,
+            &opened,
+            RESUME_LABEL,
+            true,
+            credential.as_ref(),
+            None,
+        );
         set.push((transport::LAST_EVENT_ID, original.as_bytes().to_vec()));
         let metadata = RouteMetadata {
             method: Cow::Borrowed(RESUME_LABEL),
@@ -269,6 +310,9 @@ impl Policy {
         };
         ctx.method = Some(crate::method::label(msg.method()));
         let config = self.config.load();
+        if let Some(server) = ctx.replay.clone() {
+            return crate::replay::route_again(&config, backends, ctx, &msg, body, &server).await;
+        }
         let catalog = self.catalog.load();
         match decide(&config, &catalog, &msg) {
             Decision::Broker => Plan::Continue,
@@ -377,7 +421,7 @@ impl Policy {
 }
 
 /// A request bound for `target`: its backend session, the splice, headers and metadata.
-async fn route(
+pub(crate) async fn route(
     backends: &impl Backends,
     ctx: &mut RequestContext,
     msg: &Message<'_>,
@@ -408,7 +452,15 @@ async fn route(
     let rewrite =
         rewrite_of(target.kind, method, msg).filter(|r| *r != Rewrite::Read || target.rewrite);
     let observe = opened.client_may_be_asked || rewrite.is_some();
-    let (mut set, remove) = backend_headers(server, &opened, label, observe, credential.as_ref());
+    let upstream = ctx.upstream_sessions.then_some(ctx.replay.is_some());
+    let (mut set, remove) = backend_headers(
+        server,
+        &opened,
+        label,
+        observe,
+        credential.as_ref(),
+        upstream,
+    );
     set.push(("content-length", length.to_string().into_bytes()));
     if target.kind == Addressed::Tool {
         set.push((transport::ROUTED_TOOL, target.original.as_bytes().to_vec()));
@@ -473,12 +525,17 @@ fn strip_and_set(remove: Vec<String>, set: Vec<(&'static str, Vec<u8>)>) -> Plan
 /// no client credentials (the server's own `credential`, set by the plan, may replace the
 /// client's `Authorization`). `observe` selects the route with the response filter (see the
 /// xds crate).
+///
+/// `upstream`: `Some(replayed)` when Envoy's backend cluster sets `Mcp-Session-Id` from
+/// [`handoff::BACKEND_SESSION_HEADER`] (then the client's own session id stays on its
+/// request, for a replay), `None` when the request itself carries the backend's.
 fn backend_headers(
     server: &Server,
     backend: &Opened,
     method: &str,
     observe: bool,
     credential: Option<&CredentialHeader>,
+    upstream: Option<bool>,
 ) -> (Vec<(&'static str, Vec<u8>)>, Vec<String>) {
     let mut set = Vec::with_capacity(8);
     set.extend([
@@ -502,9 +559,15 @@ fn backend_headers(
     if credential.is_none_or(|c| c.name() != transport::AUTHORIZATION) {
         remove.push(transport::AUTHORIZATION.to_owned());
     }
-    match &backend.session_id {
-        Some(id) => set.push((transport::SESSION_ID, id.as_bytes().to_vec())),
-        None => remove.push(transport::SESSION_ID.to_owned()),
+    match (&backend.session_id, upstream) {
+        (Some(id), None) => set.push((transport::SESSION_ID, id.as_bytes().to_vec())),
+        (Some(id), Some(replayed)) => {
+            set.push((handoff::BACKEND_SESSION_HEADER, id.as_bytes().to_vec()));
+            if replayed {
+                set.push((handoff::REPLAYED_HEADER, b"1".to_vec()));
+            }
+        }
+        (None, _) => remove.push(transport::SESSION_ID.to_owned()),
     }
     (set, remove)
 }

@@ -3,6 +3,8 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use mcp_gateway_protocol::handoff::UPSTREAM_SESSIONS_METADATA;
+
 use crate::auth::{JWT_AUTHN_FILTER, JWT_AUTHN_TYPE};
 use crate::resources::{
     BACKEND_RESPONSE_FILTER, ROUTE_CONFIG_NAME, ROUTER_CLUSTER, STREAM_IDLE_TIMEOUT_SECS,
@@ -196,6 +198,12 @@ static_resources:
                 envoy_grpc:
                   cluster_name: {ROUTER_CLUSTER}
 {ext_proc_retry_policy}
+                # The backend clusters (over ADS) set each upstream request's session id
+                # from the router's internal header and replay a call whose backend session
+                # was refused: the router leaves the client's session id on the request.
+                initial_metadata:
+                - key: {UPSTREAM_SESSIONS_METADATA}
+                  value: "1"
               # Never let a request bypass the router.
               failure_mode_allow: false
               # Envoy picks a route from the client's own headers before any filter runs;

@@ -30,6 +30,7 @@ mod ads;
 mod auth;
 mod bootstrap;
 mod module;
+mod replay;
 mod resources;
 mod subscription;
 

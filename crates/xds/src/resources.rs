@@ -154,6 +154,11 @@ impl<'a> Backend<'a> {
             transport_socket: self.tls.then(|| tls_transport_socket(&self.address)),
             circuit_breakers: Some(generous_circuit_breakers()),
             outlier_detection: Some(gateway_failure_detection()),
+            typed_extension_protocol_options: [(
+                crate::replay::HTTP_PROTOCOL_OPTIONS.to_owned(),
+                crate::replay::protocol_options(&self.server.name),
+            )]
+            .into(),
             name,
             ..Default::default()
         }
@@ -179,8 +184,12 @@ impl<'a> Backend<'a> {
                 authority(&self.server.url),
             )),
             regex_rewrite: Some(whole_path_rewrite(self.server.url.path())),
+            // A call whose backend session the backend refused is replayed once (the
+            // cluster's 307, see `crate::replay`).
+            internal_redirect_policy: Some(crate::replay::internal_redirect()),
             ..sse_route_action()
         };
+        let replay_headers = crate::replay::RESPONSE_ONLY_HEADERS.map(str::to_owned);
         let mut observed_match = self.backend_match();
         observed_match.headers.push(HeaderMatcher {
             name: OBSERVE_HEADER.to_owned(),
@@ -193,12 +202,16 @@ impl<'a> Backend<'a> {
             r#match: Some(observed_match),
             action: Some(route::Action::Route(action.clone())),
             request_headers_to_remove: vec![OBSERVE_HEADER.to_owned()],
+            response_headers_to_remove: replay_headers.to_vec(),
             ..Default::default()
         };
         let mut plain = Route {
             r#match: Some(self.backend_match()),
             action: Some(route::Action::Route(action)),
-            response_headers_to_remove: vec![SESSION_HEADER.to_owned()],
+            response_headers_to_remove: [SESSION_HEADER.to_owned()]
+                .into_iter()
+                .chain(replay_headers)
+                .collect(),
             ..Default::default()
         };
         disable_response_filter(&mut plain);

@@ -86,7 +86,22 @@ fn route_action(vhost: &VirtualHost) -> &RouteAction {
             .typed_per_filter_config
             .contains_key(BACKEND_RESPONSE_FILTER)
     );
-    assert_eq!(plain.response_headers_to_remove, ["mcp-session-id"]);
+    // The replay's response headers reach no client; the plain route drops the backend's
+    // session id too.
+    let replay_headers = crate::replay::RESPONSE_ONLY_HEADERS.map(str::to_owned);
+    assert_eq!(route.response_headers_to_remove, replay_headers);
+    assert_eq!(plain.response_headers_to_remove[0], "mcp-session-id");
+    assert_eq!(plain.response_headers_to_remove[1..], replay_headers);
+    // Both follow one 307 of the backend cluster (a replay), copying its replay headers.
+    for backend_route in [route, plain] {
+        let Some(route::Action::Route(action)) = &backend_route.action else {
+            panic!("route action expected");
+        };
+        let redirect = action.internal_redirect_policy.as_ref().expect("redirects");
+        assert_eq!(redirect.redirect_response_codes, [307]);
+        assert_eq!(redirect.max_internal_redirects.map(|m| m.value), Some(1));
+        assert_eq!(redirect.response_headers_to_copy.len(), 3);
+    }
     assert_eq!(
         plain.r#match.as_ref().map(|m| &m.headers[..]),
         route.r#match.as_ref().map(|m| &m.headers[..1])

@@ -221,3 +221,119 @@ async fn with_auth_on_a_forged_hand_off_is_an_unknown_session() {
         assert!(backend_of(&h, &gw).await.is_some(), "kept for {backend:?}");
     }
 }
+
+/// A stream from the standalone bootstrap's ext_proc filter: its backend clusters set the
+/// session id upstream and replay refused calls.
+fn upstream_stream() -> RequestState {
+    let mut req = RequestState::default();
+    req.ctx.set_upstream_sessions(true);
+    req
+}
+
+fn set_of(resp: &ProcessingResponse) -> std::collections::HashMap<String, String> {
+    set_headers(common(resp)).into_iter().collect()
+}
+
+/// Envoy's replay of a call to calc whose backend session `refused` the backend refused.
+fn replay_headers(gateway: &str, refused: &str) -> Request {
+    headers(&[
+        (":method", "POST"),
+        ("mcp-session-id", refused),
+        (handoff::REFUSED_SESSION_HEADER, refused),
+        (handoff::REPLAY_SERVER_HEADER, "calc"),
+        (handoff::REPLAY_SESSION_HEADER, gateway),
+    ])
+}
+
+/// The body as the backend got it: the name is already the server's.
+const REPLAYED_BODY: &str =
+    r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"add"}}"#;
+
+#[tokio::test]
+async fn where_envoy_replays_the_backend_session_goes_in_the_internal_header() {
+    let h = Harness::new(1 << 20);
+    let gw = h.session().await;
+    let mut req = upstream_stream();
+    h.send(
+        &mut req,
+        headers(&[(":method", "POST"), ("mcp-session-id", &gw)]),
+    )
+    .await;
+    let call = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"calc_add"}}"#;
+    let set = set_of(&h.send(&mut req, body(call)).await);
+    assert_eq!(set[handoff::BACKEND_SESSION_HEADER], "backend-1");
+    assert!(
+        !set.contains_key("mcp-session-id"),
+        "the client's session id stays on its request: {set:?}"
+    );
+    assert!(!set.contains_key(handoff::REPLAYED_HEADER));
+}
+
+/// A genuine replay (it names the backend session on record) forgets that session and is
+/// routed again to the same server, the body as it is; opening the new backend session
+/// fails here (nothing listens), which the client is told about.
+#[tokio::test]
+async fn a_replay_forgets_the_refused_session_and_routes_the_body_again() {
+    let h = Harness::new(1 << 20);
+    let gw = h.session().await;
+    let mut req = upstream_stream();
+    let resp = h.send(&mut req, replay_headers(&gw, "backend-1")).await;
+    let removed = removed(common(&resp));
+    for header in [
+        handoff::REFUSED_SESSION_HEADER,
+        handoff::REPLAY_SERVER_HEADER,
+        handoff::REPLAY_SESSION_HEADER,
+    ] {
+        assert!(removed.contains(&header.to_owned()), "{header} removed");
+    }
+    assert!(backend_of(&h, &gw).await.is_none(), "forgotten");
+    let (_, err) = immediate(&h.send(&mut req, body(REPLAYED_BODY)).await);
+    let message = err["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("'calc'"), "routed to calc: {err}");
+    assert!(!message.contains("unknown tool"), "{err}");
+}
+
+/// A replay that does not name the backend session on record (another replay got there
+/// first, or a client sent the headers): nothing forgotten, an ordinary call to that server
+/// on the session's current backend session, marked as a replay (not replayed again).
+#[tokio::test]
+async fn a_replay_without_the_refused_session_forgets_nothing() {
+    let h = Harness::new(1 << 20);
+    let gw = h.session().await;
+    let mut req = upstream_stream();
+    h.send(&mut req, replay_headers(&gw, "backend-0")).await;
+    assert!(backend_of(&h, &gw).await.is_some(), "kept");
+    let set = set_of(&h.send(&mut req, body(REPLAYED_BODY)).await);
+    assert_eq!(set[handoff::BACKEND_SESSION_HEADER], "backend-1");
+    assert_eq!(set[handoff::REPLAYED_HEADER], "1");
+    assert_eq!(set["x-mcp-toolname"], "add");
+}
+
+/// Where Envoy does not replay (no metadata on the stream), the replay headers are only
+/// removed: the call is an ordinary one, by the name it carries.
+#[tokio::test]
+async fn without_replays_the_headers_change_nothing() {
+    let h = Harness::new(1 << 20);
+    let gw = h.session().await;
+    let mut req = RequestState::default();
+    let mut hs = replay_headers(&gw, "backend-1");
+    if let Request::RequestHeaders(http) = &mut hs
+        && let Some(map) = http.headers.as_mut()
+    {
+        for header in &mut map.headers {
+            if header.key == "mcp-session-id" {
+                header.raw_value = gw.as_bytes().to_vec();
+            }
+        }
+    }
+    h.send(&mut req, hs).await;
+    assert!(backend_of(&h, &gw).await.is_some(), "kept");
+    let (_, err) = immediate(&h.send(&mut req, body(REPLAYED_BODY)).await);
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("add"),
+        "an unknown name: {err}"
+    );
+}

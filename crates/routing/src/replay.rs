@@ -1,0 +1,140 @@
+//! A call replayed by Envoy after its backend refused the backend session (the backend
+//! restarted or expired it): the 404 became a 307 in the backend cluster's upstream filters,
+//! and the route's internal redirect sent the same request, body included, through the
+//! listener again (see `mcp_gateway_protocol::handoff` for the headers).
+//!
+//! The request arrives with the body as the backend got it (its name already the server's),
+//! the refused backend session id (also in `Mcp-Session-Id`: Envoy's upstream filters set it
+//! in place), the server and the client's gateway session.
+//! The router forgets that backend session if it is still the one on record, opens a new one
+//! (once, as for any first call) and routes the body again to the same server, checking
+//! policy on the name the client used. A second refusal is not replayed again.
+//!
+//! Only the standalone bootstrap's Envoy replays (its ext_proc filter says so with
+//! `handoff::UPSTREAM_SESSIONS_METADATA`); elsewhere these headers are only removed.
+
+use mcp_gateway_config::Config;
+use mcp_gateway_protocol::{Message, handoff};
+
+use crate::RouteError;
+use crate::backends::Backends;
+use crate::context::RequestContext;
+use crate::plan::Plan;
+
+/// The replay headers of a request, while they are read.
+#[derive(Debug, Default)]
+pub(crate) struct Replay {
+    server: Option<String>,
+    refused: Option<String>,
+    session: Option<String>,
+}
+
+/// A request that names both a server and a refused backend session.
+#[derive(Debug)]
+pub(crate) struct Replayed {
+    server: String,
+    refused: String,
+    /// The client's gateway session.
+    pub(crate) session: String,
+}
+
+impl Replay {
+    /// Takes in one of the replay headers.
+    pub(crate) fn read(&mut self, key: &str, value: &[u8]) {
+        let slot = match key {
+            handoff::REPLAY_SERVER_HEADER => &mut self.server,
+            handoff::REFUSED_SESSION_HEADER => &mut self.refused,
+            handoff::REPLAY_SESSION_HEADER => &mut self.session,
+            _ => return,
+        };
+        *slot = std::str::from_utf8(value)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned);
+    }
+
+    /// The replay, when both headers were there.
+    pub(crate) fn complete(self) -> Option<Replayed> {
+        Some(Replayed {
+            server: self.server?,
+            refused: self.refused?,
+            session: self.session?,
+        })
+    }
+}
+
+impl Replayed {
+    /// Whether the replay may go on, and to which server.
+    ///
+    /// Genuine when it names the backend session on record for (`gateway`, server): only
+    /// the backend and the gateway know that id. Then the session is checked against the
+    /// subject on record (with auth on the replay carries no token: the router removed it
+    /// for the backend), and the refused backend session is forgotten. Otherwise (another
+    /// replay of the same session got there first, or a client sent these headers itself)
+    /// it is an ordinary call to that server when the session is the caller's (`subject`: its
+    /// session binding); else the retryable error (with auth on the replay has no token; the
+    /// client's retry carries it).
+    pub(crate) async fn admit(
+        self,
+        backends: &impl Backends,
+        subject: Option<&str>,
+        unauthenticated: Option<RouteError>,
+    ) -> Result<String, RouteError> {
+        let gateway = self.session.as_str();
+        let bound = backends
+            .bound_subject_if_current(gateway, &self.server, &self.refused)
+            .await;
+        let genuine = bound.is_some_and(|bound| {
+            (subject.is_none() || subject == bound.as_deref())
+                && backends.session_valid_for(gateway, bound.as_deref())
+        });
+        if genuine {
+            backends
+                .forget_if_current(gateway, &self.server, &self.refused)
+                .await;
+            return Ok(self.server);
+        }
+        // The replayed request's path is the gateway's own endpoint, so a session bound to a
+        // virtual server is not recognised here either: the retryable error, whose retry
+        // comes on the client's own endpoint.
+        match unauthenticated {
+            None if backends.session_valid_for(gateway, subject) => Ok(self.server),
+            _ => Err(RouteError::BackendSessionLost {
+                server: self.server,
+            }),
+        }
+    }
+}
+
+/// The body phase of a replay to `server`: routed again as it is (only tool calls and
+/// prompts; anything else, or a server no longer enabled, gets the retryable error).
+pub(crate) async fn route_again(
+    config: &Config,
+    backends: &impl Backends,
+    ctx: &mut RequestContext,
+    msg: &Message<'_>,
+    body: &[u8],
+    server: &str,
+) -> Plan {
+    let id = msg.id_raw();
+    let lost = RouteError::BackendSessionLost {
+        server: server.to_owned(),
+    };
+    // Without the caller (auth on: its token was removed for the backend) a policy or a
+    // per-caller credential cannot be had; the client's retry carries them.
+    let callerless = config.auth().is_some() && ctx.caller.is_none();
+    let Some(target) = config
+        .server(server)
+        .filter(|s| s.enabled)
+        .and_then(|server| crate::decision::replayed(server, msg))
+    else {
+        return Plan::reject(&lost, id);
+    };
+    if let Err(error) = crate::authz::authorize(config, ctx, msg, &target) {
+        return Plan::reject(if callerless { &lost } else { &error }, id);
+    }
+    match crate::policy::route(backends, ctx, msg, body, target).await {
+        Ok(plan) => plan,
+        Err(error) => Plan::reject(if callerless { &lost } else { &error }, id),
+    }
+}
