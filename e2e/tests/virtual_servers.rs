@@ -18,7 +18,7 @@ use serde_json::json;
 const INVALID_PARAMS: i32 = -32602;
 
 const VIRTUAL_SERVERS: &str = "virtualServers:
-- {name: maths, tools: [calc_add, calc_multiply]}
+- {name: maths, tools: [calc_add, calc_multiply], hostnames: [maths.mcp.example]}
 - {name: texts, servers: [text]}
 ";
 
@@ -137,6 +137,38 @@ async fn a_virtual_server_exposes_only_its_subset(mode: Mode) -> Result<()> {
         .chain(ServerKind::Text.exposed_tools())
         .collect();
     ensure!(all == everything, "/mcp listed {all:?}");
+
+    // The virtual server's host name serves it on /mcp too.
+    let host = [("host", "maths.mcp.example")];
+    let initialize = json!({
+        "jsonrpc": "2.0", "id": 0, "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                   "clientInfo": {"name": "e2e", "version": "0"}},
+    });
+    let opened = plain.post_with(&host, initialize.to_string()).await?;
+    let by_host = opened.session_id().with_context(|| format!("{opened}"))?;
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).to_string();
+    let headers = [host[0], ("mcp-session-id", by_host)];
+    let listed = plain.post_with(&headers, list.clone()).await?;
+    let names: BTreeSet<&str> = listed.result()?["tools"]
+        .as_array()
+        .context("a tools array")?
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    ensure!(
+        names == BTreeSet::from(["calc_add", "calc_multiply"]),
+        "maths.mcp.example/mcp listed {names:?}"
+    );
+    let divide = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                        "params": {"name": "calc_divide", "arguments": {"a": 1, "b": 1}}});
+    let refused = plain.post_with(&headers, divide.to_string()).await?;
+    ensure!(
+        refused.error_code() == Some(i64::from(INVALID_PARAMS)),
+        "{refused}"
+    );
+    let elsewhere = plain.post(Some(by_host), list).await?;
+    ensure!(elsewhere.status == forged.status, "{elsewhere}");
 
     let unknown = RawClient::new(&gateway.envoy_url("/v/nope/mcp"))?
         .initialize_as("2025-06-18")

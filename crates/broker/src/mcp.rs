@@ -34,8 +34,11 @@ pub(crate) async fn post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let endpoint = transport::virtual_server_name(uri.path());
-    handle_post(&state, endpoint, &headers, &body)
+    let endpoint = match endpoint(&state, &uri, &headers) {
+        Ok(endpoint) => endpoint,
+        Err(error) => return error.into_response(),
+    };
+    handle_post(&state, endpoint.as_deref(), &headers, &body)
         .await
         .unwrap_or_else(IntoResponse::into_response)
 }
@@ -232,10 +235,11 @@ pub(crate) async fn get(
         Err(error) => return error.into_response(),
     };
     let subject = caller.as_ref().map(Caller::session_subject);
-    let binding = session_binding(
-        subject.as_deref(),
-        transport::virtual_server_name(uri.path()),
-    );
+    let endpoint = match endpoint(&state, &uri, &headers) {
+        Ok(endpoint) => endpoint,
+        Err(error) => return error.into_response(),
+    };
+    let binding = session_binding(subject.as_deref(), endpoint.as_deref());
     let session = require_session(&state, &headers, binding.as_deref()).await;
     let session = match session {
         Ok(id) => id.to_owned(),
@@ -309,10 +313,11 @@ pub(crate) async fn delete(
         Err(error) => return error.into_response(),
     };
     let subject = caller.as_ref().map(Caller::session_subject);
-    let binding = session_binding(
-        subject.as_deref(),
-        transport::virtual_server_name(uri.path()),
-    );
+    let endpoint = match endpoint(&state, &uri, &headers) {
+        Ok(endpoint) => endpoint,
+        Err(error) => return error.into_response(),
+    };
+    let binding = session_binding(subject.as_deref(), endpoint.as_deref());
     if state.ids.verify(id, binding.as_deref()).is_err() {
         return BrokerError::unknown_session().into_response();
     }
@@ -347,10 +352,11 @@ pub(crate) async fn transport(
     if let Err(error) = transport::check(&head, &state.origins) {
         return BrokerError::from(error).into_response();
     }
-    if let Some(name) = head.virtual_server()
-        && state.config.load().virtual_server(name).is_none()
+    if let Err(error) = state
+        .config
+        .load()
+        .virtual_server_for(head.virtual_server(), head.authority())
     {
-        let error = TransportError::UnknownVirtualServer(name.to_owned());
         return BrokerError::from(error).into_response();
     }
     next.run(request).await
@@ -359,6 +365,24 @@ pub(crate) async fn transport(
 /// A path the transport rules allow but no route serves (none today).
 pub(crate) async fn not_found(uri: Uri) -> Response {
     BrokerError::from(TransportError::NotFound(uri.path().to_owned())).into_response()
+}
+
+/// The virtual server a request addresses, by its path or its host (see
+/// `Config::virtual_server_for`, the router's rule too); `None` for plain `/mcp`.
+fn endpoint(
+    state: &BrokerState,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<Option<String>, BrokerError> {
+    let config = state.config.load();
+    let authority = uri
+        .authority()
+        .map(|a| a.as_str())
+        .or_else(|| header_str(headers, header::HOST.as_str()));
+    config
+        .virtual_server_for(transport::virtual_server_name(uri.path()), authority)
+        .map(|v| v.map(|v| v.name.clone()))
+        .map_err(BrokerError::from)
 }
 
 /// The verified caller of this request, whose [`Caller::session_subject`] its session is

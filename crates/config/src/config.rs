@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use mcp_gateway_protocol::TransportError;
 use url::Url;
 
 use crate::auth::{self, Auth};
@@ -25,6 +26,8 @@ pub struct Config {
     policy: Option<Policy>,
     token_client: Option<TokenClient>,
     virtual_servers: HashMap<String, VirtualServer>,
+    /// Whether some virtual server has a hostname (else the host is never looked at).
+    virtual_hosts: bool,
 }
 
 /// One backend MCP server.
@@ -108,6 +111,34 @@ impl Config {
         self.virtual_servers.get(name)
     }
 
+    /// The virtual server a request addresses: the one its path names (`/v/<name>/mcp`:
+    /// `path_name`), else on `/mcp` the one whose hostname is the request's `authority`
+    /// (a port is ignored); `None` for plain `/mcp`. A path naming no configured virtual server
+    /// is [`TransportError::UnknownVirtualServer`]. Router and broker both decide this here.
+    pub fn virtual_server_for(
+        &self,
+        path_name: Option<&str>,
+        authority: Option<&str>,
+    ) -> Result<Option<&VirtualServer>, TransportError> {
+        if let Some(name) = path_name {
+            return self
+                .virtual_server(name)
+                .map(Some)
+                .ok_or_else(|| TransportError::UnknownVirtualServer(name.to_owned()));
+        }
+        let Some(authority) = authority.filter(|_| self.virtual_hosts) else {
+            return Ok(None);
+        };
+        let host = authority
+            .rsplit_once(':')
+            .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+            .map_or(authority, |(host, _)| host);
+        Ok(self
+            .virtual_servers
+            .values()
+            .find(|v| v.hostnames.iter().any(|h| h.eq_ignore_ascii_case(host))))
+    }
+
     /// Every virtual server, sorted by name.
     pub fn virtual_servers(&self) -> impl Iterator<Item = &VirtualServer> {
         let mut all: Vec<&VirtualServer> = self.virtual_servers.values().collect();
@@ -180,6 +211,7 @@ impl TryFrom<RawConfig> for Config {
         } else {
             HashMap::new()
         };
+        let virtual_hosts = virtual_servers.values().any(|v| !v.hostnames.is_empty());
         if errors.is_empty() {
             Ok(Self {
                 servers,
@@ -187,6 +219,7 @@ impl TryFrom<RawConfig> for Config {
                 policy,
                 token_client,
                 virtual_servers,
+                virtual_hosts,
             })
         } else {
             Err(ConfigError::Invalid { path: None, errors })

@@ -7,6 +7,7 @@
 //!     tools: [news_headlines]        # and these exposed tool names,
 //!     prompts: [news_summary]        # prompt names,
 //!     resources: ["news+docs://{id}"] # resource URIs and URI templates (exact, as listed)
+//!     hostnames: [weather.mcp.example.com] # also served on /mcp of these hosts
 //! ```
 //!
 //! Names are exact (no patterns): the gateway's exposed names, prefix included. A resource
@@ -41,6 +42,9 @@ pub struct RawVirtualServer {
     /// Exposed resource URIs and URI templates.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<String>,
+    /// Hosts whose `/mcp` is this virtual server too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hostnames: Vec<String>,
 }
 
 /// A validated virtual server, its subset precomputed as sets (checked without allocating).
@@ -55,6 +59,9 @@ pub struct VirtualServer {
     templates: Vec<String>,
     /// Equal for equal subsets (across reloads too): the key of cached filtered lists.
     pub fingerprint: u64,
+    /// Hosts (lower case) whose `/mcp` is this virtual server, unique among virtual servers
+    /// and not an enabled server's hostname.
+    pub hostnames: Vec<String>,
 }
 
 impl VirtualServer {
@@ -104,6 +111,7 @@ pub(crate) fn validate(
     errors: &mut Vec<FieldError>,
 ) -> HashMap<String, VirtualServer> {
     let mut out = HashMap::with_capacity(raw.len());
+    let mut hosts: HashMap<String, String> = HashMap::new();
     for (i, entry) in raw.into_iter().enumerate() {
         let at = |field: &str| format!("virtualServers[{i}].{field}");
         let before = errors.len();
@@ -155,6 +163,30 @@ pub(crate) fn validate(
                 }
             }
         }
+        for (j, host) in entry.hostnames.iter().enumerate() {
+            let at = format!("virtualServers[{i}].hostnames[{j}]");
+            let lower = host.to_ascii_lowercase();
+            if let Some(problem) = crate::validation::hostname_problem(host) {
+                errors.push(FieldError::at(at, Some(host), problem));
+            } else if let Some(other) = hosts.get(&lower) {
+                errors.push(FieldError::at(
+                    at,
+                    Some(host),
+                    format!("is already a hostname of virtual server {other:?}"),
+                ));
+            } else if let Some(server) = servers
+                .iter()
+                .find(|s| s.enabled && s.hostname.eq_ignore_ascii_case(host))
+            {
+                errors.push(FieldError::at(
+                    at,
+                    Some(host),
+                    format!("is the hostname of server {:?}", server.name),
+                ));
+            } else {
+                hosts.insert(lower, name.clone());
+            }
+        }
         if errors.len() > before {
             continue;
         }
@@ -184,6 +216,11 @@ pub(crate) fn validate(
             ],
             templates,
             fingerprint: hasher.finish(),
+            hostnames: entry
+                .hostnames
+                .iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect(),
         };
         out.insert(name, virtual_server);
     }
@@ -203,6 +240,7 @@ impl From<&VirtualServer> for RawVirtualServer {
             tools: sorted(&mut v.names(Offering::Tool)),
             prompts: sorted(&mut v.names(Offering::Prompt)),
             resources: sorted(&mut v.names(Offering::Resource)),
+            hostnames: v.hostnames.clone(),
         }
     }
 }

@@ -54,6 +54,10 @@ pub struct MCPVirtualServerSpec {
     /// Exposed resource URIs and URI templates.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<String>,
+    /// Host names whose `/mcp` is this virtual server too (the broker's HTTPRoute must
+    /// accept them: the chart's `brokerRoute.hostnames`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hostnames: Vec<String>,
 }
 
 /// An `MCPServer` by name.
@@ -189,6 +193,7 @@ fn entry(
         tools: object.spec.tools.clone(),
         prompts: object.spec.prompts.clone(),
         resources: object.spec.resources.clone(),
+        hostnames: object.spec.hostnames.clone(),
     })
 }
 

@@ -114,6 +114,8 @@ pub enum Endpoint {
 pub struct Head<'a> {
     method: &'a [u8],
     path: &'a [u8],
+    /// `:authority` (HTTP/2, Envoy's ext_proc) or `host` (HTTP/1.1).
+    authority: &'a [u8],
     values: [Option<&'a [u8]>; SINGLE.len()],
     repeated: Option<&'static str>,
 }
@@ -134,6 +136,8 @@ impl<'a> Head<'a> {
         match name {
             ":method" => self.method = value,
             ":path" => self.path = value,
+            ":authority" => self.authority = value,
+            "host" if self.authority.is_empty() => self.authority = value,
             _ => {
                 let Some(at) = SINGLE.iter().position(|single| *single == name) else {
                     return;
@@ -163,6 +167,13 @@ impl<'a> Head<'a> {
     /// The virtual server the path names (`/v/<name>/mcp`); `None` for `/mcp` and others.
     pub fn virtual_server(&self) -> Option<&'a str> {
         virtual_server_name(std::str::from_utf8(self.path).ok()?)
+    }
+
+    /// The host the request was sent to (`:authority`, else `Host`), when sent as text.
+    pub fn authority(&self) -> Option<&'a str> {
+        std::str::from_utf8(self.authority)
+            .ok()
+            .filter(|a| !a.is_empty())
     }
 
     /// Whether the request is a POST (whose body carries a JSON-RPC id).

@@ -125,14 +125,11 @@ impl Policy {
         };
         ctx.reads_body = method == transport::Method::Post;
         let config = self.config.load();
-        // A virtual server's endpoint: its name must be configured; its subset is enforced on
+        // A virtual server's endpoint (by path, or by host on /mcp): its subset is enforced on
         // the body, and its sessions are bound to it.
-        if let Some(name) = head.virtual_server() {
-            if config.virtual_server(name).is_none() {
-                let error = TransportError::UnknownVirtualServer(name.to_owned());
-                return Plan::reject(&RouteError::Transport(error), None);
-            }
-            ctx.virtual_server = Some(name.to_owned());
+        match config.virtual_server_for(head.virtual_server(), head.authority()) {
+            Ok(endpoint) => ctx.virtual_server = endpoint.map(|v| v.name.clone()),
+            Err(error) => return Plan::reject(&RouteError::Transport(error), None),
         }
         let replay = replay
             .complete()

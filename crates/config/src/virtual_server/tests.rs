@@ -118,3 +118,65 @@ fn sessions_are_bound_to_their_endpoint() {
     assert!(a.is_some() && a != b);
     assert_ne!(session_binding(Some("1:x"), Some("a")), a);
 }
+
+#[test]
+fn hostnames_select_a_virtual_server_on_mcp() {
+    let config = with(
+        "- {name: w, servers: [weather], hostnames: [Weather.Example.com]}
+- {name: n, servers: [news]}
+",
+    )
+    .unwrap();
+    let name = |path: Option<&str>, host: Option<&str>| {
+        config
+            .virtual_server_for(path, host)
+            .map(|v| v.map(|v| v.name.clone()))
+    };
+    assert_eq!(name(None, None), Ok(None));
+    assert_eq!(name(None, Some("gateway.example.com")), Ok(None));
+    assert_eq!(
+        name(None, Some("weather.example.com")),
+        Ok(Some("w".into()))
+    );
+    assert_eq!(
+        name(None, Some("WEATHER.example.com:8888")),
+        Ok(Some("w".into()))
+    );
+    assert_eq!(
+        name(Some("n"), Some("weather.example.com")),
+        Ok(Some("n".into())),
+        "the path decides"
+    );
+    assert_eq!(
+        name(Some("x"), None),
+        Err(mcp_gateway_protocol::TransportError::UnknownVirtualServer(
+            "x".into()
+        ))
+    );
+}
+
+#[test]
+fn hostnames_are_checked() {
+    let cases = [
+        (
+            "- {name: w, servers: [weather], hostnames: ['a:80']}",
+            "hostnames[0]",
+            "port",
+        ),
+        (
+            "- {name: w, servers: [weather], hostnames: [a.example]}\n- {name: v, servers: [news], hostnames: [A.example]}",
+            "virtualServers[1].hostnames[0]",
+            "already a hostname of virtual server \"w\"",
+        ),
+        (
+            "- {name: w, servers: [weather], hostnames: [news]}",
+            "virtualServers[0].hostnames[0]",
+            "hostname of server \"news\"",
+        ),
+    ];
+    for (yaml, field, message) in cases {
+        let text = problems(yaml);
+        assert!(text.contains(field), "{yaml}: {text}");
+        assert!(text.contains(message), "{yaml}: {text}");
+    }
+}

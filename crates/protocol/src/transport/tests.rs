@@ -214,3 +214,25 @@ impl<'a> TapPush<'a> for Head<'a> {
         self
     }
 }
+
+#[test]
+fn authority_comes_from_authority_or_host() {
+    assert_eq!(head("GET", "/mcp", &[]).authority(), None);
+    assert_eq!(
+        head("GET", "/mcp", &[(":authority", "a.example:8888")]).authority(),
+        Some("a.example:8888")
+    );
+    assert_eq!(
+        head("GET", "/mcp", &[("host", "b.example")]).authority(),
+        Some("b.example")
+    );
+    assert_eq!(
+        head(
+            "GET",
+            "/mcp",
+            &[(":authority", "a.example"), ("host", "b.example")]
+        )
+        .authority(),
+        Some("a.example")
+    );
+}
