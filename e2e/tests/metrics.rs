@@ -103,6 +103,54 @@ async fn metrics_count_calls_through_envoy() -> Result<()> {
     )?;
     expect(&text, "mcp_gateway_sessions", |n| n >= 1.0)?;
     expect(&text, "mcp_gateway_config_in_sync", |n| n == 1.0)?;
+    let listed = sample(
+        &text,
+        r#"mcp_gateway_discovery_last_success_timestamp_seconds{server="calc"}"#,
+    )
+    .context("no last listing of calc")?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs_f64();
+    ensure!(
+        (now - 60.0..=now + 1.0).contains(&listed),
+        "calc last listed at {listed}, now {now}"
+    );
+
+    // The running binary exports every name of the checked list the chart's Grafana
+    // dashboard is validated against (crates/metrics/exported-names.txt), and no other.
+    let list = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../crates/metrics/exported-names.txt"),
+    )?;
+    let checked: std::collections::BTreeSet<&str> = list.lines().collect();
+    let mut exported = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("# TYPE ") else {
+            continue;
+        };
+        let mut parts = rest.split_whitespace();
+        let (Some(name), Some(kind)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        match kind {
+            "counter" => {
+                exported.insert(format!("{name}_total"));
+            }
+            "histogram" => {
+                for suffix in ["_bucket", "_sum", "_count"] {
+                    exported.insert(format!("{name}{suffix}"));
+                }
+            }
+            _ => {
+                exported.insert(name.to_owned());
+            }
+        }
+    }
+    let exported: std::collections::BTreeSet<&str> = exported.iter().map(String::as_str).collect();
+    ensure!(
+        exported == checked,
+        "/metrics exports {exported:?}, the checked list has {checked:?}"
+    );
 
     // Bounded: the made-up names appear nowhere, and the call series are few.
     ensure!(
