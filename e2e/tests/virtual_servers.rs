@@ -14,6 +14,9 @@ use mcp_gateway_e2e::{
 use reqwest::StatusCode;
 use serde_json::json;
 
+/// What the gateway logs when it refuses a config file.
+const REJECTED: &str = "configuration rejected";
+
 /// JSON-RPC "invalid params": the code of an unknown tool.
 const INVALID_PARAMS: i32 = -32602;
 
@@ -170,9 +173,58 @@ async fn a_virtual_server_exposes_only_its_subset(mode: Mode) -> Result<()> {
     let elsewhere = plain.post(Some(by_host), list).await?;
     ensure!(elsewhere.status == forged.status, "{elsewhere}");
 
+    // Prompts are restricted too: texts has text's, maths none.
+    let text_prompts: BTreeSet<String> = ServerKind::Text.exposed_prompts().collect();
+    ensure!(prompt_names(&texts, &text_session).await? == text_prompts);
+    ensure!(prompt_names(&maths, &session).await?.is_empty());
+    let explain = maths
+        .request(
+            Some(&session),
+            4,
+            "prompts/get",
+            json!({"name": "calc_explain"}),
+        )
+        .await?;
+    ensure!(
+        explain.error_message() == Some("unknown prompt \"calc_explain\""),
+        "{explain}"
+    );
+
+    // A config with a bad virtual server is refused whole: the last good one keeps serving.
+    let rejections = gateway.gateway_log().matches(REJECTED).count();
+    gateway.write_config(&format!(
+        "{config}{VIRTUAL_SERVERS}- {{name: broken, servers: [nowhere]}}\n"
+    ))?;
+    eventually("the gateway to reject the config", || async {
+        let log = gateway.gateway_log();
+        ensure!(
+            log.matches(REJECTED).count() > rejections,
+            "not rejected yet"
+        );
+        ensure!(log.contains("nowhere"), "the rejection names the field");
+        Ok(())
+    })
+    .await?;
+    let names = maths.tool_names(&session).await?;
+    ensure!(names.len() == 2, "after the rejected reload: {names:?}");
+
     let unknown = RawClient::new(&gateway.envoy_url("/v/nope/mcp"))?
         .initialize_as("2025-06-18")
         .await?;
     ensure!(unknown.status == StatusCode::NOT_FOUND, "{unknown}");
     Ok(())
+}
+
+/// The prompt names `prompts/list` shows the session.
+async fn prompt_names(raw: &RawClient, session: &str) -> Result<BTreeSet<String>> {
+    let reply = raw
+        .request(Some(session), 3, "prompts/list", json!({}))
+        .await?;
+    let names = reply.result()?["prompts"]
+        .as_array()
+        .with_context(|| format!("{reply}"))?
+        .iter()
+        .filter_map(|p| p["name"].as_str().map(str::to_owned))
+        .collect();
+    Ok(names)
 }
