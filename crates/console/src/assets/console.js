@@ -116,7 +116,8 @@ function renderCalls(status) {
   });
   set("calls", ...rows);
   set("calls-note", calls.length
-    ? "Routed calls and denials, newest first; the decision time is the router's."
+    ? "Routed calls and denials, newest first. Check: the time the gateway's policy check " +
+      "took; a call's own duration and status are in Envoy's access log (by request id)."
     : "No calls yet.");
 }
 
