@@ -159,3 +159,50 @@ async fn make_run_says_when_each_component_is_ready() -> Result<()> {
     );
     Ok(())
 }
+
+/// `make local-env-setup` (a kind cluster, too heavy for this suite) says how long each
+/// step took through `step` in scripts/k8s/lib.sh; this runs that function itself.
+#[tokio::test]
+async fn k8s_steps_say_how_long_they_took() -> Result<()> {
+    let run = |script: &'static str| {
+        let workspace = workspace();
+        async move {
+            Command::new("bash")
+                .arg("-c")
+                .arg(format!(
+                    "set -euo pipefail; K8S_SCRIPT=t; source scripts/k8s/lib.sh; {script}"
+                ))
+                .current_dir(workspace)
+                .output()
+                .await
+                .context("bash")
+        }
+    };
+    let output = run(r#"step "nap" sleep 1; step "blink" true"#).await?;
+    let said = String::from_utf8_lossy(&output.stderr);
+    ensure!(output.status.success(), "{said}");
+    let lines: Vec<&str> = said.lines().collect();
+    let nap = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("t: nap: done in "))
+        .with_context(|| format!("no timing of nap:\n{said}"))?;
+    let (took, total) = nap
+        .strip_suffix("s so far)")
+        .and_then(|rest| rest.split_once("s ("))
+        .with_context(|| format!("{nap:?}"))?;
+    ensure!(took.parse::<u64>()? >= 1, "{nap:?}");
+    ensure!(total.parse::<u64>()? >= 1, "{nap:?}");
+    ensure!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("t: blink: done in 0s (")),
+        "{said}"
+    );
+    // A failing step stops the script without claiming it was done.
+    let output = run(r#"step "broken" false; echo after"#).await?;
+    ensure!(!output.status.success());
+    let said = String::from_utf8_lossy(&output.stderr);
+    ensure!(!said.contains("broken: done"), "{said}");
+    ensure!(!String::from_utf8_lossy(&output.stdout).contains("after"));
+    Ok(())
+}

@@ -35,6 +35,15 @@ log() {
     printf '%s: %s\n' "${K8S_SCRIPT:-k8s}" "$*" >&2
 }
 
+# step WHAT CMD...: runs CMD (a long wait: a cluster, an install, a build) and then says how
+# long WHAT took and how long the script has run, so a person sees where time goes.
+step() {
+    local what="$1" started="${SECONDS}"
+    shift
+    "$@"
+    log "${what}: done in $((SECONDS - started))s (${SECONDS}s so far)"
+}
+
 die() {
     log "error: $*"
     exit 1

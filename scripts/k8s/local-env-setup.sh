@@ -10,6 +10,7 @@
 #   6. deploys the example MCP servers calc and text with their HTTPRoutes and MCPServers;
 #   7. waits until a tool call through the gateway works, and prints how to connect.
 #
+# Each step ends with a line saying how long it took (`local-env-setup: chart: done in 41s`).
 # Running it again updates everything in place. Versions: see scripts/k8s/lib.sh.
 set -euo pipefail
 
@@ -160,16 +161,16 @@ wait_until_ready() {
 }
 
 main() {
-    check_prerequisites
-    create_cluster
+    step "prerequisites" check_prerequisites
+    step "kind cluster" create_cluster
     case "${GATEWAY_PROVIDER}" in
-        envoy-gateway) install_envoy_gateway ;;
-        istio) install_istio ;;
+        envoy-gateway) step "Envoy Gateway" install_envoy_gateway ;;
+        istio) step "Istio" install_istio ;;
     esac
-    build_and_load_image
-    install_chart
-    deploy_test_servers
-    wait_until_ready
+    step "image" build_and_load_image
+    step "chart" install_chart
+    step "example servers" deploy_test_servers
+    step "first tool call" wait_until_ready
     cat <<MSG
 
   MCP gateway on kind (${GATEWAY_PROVIDER}): ${MCP_URL}   (streamable HTTP)
