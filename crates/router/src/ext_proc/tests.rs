@@ -24,6 +24,7 @@ mod authz;
 mod credentials;
 mod handoff;
 mod transport;
+mod virtual_servers;
 
 const CONFIG: &str = r#"
 servers:
