@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Result, bail, ensure};
 use mcp_gateway_e2e::{
-    Gateway, GatewayOptions, IdentityProvider, RawClient, Reply, ServerKind, eventually,
+    Gateway, GatewayOptions, IdentityProvider, Mode, RawClient, Reply, ServerKind, eventually,
     eventually_within, http_client,
 };
 use reqwest::StatusCode;
@@ -32,9 +32,15 @@ impl Setup {
     /// A gateway in front of the calc server, then `auth:` turned on by a config reload
     /// (scope `mcp` required; keys cached for 2 s, 1 s of clock skew).
     async fn start() -> Result<Self> {
+        Self::start_in(Mode::ExtProc).await
+    }
+
+    /// [`Setup::start`] with the routing core in `mode`.
+    async fn start_in(mode: Mode) -> Result<Self> {
         let idp = IdentityProvider::start(CLIENTS).await?;
         let gateway = Gateway::start(GatewayOptions {
             servers: &[ServerKind::Calc],
+            mode,
             ..GatewayOptions::default()
         })
         .await?;
@@ -333,7 +339,18 @@ fn tamper(token: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_answers_only_its_own_caller() -> Result<()> {
-    let setup = Setup::start().await?;
+    a_session_answers_only_its_own_caller_in(Mode::ExtProc).await
+}
+
+/// The Envoy module reads the caller from the payload `jwt_authn` forwards, and checks
+/// sessions for it as the router does (the sidecar answers for that subject).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_answers_only_its_own_caller_module() -> Result<()> {
+    a_session_answers_only_its_own_caller_in(Mode::Module).await
+}
+
+async fn a_session_answers_only_its_own_caller_in(mode: Mode) -> Result<()> {
+    let setup = Setup::start_in(mode).await?;
     let alice = setup.token("alice").await?;
     let bob = setup.token("bob").await?;
     let session = setup.initialize(&alice).await?;

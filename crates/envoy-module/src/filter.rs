@@ -14,9 +14,11 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use mcp_gateway_config::Config;
+use mcp_gateway_identity::{BearerToken, Caller, PAYLOAD_HEADER};
 use mcp_gateway_protocol::origin::OriginPolicy;
+use mcp_gateway_protocol::transport;
 use mcp_gateway_routing::{
-    FieldValue, METADATA_NAMESPACE, Plan, Policy, Reject, RequestContext, RouteError,
+    Authn, FieldValue, METADATA_NAMESPACE, Plan, Policy, Reject, RequestContext, RouteError,
 };
 use serde::Deserialize;
 
@@ -99,6 +101,36 @@ impl FilterConfig {
             OriginPolicy::default(),
         );
         Ok(Self { policy, sidecar })
+    }
+}
+
+/// What `jwt_authn` verified, from the payload it forwards in a header (the module reads no
+/// dynamic metadata), with the request's bearer token as the caller's. Without the header no
+/// token was verified; why one failed is not forwarded, so the refusal names no reason (and
+/// an issuer whose keys could not be fetched is a 401 here, not the router's 503).
+fn authn(headers: &[(String, Vec<u8>)]) -> Authn {
+    let find = |name: &str| {
+        headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_slice())
+    };
+    let Some(payload) = find(PAYLOAD_HEADER) else {
+        return Authn::Unverified { failure: None };
+    };
+    match Caller::from_payload_header(payload) {
+        Ok(caller) => {
+            let token = find(transport::AUTHORIZATION)
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .and_then(BearerToken::from_authorization);
+            Authn::Verified(match token {
+                Some(token) => caller.with_token(token),
+                None => caller,
+            })
+        }
+        Err(error) => Authn::Unverified {
+            failure: Some(error.to_string()),
+        },
     }
 }
 
@@ -255,6 +287,10 @@ impl Filter {
         // From the start every time: a phase that waited left nothing behind.
         self.ctx = RequestContext::default();
         let headers = stream.request_headers();
+        // Only with auth on is the caller read, as in the ext_proc router.
+        if self.config.sidecar.config.load().auth().is_some() {
+            self.ctx.set_authn(authn(&headers));
+        }
         let pairs = headers.iter().map(|(k, v)| (k.as_str(), v.as_slice()));
         let lookup = Lookup::new(&self.config.sidecar, &self.known);
         let plan = ready(

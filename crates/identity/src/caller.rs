@@ -23,6 +23,22 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// The caller whose verified payload `jwt_authn` forwarded in [`crate::PAYLOAD_HEADER`]
+    /// (base64url JSON, padded or not).
+    pub fn from_payload_header(value: &[u8]) -> Result<Self, IdentityError> {
+        use base64::Engine;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let trimmed = value
+            .strip_suffix(b"==")
+            .or_else(|| value.strip_suffix(b"="))
+            .unwrap_or(value);
+        let json = URL_SAFE_NO_PAD
+            .decode(trimmed)
+            .map_err(|_| IdentityError::MalformedPayload)?;
+        let claims = serde_json::from_slice(&json).map_err(|_| IdentityError::MalformedPayload)?;
+        Self::from_claims(claims)
+    }
+
     /// The caller described by a verified JWT payload (`iss` and `sub` required).
     ///
     /// - client id: `azp`, else `client_id` (RFC 9068);
@@ -165,6 +181,21 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn a_forwarded_payload_is_read_padded_or_not() {
+        use base64::Engine;
+        use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
+        let payload = br#"{"iss":"https://idp.example","sub":"alice?","scope":"mcp"}"#;
+        for encoded in [URL_SAFE.encode(payload), URL_SAFE_NO_PAD.encode(payload)] {
+            let caller = Caller::from_payload_header(encoded.as_bytes()).expect(&encoded);
+            assert_eq!(caller.subject(), "alice?");
+            assert!(caller.has_scope("mcp"));
+        }
+        for bad in [&b"not base64!"[..], b"bm90IGpzb24", b""] {
+            assert!(Caller::from_payload_header(bad).is_err());
+        }
+    }
 
     #[test]
     fn reads_the_usual_claims() {

@@ -12,6 +12,9 @@ pub enum IdentityError {
     /// A claim every caller needs (`iss`, `sub`) is absent, empty or not a string.
     #[error("verified token has no usable `{0}` claim")]
     MissingClaim(&'static str),
+    /// `jwt_authn`'s forwarded payload header is not base64url-encoded JSON.
+    #[error("forwarded token payload is malformed")]
+    MalformedPayload,
     /// A forwarded caller header is not base64url-encoded JSON.
     #[error("forwarded caller header is malformed")]
     MalformedHeader,

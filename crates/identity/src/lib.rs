@@ -47,6 +47,12 @@ pub const JWT_AUTHN_NAMESPACE: &str = "envoy.filters.http.jwt_authn";
 /// (`payload_in_metadata` of every provider the gateway renders).
 pub const PAYLOAD_METADATA_KEY: &str = "jwt_payload";
 
+/// The request header in which `jwt_authn` forwards a verified token's payload
+/// (`forward_payload_header`, base64url JSON), for a data plane that cannot read dynamic
+/// metadata (the Envoy module). An internal header: clients' copies are removed before
+/// `jwt_authn` runs, and the routing core removes it before any backend or the broker.
+pub const PAYLOAD_HEADER: &str = "x-mcp-jwt-payload";
+
 /// The key under [`JWT_AUTHN_NAMESPACE`] holding why a token failed verification
 /// (`failed_status_in_metadata`: `{code, message}`).
 pub const FAILURE_METADATA_KEY: &str = "jwt_failure";

@@ -22,7 +22,7 @@ use envoy_types::pb::envoy::extensions::filters::http::jwt_authn::v3::{
 };
 use envoy_types::pb::google::protobuf::{Duration, Empty, UInt32Value};
 use mcp_gateway_config::{Auth, Config, Issuer};
-use mcp_gateway_identity::{FAILURE_METADATA_KEY, PAYLOAD_METADATA_KEY};
+use mcp_gateway_identity::{FAILURE_METADATA_KEY, PAYLOAD_HEADER, PAYLOAD_METADATA_KEY};
 use url::Host;
 
 use crate::resources::{load_assignment, seconds, tls_transport_socket, to_any};
@@ -119,6 +119,8 @@ fn provider(index: usize, issuer: &Issuer) -> JwtProvider {
         // backend sees it unless a server's credentials say otherwise.
         forward: true,
         payload_in_metadata: PAYLOAD_METADATA_KEY.to_owned(),
+        // The same payload for the Envoy module, which reads headers, not metadata.
+        forward_payload_header: PAYLOAD_HEADER.to_owned(),
         failed_status_in_metadata: FAILURE_METADATA_KEY.to_owned(),
         clock_skew_seconds: u32::try_from(issuer.clock_skew.as_secs()).unwrap_or(u32::MAX),
         jwks_source_specifier: Some(jwt_provider::JwksSourceSpecifier::RemoteJwks(remote)),
