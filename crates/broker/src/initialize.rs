@@ -74,14 +74,22 @@ pub(crate) async fn initialize(
     let result = json!({
         "protocolVersion": version,
         "capabilities": capabilities(offered),
-        "serverInfo": { "name": "mcp-gateway", "version": env!("CARGO_PKG_VERSION") },
-        "instructions": "MCP gateway: the tools, prompts and resources of several MCP servers, each named with its server's prefix.",
+        "serverInfo": server_info(),
+        "instructions": INSTRUCTIONS,
     });
     Ok(json_response(
         StatusCode::OK,
         Body::new(ResultJson::from(result.to_string()).into_response_body(id)),
         Some(&session_id),
     ))
+}
+
+/// What the gateway tells clients about itself (`initialize`, `server/discover`).
+pub(crate) const INSTRUCTIONS: &str = "MCP gateway: the tools, prompts and resources of several MCP servers, each named with its server's prefix.";
+
+/// The gateway's name and version.
+pub(crate) fn server_info() -> Value {
+    json!({ "name": "mcp-gateway", "version": env!("CARGO_PKG_VERSION") })
 }
 
 /// The requested protocol version and what the session keeps of the client.
@@ -109,7 +117,7 @@ fn read_params(
 
 /// What the gateway offers: tools always; the rest when some healthy backend offers it.
 /// `listChanged` is true: changes of the aggregated lists are announced on GET streams.
-fn capabilities(caps: Capabilities) -> Value {
+pub(crate) fn capabilities(caps: Capabilities) -> Value {
     let mut out = json!({ "tools": { "listChanged": true } });
     if caps.prompts {
         out["prompts"] = json!({ "listChanged": true });

@@ -12,6 +12,7 @@ mod error;
 mod fanout;
 mod initialize;
 mod mcp;
+mod modern;
 mod oauth;
 mod reaper;
 mod state;

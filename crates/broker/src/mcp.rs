@@ -18,7 +18,7 @@ use mcp_gateway_config::session_binding;
 use mcp_gateway_identity::{BearerToken, CALLER_HEADER, Caller};
 use mcp_gateway_policy::{Access, Scope};
 use mcp_gateway_protocol::asks::AskClass;
-use mcp_gateway_protocol::{Kind, Message, TransportError, codes, transport};
+use mcp_gateway_protocol::{Kind, Message, TransportError, codes, modern, transport, versions};
 use serde_json::Value;
 use tracing::debug;
 
@@ -58,6 +58,21 @@ async fn handle_post(
     let subject = caller.as_ref().map(Caller::session_subject);
     // Sessions are bound to the caller and the endpoint: unknown anywhere else.
     let binding = session_binding(subject.as_deref(), endpoint);
+    // A request without a session may be a 2026-07-28 one (the router checked it too).
+    if header_str(headers, transport::SESSION_ID).is_none()
+        || header_str(headers, transport::PROTOCOL_VERSION).is_some_and(versions::is_modern)
+    {
+        let mirrored = modern::Mirrored {
+            version: header_str(headers, transport::PROTOCOL_VERSION),
+            method: header_str(headers, modern::METHOD_HEADER),
+            name: header_str(headers, modern::NAME_HEADER),
+        };
+        let envelope =
+            modern::check(&msg, mirrored).map_err(|e| BrokerError::from(e).with_id(id))?;
+        if let Some(envelope) = envelope {
+            return crate::modern::post(state, caller.as_ref(), endpoint, &msg, &envelope).await;
+        }
+    }
     if msg.kind() == Kind::Request && msg.method() == Some("initialize") {
         return initialize::initialize(state, &msg, binding.as_deref(), endpoint).await;
     }
@@ -105,7 +120,16 @@ async fn request(
     method: &str,
 ) -> Result<ResultJson, BrokerError> {
     if let Some(kind) = ListKind::from_method(method) {
-        return list(state, session, caller, endpoint, msg, kind).await;
+        return list(
+            state,
+            Asker::Session(session),
+            caller,
+            endpoint,
+            msg,
+            kind,
+            "",
+        )
+        .await;
     }
     answer(state, session, caller, msg, method)
         .await
@@ -162,35 +186,77 @@ async fn answer(
     }
 }
 
+/// Whose capability class a list is for: a 2025 session's (read from the store, only when
+/// some backend's tools depend on it) or a 2026-07-28 request's own.
+#[derive(Clone, Copy)]
+pub(crate) enum Asker<'a> {
+    Session(&'a str),
+    Class(AskClass),
+}
+
 /// One page of an aggregated list, from the catalog's pre-serialised items (the whole list
 /// is sent from the catalog's bytes, uncopied). With a policy or on a virtual server, the
 /// items are the caller's [`Scope`]: the catalog filters its lists once per class of callers
-/// and endpoint and keeps the result.
-async fn list(
+/// and endpoint and keeps the result. `extra` is added to the result's members (JSON text
+/// starting with a comma, or empty).
+pub(crate) async fn list(
     state: &BrokerState,
-    session: &str,
+    asker: Asker<'_>,
     caller: Option<&Caller>,
     endpoint: Option<&str>,
     msg: &Message<'_>,
     kind: ListKind,
+    extra: &'static str,
 ) -> Result<ResultJson, BrokerError> {
     let offset = match msg.param_str(&["cursor"]) {
         None => 0,
         Some(cursor) => cursor::decode(kind, &cursor.value)
             .ok_or_else(|| invalid_params(format!("invalid cursor for {}", kind.method())))?,
     };
+    let page = visible(state, asker, caller, endpoint, kind, |listing| {
+        listing.page(offset, state.list_page_size)
+    })
+    .await?;
+    mcp_gateway_metrics::global()
+        .broker_lists
+        .inc(kind.method(), "");
+    let head = Bytes::from(format!(r#"{{"{}":"#, kind.item_key()));
+    let tail = match page.next {
+        Some(next) => Bytes::from(format!(
+            r#","nextCursor":"{}"{extra}}}"#,
+            cursor::encode(kind, next)
+        )),
+        None if extra.is_empty() => Bytes::from_static(b"}"),
+        None => Bytes::from(format!("{extra}}}")),
+    };
+    Ok(ResultJson::from_pieces(vec![head, page.json, tail]))
+}
+
+/// `read` of the items of `kind` the asker sees on `endpoint`: its [`Scope`] (policy view,
+/// virtual server's subset) and, for tools some backend offers only to clients that declared
+/// sampling, elicitation or roots, its class's view (cached per class, like policy views).
+/// Lists and `server/discover` both read here, so a filter applies to both.
+pub(crate) async fn visible<R>(
+    state: &BrokerState,
+    asker: Asker<'_>,
+    caller: Option<&Caller>,
+    endpoint: Option<&str>,
+    kind: ListKind,
+    read: impl FnOnce(&mcp_gateway_catalog::Listing) -> R,
+) -> Result<R, BrokerError> {
     let catalog = state.catalog.load();
     let config = state.config.load();
     let scope = Scope::new(
         Access::of(&config, caller),
         endpoint.and_then(|name| config.virtual_server(name)),
     );
-    // Tools some backend offers only to clients that declared sampling, elicitation or
-    // roots: the view of this client's class (cached per class, like policy views).
     let class_view = if kind == ListKind::Tools && catalog.depends_on_class() {
-        let class = match state.sessions().get(session).await? {
-            Some(record) => AskClass::of_json(record.client.capabilities().get()),
-            None => AskClass::NONE,
+        let class = match asker {
+            Asker::Class(class) => class,
+            Asker::Session(session) => match state.sessions().get(session).await? {
+                Some(record) => AskClass::of_json(record.client.capabilities().get()),
+                None => AskClass::NONE,
+            },
         };
         catalog.class_view(scope.view_key(), class, |kind, server, name| {
             scope.allows(mcp_gateway_policy::offering(kind), server, name)
@@ -200,19 +266,7 @@ async fn list(
     };
     let view = class_view.or_else(|| scope.view(&catalog));
     let listing = view.as_deref().map_or(catalog.list(kind), |v| v.list(kind));
-    let page = listing.page(offset, state.list_page_size);
-    mcp_gateway_metrics::global()
-        .broker_lists
-        .inc(kind.method(), "");
-    let head = Bytes::from(format!(r#"{{"{}":"#, kind.item_key()));
-    let tail = match page.next {
-        Some(next) => Bytes::from(format!(
-            r#","nextCursor":"{}"}}"#,
-            cursor::encode(kind, next)
-        )),
-        None => Bytes::from_static(b"}"),
-    };
-    Ok(ResultJson::from_pieces(vec![head, page.json, tail]))
+    Ok(read(listing))
 }
 
 fn parse_params(msg: &Message<'_>) -> Option<Value> {
@@ -428,7 +482,7 @@ async fn require_session<'h>(
     }
 }
 
-fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+pub(crate) fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 

@@ -19,5 +19,8 @@ pub const RESOURCE_NOT_FOUND: i64 = -32002;
 /// MCP (2026-07-28): the request's protocol version is not one the server speaks; `data`
 /// holds `requested` and `supported`, so a client can retry with a version of the list.
 pub const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
+/// MCP (2026-07-28): the `MCP-Protocol-Version`, `Mcp-Method` or `Mcp-Name` header is
+/// missing or disagrees with the body (HTTP 400).
+pub const HEADER_MISMATCH: i64 = -32020;
 /// Gateway: no new session now, the gateway holds as many as it may (HTTP 503); retry later.
 pub const SESSION_LIMIT: i64 = -32003;

@@ -63,9 +63,16 @@ pub enum TransportError {
     /// A protocol version the gateway does not speak.
     #[error(
         "unsupported MCP-Protocol-Version {0:?}; supported: {supported}",
-        supported = crate::versions::SUPPORTED.join(", ")
+        supported = crate::versions::ALL.join(", ")
     )]
     UnsupportedVersion(String),
+    /// A 2026-07-28 request whose `MCP-Protocol-Version`, `Mcp-Method` or `Mcp-Name` header
+    /// is missing or disagrees with its body (see [`crate::modern`]).
+    #[error("Bad Request: the request headers and body disagree: {0}")]
+    HeaderMismatch(String),
+    /// A 2026-07-28 request whose `params._meta` lacks what every request must carry.
+    #[error("invalid params: {0}")]
+    MissingEnvelope(String),
 }
 
 impl TransportError {
@@ -75,7 +82,11 @@ impl TransportError {
             Self::NotFound(_) | Self::UnknownVirtualServer(_) => 404,
             Self::MethodNotAllowed { .. } => 405,
             Self::ForbiddenOrigin(_) => 403,
-            Self::Repeated(_) | Self::NotText(_) | Self::UnsupportedVersion(_) => 400,
+            Self::Repeated(_)
+            | Self::NotText(_)
+            | Self::UnsupportedVersion(_)
+            | Self::HeaderMismatch(_)
+            | Self::MissingEnvelope(_) => 400,
         }
     }
 
@@ -83,6 +94,8 @@ impl TransportError {
     pub fn code(&self) -> i64 {
         match self {
             Self::UnsupportedVersion(_) => codes::UNSUPPORTED_PROTOCOL_VERSION,
+            Self::HeaderMismatch(_) => codes::HEADER_MISMATCH,
+            Self::MissingEnvelope(_) => codes::INVALID_PARAMS,
             _ => codes::INVALID_REQUEST,
         }
     }
@@ -93,7 +106,7 @@ impl TransportError {
         match self {
             Self::UnsupportedVersion(requested) => Some(serde_json::json!({
                 "requested": requested,
-                "supported": crate::versions::SUPPORTED,
+                "supported": crate::versions::ALL,
             })),
             _ => None,
         }

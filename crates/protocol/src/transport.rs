@@ -16,7 +16,7 @@
 
 use crate::error::TransportError;
 use crate::origin::OriginPolicy;
-use crate::versions;
+use crate::{modern, versions};
 
 /// The session header (`Mcp-Session-Id`).
 pub const SESSION_ID: &str = "mcp-session-id";
@@ -66,12 +66,14 @@ pub const CONSOLE_API_PATH: &str = "/console/api";
 pub const PUBLIC_METHODS: &str = "GET";
 
 /// The headers the gateway acts on; each may appear once.
-const SINGLE: [&str; 5] = [
+const SINGLE: [&str; 7] = [
     SESSION_ID,
     PROTOCOL_VERSION,
     ORIGIN,
     AUTHORIZATION,
     LAST_EVENT_ID,
+    modern::METHOD_HEADER,
+    modern::NAME_HEADER,
 ];
 
 /// Of [`SINGLE`], those whose valid values never hold a comma, so a comma means two values
@@ -81,7 +83,14 @@ const SINGLE: [&str; 5] = [
 /// `http://localhost:1,http://evil` would even pass the loopback origin policy).
 /// Credentials of the schemes MCP uses (Bearer, Basic) are token68, without commas. Event
 /// ids are opaque and may hold one.
-const NO_COMMA: [&str; 4] = [SESSION_ID, PROTOCOL_VERSION, ORIGIN, AUTHORIZATION];
+/// (`Mcp-Name` may hold one: a resource URI or a tool name.)
+const NO_COMMA: [&str; 5] = [
+    SESSION_ID,
+    PROTOCOL_VERSION,
+    ORIGIN,
+    AUTHORIZATION,
+    modern::METHOD_HEADER,
+];
 
 /// The HTTP methods of the MCP endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,6 +200,26 @@ impl<'a> Head<'a> {
         self.text(LAST_EVENT_ID)
     }
 
+    /// `MCP-Protocol-Version`, when sent as text.
+    pub fn protocol_version(&self) -> Option<&'a str> {
+        self.text(PROTOCOL_VERSION)
+    }
+
+    /// Whether `MCP-Protocol-Version` names a 2026-era version: a request without session
+    /// whose body must carry its envelope ([`modern::check`]).
+    pub fn is_modern(&self) -> bool {
+        self.protocol_version().is_some_and(versions::is_modern)
+    }
+
+    /// The headers a 2026-07-28 request mirrors its body in, for [`modern::check`].
+    pub fn mirrored(&self) -> modern::Mirrored<'a> {
+        modern::Mirrored {
+            version: self.protocol_version(),
+            method: self.text(modern::METHOD_HEADER),
+            name: self.text(modern::NAME_HEADER),
+        }
+    }
+
     /// `Authorization`, when sent (whatever its scheme).
     pub fn authorization(&self) -> Option<&'a [u8]> {
         self.value(AUTHORIZATION)
@@ -259,7 +288,7 @@ pub fn check(head: &Head<'_>, origins: &OriginPolicy) -> Result<Endpoint, Transp
     }
     if let Some(version) = head
         .text(PROTOCOL_VERSION)
-        .filter(|v| !versions::is_supported(v))
+        .filter(|v| !versions::is_known(v))
     {
         return Err(TransportError::UnsupportedVersion(shown(
             version.as_bytes(),

@@ -5,7 +5,7 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime};
 
 use envoy_types::pb::envoy::config::core::v3::{HeaderMap, Metadata};
 use envoy_types::pb::envoy::service::ext_proc::v3::external_processor_server::{
@@ -21,12 +21,16 @@ use mcp_gateway_config::{ConfigStore, Server};
 use mcp_gateway_credentials::BackendCredentials;
 use mcp_gateway_identity::Caller;
 use mcp_gateway_protocol::Limits;
+use mcp_gateway_protocol::versions;
 use mcp_gateway_protocol::{handoff, transport};
+use mcp_gateway_routing::held::{self, Held};
 use mcp_gateway_routing::{
     Backends, CredentialHeader, FieldValue, METADATA_NAMESPACE, Opened, Plan, Policy,
     RequestContext, RouteMetadata,
 };
-use mcp_gateway_session::{BackendSessions, OpenError, SessionIds};
+use mcp_gateway_session::{
+    BackendSessions, ClientDeclaration, ClientLimits, OpenError, SessionIds, SessionRecord,
+};
 use tonic::{Status, Streaming};
 use tracing::debug;
 
@@ -34,6 +38,10 @@ use crate::authn::authn;
 use crate::mutation::{self, Phase};
 use crate::observe;
 use crate::{OriginPolicy, RouteError};
+
+/// How long a held session's record lives at most (its idle timeout ends it sooner, and the
+/// next request makes it again).
+const HELD_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Room for headers and framing in an ext_proc message beyond the body itself.
 const MESSAGE_OVERHEAD: usize = 1 << 20;
@@ -307,6 +315,46 @@ impl Backends for Sessions {
             protocol_version: backend.protocol_version.clone(),
             client_may_be_asked: record.client.may_be_asked(),
         })
+    }
+
+    async fn open_held(
+        &self,
+        held: &Held<'_>,
+        server: &Server,
+        credential: Option<&CredentialHeader>,
+    ) -> Result<Opened, RouteError> {
+        match self.open_with(&held.key, server, credential).await {
+            Err(RouteError::UnknownSession) => {}
+            opened => return opened,
+        }
+        // Not held yet (or swept after idling): the record the backend session is opened
+        // with. The backend speaks 2025: the newest of those, and the class's capabilities.
+        let declared =
+            serde_json::value::RawValue::from_string(held.class.capabilities().to_string());
+        let info = held
+            .client_info
+            .and_then(|info| serde_json::value::RawValue::from_string(info.to_owned()).ok());
+        let client = declared
+            .ok()
+            .and_then(|caps| {
+                ClientDeclaration::new(Some(&caps), info.as_deref(), &ClientLimits::default())
+                    .or_else(|_| {
+                        ClientDeclaration::new(Some(&caps), None, &ClientLimits::default())
+                    })
+                    .ok()
+            })
+            .ok_or_else(|| RouteError::Internal("cannot declare a held session".to_owned()))?;
+        let subject = held::subject_of(&held.key);
+        self.backends
+            .hold(&held.key, || SessionRecord {
+                protocol_version: versions::SUPPORTED[0].to_owned(),
+                client,
+                subject,
+                expires: SystemTime::now() + HELD_LIFETIME,
+            })
+            .await
+            .map_err(|e| RouteError::StoreUnavailable(e.to_string()))?;
+        self.open_with(&held.key, server, credential).await
     }
 
     async fn open_servers(&self, gateway: &str) -> Result<Vec<String>, RouteError> {

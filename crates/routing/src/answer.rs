@@ -4,6 +4,7 @@
 //! to the router chunk by chunk (so its buffer limits never apply).
 
 use mcp_gateway_protocol::ToClient;
+use mcp_gateway_protocol::modern::{self, Stamp};
 
 use crate::sse::SseRewriter;
 
@@ -17,6 +18,8 @@ pub(crate) struct Source {
     pub(crate) prefix: String,
     /// It answers a `resources/read`: its result's contents carry URIs.
     pub(crate) read_contents: bool,
+    /// It answers a 2026-07-28 client, whose results carry what a 2025 backend's lack.
+    pub(crate) stamp: Option<Stamp>,
 }
 
 impl Source {
@@ -26,7 +29,12 @@ impl Source {
             server: &self.server,
             prefix: &self.prefix,
         };
-        to_client.rewrite(data, self.read_contents)
+        let rewritten = to_client.rewrite(data, self.read_contents);
+        let Some(stamp) = self.stamp else {
+            return rewritten;
+        };
+        let text = rewritten.as_deref().unwrap_or(data);
+        modern::stamp_result(text, stamp).or(rewritten)
     }
 }
 
@@ -99,6 +107,7 @@ mod tests {
             server: "calc".into(),
             prefix: "c_".into(),
             read_contents,
+            stamp: None,
         };
         BodyRewriter::new(source, false)
     }
@@ -122,6 +131,24 @@ mod tests {
         let plain = br#"{"jsonrpc":"2.0","id":1,"result":{"content":[]}}"#;
         assert_eq!(json(true).chunk(plain, true), plain);
         assert_eq!(json(false).chunk(b"not json", true), b"not json");
+    }
+
+    #[test]
+    fn a_2026_client_gets_result_types_and_cache_fields() {
+        let source = Source {
+            server: "calc".into(),
+            prefix: "c_".into(),
+            read_contents: true,
+            stamp: Some(Stamp::Cacheable),
+        };
+        let read = br#"{"jsonrpc":"2.0","id":1,"result":{"contents":[{"uri":"file:///a"}]}}"#;
+        let out = BodyRewriter::new(source, false).chunk(read, true);
+        let out: serde_json::Value = serde_json::from_slice(&out).expect("JSON");
+        let result = &out["result"];
+        assert_eq!(result["contents"][0]["uri"], "file://c_/a");
+        assert_eq!(result["resultType"], "complete");
+        assert_eq!(result["ttlMs"], 0);
+        assert_eq!(result["cacheScope"], "private");
     }
 
     #[test]

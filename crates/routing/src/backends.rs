@@ -10,6 +10,7 @@ use mcp_gateway_identity::Caller;
 
 use crate::RouteError;
 use crate::credential::CredentialHeader;
+use crate::held::Held;
 
 /// The backend session a routed request uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,6 +97,24 @@ pub trait Backends {
     ) -> impl Future<Output = Result<Opened, RouteError>> + Send {
         let _ = credential;
         self.open(gateway, server)
+    }
+
+    /// The backend session on `server` the gateway holds for a 2026-07-28 client (see
+    /// [`crate::held`]): opened now if it is not yet, once, with the client's capability class
+    /// and the newest 2025 version, and `credential` on its `initialize`. A data plane that
+    /// cannot hold sessions keeps the default, which refuses the request.
+    fn open_held(
+        &self,
+        held: &Held<'_>,
+        server: &Server,
+        credential: Option<&CredentialHeader>,
+    ) -> impl Future<Output = Result<Opened, RouteError>> + Send {
+        let _ = (held, credential);
+        std::future::ready(Err(RouteError::BackendUnavailable {
+            server: server.name.clone(),
+            reason: "this data plane does not hold backend sessions for MCP 2026-07-28 clients"
+                .to_owned(),
+        }))
     }
 
     /// The servers on which `gateway` has a backend session open.

@@ -38,6 +38,37 @@ pub struct RequestContext {
     /// This request replays a call on this server (its backend session was refused; see
     /// `crate::replay`).
     pub(crate) replay: Option<String>,
+    /// The headers a 2026-07-28 request mirrors its body in; kept only for requests without
+    /// a session (the only ones that can be 2026-07-28 requests).
+    pub(crate) mirrored: Option<Mirrored>,
+}
+
+/// Owned copies of [`mcp_gateway_protocol::modern::Mirrored`], from the headers phase to the
+/// body phase.
+#[derive(Debug, Default)]
+pub(crate) struct Mirrored {
+    pub(crate) version: Option<String>,
+    pub(crate) method: Option<String>,
+    pub(crate) name: Option<String>,
+}
+
+impl Mirrored {
+    pub(crate) fn of(head: &mcp_gateway_protocol::transport::Head<'_>) -> Self {
+        let m = head.mirrored();
+        Self {
+            version: m.version.map(str::to_owned),
+            method: m.method.map(str::to_owned),
+            name: m.name.map(str::to_owned),
+        }
+    }
+
+    pub(crate) fn view(&self) -> mcp_gateway_protocol::modern::Mirrored<'_> {
+        mcp_gateway_protocol::modern::Mirrored {
+            version: self.version.as_deref(),
+            method: self.method.as_deref(),
+            name: self.name.as_deref(),
+        }
+    }
 }
 
 impl RequestContext {

@@ -5,6 +5,7 @@ use mcp_gateway_protocol::{codes, handoff, transport};
 
 use crate::RouteError;
 use crate::backends::Backends;
+use crate::held;
 use crate::plan::Plan;
 
 /// What the hand-off names: the request that a backend answered 404.
@@ -99,7 +100,8 @@ impl SessionLost {
         gateway: &str,
         subject: Option<&str>,
     ) -> bool {
-        if backends.session_valid_for(gateway, subject) {
+        // A held session (a 2026-07-28 client's) is the caller's when its key is.
+        if backends.session_valid_for(gateway, subject) || held::belongs_to(gateway, subject) {
             return true;
         }
         // Without the backend's secret id this gains nothing, whoever calls.
@@ -112,7 +114,10 @@ impl SessionLost {
             .bound_subject_if_current(gateway, server, backend)
             .await
         {
-            Some(bound) => backends.session_valid_for(gateway, bound.as_deref()),
+            Some(bound) => {
+                backends.session_valid_for(gateway, bound.as_deref())
+                    || held::belongs_to(gateway, bound.as_deref())
+            }
             None => false,
         }
     }

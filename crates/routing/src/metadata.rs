@@ -6,6 +6,7 @@
 use std::borrow::Cow;
 
 use mcp_gateway_protocol::handoff::REQUEST_ID_JSON_KEY;
+use mcp_gateway_protocol::modern::Stamp;
 
 use crate::decision::Addressed;
 
@@ -30,6 +31,14 @@ pub enum Rewrite {
     Task,
     /// It carries resource URIs (`resources/read`).
     Read,
+    /// A 2026-07-28 client's: the result gets `resultType`.
+    Stamp,
+    /// A 2026-07-28 client's `resources/read` by an exposed URI: URIs as for [`Rewrite::Read`],
+    /// and the result gets `resultType`, `ttlMs` and `cacheScope`.
+    StampRead,
+    /// A 2026-07-28 client's `resources/read` by the backend's own URI: the result gets
+    /// `resultType`, `ttlMs` and `cacheScope`.
+    StampCache,
 }
 
 impl Rewrite {
@@ -37,6 +46,9 @@ impl Rewrite {
         match self {
             Self::Task => "task",
             Self::Read => "read",
+            Self::Stamp => "stamp",
+            Self::StampRead => "stamp-read",
+            Self::StampCache => "stamp-cache",
         }
     }
 
@@ -44,7 +56,24 @@ impl Rewrite {
         match s {
             "task" => Some(Self::Task),
             "read" => Some(Self::Read),
+            "stamp" => Some(Self::Stamp),
+            "stamp-read" => Some(Self::StampRead),
+            "stamp-cache" => Some(Self::StampCache),
             _ => None,
+        }
+    }
+
+    /// Whether the result's `contents[].uri` name the backend's URIs, to be exposed.
+    pub fn read_contents(self) -> bool {
+        matches!(self, Self::Read | Self::StampRead)
+    }
+
+    /// What a 2026-07-28 client's result needs added.
+    pub fn stamp(self) -> Option<Stamp> {
+        match self {
+            Self::Task | Self::Read => None,
+            Self::Stamp => Some(Stamp::Complete),
+            Self::StampRead | Self::StampCache => Some(Stamp::Cacheable),
         }
     }
 }
@@ -215,6 +244,23 @@ mod tests {
         let none = unnumbered.to_fields();
         assert!(none.contains(&(REQUEST_ID_JSON_KEY, FieldValue::Str("null".into()))));
         assert!(!none.iter().any(|(k, _)| *k == REQUEST_ID));
+    }
+
+    #[test]
+    fn every_rewrite_is_read_back() {
+        for rewrite in [
+            Rewrite::Task,
+            Rewrite::Read,
+            Rewrite::Stamp,
+            Rewrite::StampRead,
+            Rewrite::StampCache,
+        ] {
+            let meta = RouteMetadata {
+                rewrite: Some(rewrite),
+                ..routed(None)
+            };
+            assert_eq!(read_back(&meta).expect("routed").rewrite, Some(rewrite));
+        }
     }
 
     #[test]

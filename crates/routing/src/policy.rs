@@ -8,6 +8,7 @@ use std::sync::Arc;
 use mcp_gateway_audit::Auditor;
 use mcp_gateway_catalog::CatalogStore;
 use mcp_gateway_config::{ConfigStore, Server, session_binding};
+use mcp_gateway_protocol::modern::{self, Envelope};
 use mcp_gateway_protocol::origin::OriginPolicy;
 use mcp_gateway_protocol::transport::{self, Endpoint, Head};
 use mcp_gateway_protocol::{Limits, Message, TransportError, events, handoff};
@@ -18,9 +19,10 @@ use crate::RouteError;
 use crate::answer::{BodyRewriter, Source};
 use crate::authn::{Authn, authenticate};
 use crate::backends::{Backends, Opened};
-use crate::context::RequestContext;
+use crate::context::{Mirrored, RequestContext};
 use crate::credential::CredentialHeader;
 use crate::decision::{Addressed, Decision, Target, decide};
+use crate::held::{self, Held};
 use crate::lost::SessionLost;
 use crate::metadata::{Rewrite, RouteMetadata};
 use crate::method::{Method, RESPONSE_LABEL, RESUME_LABEL};
@@ -175,7 +177,17 @@ impl Policy {
             }
             return strip_and_set(remove, set);
         }
-        let session = head.session_id();
+        // A 2026-07-28 request has no session: an `Mcp-Session-Id` it carries is ignored, as
+        // the spec asks. Only requests without a session can be 2026-07-28 ones, so only
+        // theirs mirrored headers are kept for the body phase.
+        let session = if head.is_modern() {
+            None
+        } else {
+            head.session_id()
+        };
+        if session.is_none() && method == transport::Method::Post {
+            ctx.mirrored = Some(Mirrored::of(&head));
+        }
         if let Some(session) = session {
             if !backends.session_valid_for(session, binding.as_deref()) {
                 return Plan::reject(&RouteError::UnknownSession, None);
@@ -306,6 +318,15 @@ impl Policy {
             }
         };
         ctx.method = Some(crate::method::label(msg.method()));
+        // A request without a session may be a 2026-07-28 one: its headers must agree with
+        // its body. Requests of a 2025 session skip this.
+        let envelope = match ctx.mirrored.take() {
+            Some(mirrored) => match modern::check(&msg, mirrored.view()) {
+                Ok(envelope) => envelope,
+                Err(error) => return Plan::reject(&RouteError::Transport(error), msg.id_raw()),
+            },
+            None => None,
+        };
         let config = self.config.load();
         if let Some(server) = ctx.replay.clone() {
             return crate::replay::route_again(&config, backends, ctx, &msg, body, &server).await;
@@ -323,7 +344,7 @@ impl Policy {
                 if let Err(error) = crate::authz::authorize(&config, ctx, &msg, &target) {
                     return Plan::reject(&error, msg.id_raw());
                 }
-                match route(backends, ctx, &msg, body, target).await {
+                match route(backends, ctx, &msg, body, target, envelope.as_ref()).await {
                     Ok(plan) => plan,
                     Err(error) => Plan::reject(&error, msg.id_raw()),
                 }
@@ -379,7 +400,9 @@ impl Policy {
             };
             return Plan::reject(&error, routed.request_id.as_deref());
         }
-        let set = if has_session {
+        // A held session (a 2026-07-28 client's) has no id to show: the backend's is dropped.
+        let held = held::is_held(&routed.gateway_session);
+        let set = if has_session && !held {
             vec![(
                 transport::SESSION_ID,
                 routed.gateway_session.as_bytes().to_vec(),
@@ -387,6 +410,10 @@ impl Policy {
         } else {
             Vec::new()
         };
+        let mut remove = Vec::new();
+        if has_session && held {
+            remove.push(transport::SESSION_ID.to_owned());
+        }
         // The response filter runs only for calls of clients that can be asked or whose
         // answers need rewriting: SSE answers may carry server requests, JSON answers only
         // the ids or URIs `rewrite` names.
@@ -394,6 +421,7 @@ impl Policy {
         if !watched {
             return Plan::Respond(Respond {
                 set,
+                remove,
                 ..Respond::default()
             });
         }
@@ -405,13 +433,15 @@ impl Policy {
                 .server(&routed.server)
                 .map(|s| s.tool_prefix.clone())
                 .unwrap_or_default(),
-            read_contents: routed.rewrite == Some(Rewrite::Read),
+            read_contents: routed.rewrite.is_some_and(Rewrite::read_contents),
+            stamp: routed.rewrite.and_then(Rewrite::stamp),
         };
         ctx.body = Some(BodyRewriter::new(source, event_stream));
         // The rewrite changes the length (backends send even short SSE answers with one).
+        remove.push("content-length".to_owned());
         Plan::Respond(Respond {
             set,
-            remove: vec!["content-length".to_owned()],
+            remove,
             watch_body: true,
         })
     }
@@ -424,20 +454,57 @@ pub(crate) async fn route(
     msg: &Message<'_>,
     body: &[u8],
     target: Target<'_>,
+    envelope: Option<&Envelope<'_>>,
 ) -> Result<Plan, RouteError> {
-    let gateway = ctx.session.as_deref().ok_or(RouteError::MissingSession)?;
+    // A 2026-07-28 client has no session: the gateway holds one per (caller, class).
+    let held = envelope.map(|envelope| {
+        let subject = ctx.caller.as_ref().map(Caller::session_subject);
+        Held::of(
+            subject.as_deref(),
+            envelope.capabilities,
+            envelope.client_info,
+        )
+    });
+    let gateway = match &held {
+        Some(held) => held.key.as_str(),
+        None => ctx.session.as_deref().ok_or(RouteError::MissingSession)?,
+    };
     let server = target.server;
     // Before anything reaches the backend: a credential that cannot be had stops here.
     let credential = backends.credential(server, ctx.caller.as_ref()).await?;
-    let opened = backends
-        .open_with(gateway, server, credential.as_ref())
-        .await?;
-    let new_body = target.rewrite.then(|| match target.kind {
+    let opened = match &held {
+        Some(held) => {
+            backends
+                .open_held(held, server, credential.as_ref())
+                .await?
+        }
+        None => {
+            backends
+                .open_with(gateway, server, credential.as_ref())
+                .await?
+        }
+    };
+    let spliced = |body: &[u8]| match target.kind {
         Addressed::Response => {
             mcp_gateway_protocol::splice_raw(body, target.range.clone(), &target.original)
         }
         _ => mcp_gateway_protocol::splice_str(body, target.range.clone(), &target.original),
-    });
+    };
+    // A 2025 backend must not see the 2026-07-28 envelope (it would take the request for a
+    // 2026-07-28 one, and its version for a mismatch with the session's). The two edits do
+    // not overlap: the later one in the body goes first, so the other's range holds.
+    let unwrapped = envelope.and_then(|_| modern::without_envelope(msg));
+    let new_body = match unwrapped {
+        None => target.rewrite.then(|| spliced(body)),
+        Some((meta, text)) => {
+            let unwrap = |body: &[u8]| mcp_gateway_protocol::splice_raw(body, meta.clone(), &text);
+            Some(match (target.rewrite, meta.start > target.range.start) {
+                (false, _) => unwrap(body),
+                (true, true) => spliced(&unwrap(body)),
+                (true, false) => unwrap(&spliced(body)),
+            })
+        }
+    };
     let length = new_body.as_ref().map_or(body.len(), Vec::len);
     let method = msg.method().map_or(Method::Other, Method::parse);
     let label = match target.kind {
@@ -448,6 +515,14 @@ pub(crate) async fn route(
     // prefix) is answered with the URIs the client used: nothing to rewrite.
     let rewrite =
         rewrite_of(target.kind, method, msg).filter(|r| *r != Rewrite::Read || target.rewrite);
+    // A 2026-07-28 client's answers carry `resultType` (and cache fields on a read), which a
+    // 2025 backend's lack: always watched (the price of the observed route).
+    let rewrite = match (envelope, rewrite) {
+        (None, rewrite) => rewrite,
+        (Some(_), Some(Rewrite::Read)) => Some(Rewrite::StampRead),
+        (Some(_), _) if method == Method::ResourcesRead => Some(Rewrite::StampCache),
+        (Some(_), _) => Some(Rewrite::Stamp),
+    };
     let observe = opened.client_may_be_asked || rewrite.is_some();
     let upstream = ctx.upstream_sessions.then_some(ctx.replay.is_some());
     let (mut set, remove) = backend_headers(
@@ -459,6 +534,12 @@ pub(crate) async fn route(
         upstream,
     );
     set.push(("content-length", length.to_string().into_bytes()));
+    // `Mcp-Name` mirrors the body, so it names what the spliced body names.
+    if envelope.is_some() && target.rewrite && msg.method().and_then(modern::name_source).is_some()
+    {
+        let name = modern::encode_header_value(&target.original);
+        set.push((modern::NAME_HEADER, name.as_bytes().to_vec()));
+    }
     if target.kind == Addressed::Tool {
         set.push((transport::ROUTED_TOOL, target.original.as_bytes().to_vec()));
     }

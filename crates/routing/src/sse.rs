@@ -122,6 +122,7 @@ mod tests {
             server: server.into(),
             prefix: format!("{server}_"),
             read_contents: false,
+            stamp: None,
         }
     }
 

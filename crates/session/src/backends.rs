@@ -28,6 +28,8 @@ pub struct BackendSessions {
     store: Arc<dyn SessionStore>,
     upstream: UpstreamClient,
     flights: SingleFlight<(String, String), Arc<BackendSession>>,
+    /// Records of held sessions being made (see [`BackendSessions::hold`]).
+    holds: SingleFlight<String, ()>,
     opened: broadcast::Sender<Opened>,
 }
 
@@ -41,6 +43,7 @@ impl BackendSessions {
             store,
             upstream,
             flights: SingleFlight::new(),
+            holds: SingleFlight::new(),
             opened: broadcast::channel(1024).0,
         }
     }
@@ -122,6 +125,24 @@ impl BackendSessions {
             })
             .await?;
         Ok((record, backend))
+    }
+
+    /// Records `record()` under `key` unless a record is there already: the session a gateway
+    /// holds for clients without one of their own (MCP 2026-07-28), made once even under
+    /// concurrent first requests, so no backend session of it is dropped by a second record.
+    pub async fn hold(
+        &self,
+        key: &str,
+        record: impl FnOnce() -> SessionRecord,
+    ) -> Result<(), OpenError> {
+        self.holds
+            .run(key.to_owned(), || async {
+                if self.store.get(key).await?.is_none() {
+                    self.store.insert(key, record()).await?;
+                }
+                Ok::<_, OpenError>(())
+            })
+            .await
     }
 
     /// Forgets the backend session of `gateway` on `server` (the backend lost it).

@@ -171,8 +171,25 @@ fn origin_and_version() {
     let error = verdict("POST", "/mcp", &[(PROTOCOL_VERSION, "1999-01-01")]).expect_err("v");
     assert_eq!(error.http_status(), 400);
     assert!(
-        error.to_string().contains("supported: 2025-11-25"),
+        error
+            .to_string()
+            .contains("supported: 2026-07-28, 2025-11-25"),
         "{error}"
+    );
+    // A 2026-07-28 request passes the head's rules; its body is checked against its headers
+    // (modern::check).
+    let modern = [
+        (PROTOCOL_VERSION, "2026-07-28"),
+        ("mcp-method", "tools/list"),
+    ];
+    assert_eq!(
+        verdict("POST", "/mcp", &modern),
+        Ok(Endpoint::Mcp(Method::Post))
+    );
+    let twice = [("mcp-name", "a"), ("mcp-name", "b")];
+    assert_eq!(
+        verdict("POST", "/mcp", &twice),
+        Err(TransportError::Repeated("mcp-name"))
     );
     // The metadata is public: no MCP header rules.
     let public = [

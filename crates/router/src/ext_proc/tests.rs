@@ -572,7 +572,7 @@ async fn foreign_origins_and_unknown_versions_are_refused() {
     assert_eq!(body["error"]["data"]["requested"], "2099-01-01");
     assert_eq!(
         body["error"]["data"]["supported"],
-        serde_json::json!(mcp_gateway_protocol::versions::SUPPORTED)
+        serde_json::json!(mcp_gateway_protocol::versions::ALL)
     );
     let mut req = RequestState::default();
     let resp = h
