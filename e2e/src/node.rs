@@ -114,8 +114,18 @@ impl Drop for TasksServer {
 /// Runs `client.mjs <url> <scenario> <args>...` and returns the JSON it printed; fails
 /// with its stderr when it exits non-zero.
 pub async fn run_client(url: &str, scenario: &str, args: &[&str]) -> Result<Value> {
+    run_script("client.mjs", url, scenario, args).await
+}
+
+/// Runs `client2.mjs <url> <mode> <args>...` (the TypeScript SDK 2.x client, `mode` `modern`
+/// or `legacy`) and returns the JSON it printed.
+pub async fn run_client2(url: &str, mode: &str, args: &[&str]) -> Result<Value> {
+    run_script("client2.mjs", url, mode, args).await
+}
+
+async fn run_script(script: &str, url: &str, scenario: &str, args: &[&str]) -> Result<Value> {
     let dir = node_dir()?;
-    let mut command = node(&dir, "client.mjs");
+    let mut command = node(&dir, script);
     command
         .arg(url)
         .arg(scenario)
@@ -124,21 +134,20 @@ pub async fn run_client(url: &str, scenario: &str, args: &[&str]) -> Result<Valu
         .kill_on_drop(true);
     let output = tokio::time::timeout(CLIENT_TIMEOUT, command.output())
         .await
-        .with_context(|| format!("client.mjs {scenario} ran longer than {CLIENT_TIMEOUT:?}"))?
-        .context("running node client.mjs (is Node.js installed?)")?;
+        .with_context(|| format!("{script} {scenario} ran longer than {CLIENT_TIMEOUT:?}"))?
+        .with_context(|| format!("running node {script} (is Node.js installed?)"))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
         bail!(
-            "client.mjs {scenario} against {url} failed ({}):\n{stderr}{stdout}",
+            "{script} {scenario} against {url} failed ({}):\n{stderr}{stdout}",
             output.status
         );
     }
     if !stderr.trim().is_empty() {
         // Shown only when the test fails.
-        eprintln!("client.mjs {scenario} stderr:\n{stderr}");
+        eprintln!("{script} {scenario} stderr:\n{stderr}");
     }
-    serde_json::from_str(stdout.trim()).with_context(|| {
-        format!("client.mjs {scenario} printed no JSON object:\n{stdout}\n{stderr}")
-    })
+    serde_json::from_str(stdout.trim())
+        .with_context(|| format!("{script} {scenario} printed no JSON object:\n{stdout}\n{stderr}"))
 }

@@ -19,8 +19,9 @@ const SUPPORTED: [&str; 3] = ["2025-03-26", "2025-06-18", "2025-11-25"];
 /// The newest of them: the answer to a version the gateway does not speak.
 const NEWEST: &str = "2025-11-25";
 
-/// What the gateway speaks, newest first (as an unsupported-version answer lists them).
-const NEWEST_FIRST: [&str; 3] = ["2025-11-25", "2025-06-18", "2025-03-26"];
+/// What the gateway speaks, newest first (as an unsupported-version answer lists them):
+/// 2026-07-28 too, without `initialize` (e2e/tests/protocol_2026.rs).
+const NEWEST_FIRST: [&str; 4] = ["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26"];
 
 /// MCP 2026-07-28's "unsupported protocol version".
 const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;

@@ -1,0 +1,304 @@
+//! MCP 2026-07-28 clients through Envoy against 2025-era backends (the rmcp example servers):
+//! stateless requests routed with no session, `server/discover`, the lists and results
+//! carrying what the revision requires, the `Mcp-Method` / `Mcp-Name` headers checked against
+//! the body, and the backend sessions the gateway holds per (caller, capability class). Also
+//! the official TypeScript SDK 2.x client, pinned to 2026-07-28 and in its default (2025) mode.
+
+use anyhow::Result;
+use mcp_gateway_e2e::{Gateway, GatewayOptions, RawClient, Reply, ServerKind, run_client2};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const MODERN: &str = "2026-07-28";
+const HEADER_MISMATCH: i64 = -32020;
+const INVALID_PARAMS: i64 = -32602;
+const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
+/// A request id of 2^53 + 1: a gateway that re-serialised it through a double would send back
+/// 9007199254740992 (rmcp backends refuse ids beyond 64-bit signed integers).
+const BIG_ID: &str = "9007199254740993";
+
+async fn gateway() -> Result<Gateway> {
+    Gateway::start(GatewayOptions {
+        servers: &[ServerKind::Calc, ServerKind::Text],
+        ..GatewayOptions::default()
+    })
+    .await
+}
+
+/// The `_meta` envelope of a 2026-07-28 request declaring `capabilities`.
+fn meta(capabilities: Value) -> Value {
+    json!({
+        "io.modelcontextprotocol/protocolVersion": MODERN,
+        "io.modelcontextprotocol/clientCapabilities": capabilities,
+        "io.modelcontextprotocol/clientInfo": {"name": "raw-2026", "version": "1"},
+    })
+}
+
+/// POSTs a 2026-07-28 request with its mirrored headers (`name` for `Mcp-Name`).
+async fn send(raw: &RawClient, body: &str, method: &str, name: Option<&str>) -> Result<Reply> {
+    let mut headers = vec![("mcp-protocol-version", MODERN), ("mcp-method", method)];
+    if let Some(name) = name {
+        headers.push(("mcp-name", name));
+    }
+    raw.post_with(&headers, body.to_owned()).await
+}
+
+fn call_body(id: &str, tool: &str, arguments: Value, capabilities: Value) -> String {
+    format!(
+        r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"{tool}","arguments":{arguments},"_meta":{}}}}}"#,
+        meta(capabilities)
+    )
+}
+
+#[tokio::test]
+async fn sdk_2_client_pinned_to_2026_works_without_a_session() -> Result<()> {
+    let gw = gateway().await?;
+    let out = run_client2(
+        &gw.mcp_url(),
+        "modern",
+        &[
+            "calc_add",
+            r#"{"a":2,"b":3}"#,
+            "calc_explain",
+            r#"{"expression":"2 + 2"}"#,
+        ],
+    )
+    .await?;
+    assert_eq!(out["protocolVersion"], MODERN, "{out}");
+    assert_eq!(out["sessionId"], Value::Null, "no session: {out}");
+    assert!(out["capabilities"]["tools"].is_object(), "{out}");
+    assert_eq!(out["serverVersion"]["name"], "mcp-gateway", "{out}");
+    let tools = out["tools"].as_array().expect("tools");
+    for tool in ["calc_add", "text_upper"] {
+        assert!(tools.iter().any(|t| t == tool), "{tool}: {out}");
+    }
+    assert!(
+        out["prompts"]
+            .as_array()
+            .expect("prompts")
+            .iter()
+            .any(|p| p == "calc_explain")
+    );
+    assert_eq!(out["call"]["content"][0]["text"], "5", "{out}");
+    assert!(out["prompt"].to_string().contains("2 + 2"), "{out}");
+    let read = &out["read"][0];
+    assert_eq!(read["uri"], out["resources"][0], "{out}");
+    assert!(read["text"].is_string(), "{out}");
+    assert_eq!(out["unknownTool"]["code"], INVALID_PARAMS, "{out}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn sdk_2_client_in_its_default_mode_is_a_2025_client() -> Result<()> {
+    let gw = gateway().await?;
+    let out = run_client2(
+        &gw.mcp_url(),
+        "legacy",
+        &[
+            "text_upper",
+            r#"{"text":"abc"}"#,
+            "calc_explain",
+            r#"{"expression":"1 / 0"}"#,
+        ],
+    )
+    .await?;
+    assert_eq!(out["protocolVersion"], "2025-11-25", "{out}");
+    assert!(out["sessionId"].is_string(), "{out}");
+    assert_eq!(out["call"]["content"][0]["text"], "ABC", "{out}");
+    assert!(out["prompt"].to_string().contains("1 / 0"), "{out}");
+    assert_eq!(out["unknownTool"]["code"], INVALID_PARAMS, "{out}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn stateless_calls_keep_every_byte_and_add_the_result_type() -> Result<()> {
+    let gw = gateway().await?;
+    let raw = RawClient::new(&gw.mcp_url())?;
+    let args = json!({"a": 2, "b": 3});
+    let body = call_body(BIG_ID, "calc_add", args.clone(), json!({}));
+    let modern = send(&raw, &body, "tools/call", Some("calc_add")).await?;
+    assert_eq!(modern.status, StatusCode::OK, "{modern}");
+    assert_eq!(
+        modern.session_id(),
+        None,
+        "no session id for a 2026 client: {modern}"
+    );
+    assert!(
+        modern.body.contains(&format!(r#""id":{BIG_ID}"#)),
+        "the big id comes back as sent: {modern}"
+    );
+    assert_eq!(modern.result()?["resultType"], "complete", "{modern}");
+    assert_eq!(modern.tool_text()?, "5");
+
+    // The same call of a 2025 session: the answers differ only by the added member.
+    let session = raw.initialize().await?;
+    let old = format!(
+        r#"{{"jsonrpc":"2.0","id":{BIG_ID},"method":"tools/call","params":{{"name":"calc_add","arguments":{args}}}}}"#
+    );
+    let old = raw.post(Some(&session), old).await?;
+    let old_result = result_text(&old.body);
+    let new_result = result_text(&modern.body);
+    assert_eq!(
+        new_result.replacen(r#""resultType":"complete","#, "", 1),
+        old_result,
+        "key order and bytes of the backend's result kept"
+    );
+
+    // An `Mcp-Session-Id` on a 2026-07-28 request is ignored, as the spec asks.
+    let headers = [
+        ("mcp-protocol-version", MODERN),
+        ("mcp-method", "tools/call"),
+        ("mcp-name", "calc_add"),
+        ("mcp-session-id", "not-a-session"),
+    ];
+    let reply = raw.post_with(&headers, body.clone()).await?;
+    assert_eq!(reply.tool_text()?, "5", "{reply}");
+    Ok(())
+}
+
+/// The `result` member's JSON text of a JSON-RPC response (a JSON body, or the `data` of an
+/// SSE event).
+fn result_text(body: &str) -> String {
+    let message = body
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("data:")
+                .filter(|d| d.contains(r#""result":"#))
+        })
+        .unwrap_or(body)
+        .trim();
+    let at = message.find(r#""result":"#).expect("a result") + r#""result":"#.len();
+    message[at..message.len() - 1].to_owned()
+}
+
+#[tokio::test]
+async fn discover_and_lists_answer_without_a_session() -> Result<()> {
+    let gw = gateway().await?;
+    let raw = RawClient::new(&gw.mcp_url())?;
+    let discover = json!({"jsonrpc": "2.0", "id": 1, "method": "server/discover",
+        "params": {"_meta": meta(json!({}))}});
+    let reply = send(&raw, &discover.to_string(), "server/discover", None).await?;
+    let result = reply.result()?;
+    assert_eq!(result["resultType"], "complete", "{reply}");
+    assert!(
+        result["supportedVersions"]
+            .as_array()
+            .is_some_and(|v| v.iter().any(|v| v == MODERN)),
+        "{reply}"
+    );
+    assert!(result["capabilities"]["tools"].is_object(), "{reply}");
+    assert!(result["capabilities"]["prompts"].is_object(), "{reply}");
+    assert_eq!(result["ttlMs"], 0, "{reply}");
+    assert_eq!(result["cacheScope"], "private", "{reply}");
+    assert_eq!(
+        result["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "mcp-gateway",
+        "{reply}"
+    );
+    for (method, key, item) in [
+        ("tools/list", "tools", "calc_add"),
+        ("prompts/list", "prompts", "text_summarize"),
+    ] {
+        let list = json!({"jsonrpc": "2.0", "id": 2, "method": method,
+            "params": {"_meta": meta(json!({}))}});
+        let reply = send(&raw, &list.to_string(), method, None).await?;
+        let result = reply.result()?;
+        assert!(
+            result[key]
+                .as_array()
+                .is_some_and(|l| l.iter().any(|i| i["name"] == item)),
+            "{method}: {reply}"
+        );
+        assert_eq!(result["resultType"], "complete", "{method}: {reply}");
+        assert_eq!(result["ttlMs"], 0, "{method}: {reply}");
+        assert_eq!(result["cacheScope"], "private", "{method}: {reply}");
+        assert_eq!(reply.session_id(), None, "{method}: {reply}");
+    }
+    let ping = json!({"jsonrpc": "2.0", "id": 3, "method": "ping",
+        "params": {"_meta": meta(json!({}))}});
+    let reply = send(&raw, &ping.to_string(), "ping", None).await?;
+    assert_eq!(reply.result()?["resultType"], "complete", "{reply}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn headers_that_disagree_with_the_body_are_refused() -> Result<()> {
+    let gw = gateway().await?;
+    let raw = RawClient::new(&gw.mcp_url())?;
+    let body = call_body("7", "calc_add", json!({"a": 1, "b": 1}), json!({}));
+    for (method, name) in [
+        ("tools/call", Some("calc_subtract")),
+        ("tools/list", Some("calc_add")),
+        ("tools/call", None),
+        ("tools/call", Some("=?base64?not base64?=")),
+    ] {
+        let reply = send(&raw, &body, method, name).await?;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{method} {name:?}: {reply}"
+        );
+        assert_eq!(reply.error_code(), Some(HEADER_MISMATCH), "{reply}");
+        assert_eq!(reply.message.as_ref().expect("JSON")["id"], 7, "{reply}");
+    }
+    // The Base64 form of the right name is the right name.
+    let encoded = "=?base64?Y2FsY19hZGQ=?=";
+    let reply = send(&raw, &body, "tools/call", Some(encoded)).await?;
+    assert_eq!(reply.tool_text()?, "2", "{reply}");
+
+    // A 2026-07-28 header on a body without the envelope; a version the gateway does not speak.
+    let bare = r#"{"jsonrpc":"2.0","id":8,"method":"tools/list","params":{}}"#;
+    let reply = send(&raw, bare, "tools/list", None).await?;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{reply}");
+    assert_eq!(reply.error_code(), Some(INVALID_PARAMS), "{reply}");
+    let future = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/list", "params": {"_meta": {
+        "io.modelcontextprotocol/protocolVersion": "2099-01-01",
+        "io.modelcontextprotocol/clientCapabilities": {}}}});
+    let reply = send(&raw, &future.to_string(), "tools/list", None).await?;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{reply}");
+    assert_eq!(
+        reply.error_code(),
+        Some(UNSUPPORTED_PROTOCOL_VERSION),
+        "{reply}"
+    );
+    let supported = &reply.message.as_ref().expect("JSON")["error"]["data"]["supported"];
+    assert_eq!(supported[0], MODERN, "{reply}");
+    Ok(())
+}
+
+/// The backend session a `calc_whoami` of a client declaring `capabilities` reached.
+async fn held_session(raw: &RawClient, capabilities: Value) -> Result<Value> {
+    let body = call_body("1", "calc_whoami", json!({}), capabilities);
+    let reply = send(raw, &body, "tools/call", Some("calc_whoami")).await?;
+    let structured = reply.result()?["structuredContent"].clone();
+    assert!(
+        structured["session_id"].is_string(),
+        "a backend session: {reply}"
+    );
+    Ok(structured["session_id"].clone())
+}
+
+#[tokio::test]
+async fn the_gateway_holds_one_backend_session_per_capability_class() -> Result<()> {
+    let gw = gateway().await?;
+    let raw = RawClient::new(&gw.mcp_url())?;
+    let plain = held_session(&raw, json!({})).await?;
+    assert_eq!(held_session(&raw, json!({})).await?, plain, "reused");
+    let asking = held_session(&raw, json!({"roots": {}})).await?;
+    assert_ne!(asking, plain, "another class, another backend session");
+    assert_eq!(
+        held_session(&raw, json!({"roots": {"listChanged": true}})).await?,
+        asking
+    );
+
+    // A 2025 client's own session is never the held one.
+    let session = raw.initialize().await?;
+    let reply = raw
+        .call_tool(Some(&session), "calc_whoami", json!({}))
+        .await?;
+    assert_ne!(
+        reply.result()?["structuredContent"]["session_id"],
+        plain,
+        "{reply}"
+    );
+    Ok(())
+}
