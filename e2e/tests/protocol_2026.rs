@@ -5,7 +5,9 @@
 //! the official TypeScript SDK 2.x client, pinned to 2026-07-28 and in its default (2025) mode.
 
 use anyhow::Result;
-use mcp_gateway_e2e::{Gateway, GatewayOptions, RawClient, Reply, ServerKind, run_client2};
+use mcp_gateway_e2e::{
+    Gateway, GatewayOptions, RawClient, Reply, ServerKind, eventually, run_client2,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -300,5 +302,47 @@ async fn the_gateway_holds_one_backend_session_per_capability_class() -> Result<
         plain,
         "{reply}"
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_virtual_server_narrows_discover_lists_and_calls() -> Result<()> {
+    let gw = gateway().await?;
+    let config = gw.config_yaml(&[ServerKind::Calc, ServerKind::Text])?;
+    gw.write_config(&format!(
+        "{config}virtualServers:\n- {{name: maths, tools: [calc_add]}}\n"
+    ))?;
+    let raw = RawClient::new(&gw.envoy_url("/v/maths/mcp"))?;
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list",
+        "params": {"_meta": meta(json!({}))}});
+    let tools = eventually("the reloaded config to serve /v/maths/mcp", || {
+        let (raw, list) = (&raw, list.to_string());
+        async move {
+            let reply = send(raw, &list, "tools/list", None).await?;
+            let names: Vec<Value> = reply.result()?["tools"]
+                .as_array()
+                .map(|tools| tools.iter().map(|t| t["name"].clone()).collect())
+                .unwrap_or_default();
+            anyhow::ensure!(!names.is_empty(), "{reply}");
+            Ok(names)
+        }
+    })
+    .await?;
+    assert_eq!(tools, vec![json!("calc_add")]);
+    let discover = json!({"jsonrpc": "2.0", "id": 2, "method": "server/discover",
+        "params": {"_meta": meta(json!({}))}});
+    let reply = send(&raw, &discover.to_string(), "server/discover", None).await?;
+    let capabilities = &reply.result()?["capabilities"];
+    assert!(capabilities["tools"].is_object(), "{reply}");
+    assert!(
+        capabilities.get("prompts").is_none(),
+        "no prompts in the subset: {reply}"
+    );
+    let body = call_body("3", "calc_add", json!({"a": 1, "b": 2}), json!({}));
+    let reply = send(&raw, &body, "tools/call", Some("calc_add")).await?;
+    assert_eq!(reply.tool_text()?, "3", "{reply}");
+    let outside = call_body("4", "calc_multiply", json!({"a": 1, "b": 2}), json!({}));
+    let reply = send(&raw, &outside, "tools/call", Some("calc_multiply")).await?;
+    assert_eq!(reply.error_code(), Some(INVALID_PARAMS), "{reply}");
     Ok(())
 }
