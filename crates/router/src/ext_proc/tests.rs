@@ -23,6 +23,7 @@ use super::*;
 mod authz;
 mod credentials;
 mod handoff;
+mod modern;
 mod transport;
 mod virtual_servers;
 

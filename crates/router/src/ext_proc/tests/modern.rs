@@ -1,0 +1,128 @@
+//! MCP 2026-07-28 requests through the ext_proc router: no session, the gateway's held
+//! backend session, `Mcp-Name` rewritten with the body, the envelope kept from the 2025
+//! backend, the backend's session id kept from the client, `resultType` added to the answer.
+
+use mcp_gateway_protocol::asks::AskClass;
+use mcp_gateway_routing::held;
+
+use super::*;
+
+/// The held session of anonymous clients declaring nothing, with backend session
+/// `backend-1` on calc.
+async fn held_session(h: &Harness) -> String {
+    let key = held::key(None, AskClass::NONE);
+    let record = SessionRecord {
+        protocol_version: "2025-11-25".into(),
+        client: declared(&json!({})),
+        subject: None,
+        expires: SystemTime::now() + Duration::from_secs(60),
+    };
+    h.sessions.insert(&key, record).await.expect("insert");
+    let backend = BackendSession {
+        session_id: Some("backend-1".into()),
+        protocol_version: "2025-11-25".into(),
+        capabilities: json!({}),
+        server_info: json!({}),
+        instructions: None,
+    };
+    h.sessions
+        .set_backend(&key, "calc", Arc::new(backend))
+        .await
+        .expect("set");
+    key
+}
+
+#[tokio::test]
+async fn a_2026_call_is_routed_on_the_held_session_and_its_answer_stamped() {
+    let h = Harness::new(1 << 20);
+    held_session(&h).await;
+    let mut req = RequestState::default();
+    h.send(
+        &mut req,
+        headers(&[
+            (":method", "POST"),
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "calc_add"),
+            // Ignored on a 2026-07-28 request, as the spec asks.
+            ("mcp-session-id", "not-a-session"),
+        ]),
+    )
+    .await;
+    let sent = r#"{"jsonrpc":"2.0","id":9007199254740993,"method":"tools/call","params":{"name":"calc_add","arguments":{"b":1,"a":2},"_meta":{"progressToken":"p","io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#;
+    let resp = h.send(&mut req, body(sent)).await;
+    let c = common(&resp);
+    let set: std::collections::HashMap<_, _> = set_headers(c).into_iter().collect();
+    assert_eq!(set["mcp-name"], "add", "Mcp-Name follows the spliced name");
+    assert_eq!(set["mcp-session-id"], "backend-1");
+    assert_eq!(set["mcp-protocol-version"], "2025-11-25");
+    assert_eq!(set["x-mcp-observe"], "1", "the answer is stamped");
+    let Some(body_mutation::Mutation::Body(new_body)) =
+        c.body_mutation.as_ref().and_then(|m| m.mutation.clone())
+    else {
+        panic!("body must be rewritten");
+    };
+    assert_eq!(
+        String::from_utf8(new_body).expect("utf8"),
+        r#"{"jsonrpc":"2.0","id":9007199254740993,"method":"tools/call","params":{"name":"add","arguments":{"b":1,"a":2},"_meta":{"progressToken":"p"}}}"#,
+        "the name spliced, the envelope out of _meta, every other byte kept"
+    );
+
+    let resp = h
+        .send(
+            &mut req,
+            Request::ResponseHeaders(http_headers(&[
+                (":status", "200"),
+                ("mcp-session-id", "backend-1"),
+                ("content-type", "application/json"),
+            ])),
+        )
+        .await;
+    let c = common(&resp);
+    assert!(set_headers(c).is_empty(), "no session id for the client");
+    assert!(removed(c).contains(&"mcp-session-id".to_owned()));
+    let answer = r#"{"jsonrpc":"2.0","id":9007199254740993,"result":{"content":[{"type":"text","text":"3"}],"isError":false}}"#;
+    let resp = h
+        .send(
+            &mut req,
+            Request::ResponseBody(HttpBody {
+                body: answer.as_bytes().to_vec(),
+                end_of_stream: true,
+                ..Default::default()
+            }),
+        )
+        .await;
+    let Some(body_mutation::Mutation::Body(out)) = common(&resp)
+        .body_mutation
+        .as_ref()
+        .and_then(|m| m.mutation.clone())
+    else {
+        panic!("the answer must be replaced");
+    };
+    assert_eq!(
+        String::from_utf8(out).expect("utf8"),
+        answer.replace(r#""result":{"#, r#""result":{"resultType":"complete","#)
+    );
+}
+
+#[tokio::test]
+async fn a_2026_call_whose_headers_disagree_is_refused_with_its_id() {
+    let h = Harness::new(1 << 20);
+    held_session(&h).await;
+    let mut req = RequestState::default();
+    h.send(
+        &mut req,
+        headers(&[
+            (":method", "POST"),
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "calc_subtract"),
+        ]),
+    )
+    .await;
+    let sent = r#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"calc_add","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#;
+    let (status, error) = immediate(&h.send(&mut req, body(sent)).await);
+    assert_eq!(status, 400);
+    assert_eq!(error["id"], 4);
+    assert_eq!(error["error"]["code"], -32020);
+}
