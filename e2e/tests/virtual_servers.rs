@@ -190,6 +190,21 @@ async fn a_virtual_server_exposes_only_its_subset(mode: Mode) -> Result<()> {
         "{explain}"
     );
 
+    // Fan-out reaches only the subset's servers: calc hears the level, text does not.
+    let level = maths
+        .request(
+            Some(&session),
+            5,
+            "logging/setLevel",
+            json!({"level": "debug"}),
+        )
+        .await?;
+    level.result()?;
+    let calc = gateway.backend("calc")?.stats().await?;
+    ensure!(calc.log_level.as_deref() == Some("debug"), "{calc:?}");
+    let text = gateway.backend("text")?.stats().await?;
+    ensure!(text.log_level.is_none(), "text is outside maths: {text:?}");
+
     // A config with a bad virtual server is refused whole: the last good one keeps serving.
     let rejections = gateway.gateway_log().matches(REJECTED).count();
     gateway.write_config(&format!(

@@ -5,12 +5,14 @@ use std::sync::Arc;
 use mcp_gateway_catalog::Catalog;
 use mcp_gateway_config::Config;
 use mcp_gateway_identity::Caller;
+use mcp_gateway_policy::Scope;
 use serde_json::Value;
 use tracing::debug;
 
 use crate::BrokerState;
 
-/// `logging/setLevel` for every backend that declared `logging`: opens the client's backend
+/// `logging/setLevel` for every backend that declared `logging` and that the client's
+/// `scope` reaches (on a virtual server, only those of its subset): opens the client's backend
 /// session where needed (so the level holds for everything that backend sends this client),
 /// each request carrying the credential `caller`'s routed calls get. Returns the servers that
 /// could not be reached.
@@ -18,6 +20,7 @@ pub(crate) async fn set_level(
     state: &BrokerState,
     config: &Config,
     catalog: &Catalog,
+    scope: &Scope<'_>,
     session: &str,
     caller: Option<&Caller>,
     params: &Value,
@@ -26,7 +29,7 @@ pub(crate) async fn set_level(
     for server in config.enabled_servers() {
         let logs = catalog.server(&server.name).is_some_and(|s| {
             s.healthy && s.capabilities.get("logging").is_some_and(|c| !c.is_null())
-        });
+        }) && scope.reaches(catalog, &server.name);
         if !logs {
             continue;
         }

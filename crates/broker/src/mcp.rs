@@ -131,7 +131,7 @@ async fn request(
         )
         .await;
     }
-    answer(state, session, caller, msg, method)
+    answer(state, session, caller, endpoint, msg, method)
         .await
         .map(ResultJson::from)
 }
@@ -141,6 +141,7 @@ async fn answer(
     state: &BrokerState,
     session: &str,
     caller: Option<&Caller>,
+    endpoint: Option<&str>,
     msg: &Message<'_>,
     method: &str,
 ) -> Result<String, BrokerError> {
@@ -155,8 +156,12 @@ async fn answer(
                 })?;
             let config = state.config.load();
             let catalog = state.catalog.load();
+            let scope = Scope::new(
+                Access::of(&config, caller),
+                endpoint.and_then(|name| config.virtual_server(name)),
+            );
             let failed =
-                fanout::set_level(state, &config, &catalog, session, caller, &params).await;
+                fanout::set_level(state, &config, &catalog, &scope, session, caller, &params).await;
             if failed.is_empty() {
                 Ok("{}".to_owned())
             } else {

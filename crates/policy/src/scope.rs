@@ -3,7 +3,7 @@
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 
-use mcp_gateway_catalog::{Catalog, View, ViewKey};
+use mcp_gateway_catalog::{Catalog, ListKind, View, ViewKey};
 use mcp_gateway_config::{Offering, VirtualServer};
 
 use crate::{Access, offering};
@@ -43,6 +43,24 @@ impl<'a> Scope<'a> {
         Some(ViewKey {
             policy: hasher.finish(),
             class: policy.map_or(0, |k| k.class),
+        })
+    }
+
+    /// Whether requests the gateway fans out for a client here (`logging/setLevel`) may go
+    /// to `server`: always on `/mcp`; on a virtual server, only to a server it names whole or
+    /// one that offers something in its subset, so servers outside it are never reached.
+    pub fn reaches(&self, catalog: &Catalog, server: &str) -> bool {
+        let Some(subset) = self.subset else {
+            return true;
+        };
+        if subset.servers().any(|s| s == server) {
+            return true;
+        }
+        let view = Scope::new(Access::Unrestricted, Some(subset)).view(catalog);
+        view.is_some_and(|view| {
+            ListKind::ALL
+                .iter()
+                .any(|kind| view.list(*kind).items().any(|(s, _, _)| s == server))
         })
     }
 

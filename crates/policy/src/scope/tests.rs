@@ -50,6 +50,12 @@ fn a_virtual_server_sees_only_its_subset() {
     let texts = Scope::new(access, config.virtual_server("texts"));
     assert_eq!(names(texts.view(&catalog)), ["text_upper"]);
     assert_ne!(adding.view_key(), texts.view_key());
+
+    // Fan-out (logging/setLevel) reaches only the servers the subset touches.
+    assert!(whole.reaches(&catalog, "calc") && whole.reaches(&catalog, "text"));
+    assert!(adding.reaches(&catalog, "calc"), "it offers calc_add");
+    assert!(!adding.reaches(&catalog, "text"));
+    assert!(texts.reaches(&catalog, "text") && !texts.reaches(&catalog, "calc"));
 }
 
 #[test]
