@@ -346,3 +346,36 @@ async fn a_virtual_server_narrows_discover_lists_and_calls() -> Result<()> {
     assert_eq!(reply.error_code(), Some(INVALID_PARAMS), "{reply}");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_session_lost_by_a_restarted_backend_is_healed() -> Result<()> {
+    let gw = Gateway::start(GatewayOptions {
+        servers: &[ServerKind::Text],
+        // Discovery would notice the restart itself and forget every backend session; here
+        // only the call meets the backend's 404.
+        discovery_interval: Some("1h"),
+        ..GatewayOptions::default()
+    })
+    .await?;
+    let raw = RawClient::new(&gw.mcp_url())?;
+    let upper = |id: u64| {
+        call_body(
+            &id.to_string(),
+            "text_upper",
+            json!({"text": "abc"}),
+            json!({}),
+        )
+    };
+    let reply = send(&raw, &upper(1), "tools/call", Some("text_upper")).await?;
+    assert_eq!(reply.tool_text()?, "ABC", "{reply}");
+
+    let text = gw.backend("text")?;
+    text.kill().await?;
+    text.restart().await?;
+    // Replayed by Envoy on a new held backend session: the client sees only the answer.
+    let reply = send(&raw, &upper(2), "tools/call", Some("text_upper")).await?;
+    assert_eq!(reply.tool_text()?, "ABC", "{reply}\n{}", gw.log_tails());
+    assert_eq!(reply.result()?["resultType"], "complete", "{reply}");
+    assert_eq!(reply.session_id(), None, "{reply}");
+    Ok(())
+}

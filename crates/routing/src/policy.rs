@@ -517,11 +517,13 @@ pub(crate) async fn route(
         rewrite_of(target.kind, method, msg).filter(|r| *r != Rewrite::Read || target.rewrite);
     // A 2026-07-28 client's answers carry `resultType` (and cache fields on a read), which a
     // 2025 backend's lack: always watched (the price of the observed route).
-    let rewrite = match (envelope, rewrite) {
-        (None, rewrite) => rewrite,
-        (Some(_), Some(Rewrite::Read)) => Some(Rewrite::StampRead),
-        (Some(_), _) if method == Method::ResourcesRead => Some(Rewrite::StampCache),
-        (Some(_), _) => Some(Rewrite::Stamp),
+    // (A replay of such a request comes without its envelope, on the held session.)
+    let modern = envelope.is_some() || held::is_held(gateway);
+    let rewrite = match (modern, rewrite) {
+        (false, rewrite) => rewrite,
+        (true, Some(Rewrite::Read)) => Some(Rewrite::StampRead),
+        (true, _) if method == Method::ResourcesRead => Some(Rewrite::StampCache),
+        (true, _) => Some(Rewrite::Stamp),
     };
     let observe = opened.client_may_be_asked || rewrite.is_some();
     let upstream = ctx.upstream_sessions.then_some(ctx.replay.is_some());
