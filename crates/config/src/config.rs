@@ -11,6 +11,7 @@ use crate::credentials::{self, Credentials, TokenClient};
 use crate::error::ConfigError;
 use crate::policy::{self, Policy};
 use crate::raw::RawConfig;
+use crate::traffic::Traffic;
 use crate::validation;
 use crate::virtual_server::{self, VirtualServer};
 
@@ -45,6 +46,8 @@ pub struct Server {
     pub tool_prefix: String,
     /// What the gateway presents to this backend; `None`: no credential at all.
     pub credentials: Option<Credentials>,
+    /// Timeouts, retries, circuit breaking, outlier detection and rate limits.
+    pub traffic: Traffic,
 }
 
 impl Server {

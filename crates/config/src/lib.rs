@@ -8,6 +8,7 @@
 //!     hostname: weather.example.com   # default: the URL's host
 //!     enabled: true                   # default: true
 //!     toolPrefix: "weather_"          # default: ""; `prefix` is an alias
+//!     traffic: {timeout: 30s}         # optional; see the `traffic` module
 //! auth:                               # optional; see the `auth` module
 //!   resource: http://127.0.0.1:8888/mcp
 //!   issuers: [{issuer: http://127.0.0.1:8890, jwksUri: http://127.0.0.1:8890/jwks}]
@@ -27,6 +28,7 @@ mod error;
 mod policy;
 mod raw;
 mod store;
+mod traffic;
 mod validation;
 mod virtual_server;
 mod watcher;
@@ -47,6 +49,12 @@ pub use policy::{
 };
 pub use raw::{RawConfig, RawServer};
 pub use store::ConfigStore;
+pub use traffic::{
+    DEFAULT_BASE_EJECTION_TIME, DEFAULT_CIRCUIT_LIMIT, DEFAULT_CONNECT_RETRIES,
+    DEFAULT_CONSECUTIVE_GATEWAY_ERRORS, DEFAULT_MAX_EJECTION_TIME, DEFAULT_TIMEOUT, Limit,
+    MAX_CONNECT_RETRIES, MAX_RATE_WINDOW, OutlierDetection, RateLimit, RawLimit,
+    RawOutlierDetection, RawRateLimit, RawTraffic, Traffic,
+};
 pub use validation::{MAX_HOSTNAME_LEN, MAX_LABEL_LEN, MAX_NAME_LEN, MAX_PREFIX_LEN};
 pub use virtual_server::{RawVirtualServer, VirtualServer, session_binding};
 pub use watcher::watch_file;

@@ -10,6 +10,7 @@ use crate::Config;
 use crate::auth::RawAuth;
 use crate::credentials::{RawCredentials, RawTokenClient};
 use crate::policy::RawPolicy;
+use crate::traffic::{RawTraffic, Traffic};
 use crate::virtual_server::RawVirtualServer;
 
 /// The whole file: `servers:`, `auth:`, `policy:`, `tokenClient:` and `virtualServers:`,
@@ -68,6 +69,9 @@ pub struct RawServer {
     /// What the gateway presents to this backend. Missing: nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials: Option<RawCredentials>,
+    /// Timeouts, retries, circuit breaking, outlier detection, rate limits. Missing: defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic: Option<RawTraffic>,
 }
 
 /// Writes a validated config back in the file format (what the controller publishes).
@@ -84,6 +88,7 @@ impl From<&Config> for RawConfig {
                 tool_prefix: Some(server.tool_prefix.clone()),
                 prefix: None,
                 credentials: server.credentials.as_ref().map(RawCredentials::from),
+                traffic: (server.traffic != Traffic::default()).then(|| (&server.traffic).into()),
             })
             .collect();
         Self {

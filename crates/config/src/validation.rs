@@ -13,6 +13,7 @@ use crate::Server;
 use crate::credentials;
 use crate::error::{FieldError, ServerLabel};
 use crate::raw::{RawConfig, RawServer};
+use crate::traffic::{self, Traffic};
 
 /// Longest server name (a DNS label, so it fits in headers, metrics and hostnames).
 pub const MAX_NAME_LEN: usize = 63;
@@ -146,9 +147,15 @@ impl Checked {
         let credentials = raw
             .credentials
             .and_then(|raw| credentials::validate_server(index, raw, url.as_ref(), errors));
+        let traffic = match raw.traffic {
+            Some(raw) => traffic::validate(index, raw, errors),
+            None => Some(Traffic::default()),
+        };
         let enabled = raw.enabled.unwrap_or(true);
-        let server = match (&name, url, &hostname, &prefix) {
-            (Some(name), Some(url), Some(hostname), Some(prefix)) if errors.len() == before => {
+        let server = match (&name, url, &hostname, &prefix, traffic) {
+            (Some(name), Some(url), Some(hostname), Some(prefix), Some(traffic))
+                if errors.len() == before =>
+            {
                 Some(Server {
                     name: name.clone(),
                     url,
@@ -156,6 +163,7 @@ impl Checked {
                     enabled,
                     tool_prefix: prefix.clone(),
                     credentials,
+                    traffic,
                 })
             }
             _ => None,

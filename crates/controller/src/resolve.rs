@@ -76,6 +76,7 @@ pub fn resolve_target(
         tool_prefix: Some(target.tool_prefix.clone().unwrap_or_default()),
         prefix: None,
         credentials: None,
+        traffic: None,
     })
 }
 
