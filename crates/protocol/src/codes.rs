@@ -24,3 +24,5 @@ pub const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
 pub const HEADER_MISMATCH: i64 = -32020;
 /// Gateway: no new session now, the gateway holds as many as it may (HTTP 503); retry later.
 pub const SESSION_LIMIT: i64 = -32003;
+/// Gateway: a rate limit of the server refused the request (HTTP 429 with `Retry-After`).
+pub const RATE_LIMITED: i64 = -32029;

@@ -233,6 +233,7 @@ static_resources:
                 # Routing headers (:authority, :path) may be set; x-mcp-* headers are
                 # allowed by default, x-envoy-* and other system headers are not.
                 allow_all_routing: true
+{rate_limit_filters}
           # Responses of requests routed to a backend: the router maps the backend's session
           # id back to the gateway's and notices a backend that lost its session. The broker's
           # routes disable it, so only routed calls pay for this message.
@@ -275,6 +276,7 @@ static_resources:
         max_request_bytes = opts.max_request_bytes,
         local_reply_config = errors::local_reply_config(opts.max_request_bytes),
         custom_response_filter = errors::custom_response_filter(),
+        rate_limit_filters = rate_limit_filters(),
         message_timeout = proto_duration(opts.message_timeout),
         request_headers_timeout = proto_duration(opts.request_headers_timeout),
         request_timeout = proto_duration(opts.request_timeout),
@@ -282,6 +284,28 @@ static_resources:
         max_connections = opts.max_connections,
         max_message_timeout = proto_duration(max_message_timeout),
     )
+}
+
+/// The `local_ratelimit` filters, one per limit dimension, list items for `http_filters`.
+/// Without a route's own config (a server's `traffic.rateLimit`) each passes every request.
+fn rate_limit_filters() -> String {
+    let mut yaml = String::from(
+        "          # Rate limits of MCP servers (`traffic.rateLimit`), one filter per dimension:\n          \
+         # all requests of a server, each tool, each caller. Configured per route over ADS;\n          \
+         # they only act where a server has a limit. After the router, so the route and the\n          \
+         # x-mcp-* headers are its.",
+    );
+    for name in crate::traffic::RATE_LIMIT_FILTERS {
+        yaml.push_str(&format!(
+            r#"
+          - name: {name}
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit
+              stat_prefix: {stat}"#,
+            stat = name.replace('.', "_"),
+        ));
+    }
+    yaml
 }
 
 /// A protobuf JSON/YAML duration: seconds with up to nine fractional digits.

@@ -33,6 +33,7 @@ mod module;
 mod replay;
 mod resources;
 mod subscription;
+mod traffic;
 
 pub use ads::{AdsServer, ads_service};
 pub use auth::{JWT_AUTHN_FILTER, jwks_cluster_name, jwt_authn};
@@ -41,4 +42,7 @@ pub use module::{MODULE_API_CLUSTER, MODULE_NAME, render_module_bootstrap};
 pub use resources::{
     BACKEND_RESPONSE_FILTER, BROKER_CLUSTER, OBSERVE_HEADER, ROUTE_CONFIG_NAME, ROUTER_CLUSTER,
     Resources, cluster_name, resources,
+};
+pub use traffic::{
+    CALLER_RATE_LIMIT_FILTER, RATE_LIMIT_FILTERS, SERVER_RATE_LIMIT_FILTER, TOOL_RATE_LIMIT_FILTER,
 };

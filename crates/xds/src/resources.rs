@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use envoy_types::pb::envoy::config::cluster::v3::{
     CircuitBreakers, Cluster, OutlierDetection,
     circuit_breakers::Thresholds,
-    cluster::{ClusterDiscoveryType, DiscoveryType, DnsLookupFamily, LbPolicy},
+    cluster::{ClusterDiscoveryType, CommonLbConfig, DiscoveryType, DnsLookupFamily, LbPolicy},
 };
 use envoy_types::pb::envoy::config::core::v3::{
     Address, SocketAddress, TransportSocket, address, socket_address, transport_socket,
@@ -28,12 +28,15 @@ use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::{
 use envoy_types::pb::envoy::r#type::matcher::v3::{
     RegexMatchAndSubstitute, RegexMatcher, StringMatcher, string_matcher,
 };
+use envoy_types::pb::envoy::r#type::v3::Percent;
 use envoy_types::pb::google::protobuf::{Any, Duration, UInt32Value};
-use mcp_gateway_config::{Config, Server};
+use mcp_gateway_config::{Config, Server, Traffic};
 use mcp_gateway_protocol::transport;
 use prost::{Message, Name};
 use tracing::warn;
 use url::{Host, Url};
+
+use crate::traffic;
 
 /// Name of the route table served over ADS; the bootstrap's listener asks for it.
 pub const ROUTE_CONFIG_NAME: &str = "mcp_routes";
@@ -92,7 +95,11 @@ pub fn cluster_name(server_name: &str) -> String {
 /// would reject, which would reject the whole update with it.
 pub fn resources(cfg: &Config) -> Resources {
     let backends: Vec<Backend<'_>> = cfg.enabled_servers().filter_map(Backend::new).collect();
-    let mut virtual_hosts: Vec<VirtualHost> = backends.iter().map(Backend::virtual_host).collect();
+    let auth = cfg.auth().is_some();
+    let mut virtual_hosts: Vec<VirtualHost> = backends
+        .iter()
+        .map(|backend| backend.virtual_host(auth))
+        .collect();
     virtual_hosts.push(broker_virtual_host());
     Resources {
         clusters: backends
@@ -152,13 +159,20 @@ impl<'a> Backend<'a> {
             dns_lookup_family: DnsLookupFamily::V4Preferred as i32,
             load_assignment: Some(load_assignment(&name, &self.address, self.port)),
             transport_socket: self.tls.then(|| tls_transport_socket(&self.address)),
-            circuit_breakers: Some(generous_circuit_breakers()),
-            outlier_detection: Some(gateway_failure_detection()),
             typed_extension_protocol_options: [(
                 crate::replay::HTTP_PROTOCOL_OPTIONS.to_owned(),
                 crate::replay::protocol_options(&self.server.name),
             )]
             .into(),
+            circuit_breakers: Some(circuit_breakers(&self.server.traffic)),
+            outlier_detection: Some(outlier_detection(&self.server.traffic.outlier)),
+            // An ejected host gets no traffic even when it is the only one: calls fail at
+            // once instead of piling up on a dead backend (Envoy's default of 50% would
+            // send to every host again once half of them are ejected).
+            common_lb_config: Some(CommonLbConfig {
+                healthy_panic_threshold: Some(Percent { value: 0.0 }),
+                ..Default::default()
+            }),
             name,
             ..Default::default()
         }
@@ -174,9 +188,15 @@ impl<'a> Backend<'a> {
     /// response filter runs; otherwise it is off and Envoy itself drops the backend's
     /// session id from the response, saving the router a message per call. (A header, not
     /// dynamic metadata: Envoy 1.40 picks the route before it stores ext_proc's metadata.)
-    fn virtual_host(&self) -> VirtualHost {
+    ///
+    /// The server's traffic policy applies to both: its request timeout, its retries of what
+    /// never reached it and its rate limits. A resumed GET stream (always observed) has a
+    /// route of its own before them, without timeout or rate limits: a stream is not a
+    /// request that should finish.
+    fn virtual_host(&self, auth: bool) -> VirtualHost {
         let hostname = &self.server.hostname;
-        let action = RouteAction {
+        let traffic = &self.server.traffic;
+        let stream_action = RouteAction {
             cluster_specifier: Some(route_action::ClusterSpecifier::Cluster(cluster_name(
                 &self.server.name,
             ))),
@@ -190,6 +210,26 @@ impl<'a> Backend<'a> {
             ..sse_route_action()
         };
         let replay_headers = crate::replay::RESPONSE_ONLY_HEADERS.map(str::to_owned);
+        let action = RouteAction {
+            timeout: Some(traffic::route_timeout(traffic)),
+            retry_policy: traffic::connect_retry_policy(traffic),
+            ..stream_action.clone()
+        };
+        let mut stream_match = self.backend_match();
+        stream_match.headers.push(HeaderMatcher {
+            name: ":method".to_owned(),
+            header_match_specifier: Some(header_matcher::HeaderMatchSpecifier::StringMatch(exact(
+                "GET",
+            ))),
+            ..Default::default()
+        });
+        let stream = Route {
+            r#match: Some(stream_match),
+            action: Some(route::Action::Route(stream_action)),
+            request_headers_to_remove: vec![OBSERVE_HEADER.to_owned()],
+            response_headers_to_remove: replay_headers.to_vec(),
+            ..Default::default()
+        };
         let mut observed_match = self.backend_match();
         observed_match.headers.push(HeaderMatcher {
             name: OBSERVE_HEADER.to_owned(),
@@ -198,7 +238,7 @@ impl<'a> Backend<'a> {
             ))),
             ..Default::default()
         });
-        let observed = Route {
+        let mut observed = Route {
             r#match: Some(observed_match),
             action: Some(route::Action::Route(action.clone())),
             request_headers_to_remove: vec![OBSERVE_HEADER.to_owned()],
@@ -215,10 +255,17 @@ impl<'a> Backend<'a> {
             ..Default::default()
         };
         disable_response_filter(&mut plain);
+        for (filter, config) in traffic::rate_limit_configs(self.server, auth) {
+            for route in [&mut observed, &mut plain] {
+                route
+                    .typed_per_filter_config
+                    .insert(filter.to_owned(), config.clone());
+            }
+        }
         VirtualHost {
             name: cluster_name(&self.server.name),
             domains: vec![hostname.clone(), format!("{hostname}:*")],
-            routes: vec![observed, plain, broker_route()],
+            routes: vec![stream, observed, plain, broker_route()],
             ..Default::default()
         }
     }
@@ -394,33 +441,53 @@ pub(crate) fn tls_transport_socket(host: &str) -> TransportSocket {
     }
 }
 
-fn generous_circuit_breakers() -> CircuitBreakers {
-    let limit = Some(UInt32Value {
-        value: CIRCUIT_BREAKER_LIMIT,
-    });
+/// The server's `traffic` thresholds: beyond them Envoy fails a request at once (response
+/// flag `UO`) instead of queueing it on an overloaded backend.
+fn circuit_breakers(traffic: &Traffic) -> CircuitBreakers {
+    let limit = |value| Some(UInt32Value { value });
     CircuitBreakers {
         thresholds: vec![Thresholds {
-            max_connections: limit,
-            max_pending_requests: limit,
-            max_requests: limit,
+            max_connections: limit(traffic.max_connections),
+            max_pending_requests: limit(traffic.max_pending_requests),
+            max_requests: limit(traffic.max_requests),
             ..Default::default()
         }],
         ..Default::default()
     }
 }
 
-/// Ejects a backend host briefly after consecutive connect failures, resets and
-/// 502/503/504s, so a dead backend fails fast; other 5xx never eject (a backend's
-/// 500 is an answer, not an outage).
-fn gateway_failure_detection() -> OutlierDetection {
+/// Ejects a backend host for a while after consecutive gateway errors (connect failures,
+/// resets, timeouts, 502/503/504), so a dead backend fails fast; other 5xx eject only when
+/// `consecutive5xx` is set (a backend's 500 is usually an answer, not an outage). A count
+/// of 0 turns its detector off.
+fn outlier_detection(outlier: &mcp_gateway_config::OutlierDetection) -> OutlierDetection {
+    // Off: Envoy's default count, never enforced (a count of 1 would "detect" every error).
+    let count = |n: u32| (n > 0).then_some(UInt32Value { value: n });
+    let enforcing = |n: u32| {
+        Some(UInt32Value {
+            value: if n == 0 { 0 } else { 100 },
+        })
+    };
     OutlierDetection {
-        consecutive_gateway_failure: Some(UInt32Value { value: 5 }),
-        enforcing_consecutive_gateway_failure: Some(UInt32Value { value: 100 }),
-        enforcing_consecutive_5xx: Some(UInt32Value { value: 0 }),
+        consecutive_gateway_failure: count(outlier.consecutive_gateway_errors),
+        enforcing_consecutive_gateway_failure: enforcing(outlier.consecutive_gateway_errors),
+        consecutive_5xx: count(outlier.consecutive_5xx),
+        enforcing_consecutive_5xx: enforcing(outlier.consecutive_5xx),
         enforcing_success_rate: Some(UInt32Value { value: 0 }),
-        base_ejection_time: Some(seconds(5)),
-        max_ejection_time: Some(seconds(30)),
+        base_ejection_time: Some(proto_duration(outlier.base_ejection_time)),
+        max_ejection_time: Some(proto_duration(outlier.max_ejection_time)),
+        // Envoy's default, 10%, would never eject the only host of a one-host backend
+        // (it counts as 100%): the common case here.
+        max_ejection_percent: Some(UInt32Value { value: 100 }),
         ..Default::default()
+    }
+}
+
+/// A `std` duration as a protobuf one.
+pub(crate) fn proto_duration(duration: std::time::Duration) -> Duration {
+    Duration {
+        seconds: i64::try_from(duration.as_secs()).unwrap_or(i64::MAX),
+        nanos: i32::try_from(duration.subsec_nanos()).unwrap_or(0),
     }
 }
 

@@ -8,7 +8,7 @@
 //! else in those bodies is JSON-safe by construction: server names are validated to
 //! `A-Za-z0-9_.-`, status codes and response flags are digits and letters.
 
-use mcp_gateway_protocol::codes::{INTERNAL_ERROR, INVALID_REQUEST};
+use mcp_gateway_protocol::codes::{INTERNAL_ERROR, INVALID_REQUEST, RATE_LIMITED, REQUEST_TIMEOUT};
 use mcp_gateway_protocol::handoff::{
     LOST_GATEWAY_SESSION_HEADER, LOST_REQUEST_ID_HEADER, LOST_SERVER_HEADER, REQUEST_ID_JSON_KEY,
     SESSION_LOST_PATH,
@@ -42,6 +42,38 @@ pub(super) fn local_reply_config(max_request_bytes: u32) -> String {
                   error:
                     code: {INVALID_REQUEST}
                     message: "request body too large (limit {max_request_bytes} bytes)"
+            # The server did not answer completely within its request timeout
+            # (traffic.timeout); it may still be running the request.
+            - filter:
+                and_filter:
+                  filters:
+                  - header_filter:
+                      header:
+                        name: {ROUTED_HEADER}
+                        present_match: true
+                  - response_flag_filter:
+                      flags: [UT]
+              status_code: 200
+              body_format_override:
+                content_type: application/json
+                text_format_source:
+                  inline_string: '{{"jsonrpc":"2.0","id":%DYNAMIC_METADATA(mcp:{REQUEST_ID_JSON_KEY})%,"error":{{"code":{REQUEST_TIMEOUT},"message":"MCP server ''%REQ({ROUTED_HEADER})%'' did not answer within its request timeout"}}}}'
+            # The server's circuit breaker is open (traffic.maxConnections,
+            # maxPendingRequests or maxRequests reached): refused without reaching it.
+            - filter:
+                and_filter:
+                  filters:
+                  - header_filter:
+                      header:
+                        name: {ROUTED_HEADER}
+                        present_match: true
+                  - response_flag_filter:
+                      flags: [UO]
+              status_code: 200
+              body_format_override:
+                content_type: application/json
+                text_format_source:
+                  inline_string: '{{"jsonrpc":"2.0","id":%DYNAMIC_METADATA(mcp:{REQUEST_ID_JSON_KEY})%,"error":{{"code":{INTERNAL_ERROR},"message":"MCP server ''%REQ({ROUTED_HEADER})%'' is at its concurrency limit (circuit breaker open); the request did not reach it, retry later"}}}}'
             # The router picked a backend ({ROUTED_HEADER}) and Envoy could not reach
             # it: no healthy host, connect failure, reset. Requiring a response flag
             # leaves the router's own immediate responses alone.
@@ -149,7 +181,26 @@ pub(super) fn local_reply_config(max_request_bytes: u32) -> String {
                   id: null
                   error:
                     code: {INVALID_REQUEST}
-                    message: "denied by an access policy of the gateway""#,
+                    message: "denied by an access policy of the gateway"
+            # A rate limit of the server (traffic.rateLimit) refused the request: the 429
+            # and its Retry-After stay, the body answers the request.
+            - filter:
+                and_filter:
+                  filters:
+                  - status_code_filter:
+                      comparison:
+                        op: EQ
+                        value:
+                          default_value: 429
+                          runtime_key: mcp.local_reply.rate_limited
+                  - header_filter:
+                      header:
+                        name: {ROUTED_HEADER}
+                        present_match: true
+              body_format_override:
+                content_type: application/json
+                text_format_source:
+                  inline_string: '{{"jsonrpc":"2.0","id":%DYNAMIC_METADATA(mcp:{REQUEST_ID_JSON_KEY})%,"error":{{"code":{RATE_LIMITED},"message":"rate limit of MCP server ''%REQ({ROUTED_HEADER})%'' exceeded; retry after %RESP(retry-after)% s"}}}}'"#,
         unavailable_status = UNAVAILABLE_STATUS.trim_end(),
         ext_proc_error = ext_proc_error_filter("                  - "),
         ext_proc_error_alone = ext_proc_error_filter("                "),
@@ -287,6 +338,7 @@ pub(super) fn custom_response_filter() -> String {
                                   exact: 5xx
 {not_json}
 {not_sse}
+{not_rate_limited}
                     on_match:
                       action:
                         name: backend_error_not_json_rpc
@@ -306,7 +358,25 @@ pub(super) fn custom_response_filter() -> String {
         routed = routed_predicate(),
         not_json = content_type_is_not("application/json"),
         not_sse = content_type_is_not("text/event-stream"),
+        not_rate_limited = not_rate_limited(),
     )
+}
+
+/// The response is not a local rate-limit refusal (Envoy's `local_ratelimit` marks its 429
+/// with `x-envoy-ratelimited`): that is the gateway's answer, not the backend's, and
+/// `local_reply_config` already turned it into JSON-RPC.
+fn not_rate_limited() -> &'static str {
+    r#"                        - not_matcher:
+                            single_predicate:
+                              input:
+                                name: rate_limited
+                                typed_config:
+                                  "@type": type.googleapis.com/envoy.type.matcher.v3.HttpResponseHeaderMatchInput
+                                  header_name: x-envoy-ratelimited
+                              value_match:
+                                safe_regex:
+                                  google_re2: {}
+                                  regex: ".*""#
 }
 
 /// The request was routed to a backend: the router set [`ROUTED_HEADER`].

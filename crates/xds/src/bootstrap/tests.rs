@@ -4,6 +4,7 @@ use mcp_gateway_protocol::handoff;
 use serde_yaml::Value;
 
 use super::*;
+use crate::traffic::{CALLER_RATE_LIMIT_FILTER, SERVER_RATE_LIMIT_FILTER, TOOL_RATE_LIMIT_FILTER};
 
 fn parse(yaml: &str) -> Value {
     serde_yaml::from_str(yaml).expect("bootstrap is YAML")
@@ -180,7 +181,7 @@ fn body_limit_sets_the_buffer_and_the_413_message() {
 #[test]
 fn unavailable_backend_mapper_needs_the_server_header_and_an_envoy_failure() {
     let bootstrap = parse(&render_bootstrap(&custom()));
-    let mapper = &connection_manager(&bootstrap)["local_reply_config"]["mappers"][1];
+    let mapper = &connection_manager(&bootstrap)["local_reply_config"]["mappers"][3];
     let filters = mapper["filter"]["and_filter"]["filters"]
         .as_sequence()
         .expect("and filter");
@@ -233,13 +234,13 @@ fn a_failing_router_or_broker_is_a_json_rpc_503() {
     let mappers = &connection_manager(&bootstrap)["local_reply_config"]["mappers"];
     // ext_proc's own failures (connect, timeout) carry details "ext_proc_error…"; the
     // router's immediate responses never do.
-    let router = &mappers[3];
+    let router = &mappers[5];
     let cel = &router["filter"]["extension_filter"]["typed_config"]["expression"];
     assert_eq!(
         cel.as_str(),
         Some("response.code_details.startsWith('ext_proc_error')")
     );
-    let broker = &mappers[4];
+    let broker = &mappers[6];
     let filters = broker["filter"]["and_filter"]["filters"]
         .as_sequence()
         .expect("and filter");
@@ -268,7 +269,7 @@ fn a_router_failing_after_it_read_the_body_answers_the_request_id() {
     let bootstrap = parse(&render_bootstrap(&custom()));
     let mappers = &connection_manager(&bootstrap)["local_reply_config"]["mappers"];
     // Before the id-less mapper of the same failures, which would otherwise take them all.
-    let routed = &mappers[2];
+    let routed = &mappers[4];
     let filters = routed["filter"]["and_filter"]["filters"]
         .as_sequence()
         .expect("and filter");
@@ -406,6 +407,9 @@ fn filter_chain_strips_internal_headers_then_routes() {
             "envoy.filters.http.custom_response",
             JWT_AUTHN_FILTER,
             "envoy.filters.http.ext_proc",
+            SERVER_RATE_LIMIT_FILTER,
+            TOOL_RATE_LIMIT_FILTER,
+            CALLER_RATE_LIMIT_FILTER,
             BACKEND_RESPONSE_FILTER,
             "envoy.filters.http.router"
         ],
@@ -494,7 +498,8 @@ fn an_authorization_denial_keeps_its_status_and_answers_the_request() {
         .expect("mappers");
     let expression = "response.code_details.startsWith('rbac_access_denied') || \
                       response.code_details.startsWith('ext_authz_denied')";
-    let [with_id, without_id] = &mappers[mappers.len() - 2..] else {
+    // Before the rate-limit mapper, the last.
+    let [with_id, without_id] = &mappers[mappers.len() - 3..mappers.len() - 1] else {
         panic!("two mappers for denials");
     };
     let filters = with_id["filter"]["and_filter"]["filters"]

@@ -64,12 +64,22 @@ fn route_action(vhost: &VirtualHost) -> &RouteAction {
         };
         return action;
     }
-    let [route, plain, fallback] = vhost.routes.as_slice() else {
+    let [stream, route, plain, fallback] = vhost.routes.as_slice() else {
         panic!(
-            "observed and plain backend routes and the broker fallback expected in {}",
+            "stream, observed and plain backend routes and the broker fallback expected in {}",
             vhost.name
         );
     };
+    // A resumed GET stream: same backend, observed, but never cut by the request timeout.
+    let stream_headers = &stream.r#match.as_ref().expect("match").headers;
+    assert_eq!(stream_headers[0].name, ROUTED_HEADER);
+    assert_eq!(stream_headers[1].name, ":method");
+    assert_eq!(stream.request_headers_to_remove, [OBSERVE_HEADER]);
+    let Some(route::Action::Route(stream_action)) = &stream.action else {
+        panic!("route action expected");
+    };
+    assert_eq!(stream_action.timeout, Some(seconds(0)));
+    assert!(stream_action.retry_policy.is_none());
     // The first route needs the router's observe mark and keeps the response filter; the
     // second is the same backend without it (filter off, backend session id dropped).
     let observed = &route.r#match.as_ref().expect("match").headers;
@@ -304,8 +314,8 @@ fn server_route_rewrites_host_and_path_to_the_backend_url() {
         assert_eq!(rewrite.substitution, path, "{cluster}");
         assert_eq!(
             action.timeout,
-            Some(seconds(0)),
-            "SSE needs no route timeout"
+            Some(seconds(600)),
+            "a call's answer (SSE included) must be complete within the default timeout"
         );
         assert_eq!(action.idle_timeout, Some(seconds(STREAM_IDLE_TIMEOUT_SECS)));
     }
