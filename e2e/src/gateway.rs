@@ -65,6 +65,9 @@ pub struct GatewayOptions<'a> {
     pub edit_bootstrap: Option<fn(String) -> String>,
     /// Where the routing core runs: the ext_proc router (default) or the Envoy module.
     pub mode: Mode,
+    /// `traffic:` policies by server name, as YAML flow mappings, e.g.
+    /// `[("text", "{timeout: 2s}")]`.
+    pub traffic: &'a [(&'a str, &'a str)],
 }
 
 /// Where the routing core runs (`envoy-config --mode`).
@@ -166,7 +169,15 @@ impl Gateway {
             })
             .collect();
         let config_path = dir.path().join("config.yaml");
-        write_atomically(&config_path, &config_yaml(&entries))?;
+        let mut yaml = config_yaml(&entries);
+        for (name, traffic) in options.traffic {
+            let entry = format!("  - name: {name}\n");
+            if !yaml.contains(&entry) {
+                bail!("traffic for {name}, which is not a configured server");
+            }
+            yaml = yaml.replace(&entry, &format!("{entry}    traffic: {traffic}\n"));
+        }
+        write_atomically(&config_path, &yaml)?;
 
         let binary = workspace_binary("mcp-broker-router")?;
         let mut command = Command::new(&binary);

@@ -44,6 +44,10 @@ use tokio_util::sync::CancellationToken;
 /// The one resource, which subscribers are told about when it changes.
 pub const WATCHED_URI: &str = "file:///watched.txt";
 
+/// Any tool of a [`LiveServer`] called with this argument (milliseconds) takes that long
+/// to answer: a slow, long-running tool.
+pub const SLEEP_ARGUMENT: &str = "sleepMs";
+
 /// The tool every [`LiveServer`] starts with.
 pub const FIRST_TOOL: &str = "hello";
 
@@ -310,6 +314,13 @@ impl ServerHandler for Session {
                 format!("unknown tool {:?}", request.name),
                 None,
             ));
+        }
+        let sleep = request
+            .arguments
+            .as_ref()
+            .and_then(|arguments| arguments.get(SLEEP_ARGUMENT)?.as_u64());
+        if let Some(millis) = sleep {
+            tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
         }
         Ok(
             CallToolResult::success(vec![ContentBlock::text(format!("{} ran", request.name))])

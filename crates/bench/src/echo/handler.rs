@@ -23,6 +23,9 @@ const SESSION_HEADER: &str = "mcp-session-id";
 pub const REPLY_STATUS_HEADER: &str = "echo-reply-status";
 /// Test hook: with [`REPLY_STATUS_HEADER`], answer a JSON-RPC error body instead.
 pub const REPLY_JSON_HEADER: &str = "echo-reply-json";
+/// Test hook: a request of a live session with this header (milliseconds) is answered that
+/// much later, as by a slow tool; the answer is JSON, so it has not started before then.
+pub const REPLY_DELAY_HEADER: &str = "echo-reply-delay-ms";
 
 /// Every backend served on one port.
 #[derive(Debug)]
@@ -116,6 +119,11 @@ async fn post(backend: &Backend, request: Request<Body>) -> Response<Full<Bytes>
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let scripted = scripted_reply(request.headers());
+    let delay = request
+        .headers()
+        .get(REPLY_DELAY_HEADER)
+        .and_then(|v| v.to_str().ok()?.parse().ok())
+        .map(std::time::Duration::from_millis);
     let body = match Limited::new(request.into_body(), MAX_BODY_BYTES)
         .collect()
         .await
@@ -143,6 +151,9 @@ async fn post(backend: &Backend, request: Request<Body>) -> Response<Full<Bytes>
         backend.counters.rejected.fetch_add(1, Ordering::Relaxed);
         let text = rpc::error(id, codes::INVALID_REQUEST, "unknown session");
         return json(StatusCode::NOT_FOUND, text, None);
+    }
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
     }
     if let Some((status, as_json)) = scripted {
         if as_json {
