@@ -10,8 +10,8 @@ use anyhow::{Context, Result, ensure};
 use futures::future::join_all;
 use mcp_gateway_bench::echo::REPLY_DELAY_HEADER;
 use mcp_gateway_e2e::{
-    ExternalServer, FIRST_TOOL, Gateway, GatewayOptions, LiveServer, RawClient, Reply,
-    SESSION_HEADER, SLEEP_ARGUMENT, ServerKind, eventually,
+    ExternalServer, FIRST_TOOL, Gateway, GatewayOptions, IdentityProvider, LiveServer, RawClient,
+    Reply, SESSION_HEADER, SLEEP_ARGUMENT, ServerKind, eventually,
 };
 use mcp_gateway_protocol::codes::{INTERNAL_ERROR, RATE_LIMITED, REQUEST_TIMEOUT};
 use reqwest::StatusCode;
@@ -310,5 +310,79 @@ async fn a_hanging_backend_trips_its_breaker_and_outlier_detection_and_others_st
         "{reply}"
     );
     call(&raw, &session, "text_upper", 0).await?.result()?;
+    Ok(())
+}
+
+/// With `auth:` on, a caller is the subject of its verified token: one caller using up its
+/// limit leaves another's alone. Needs `npm ci --prefix e2e/node` (the identity provider).
+#[tokio::test]
+async fn a_per_caller_limit_counts_each_verified_caller_on_its_own() -> Result<()> {
+    let idp = IdentityProvider::start("alice:alice-secret,bob:bob-secret").await?;
+    let gateway = Gateway::start(GatewayOptions {
+        servers: &[ServerKind::Calc],
+        ..GatewayOptions::default()
+    })
+    .await?;
+    let resource = gateway.mcp_url();
+    let servers = gateway.config_yaml(&[ServerKind::Calc])?.replace(
+        "  - name: calc\n",
+        "  - name: calc\n    traffic: {rateLimit: {perCaller: {requests: 2, per: 60s}}}\n",
+    );
+    gateway.write_config(&format!("{servers}{}", idp.auth_section(&resource)))?;
+    let raw = gateway.raw()?;
+    let token = |client: &'static str| {
+        let idp = &idp;
+        let resource = &resource;
+        async move {
+            let token = idp
+                .client_token(client, &format!("{client}-secret"), resource, Some("mcp"))
+                .await?;
+            anyhow::Ok(format!("Bearer {token}"))
+        }
+    };
+    let (alice, bob) = (token("alice").await?, token("bob").await?);
+    let post = |bearer: &str, session: Option<&str>, body: serde_json::Value| {
+        let mut headers = vec![("authorization", bearer.to_owned())];
+        if let Some(session) = session {
+            headers.push((SESSION_HEADER, session.to_owned()));
+        }
+        let raw = &raw;
+        async move {
+            let headers: Vec<(&str, &str)> =
+                headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            raw.post_with(&headers, body.to_string()).await
+        }
+    };
+    let initialize = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "traffic-e2e", "version": "0"}}});
+    let add = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": "calc_add", "arguments": {"a": 2, "b": 3}}});
+    // Auth on and the limit in Envoy: alice is refused within a few calls.
+    let alice_session = eventually("auth on for alice", || async {
+        let reply = post(&alice, None, initialize.clone()).await?;
+        ensure!(reply.status == StatusCode::OK, "{reply}");
+        let anonymous = raw.list_tools(None).await?;
+        ensure!(anonymous.status == StatusCode::UNAUTHORIZED, "{anonymous}");
+        reply.session_id().map(str::to_owned).context("no session")
+    })
+    .await?;
+    let refused = eventually("alice to be rate limited", || async {
+        let reply = post(&alice, Some(&alice_session), add.clone()).await?;
+        ensure!(
+            reply.status == StatusCode::TOO_MANY_REQUESTS,
+            "not yet: {reply}"
+        );
+        Ok(reply)
+    })
+    .await?;
+    assert_rate_limited(&refused, "calc", 60)?;
+    // Bob has a bucket of his own.
+    let reply = post(&bob, None, initialize.clone()).await?;
+    let bob_session = reply.session_id().context("bob's session")?.to_owned();
+    let reply = post(&bob, Some(&bob_session), add.clone()).await?;
+    reply.result().context("bob is limited by alice's calls")?;
+    let again = post(&alice, Some(&alice_session), add).await?;
+    ensure!(again.status == StatusCode::TOO_MANY_REQUESTS, "{again}");
     Ok(())
 }
