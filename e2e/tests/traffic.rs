@@ -10,8 +10,8 @@ use anyhow::{Context, Result, ensure};
 use futures::future::join_all;
 use mcp_gateway_bench::echo::REPLY_DELAY_HEADER;
 use mcp_gateway_e2e::{
-    ExternalServer, FIRST_TOOL, Gateway, GatewayOptions, IdentityProvider, LiveServer, RawClient,
-    Reply, SESSION_HEADER, SLEEP_ARGUMENT, ServerKind, eventually,
+    ExternalServer, FIRST_TOOL, Gateway, GatewayOptions, IdentityProvider, LiveServer, Mode,
+    RawClient, Reply, SESSION_HEADER, SLEEP_ARGUMENT, ServerKind, eventually,
 };
 use mcp_gateway_protocol::codes::{INTERNAL_ERROR, RATE_LIMITED, REQUEST_TIMEOUT};
 use reqwest::StatusCode;
@@ -78,7 +78,17 @@ fn assert_rate_limited(reply: &Reply, server: &str, window_secs: u64) -> Result<
 
 #[tokio::test]
 async fn rate_limits_trip_with_a_json_rpc_error_and_retry_after_and_recover() -> Result<()> {
+    rate_limits_trip_and_recover(Mode::ExtProc).await
+}
+
+#[tokio::test]
+async fn rate_limits_trip_with_a_json_rpc_error_and_retry_after_and_recover_module() -> Result<()> {
+    rate_limits_trip_and_recover(Mode::Module).await
+}
+
+async fn rate_limits_trip_and_recover(mode: Mode) -> Result<()> {
     let gateway = Gateway::start(GatewayOptions {
+        mode,
         servers: &[ServerKind::Calc, ServerKind::Text],
         traffic: &[
             ("text", "{rateLimit: {perTool: {requests: 2, per: 3s}}}"),

@@ -288,7 +288,7 @@ static_resources:
 
 /// The `local_ratelimit` filters, one per limit dimension, list items for `http_filters`.
 /// Without a route's own config (a server's `traffic.rateLimit`) each passes every request.
-fn rate_limit_filters() -> String {
+pub(crate) fn rate_limit_filters() -> String {
     let mut yaml = String::from(
         "          # Rate limits of MCP servers (`traffic.rateLimit`), one filter per dimension:\n          \
          # all requests of a server, each tool, each caller. Configured per route over ADS;\n          \

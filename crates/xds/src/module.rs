@@ -8,7 +8,7 @@
 
 use std::net::SocketAddr;
 
-use crate::bootstrap::{BootstrapOptions, render_bootstrap};
+use crate::bootstrap::{self, BootstrapOptions, render_bootstrap};
 
 /// The Envoy cluster of the gateway's module API.
 pub const MODULE_API_CLUSTER: &str = "mcp_module_api";
@@ -41,8 +41,10 @@ pub fn render_module_bootstrap(opts: &BootstrapOptions, api: SocketAddr) -> Opti
               filter_config:
                 "@type": type.googleapis.com/google.protobuf.StringValue
                 value: '{{"sidecar": {{"cluster": "{MODULE_API_CLUSTER}"}}, "max_request_bytes": {max}}}'
+{rate_limits}
 "#,
         max = opts.max_request_bytes,
+        rate_limits = bootstrap::rate_limit_filters(),
     );
     let cluster = format!(
         r#"  # The gateway's module API (HTTP/1.1, loopback): what the module asks on a cache miss.
@@ -97,6 +99,15 @@ mod tests {
             "{names:?}"
         );
         assert!(!names.contains(&"envoy.filters.http.ext_proc"), "{names:?}");
+        // The servers' rate limits act in module mode too, after the module's routing.
+        let module = names
+            .iter()
+            .position(|n| *n == "envoy.filters.http.dynamic_modules")
+            .expect("module");
+        assert_eq!(
+            names[module + 1..module + 4],
+            crate::traffic::RATE_LIMIT_FILTERS
+        );
         assert_eq!(names.last(), Some(&"envoy.filters.http.router"));
         let clusters = doc["static_resources"]["clusters"]
             .as_sequence()
