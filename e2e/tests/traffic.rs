@@ -396,3 +396,38 @@ async fn a_per_caller_limit_counts_each_verified_caller_on_its_own() -> Result<(
     ensure!(again.status == StatusCode::TOO_MANY_REQUESTS, "{again}");
     Ok(())
 }
+
+/// A reload with a misspelt traffic key is rejected with a message naming it, and the last
+/// good policy (a limit) stays in force in Envoy.
+#[tokio::test]
+async fn a_bad_traffic_policy_is_rejected_and_the_last_good_limit_stays() -> Result<()> {
+    let gateway = Gateway::start(GatewayOptions {
+        servers: &[ServerKind::Text],
+        traffic: &[("text", "{rateLimit: {perTool: {requests: 2, per: 60s}}}")],
+        ..GatewayOptions::default()
+    })
+    .await?;
+    let bad = gateway.config_yaml(&[ServerKind::Text])?.replace(
+        "  - name: text\n",
+        "  - name: text\n    traffic: {rateLimit: {perTol: {requests: 1000, per: 1s}}}\n",
+    );
+    gateway.write_config(&bad)?;
+    eventually("the gateway to reject the misspelt key", || async {
+        let log = gateway.gateway_log();
+        ensure!(
+            log.contains("configuration rejected") && log.contains("perTol"),
+            "not yet"
+        );
+        Ok(())
+    })
+    .await?;
+    let raw = gateway.raw()?;
+    let session = raw.initialize().await?;
+    let (passed, refused) = exhaust(&raw, &session, "text_upper").await?;
+    ensure!(
+        passed == 2,
+        "the old limit of 2 no longer holds: {passed} passed"
+    );
+    assert_rate_limited(&refused, "text", 60)?;
+    Ok(())
+}
