@@ -412,6 +412,11 @@ impl Gateway {
         self.gateway.kill().await
     }
 
+    /// Asks `mcp-broker-router` to shut down gracefully (`SIGTERM`); returns at once.
+    pub fn stop_gateway(&self) -> Result<()> {
+        self.gateway.signal("TERM")
+    }
+
     /// Stops `mcp-broker-router` (`SIGSTOP`) when `paused`, continues it otherwise: a stalled
     /// router that keeps its connections open and answers nothing.
     pub fn pause_gateway(&self, paused: bool) -> Result<()> {

@@ -175,3 +175,115 @@ async fn unannounced_tool_change_shows_after_the_refresh_interval() -> Result<()
     client.cancel().await?;
     Ok(())
 }
+
+/// The refresh interval of the probe-session test: short, so that many refreshes pass.
+const FAST_REFRESH: &str = "100ms";
+
+/// Refreshes the probe-session test lets pass before counting.
+const REFRESHES: f64 = 10.0;
+
+/// Successful listings of `server` so far, from the gateway's `/metrics`.
+async fn listings(gateway: &Gateway, server: &str) -> Result<f64> {
+    let text = http_client()?
+        .get(gateway.admin_url("/metrics"))
+        .send()
+        .await?
+        .error_for_status()?
+        .text()
+        .await?;
+    let series =
+        format!("mcp_gateway_discovery_listings_total{{server=\"{server}\",result=\"ok\"}} ");
+    Ok(text
+        .lines()
+        .find_map(|line| line.strip_prefix(series.as_str())?.parse().ok())
+        .unwrap_or_default())
+}
+
+/// Waits until `REFRESHES` more listings of `server` than `since` succeeded.
+async fn refreshes_after(gateway: &Gateway, server: &str, since: f64) -> Result<()> {
+    eventually("more refreshes", || async {
+        let now = listings(gateway, server).await?;
+        ensure!(now >= since + REFRESHES, "{now} listings, {since} before");
+        Ok(())
+    })
+    .await
+}
+
+/// Each refresh lists calc's tools on the gateway's own session and, as the class declaring
+/// sampling, elicitation and roots, on a probe session (calc offers every class the same
+/// tools, so that one look settles it). Both sessions live as long as the manager: many
+/// refreshes open exactly two calc sessions and end none. A restarted calc has forgotten
+/// both; discovery opens each once again and goes on. Disabling calc in the config ends
+/// both with a `DELETE`.
+#[tokio::test]
+async fn refreshes_reuse_the_probe_session_and_reopen_it_after_a_restart() -> Result<()> {
+    let gateway = Gateway::start(GatewayOptions {
+        servers: &[ServerKind::Calc],
+        discovery_interval: Some(FAST_REFRESH),
+        ..GatewayOptions::default()
+    })
+    .await?;
+    let calc = gateway.backend("calc")?;
+    refreshes_after(&gateway, "calc", listings(&gateway, "calc").await?).await?;
+    let stats = calc.stats().await?;
+    assert_eq!(
+        (stats.initialize, stats.sessions_ended),
+        (2, 0),
+        "refreshes must reuse the discovery and probe sessions (initialize, ended)"
+    );
+
+    calc.kill().await?;
+    calc.restart().await?;
+    // The restarted process counts from zero: discovery heals once both are open again.
+    eventually("discovery to reopen its sessions", || async {
+        let opened = calc.stats().await?.initialize;
+        ensure!(opened >= 2, "{opened} sessions opened since the restart");
+        Ok(())
+    })
+    .await?;
+    refreshes_after(&gateway, "calc", listings(&gateway, "calc").await?).await?;
+    let stats = calc.stats().await?;
+    assert_eq!(
+        (stats.initialize, stats.sessions_ended),
+        (2, 0),
+        "after a restart, discovery must reopen each session once (initialize, ended)"
+    );
+
+    let disabled = gateway
+        .config_yaml(&[ServerKind::Calc])?
+        .replace("enabled: true", "enabled: false");
+    gateway.write_config(&disabled)?;
+    eventually("calc's discovery sessions to end", || async {
+        let ended = calc.stats().await?.sessions_ended;
+        ensure!(ended == 2, "{ended} sessions ended");
+        Ok(())
+    })
+    .await?;
+    Ok(())
+}
+
+/// A gateway shutting down ends its discovery sessions, the probe's too.
+#[tokio::test]
+async fn shutdown_ends_the_discovery_sessions() -> Result<()> {
+    let gateway = Gateway::start(GatewayOptions {
+        servers: &[ServerKind::Calc],
+        discovery_interval: Some(FAST_REFRESH),
+        ..GatewayOptions::default()
+    })
+    .await?;
+    let calc = gateway.backend("calc")?;
+    refreshes_after(&gateway, "calc", listings(&gateway, "calc").await?).await?;
+    gateway.stop_gateway()?;
+    eventually("calc's discovery sessions to end", || async {
+        let stats = calc.stats().await?;
+        ensure!(
+            (stats.initialize, stats.sessions_ended) == (2, 2),
+            "{} sessions opened, {} ended",
+            stats.initialize,
+            stats.sessions_ended
+        );
+        Ok(())
+    })
+    .await?;
+    Ok(())
+}

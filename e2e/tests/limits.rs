@@ -18,10 +18,6 @@ async fn calc_gateway(gateway_args: &[&str]) -> Result<Gateway> {
     Gateway::start(GatewayOptions {
         servers: &[ServerKind::Calc],
         gateway_args,
-        // Discovery opens and ends backend sessions of its own on every refresh (the
-        // capability-class probe); the tests count calc's ended sessions, so no refresh
-        // may run while they do.
-        discovery_interval: Some("1h"),
         ..GatewayOptions::default()
     })
     .await

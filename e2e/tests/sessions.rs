@@ -48,9 +48,16 @@ async fn one_backend_session_per_client_session_and_backend_module() -> Result<(
 async fn one_backend_session_per_client_session_and_backend(mode: Mode) -> Result<()> {
     let gateway = calc_gateway(mode).await?;
     let calc = gateway.backend("calc")?;
-    // The gateway's own discovery session is already open: Gateway::start waited
-    // for calc's tools.
+    // Gateway::start waited for calc's tools, so discovery's sessions are open: its own,
+    // and the probe that lists as the class declaring sampling, elicitation and roots
+    // (calc offers every class the same tools, so no other class is probed). Refreshes
+    // reuse both, and nothing else opens a calc session, so every count below is exact.
     let before = calc.stats().await?;
+    assert_eq!(
+        (before.initialize, before.sessions_ended),
+        (2, 0),
+        "discovery must hold exactly two calc sessions (initialize, ended)"
+    );
 
     let first = gateway.client().await?;
     concurrent_adds(&first, 20).await?;
@@ -73,6 +80,10 @@ async fn one_backend_session_per_client_session_and_backend(mode: Mode) -> Resul
         "a second client session must open exactly one more calc session"
     );
     assert_eq!(after_second.tool_calls, before.tool_calls + 28);
+    assert_eq!(
+        after_second.sessions_ended, 0,
+        "no calc session may end while both clients hold theirs"
+    );
 
     first.cancel().await?;
     second.cancel().await?;

@@ -6,7 +6,7 @@ use mcp_gateway_catalog::{ListKind, ServerOffer};
 use mcp_gateway_config::Server;
 use mcp_gateway_protocol::Message;
 use mcp_gateway_protocol::asks::AskClass;
-use mcp_gateway_upstream::{BackendSession, InitOptions, UpstreamError};
+use mcp_gateway_upstream::{BackendSession, InitOptions, UpstreamClient, UpstreamError};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -17,6 +17,12 @@ use crate::BrokerState;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 
+/// The sessions that list tools as each capability class, by `AskClass::index` (the class
+/// declaring nothing lists on the manager's own session). Each is opened on first use and
+/// kept for every refresh: opened again only when the backend has forgotten it, ended when
+/// the manager ends.
+type Probes = [Option<BackendSession>; AskClass::COUNT];
+
 /// Discovery loop for one backend; ends when `cancel` fires (config change or shutdown).
 pub(super) async fn run(
     state: Arc<BrokerState>,
@@ -25,12 +31,13 @@ pub(super) async fn run(
     cancel: CancellationToken,
 ) {
     let mut session: Option<BackendSession> = None;
+    let mut probes = Probes::default();
     let mut healthy: Option<bool> = None;
     let mut backoff = FIRST_BACKOFF;
     let changes = Arc::new(Notify::new());
     let mut watcher: Option<JoinHandle<()>> = None;
     loop {
-        let outcome = discover(&state, &server, &mut session).await;
+        let outcome = discover(&state, &server, &mut session, &mut probes).await;
         match (&session, &watcher) {
             (Some(current), w) if w.as_ref().is_none_or(JoinHandle::is_finished) => {
                 watcher = Some(tokio::spawn(watch_changes(
@@ -78,6 +85,8 @@ pub(super) async fn run(
                 }
                 if e.is_session_gone() {
                     forget_sessions(&state, &server).await;
+                    // It forgot the manager's session: it restarted and forgot the probes too.
+                    probes = Probes::default();
                 }
                 healthy = Some(false);
                 session = None;
@@ -102,10 +111,16 @@ pub(super) async fn run(
     if let Some(w) = watcher {
         w.abort();
     }
-    if let Some(session) = session
+    let open: Vec<BackendSession> = session
+        .into_iter()
+        .chain(probes.into_iter().flatten())
+        .collect();
+    if !open.is_empty()
         && let Ok(upstream) = state.own_upstream(&server).await
     {
-        let _ = upstream.terminate(&server.url, &session).await;
+        for session in &open {
+            let _ = upstream.terminate(&server.url, session).await;
+        }
     }
 }
 
@@ -145,6 +160,7 @@ async fn discover(
     state: &BrokerState,
     server: &Server,
     session: &mut Option<BackendSession>,
+    probes: &mut Probes,
 ) -> Result<ServerOffer, UpstreamError> {
     let upstream = state.own_upstream(server).await?;
     let current = match session.take() {
@@ -195,14 +211,7 @@ async fn discover(
         let order = std::iter::once(AskClass::ALL)
             .chain(AskClass::all().filter(|c| *c != AskClass::NONE && *c != AskClass::ALL));
         for class in order {
-            let mut opts = InitOptions::own("mcp-gateway");
-            opts.capabilities = class.capabilities();
-            let listing = upstream.initialize(&server.url, &opts).await?;
-            let listed = upstream
-                .list_all(&server.url, &listing, ListKind::Tools.method(), "tools")
-                .await;
-            let _ = upstream.terminate(&server.url, &listing).await;
-            let listed = listed?;
+            let listed = list_as(&upstream, server, class, &mut probes[class.index()]).await?;
             let known: BTreeSet<String> = seen.iter().flatten().flatten().cloned().collect();
             for tool in &listed {
                 let name = tool.get("name").and_then(serde_json::Value::as_str);
@@ -233,6 +242,43 @@ async fn discover(
     offer.tool_classes = tool_classes;
     *session = Some(current);
     Ok(offer)
+}
+
+/// Lists tools as `class` on its probe session: opened on first use, and once more when the
+/// backend answers that it has forgotten it (a restart, an idle timeout).
+async fn list_as(
+    upstream: &UpstreamClient,
+    server: &Server,
+    class: AskClass,
+    probe: &mut Option<BackendSession>,
+) -> Result<Vec<serde_json::Value>, UpstreamError> {
+    let mut opened = false;
+    loop {
+        let session = match probe.take() {
+            Some(session) => session,
+            None => {
+                opened = true;
+                let mut opts = InitOptions::own("mcp-gateway");
+                opts.capabilities = class.capabilities();
+                upstream.initialize(&server.url, &opts).await?
+            }
+        };
+        let listed = upstream
+            .list_all(&server.url, &session, ListKind::Tools.method(), "tools")
+            .await;
+        match listed {
+            Err(e) if e.is_session_gone() => {
+                debug!(server = %server.name, class = class.index(), "probe session gone");
+                if opened {
+                    return Err(e);
+                }
+            }
+            listed => {
+                *probe = Some(session);
+                return listed;
+            }
+        }
+    }
 }
 
 /// The names of listed tools.

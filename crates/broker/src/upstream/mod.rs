@@ -1,8 +1,9 @@
 //! One upstream manager per enabled backend, reconciled against the live config.
 //!
-//! Each manager keeps the gateway's own session with its backend, lists its tools (following
-//! pagination to the end), publishes them to the catalog, refreshes them periodically, and
-//! marks the backend unhealthy (its tools disappear) while it does not answer. When a backend
+//! Each manager keeps the gateway's own session with its backend (and one probe session per
+//! capability class it lists as), lists its tools (following pagination to the end),
+//! publishes them to the catalog, refreshes them periodically, and marks the backend
+//! unhealthy (its tools disappear) while it does not answer. When a backend
 //! comes back after an outage, or forgets the manager's session, it has probably restarted and
 //! lost every session: the manager tells the session store to forget that backend's sessions,
 //! so clients' next calls open fresh ones instead of failing.
