@@ -4,11 +4,13 @@
 #![allow(deprecated)] // resources/(un)subscribe: legacy-only in rmcp, current in 2025-11-25.
 
 use anyhow::{Context, Result, ensure};
-use mcp_gateway_e2e::{Gateway, GatewayOptions, McpClient, ServerKind, json_rpc_error, within};
+use mcp_gateway_e2e::{
+    Gateway, GatewayOptions, McpClient, RawClient, Reply, ServerKind, json_rpc_error, within,
+};
 use rmcp::model::{
     ErrorCode, ReadResourceRequestParams, SubscribeRequestParams, UnsubscribeRequestParams,
 };
-use serde_json::Value;
+use serde_json::{Value, json};
 
 async fn both() -> Result<Gateway> {
     Gateway::start(GatewayOptions {
@@ -93,6 +95,59 @@ async fn keeps_same_uris_of_two_backends_apart() -> Result<()> {
     ensure!(text(&readme)?.starts_with("The text server"), "{readme}");
 
     client.cancel().await?;
+    Ok(())
+}
+
+/// The JSON text of the JSON-RPC response a reply carried, exactly as sent: the body, or the
+/// `data` of the event that holds the response.
+fn response_text(reply: &Reply) -> Result<String> {
+    if reply.body.trim_start().starts_with('{') {
+        return Ok(reply.body.trim().to_owned());
+    }
+    reply
+        .body
+        .split("\n\n")
+        .map(|event| {
+            let data: Vec<&str> = event
+                .lines()
+                .filter_map(|line| line.strip_prefix("data:"))
+                .map(|data| data.strip_prefix(' ').unwrap_or(data))
+                .collect();
+            data.join("\n")
+        })
+        .find(|data| data.contains("\"result\"") || data.contains("\"error\""))
+        .with_context(|| format!("no JSON-RPC response in {reply}"))
+}
+
+/// `resources/read` of `uri` on a fresh raw session at `client`: the response's text.
+async fn read_raw(client: &RawClient, uri: &str) -> Result<String> {
+    let session = client.initialize().await?;
+    let reply = client
+        .request(Some(&session), 5, "resources/read", json!({"uri": uri}))
+        .await?;
+    response_text(&reply)
+}
+
+#[tokio::test]
+async fn a_read_answer_keeps_the_backends_bytes_but_its_uri() -> Result<()> {
+    let gateway = both().await?;
+    let direct = RawClient::new(&gateway.backend("calc")?.url())?;
+    let backend = read_raw(&direct, "file:///notes.txt").await?;
+    // The backend's key order is not serde_json's sorted one, so a re-serialised answer
+    // would differ.
+    let sorted = serde_json::from_str::<Value>(&backend)?.to_string();
+    ensure!(
+        sorted != backend,
+        "backend answer is already sorted: {backend}"
+    );
+
+    let through = read_raw(&gateway.raw()?, "file://calc_/notes.txt").await?;
+    let want = backend.replace(
+        r#""uri":"file:///notes.txt""#,
+        r#""uri":"file://calc_/notes.txt""#,
+    );
+    ensure!(want != backend, "no URI in {backend}");
+    assert_eq!(through, want);
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 //! it back: the router's per-request work on the body.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use mcp_gateway_protocol::{Message, naming, splice_str};
+use mcp_gateway_protocol::{Message, ToClient, naming, splice_str};
 use std::hint::black_box;
 
 /// A typical `tools/call` body of about 300 bytes.
@@ -56,5 +56,39 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// A `resources/read` answer with two contents, about 400 bytes.
+fn typical_read() -> String {
+    r##"{"jsonrpc":"2.0","id":7,"result":{"contents":[{"uri":"file:///docs/readme.md","mimeType":"text/markdown","text":"# Readme\nThe quick brown fox jumps over the lazy dog.\n"},{"uri":"file:///docs/logo.png","mimeType":"image/png","blob":"iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"}],"_meta":{"size":12345678901234567890}}}"##
+        .to_owned()
+}
+
+/// A `resources/read` answer whose one text content is about 64 KiB.
+fn large_read() -> String {
+    let text = "the quick brown fox jumps over the lazy dog \\u00e9 ".repeat(64 * 1024 / 50);
+    format!(
+        r#"{{"jsonrpc":"2.0","id":7,"result":{{"contents":[{{"text":"{text}","uri":"file:///docs/big.txt","mimeType":"text/plain"}}]}}}}"#
+    )
+}
+
+/// The router's per-answer work on a `resources/read` answer: the contents' URIs exposed.
+fn rewrite_answer(c: &mut Criterion) {
+    let to_client = ToClient {
+        server: "docs",
+        prefix: "d_",
+    };
+    let mut group = c.benchmark_group("rewrite_answer");
+    for (label, body) in [("read_400b", typical_read()), ("read_64kib", large_read())] {
+        assert!(
+            to_client.rewrite(&body, true).is_some(),
+            "{label} must rewrite"
+        );
+        group.throughput(Throughput::Bytes(body.len() as u64));
+        group.bench_function(label, |b| {
+            b.iter(|| to_client.rewrite(black_box(&body), true))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, rewrite_answer);
 criterion_main!(benches);

@@ -60,6 +60,75 @@ fn scan<'a>(object: &'a str, key: &str) -> Result<Found<'a>, ProtocolError> {
         .map_err(|e| ProtocolError::InvalidParams(e.to_string()))
 }
 
+/// The raw values of `keys` in the raw JSON object `object`, in one pass over it, borrowed
+/// from it (keys compared after decoding escapes); `None` when `object` is not an object. A
+/// key that appears twice yields its last value (a parsed [`crate::Message`] has none).
+pub(crate) fn members<'a, const N: usize>(
+    object: &'a str,
+    keys: [&str; N],
+) -> Option<[Option<&'a str>; N]> {
+    if !object.starts_with('{') {
+        return None;
+    }
+    let mut de = serde_json::Deserializer::from_str(object);
+    (&mut de).deserialize_map(PickMembers { keys }).ok()
+}
+
+/// The elements of the raw JSON array `array`, borrowed from it; `None` when it is not one.
+pub(crate) fn elements(array: &str) -> Option<Vec<&str>> {
+    if !array.starts_with('[') {
+        return None;
+    }
+    let items: Vec<&RawValue> = serde_json::from_str(array).ok()?;
+    Some(items.into_iter().map(RawValue::get).collect())
+}
+
+struct PickMembers<'k, const N: usize> {
+    keys: [&'k str; N],
+}
+
+impl<'de, const N: usize> Visitor<'de> for PickMembers<'_, N> {
+    type Value = [Option<&'de str>; N];
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = [None; N];
+        while let Some(which) = map.next_key_seed(KeyAmong(&self.keys))? {
+            match which.and_then(|i| found.get_mut(i)) {
+                Some(slot) => *slot = Some(map.next_value::<&'de RawValue>()?.get()),
+                None => drop(map.next_value::<IgnoredAny>()?),
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// Which of the wanted keys an object key is, after decoding escapes.
+struct KeyAmong<'s, 'k>(&'s [&'k str]);
+
+impl<'de> DeserializeSeed<'de> for KeyAmong<'_, '_> {
+    type Value = Option<usize>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Option<usize>, D::Error> {
+        de.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for KeyAmong<'_, '_> {
+    type Value = Option<usize>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Option<usize>, E> {
+        Ok(self.0.iter().position(|k| *k == key))
+    }
+}
+
 /// How many top-level members of `params` the index holds; objects with
 /// more are scanned instead.
 const INDEXED_MEMBERS: usize = 8;

@@ -31,6 +31,29 @@ pub fn splice_raw(body: &[u8], range: Range<usize>, raw_json: &str) -> Vec<u8> {
     out
 }
 
+/// Replaces each range of `body` with its JSON text, in one copy; every other byte is
+/// copied unchanged. Edits may come in any order; one that overlaps an earlier one or lies
+/// outside the body is dropped rather than panicking.
+pub(crate) fn splice_many(body: &str, edits: &mut [(Range<usize>, String)]) -> String {
+    edits.sort_by_key(|(range, _)| range.start);
+    let grown: usize = edits.iter().map(|(_, text)| text.len()).sum();
+    let mut out = String::with_capacity(body.len() + grown);
+    let mut copied = 0;
+    for (range, text) in edits.iter() {
+        let (Some(before), true) = (body.get(copied..range.start), range.end <= body.len()) else {
+            continue;
+        };
+        if range.end < range.start || !body.is_char_boundary(range.end) {
+            continue;
+        }
+        out.push_str(before);
+        out.push_str(text);
+        copied = range.end;
+    }
+    out.push_str(body.get(copied..).unwrap_or_default());
+    out
+}
+
 /// The bytes before and after `range`, with the range clamped to the body.
 fn split_around(body: &[u8], range: Range<usize>) -> (&[u8], &[u8]) {
     let start = range.start.min(body.len());
@@ -71,5 +94,21 @@ mod tests {
         let reversed = 2..1;
         assert_eq!(splice_raw(b"abc", reversed, "z"), b"abzc");
         assert_eq!(splice_raw(b"", 0..0, "1"), b"1");
+    }
+
+    #[test]
+    fn splice_many_applies_edits_in_body_order_and_drops_bad_ones() {
+        let body = r#"{"a":"x","b":"y","c":"z"}"#;
+        let mut edits = vec![(21..24, "3".to_owned()), (5..8, "1".to_owned())];
+        assert_eq!(splice_many(body, &mut edits), r#"{"a":1,"b":"y","c":3}"#);
+        #[allow(clippy::reversed_empty_ranges)]
+        let mut bad = vec![
+            (5..8, "1".to_owned()),
+            (6..9, "overlaps".to_owned()),
+            (20..99, "outside".to_owned()),
+            (13..12, "reversed".to_owned()),
+        ];
+        assert_eq!(splice_many(body, &mut bad), r#"{"a":1,"b":"y","c":"z"}"#);
+        assert_eq!(splice_many("", &mut []), "");
     }
 }

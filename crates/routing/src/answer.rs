@@ -152,6 +152,28 @@ mod tests {
     }
 
     #[test]
+    fn a_read_answer_keeps_every_byte_but_its_uris_and_the_stamp() {
+        let source = Source {
+            server: "calc".into(),
+            prefix: "c_".into(),
+            read_contents: true,
+            stamp: Some(Stamp::Cacheable),
+        };
+        let read = concat!(
+            r#"{"result":{"zeta":{"b":1,"a":[1.10,12345678901234567890]},"contents":"#,
+            r#"[{"text":"\u00e9\"","uri":"file:\/\/\/a","size":1.0e3}]},"id":1,"jsonrpc":"2.0"}"#
+        );
+        let want = concat!(
+            r#"{"result":{"resultType":"complete","ttlMs":0,"cacheScope":"private","zeta":{"b":1,"a":[1.10,12345678901234567890]},"contents":"#,
+            r#"[{"text":"\u00e9\"","uri":"file://c_/a","size":1.0e3}]},"id":1,"jsonrpc":"2.0"}"#
+        );
+        let mut body = BodyRewriter::new(source, false);
+        assert!(body.chunk(&read.as_bytes()[..30], false).is_empty());
+        let out = body.chunk(&read.as_bytes()[30..], true);
+        assert_eq!(String::from_utf8_lossy(&out), want);
+    }
+
+    #[test]
     fn an_answer_too_large_to_hold_passes_untouched() {
         let mut body = json(false);
         let big = vec![b' '; MAX_REWRITTEN_ANSWER + 1];

@@ -156,6 +156,26 @@ mod tests {
     }
 
     #[test]
+    fn a_read_answer_event_keeps_every_byte_but_its_uris() {
+        let source = Source {
+            read_contents: true,
+            ..source("calc")
+        };
+        let event = concat!(
+            "id: 9\ndata: ",
+            r#"{"result":{"contents":[{"uri":"file:///a","n":12345678901234567890,"f":1.10}],"b":{"z":1,"a":2}},"jsonrpc":"2.0","id":4}"#,
+            "\n\n"
+        );
+        let want = concat!(
+            "id: calc~9\ndata: ",
+            r#"{"result":{"contents":[{"uri":"file://calc_/a","n":12345678901234567890,"f":1.10}],"b":{"z":1,"a":2}},"jsonrpc":"2.0","id":4}"#,
+            "\n\n"
+        );
+        let out = SseRewriter::new(source).chunk(event.as_bytes(), true);
+        assert_eq!(String::from_utf8_lossy(&out), want);
+    }
+
+    #[test]
     fn crlf_streams_and_unfinished_tails() {
         let mut r = SseRewriter::new(source("s"));
         let crlf = "data: {\"jsonrpc\":\"2.0\",\"id\":\"x\",\"method\":\"roots/list\"}\r\n\r\n";
