@@ -11,6 +11,7 @@ use crate::credentials::{self, Credentials, TokenClient};
 use crate::error::ConfigError;
 use crate::policy::{self, Policy};
 use crate::raw::RawConfig;
+use crate::stdio::StdioCommand;
 use crate::traffic::Traffic;
 use crate::validation;
 use crate::virtual_server::{self, VirtualServer};
@@ -48,6 +49,8 @@ pub struct Server {
     pub credentials: Option<Credentials>,
     /// Timeouts, retries, circuit breaking, outlier detection and rate limits.
     pub traffic: Traffic,
+    /// A stdio server's command; then `url` is its bridge's loopback endpoint.
+    pub command: Option<StdioCommand>,
 }
 
 impl Server {

@@ -27,6 +27,7 @@ mod credentials;
 mod error;
 mod policy;
 mod raw;
+mod stdio;
 mod store;
 mod traffic;
 mod validation;
@@ -48,6 +49,7 @@ pub use policy::{
     When,
 };
 pub use raw::{RawConfig, RawServer};
+pub use stdio::StdioCommand;
 pub use store::ConfigStore;
 pub use traffic::{
     DEFAULT_BASE_EJECTION_TIME, DEFAULT_CIRCUIT_LIMIT, DEFAULT_CONNECT_RETRIES,

@@ -4,6 +4,8 @@
 //! fields at once instead of stopping at the first one. Unknown keys are ignored, for
 //! compatibility with the upstream MCP Gateway format.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::Config;
@@ -51,9 +53,24 @@ pub struct RawServer {
     /// Unique server name. Required.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Backend MCP endpoint, `http` or `https`. Required.
+    /// Backend MCP endpoint, `http` or `https`. Required unless `command` is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// A stdio server's program, run by the gateway instead of reaching a `url`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// A stdio server's arguments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub args: Option<Vec<String>>,
+    /// Variables added to a stdio server's environment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<BTreeMap<String, String>>,
+    /// A stdio server's working directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    /// The loopback port of a stdio server's bridge. Required with `command`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
     /// Host Envoy routes this server by (`:authority`). Missing or empty: the URL's host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
@@ -80,15 +97,23 @@ impl From<&Config> for RawConfig {
         let servers = config
             .servers()
             .iter()
-            .map(|server| RawServer {
-                name: Some(server.name.clone()),
-                url: Some(server.url.to_string()),
-                hostname: Some(server.hostname.clone()),
-                enabled: Some(server.enabled),
-                tool_prefix: Some(server.tool_prefix.clone()),
-                prefix: None,
-                credentials: server.credentials.as_ref().map(RawCredentials::from),
-                traffic: (server.traffic != Traffic::default()).then(|| (&server.traffic).into()),
+            .map(|server| {
+                let (url, command) = match &server.command {
+                    Some(command) => (None, RawServer::from(command)),
+                    None => (Some(server.url.to_string()), RawServer::default()),
+                };
+                RawServer {
+                    name: Some(server.name.clone()),
+                    url,
+                    hostname: Some(server.hostname.clone()),
+                    enabled: Some(server.enabled),
+                    tool_prefix: Some(server.tool_prefix.clone()),
+                    prefix: None,
+                    credentials: server.credentials.as_ref().map(RawCredentials::from),
+                    traffic: (server.traffic != Traffic::default())
+                        .then(|| (&server.traffic).into()),
+                    ..command
+                }
             })
             .collect();
         Self {

@@ -9,6 +9,8 @@ use std::net::Ipv4Addr;
 
 use url::Url;
 
+use crate::stdio::{self, StdioCommand};
+
 use crate::Server;
 use crate::credentials;
 use crate::error::{FieldError, ServerLabel};
@@ -89,7 +91,10 @@ impl Checked {
             },
         };
 
+        let command = stdio::check(&raw, &mut report);
+        let stdio = raw.command.is_some();
         let url = match raw.url.as_deref() {
+            _ if stdio => command.as_ref().and_then(StdioCommand::bridge_url),
             None => {
                 report("url", None, "is required".to_owned());
                 None
@@ -108,6 +113,8 @@ impl Checked {
         let hostname_derived = explicit.is_none();
         let hostname = match explicit {
             Some(hostname) => Some(hostname),
+            // Every bridge is on 127.0.0.1: a stdio server is routed by its name.
+            None if stdio => name.clone().map(|name| name.to_ascii_lowercase()),
             None => url.as_ref().and_then(|u| u.host_str()).map(str::to_owned),
         };
         let hostname = hostname.and_then(|hostname| match hostname_problem(&hostname) {
@@ -164,6 +171,7 @@ impl Checked {
                     tool_prefix: prefix.clone(),
                     credentials,
                     traffic,
+                    command,
                 })
             }
             _ => None,

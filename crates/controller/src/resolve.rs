@@ -77,6 +77,7 @@ pub fn resolve_target(
         prefix: None,
         credentials: None,
         traffic: None,
+        ..RawServer::default()
     })
 }
 

@@ -175,6 +175,11 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
         refresh: args.discovery_interval,
         ..DiscoveryTiming::default()
     };
+    // Stdio servers' bridges; with none configured this only watches the config.
+    tokio::spawn(mcp_gateway_stdio::run_bridges(
+        config.clone(),
+        cancel.clone(),
+    ));
     tokio::spawn(run_discovery(broker.clone(), timing, cancel.clone()));
     let sweep_every = (args.session_idle_timeout / 2).clamp(SWEEP_EVERY.0, SWEEP_EVERY.1);
     tokio::spawn(reap_sessions(broker.clone(), sweep_every, cancel.clone()));

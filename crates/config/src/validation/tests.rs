@@ -483,3 +483,73 @@ fn field_error_carries_its_path() {
     assert_eq!(field.value(), Some("x y"));
     assert_eq!(field.message(), "must contain only A-Z a-z 0-9 _ . -");
 }
+
+#[test]
+fn stdio_server_rules() {
+    check(&[
+        (
+            "valid",
+            one("name: ev, command: node, args: [a.js, stdio], env: {A: b}, port: 9101"),
+            &[],
+        ),
+        (
+            "no port",
+            one("name: ev, command: node"),
+            &[
+                "servers[0] (ev): port: is required with command: the loopback port of its bridge (1-65535)",
+            ],
+        ),
+        (
+            "url and command",
+            one("name: ev, command: node, port: 9101, url: 'http://h.example.com/'"),
+            &[
+                "servers[0] (ev): url \"http://h.example.com/\": cannot be combined with command (the bridge's address is the URL)",
+            ],
+        ),
+        (
+            "stdio fields without command",
+            one("name: ev, url: 'http://h.example.com/', args: [x], port: 1"),
+            &[
+                "servers[0] (ev): args: is only for stdio servers (set command)",
+                "servers[0] (ev): port: is only for stdio servers (set command)",
+            ],
+        ),
+        (
+            "empty command",
+            one("name: ev, command: ' ', port: 9101"),
+            &["servers[0] (ev): command \" \": must not be empty"],
+        ),
+        (
+            "bad env name",
+            one("name: ev, command: node, port: 9101, env: {'A=B': c}"),
+            &["servers[0] (ev): env \"A=B\": is not a variable name"],
+        ),
+    ]);
+}
+
+#[test]
+fn stdio_servers_are_reached_at_their_bridge_and_routed_by_name() {
+    let yaml = "servers:\n\
+        - {name: One, command: node, args: [a.js], env: {K: v}, workingDir: /srv, port: 9101, toolPrefix: a_}\n\
+        - {name: two, command: uvx, port: 9102, hostname: two.local, toolPrefix: b_}\n";
+    let config = Config::from_yaml(yaml).expect("valid");
+    let [one, two] = config.servers() else {
+        panic!("two servers")
+    };
+    assert_eq!(one.url.as_str(), "http://127.0.0.1:9101/mcp");
+    assert_eq!(one.hostname, "one");
+    assert_eq!(two.hostname, "two.local");
+    let command = one.command.as_ref().expect("a stdio server");
+    assert_eq!(command.program, "node");
+    assert_eq!(command.args, ["a.js"]);
+    assert_eq!(command.env.get("K").map(String::as_str), Some("v"));
+    assert_eq!(
+        command.working_dir.as_deref(),
+        Some(std::path::Path::new("/srv"))
+    );
+    // Written back without a url, and read again to the same config.
+    let raw = crate::RawConfig::from(&config);
+    assert_eq!(raw.servers[0].url, None);
+    let text = serde_yaml::to_string(&raw).expect("serializes");
+    assert_eq!(Config::from_yaml(&text).expect("round trip"), config);
+}
