@@ -57,7 +57,7 @@ run-ha: build-release envoy redis
 ## real Envoy with real MCP servers, and the official MCP conformance suite through the gateway.
 test: envoy redis e2e-node chromium build k8s-validate
 	ENVOY_BIN="$$(scripts/ensure-envoy.sh)" CHROMIUM_BIN="$$(scripts/ensure-chromium.sh)" $(CARGO) test --workspace
-	scripts/conformance.sh
+	$(MAKE) --no-print-directory conformance
 
 unit: redis
 	$(CARGO) test --workspace --lib --bins
@@ -130,8 +130,11 @@ bench: envoy e2e-node
 #   make conformance         the official MCP conformance suite, directly and through the gateway
 ## Every server scenario of @modelcontextprotocol/conformance (pinned in conformance/, run on
 ## the pinned Node 22) against crates/conformance-server directly and through Envoy +
-## mcp-broker-router. Fails when a scenario that passes directly fails through the gateway.
-## Results: conformance/results/{direct,gateway,comparison}.json.
+## mcp-broker-router; then the 2026-07-28 scenarios of the alpha suite pinned in
+## conformance/2026/ against its SDK fixture the same way. Runs both; fails when either
+## revision has a scenario that passes directly but fails through the gateway.
+## Results: conformance/results/{direct,gateway,comparison}.json and results/2026/.
 .PHONY: conformance
 conformance: envoy build
-	scripts/conformance.sh
+	status=0; scripts/conformance.sh 2025-11-25 || status=$$?; \
+	scripts/conformance.sh 2026-07-28 || status=$$?; exit $$status

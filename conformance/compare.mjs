@@ -8,8 +8,9 @@
 // feature is missing (e.g. a stream that cannot be resumed), which must not
 // count (except the differences listed in ACCEPTED). Prints both pass lists and the differences, writes them to
 // <comparison.json>, and exits 1 (printing the suite's reasons) when a scenario
-// passes directly but not through the gateway, or fails directly without being
-// listed in ALLOWED_DIRECT_FAILURES; 0 otherwise.
+// passes directly but not through the gateway (unless it lost only checks listed in
+// KNOWN_GATEWAY_GAPS, each a known gateway defect; a listed check that passes fails the
+// run too), or fails directly without being listed in ALLOWED_DIRECT_FAILURES; 0 otherwise.
 
 import { readFileSync, writeFileSync } from 'node:fs';
 
@@ -35,11 +36,75 @@ const ACCEPTED = {
 
 const acceptedLoss = (name, id) => ACCEPTED[name]?.[id];
 
-// Scenarios that may fail directly, each with why (scenario name -> reason). Any other
-// scenario that fails directly fails the run: the fixture (crates/conformance-server)
-// is broken, and comparing the gateway with it proves nothing. Empty: every server
-// scenario of the pinned suite passes directly.
-const ALLOWED_DIRECT_FAILURES = {};
+// Scenarios that may fail directly, each with why (suite -> scenario name -> reason). Any
+// other scenario that fails directly fails the run: the fixture is broken, and comparing
+// the gateway with it proves nothing. 0.1.16: every server scenario passes directly
+// against crates/conformance-server. 0.2.0-alpha.12 (2026-07-28): the SDK fixture
+// (conformance/2026/fixture-server.mjs) does not implement these scenarios' diagnostic
+// tools yet.
+const NO_TOOL = (tools) => `the fixture has no ${tools} yet`;
+const ALLOWED_DIRECT_FAILURES =
+  {
+    '@modelcontextprotocol/conformance@0.2.0-alpha.12': {
+      'json-schema-2020-12': NO_TOOL('json_schema_2020_12_tool (pending in the suite)'),
+      'http-custom-header-server-validation': NO_TOOL(
+        'tool with x-mcp-header annotations (pending in the suite)',
+      ),
+      ...Object.fromEntries(
+        [
+          'basic-elicitation',
+          'basic-sampling',
+          'basic-list-roots',
+          'request-state',
+          'multiple-input-requests',
+          'multi-round',
+          'missing-input-response',
+          'non-tool-request',
+          'result-type',
+          'tampered-state',
+          'capability-check',
+          'ignore-extra-params',
+        ].map((name) => [
+          `input-required-result-${name}`,
+          NO_TOOL('test_input_required_result_* tools and prompt (SEP-2322)'),
+        ]),
+      ),
+    },
+  }[direct.suite] ?? {};
+
+// Known gateway defects: checks that pass directly but not through the gateway, per
+// suite, scenario and check id, each with why. A scenario whose only losses are listed
+// here still counts as failing through the gateway (it is not in the pass list), but does
+// not fail the run; any other lost check does, and so does a listed check that no longer
+// fails (remove it). See conformance/README.md.
+const KNOWN_GATEWAY_GAPS =
+  {
+    '@modelcontextprotocol/conformance@0.2.0-alpha.12': {
+      'server-stateless': {
+        'sep-2575-server-rejects-undeclared-capability':
+          'the gateway serves the call over a 2025 backend session, where the fixture may ' +
+          'sample; it does not answer -32021 for a capability the request did not declare',
+        'sep-2575-missing-capability-http-400': 'follows from the check above',
+        'sep-2575-http-server-method-not-found-404-ping':
+          'the gateway still serves ping to 2026-07-28 requests instead of 404/-32601',
+        'sep-2575-http-server-method-not-found-404-resources-subscribe':
+          'the gateway answers resources/subscribe with -32602 instead of 404/-32601',
+        'sep-2575-http-server-method-not-found-404-resources-unsubscribe':
+          'the gateway answers resources/unsubscribe with -32602 instead of 404/-32601',
+        'sep-2575-server-no-log-without-loglevel':
+          'the backend session logs at its own level; the gateway forwards ' +
+          'notifications/message to a request that set no _meta logLevel',
+        'sep-2575-server-sends-subscription-ack':
+          'the gateway does not serve subscriptions/listen (the suite skips the checks)',
+        'sep-2575-server-tags-subscription-id': 'no subscriptions/listen (see above)',
+        'sep-2575-server-honors-notification-filter': 'no subscriptions/listen (see above)',
+        'sep-2575-server-sends-prompts-list-changed-on-subscription':
+          'no subscriptions/listen (see above)',
+        'sep-2575-server-sends-tools-list-changed-on-subscription':
+          'no subscriptions/listen (see above)',
+      },
+    },
+  }[direct.suite] ?? {};
 
 // Checks that succeeded directly but not through the gateway, as reasons; a
 // check that failed or warned through the gateway is already among the
@@ -61,6 +126,18 @@ function lostChecks(name) {
     ...skipped.map((id) => `${after[id].status} ${id} (SUCCESS directly): ${after[id].message}`),
     ...(missing.length > 0 ? [`NOT RUN (SUCCESS directly): ${missing.join(', ')}`] : []),
   ];
+}
+
+// Ids of the checks that did not succeed through the gateway although they did directly.
+function lostIds(name) {
+  const before = direct.scenarios[name]?.checks ?? {};
+  const after = gateway.scenarios[name]?.checks ?? {};
+  return Object.keys(before).filter(
+    (id) =>
+      before[id].status === 'SUCCESS' &&
+      after[id]?.status !== 'SUCCESS' &&
+      !(after[id]?.status === 'INFO' && acceptedLoss(name, id)),
+  );
 }
 
 // Accepted differences (see ACCEPTED) that occurred in this run.
@@ -88,10 +165,33 @@ const passesThroughGateway = (name) =>
 
 const directPasses = scenarios.filter(passesDirectly);
 const gatewayPasses = scenarios.filter(passesThroughGateway);
+const lostThroughGateway = scenarios.filter(
+  (name) => passesDirectly(name) && !passesThroughGateway(name),
+);
+// A scenario lost only to known gateway defects; every lost check is listed.
+const knownOnly = (name) => {
+  const lost = lostIds(name);
+  const problems = (gateway.scenarios[name]?.problems ?? []).map((problem) => problem.check);
+  return (
+    lost.length > 0 &&
+    [...lost, ...problems].every((id) => KNOWN_GATEWAY_GAPS[name]?.[id])
+  );
+};
 const regressions = Object.fromEntries(
-  scenarios
-    .filter((name) => passesDirectly(name) && !passesThroughGateway(name))
+  lostThroughGateway
+    .filter((name) => !knownOnly(name))
     .map((name) => [name, [...reasons(gateway, name), ...lostChecks(name)]]),
+);
+const knownGaps = Object.fromEntries(
+  lostThroughGateway
+    .filter(knownOnly)
+    .map((name) => [name, lostIds(name).map((id) => `${id}: ${KNOWN_GATEWAY_GAPS[name][id]}`)]),
+);
+// Listed gaps that did not show: the gateway got better, or the entry is wrong.
+const staleGaps = Object.entries(KNOWN_GATEWAY_GAPS).flatMap(([name, ids]) =>
+  Object.keys(ids)
+    .filter((id) => !lostIds(name).includes(id))
+    .map((id) => `${name}: ${id}`),
 );
 const bothFail = Object.fromEntries(
   scenarios
@@ -117,6 +217,8 @@ const comparison = {
   passDirectly: directPasses,
   passThroughGateway: gatewayPasses,
   regressions,
+  knownGatewayGaps: knownGaps,
+  staleKnownGatewayGaps: staleGaps,
   failBoth: bothFail,
   passOnlyThroughGateway: onlyGateway,
   failDirectlyNotAllowed: Object.keys(directFailures),
@@ -144,14 +246,29 @@ list(`Pass through the gateway (${gatewayPasses.length}/${scenarios.length})`, g
 explained('Fail directly, allowed (ALLOWED_DIRECT_FAILURES in compare.mjs)', allowedDirectFailures);
 explained('Accepted differences (pass)', comparison.acceptedDifferences);
 if (onlyGateway.length > 0) list('\nPass only through the gateway', onlyGateway);
+explained(
+  'Pass directly, fail through the gateway for known gateway defects only (KNOWN_GATEWAY_GAPS in compare.mjs)',
+  knownGaps,
+);
 explained('Pass directly but FAIL through the gateway', regressions);
+if (staleGaps.length > 0) {
+  list('\nKNOWN_GATEWAY_GAPS entries that no longer fail (remove them from compare.mjs)', staleGaps);
+}
 explained(
   'FAIL directly: the fixture is broken (not in ALLOWED_DIRECT_FAILURES in compare.mjs)',
   directFailures,
 );
-if (Object.keys(regressions).length > 0 || Object.keys(directFailures).length > 0) process.exit(1);
+if (
+  Object.keys(regressions).length > 0 ||
+  Object.keys(directFailures).length > 0 ||
+  staleGaps.length > 0
+) {
+  process.exit(1);
+}
 const allowed = Object.keys(allowedDirectFailures).length;
+const known = Object.keys(knownGaps).length;
 console.log(
   `\nEvery scenario passes directly${allowed > 0 ? ` except ${allowed} allowed to fail` : ''}, ` +
-    'and every scenario that passes directly also passes through the gateway.',
+    'and every scenario that passes directly also passes through the gateway' +
+    (known > 0 ? `, except ${known} lost to known gateway defects only.` : '.'),
 );

@@ -10,6 +10,8 @@
 // reason, so compare.mjs can tell when a check that succeeded directly only
 // got INFO through the gateway (the suite then skipped what it tests).
 // The output has no timestamps or ports, so it only changes when results do.
+// SUITE_DIR (default: this directory) is where the suite that ran is installed
+// (conformance/2026 for the 2026-07-28 run).
 
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -24,7 +26,13 @@ if (!mode || !dir || scenarios.length === 0) {
 
 const suitePackage = JSON.parse(
   readFileSync(
-    join(here, 'node_modules', '@modelcontextprotocol', 'conformance', 'package.json'),
+    join(
+      process.env.SUITE_DIR ?? here,
+      'node_modules',
+      '@modelcontextprotocol',
+      'conformance',
+      'package.json',
+    ),
     'utf8',
   ),
 );

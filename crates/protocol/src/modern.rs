@@ -7,9 +7,11 @@
 //!
 //! | what | answer |
 //! | --- | --- |
-//! | `_meta` claims a version, but not as a string, or without `clientCapabilities` | 400, -32602 |
+//! | `_meta` claims a version, but not as a string | 400, -32602 |
+//! | `MCP-Protocol-Version` names another version than the claimed one | 400, -32020 (`HeaderMismatch`) |
 //! | the claimed version is not one the gateway speaks | 400, -32022 with `supported` |
-//! | `MCP-Protocol-Version` missing or not the claimed version | 400, -32020 (`HeaderMismatch`) |
+//! | no `clientCapabilities` object | 400, -32602 |
+//! | `MCP-Protocol-Version` missing | 400, -32020 |
 //! | `Mcp-Method` missing or not the body's method | 400, -32020 |
 //! | `Mcp-Name` missing, badly encoded or not the body's `params.name` / `params.uri` | 400, -32020 |
 //! | no claim, but `MCP-Protocol-Version` names 2026-07-28 | 400, -32602 |
@@ -102,6 +104,15 @@ pub fn check<'a>(
             "params._meta {VERSION_META:?} must be a protocol version string"
         )));
     };
+    // A header naming another version is a mismatch whether or not the gateway speaks the
+    // claimed one (the spec's servers, and the conformance suite, answer -32020 first).
+    if let Some(header) = headers.version
+        && header != claimed
+    {
+        return Err(mismatch(format!(
+            "the body names protocol version {claimed} but the MCP-Protocol-Version header names {header}"
+        )));
+    }
     let Some(version) = versions::MODERN.iter().copied().find(|v| *v == claimed) else {
         return Err(TransportError::UnsupportedVersion(claimed.into_owned()));
     };

@@ -85,8 +85,17 @@ fn envelope_faults_are_invalid_params_or_unsupported_version() {
     let error = checked(not_text, headers("tools/list", None)).unwrap_err();
     assert_eq!(error.code(), codes::INVALID_PARAMS);
     let future = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2099-01-01","io.modelcontextprotocol/clientCapabilities":{}}}}"#;
-    let error = checked(future, headers("tools/list", None)).unwrap_err();
+    let future_header = Mirrored {
+        version: Some("2099-01-01"),
+        ..headers("tools/list", None)
+    };
+    let error = checked(future, future_header).unwrap_err();
     assert_eq!(error.code(), codes::UNSUPPORTED_PROTOCOL_VERSION);
+    // With the header naming a version the gateway does speak, the mismatch comes first.
+    let error = checked(future, headers("tools/list", None)).unwrap_err();
+    assert_eq!(error.code(), codes::HEADER_MISMATCH);
+    assert_eq!(error.http_status(), 400);
+    let error = checked(future, future_header).unwrap_err();
     let data = error.data().expect("data");
     assert_eq!(data["requested"], "2099-01-01");
     assert_eq!(data["supported"][0], "2026-07-28");
