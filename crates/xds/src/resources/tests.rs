@@ -370,3 +370,17 @@ fn ipv6_backends_connect_to_the_bare_address_and_keep_brackets_in_host() {
 fn path_rewrite_escapes_backslashes_for_re2() {
     assert_eq!(whole_path_rewrite(r"/a\b").substitution, r"/a\\b");
 }
+
+#[test]
+fn stdio_servers_are_routed_by_name_to_their_loopback_bridge() {
+    let cfg = Config::from_yaml(
+        "servers:\n  - name: ev\n    command: node\n    args: [server.js, stdio]\n    port: 9101\n",
+    )
+    .expect("valid");
+    let resources = resources(&cfg);
+    assert_eq!(
+        socket_address(&resources.clusters[0]),
+        ("127.0.0.1", 9101, "127.0.0.1")
+    );
+    assert_eq!(resources.routes.virtual_hosts[0].domains, ["ev", "ev:*"]);
+}
