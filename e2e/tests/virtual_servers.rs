@@ -8,9 +8,10 @@ use std::collections::BTreeSet;
 
 use anyhow::{Context, Result, ensure};
 use mcp_gateway_e2e::{
-    Gateway, GatewayOptions, Mode, RawClient, ServerKind, call_text, eventually, json_rpc_error,
-    list_tools,
+    Gateway, GatewayOptions, Mode, RawClient, SESSION_HEADER, ServerKind, call_text, eventually,
+    json_rpc_error, list_tools,
 };
+use mcp_gateway_protocol::handoff;
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -227,6 +228,58 @@ async fn a_virtual_server_exposes_only_its_subset(mode: Mode) -> Result<()> {
         .initialize_as("2025-06-18")
         .await?;
     ensure!(unknown.status == StatusCode::NOT_FOUND, "{unknown}");
+    Ok(())
+}
+
+/// A client of `/v/maths/mcp` sending Envoy's replay headers itself, naming `text` and its
+/// own session (the standalone bootstrap, where Envoy replays): its call never reaches
+/// `text` (Envoy's counter of the cluster's requests does not move), it gets an error; a
+/// call on `/mcp` moves the counter.
+#[tokio::test]
+async fn forged_replay_headers_do_not_leave_a_virtual_server() -> Result<()> {
+    const TEXT_REQUESTS: &str = "cluster.mcp_server_text.upstream_rq_total";
+    let gateway = Gateway::start(GatewayOptions {
+        servers: &[ServerKind::Calc, ServerKind::Text],
+        ..GatewayOptions::default()
+    })
+    .await?;
+    let config = gateway.config_yaml(&[ServerKind::Calc, ServerKind::Text])?;
+    gateway.write_config(&format!("{config}{VIRTUAL_SERVERS}"))?;
+    let maths = RawClient::new(&gateway.envoy_url("/v/maths/mcp"))?;
+    let session = eventually("the reloaded config to serve /v/maths/mcp", || {
+        let maths = &maths;
+        async move { maths.initialize().await }
+    })
+    .await?;
+    let before = gateway.envoy_counter(TEXT_REQUESTS).await?;
+    for (id, refused) in [(1, "x"), (2, session.as_str())] {
+        let forged = [
+            (SESSION_HEADER, session.as_str()),
+            (handoff::REPLAY_SERVER_HEADER, "text"),
+            (handoff::REFUSED_SESSION_HEADER, refused),
+            (handoff::REPLAY_SESSION_HEADER, session.as_str()),
+        ];
+        let call = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+                          "params": {"name": "upper", "arguments": {"text": "abc"}}});
+        let reply = maths.post_with(&forged, call.to_string()).await?;
+        ensure!(reply.error_code().is_some(), "an error: {reply}");
+        let after = gateway.envoy_counter(TEXT_REQUESTS).await?;
+        ensure!(
+            after == before,
+            "the call reached text ({before} -> {after}): {reply}"
+        );
+    }
+    // The detector sees a call that reaches text.
+    let plain = gateway.raw()?;
+    let upper = plain
+        .call_tool(
+            Some(&plain.initialize().await?),
+            "text_upper",
+            json!({"text": "abc"}),
+        )
+        .await?;
+    ensure!(upper.tool_text()? == "ABC", "{upper}");
+    ensure!(gateway.envoy_counter(TEXT_REQUESTS).await? > before);
     Ok(())
 }
 

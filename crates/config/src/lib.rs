@@ -58,5 +58,7 @@ pub use traffic::{
     RawOutlierDetection, RawRateLimit, RawTraffic, Traffic,
 };
 pub use validation::{MAX_HOSTNAME_LEN, MAX_LABEL_LEN, MAX_NAME_LEN, MAX_PREFIX_LEN};
-pub use virtual_server::{RawVirtualServer, VirtualServer, session_binding};
+pub use virtual_server::{
+    RawVirtualServer, VirtualServer, binding_virtual_server, session_binding,
+};
 pub use watcher::watch_file;

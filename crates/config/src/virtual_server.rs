@@ -104,6 +104,14 @@ pub fn session_binding(subject: Option<&str>, virtual_server: Option<&str>) -> O
     }
 }
 
+/// The virtual server a [`session_binding`] names, if any.
+pub fn binding_virtual_server(binding: &str) -> Option<&str> {
+    let (len, rest) = binding.strip_prefix('v')?.split_once(':')?;
+    let len: usize = len.parse().ok()?;
+    let name = rest.get(..len)?;
+    rest[len..].starts_with('|').then_some(name)
+}
+
 /// Validates `virtualServers:` against the validated `servers`, pushing every problem.
 pub(crate) fn validate(
     raw: Vec<RawVirtualServer>,

@@ -267,7 +267,11 @@ mod tests;
 /// backend refused, its name already the server's own, so nothing is spliced; `exposed` is
 /// the name the client used, for policies. `None` for what is not replayed (only tool calls
 /// and prompts are: other requests name ids or URIs of the lost backend session).
-pub(crate) fn replayed<'a>(server: &'a Server, msg: &Message<'a>) -> Option<Target<'a>> {
+pub(crate) fn replayed<'a>(
+    server: &'a Server,
+    catalog: &Catalog,
+    msg: &Message<'a>,
+) -> Option<Target<'a>> {
     if msg.kind() != Kind::Request {
         return None;
     }
@@ -277,9 +281,22 @@ pub(crate) fn replayed<'a>(server: &'a Server, msg: &Message<'a>) -> Option<Targ
         _ => return None,
     };
     let field = msg.param_str(&["name"])?;
+    let exposed = format!("{}{}", server.tool_prefix, field.value);
+    // What `decide` would route to this server by that exposed name, and only that.
+    let listed = match kind {
+        Addressed::Tool => catalog.tool(&exposed),
+        _ => catalog.prompt(&exposed),
+    };
+    let known = match listed {
+        Some(route) => route.server.as_ref() == server.name && *route.original == *field.value,
+        None => !catalog.server(&server.name).is_some_and(|s| s.healthy),
+    };
+    if !known {
+        return None;
+    }
     Some(Target {
         server,
-        exposed: Cow::Owned(format!("{}{}", server.tool_prefix, field.value)),
+        exposed: Cow::Owned(exposed),
         original: field.value,
         range: field.range,
         rewrite: false,

@@ -169,9 +169,13 @@ impl Policy {
                 .admit(backends, binding.as_deref(), unauthenticated)
                 .await
             {
-                Ok(server) => {
+                Ok((server, virtual_server)) => {
                     ctx.session = Some(gateway);
                     ctx.replay = Some(server);
+                    // A genuine replay's endpoint is the record's; any other keeps its own.
+                    if virtual_server.is_some() {
+                        ctx.virtual_server = virtual_server;
+                    }
                 }
                 Err(error) => ctx.denied = Some(error),
             }
@@ -328,16 +332,23 @@ impl Policy {
             None => None,
         };
         let config = self.config.load();
-        if let Some(server) = ctx.replay.clone() {
-            return crate::replay::route_again(&config, backends, ctx, &msg, body, &server).await;
-        }
         let catalog = self.catalog.load();
+        if let Some(server) = ctx.replay.clone() {
+            return crate::replay::route_again(
+                &config, &catalog, backends, ctx, &msg, body, &server,
+            )
+            .await;
+        }
         match decide(&config, &catalog, &msg) {
             Decision::Broker => Plan::Continue,
             Decision::Reject(error) => Plan::reject(&error, msg.id_raw()),
             Decision::Backend(target) => {
                 // Outside the endpoint's subset: as if it did not exist.
-                if let Err(error) = crate::subset::check(&config, ctx, &target) {
+                if let Err(error) = crate::subset::check(&config, &catalog, ctx, &target) {
+                    // A response: as one to a request the gateway did not send.
+                    if target.kind == Addressed::Response {
+                        return Plan::Continue;
+                    }
                     return Plan::reject(&error, msg.id_raw());
                 }
                 // Refused before any backend session is opened or touched.

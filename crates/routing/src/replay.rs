@@ -13,7 +13,8 @@
 //! Only the standalone bootstrap's Envoy replays (its ext_proc filter says so with
 //! `handoff::UPSTREAM_SESSIONS_METADATA`); elsewhere these headers are only removed.
 
-use mcp_gateway_config::Config;
+use mcp_gateway_catalog::Catalog;
+use mcp_gateway_config::{Config, binding_virtual_server};
 use mcp_gateway_protocol::{Message, handoff};
 
 use crate::RouteError;
@@ -64,43 +65,50 @@ impl Replay {
 }
 
 impl Replayed {
-    /// Whether the replay may go on, and to which server.
+    /// Whether the replay may go on: the server, and the virtual server the client's
+    /// session is bound to (the replay comes on the gateway's own endpoint, not the
+    /// client's, so its subset is known only from the record).
     ///
     /// Genuine when it names the backend session on record for (`gateway`, server): only
     /// the backend and the gateway know that id. Then the session is checked against the
     /// subject on record (with auth on the replay carries no token: the router removed it
     /// for the backend), and the refused backend session is forgotten. Otherwise (another
     /// replay of the same session got there first, or a client sent these headers itself)
-    /// it is an ordinary call to that server when the session is the caller's (`subject`: its
-    /// session binding); else the retryable error (with auth on the replay has no token; the
-    /// client's retry carries it).
+    /// it is an ordinary call of the caller's session (`subject`: its binding, so on its own
+    /// endpoint) to that server, checked as any call (see [`route_again`]): it can reach
+    /// nothing the same call by its exposed name could not. Else the retryable error (with
+    /// auth on the replay has no token; the client's retry carries it).
     pub(crate) async fn admit(
         self,
         backends: &impl Backends,
         subject: Option<&str>,
         unauthenticated: Option<RouteError>,
-    ) -> Result<String, RouteError> {
+    ) -> Result<(String, Option<String>), RouteError> {
         let gateway = self.session.as_str();
         let bound = backends
             .bound_subject_if_current(gateway, &self.server, &self.refused)
             .await;
         // A held session (a 2026-07-28 client's) has no signed id: its key names its subject.
-        let genuine = bound.is_some_and(|bound| {
-            (subject.is_none() || subject == bound.as_deref())
-                && (backends.session_valid_for(gateway, bound.as_deref())
-                    || crate::held::belongs_to(gateway, bound.as_deref()))
-        });
-        if genuine {
-            backends
-                .forget_if_current(gateway, &self.server, &self.refused)
-                .await;
-            return Ok(self.server);
-        }
-        // The replayed request's path is the gateway's own endpoint, so a session bound to a
-        // virtual server is not recognised here either: the retryable error, whose retry
-        // comes on the client's own endpoint.
-        match unauthenticated {
-            None if backends.session_valid_for(gateway, subject) => Ok(self.server),
+        match bound {
+            Some(bound)
+                if (subject.is_none() || subject == bound.as_deref())
+                    && (backends.session_valid_for(gateway, bound.as_deref())
+                        || crate::held::belongs_to(gateway, bound.as_deref())) =>
+            {
+                backends
+                    .forget_if_current(gateway, &self.server, &self.refused)
+                    .await;
+                let virtual_server = bound
+                    .as_deref()
+                    .and_then(binding_virtual_server)
+                    .map(str::to_owned);
+                Ok((self.server, virtual_server))
+            }
+            // The replayed request's path is the gateway's own endpoint, so a late replay of
+            // a virtual server session is not recognised here: the retryable error.
+            _ if unauthenticated.is_none() && backends.session_valid_for(gateway, subject) => {
+                Ok((self.server, None))
+            }
             _ => Err(RouteError::BackendSessionLost {
                 server: self.server,
             }),
@@ -109,9 +117,11 @@ impl Replayed {
 }
 
 /// The body phase of a replay to `server`: routed again as it is (only tool calls and
-/// prompts; anything else, or a server no longer enabled, gets the retryable error).
+/// prompts by a name the catalog routes to that server, in the endpoint's subset; anything
+/// else, or a server no longer enabled, gets the retryable error or the subset's error).
 pub(crate) async fn route_again(
     config: &Config,
+    catalog: &Catalog,
     backends: &impl Backends,
     ctx: &mut RequestContext,
     msg: &Message<'_>,
@@ -128,10 +138,14 @@ pub(crate) async fn route_again(
     let Some(target) = config
         .server(server)
         .filter(|s| s.enabled)
-        .and_then(|server| crate::decision::replayed(server, msg))
+        .and_then(|server| crate::decision::replayed(server, catalog, msg))
     else {
         return Plan::reject(&lost, id);
     };
+    // The client's endpoint's subset, as for its first call (which a genuine replay repeats).
+    if let Err(error) = crate::subset::check(config, catalog, ctx, &target) {
+        return Plan::reject(&error, id);
+    }
     if let Err(error) = crate::authz::authorize(config, ctx, msg, &target) {
         return Plan::reject(if callerless { &lost } else { &error }, id);
     }

@@ -55,7 +55,7 @@ fn verdict(
     };
     match decide(config, &catalog, &msg) {
         Decision::Backend(target) => {
-            check(config, &ctx, &target).map(|()| target.server.name.clone())
+            check(config, &catalog, &ctx, &target).map(|()| target.server.name.clone())
         }
         Decision::Reject(error) => Err(error),
         Decision::Broker => panic!("not routed: {body}"),

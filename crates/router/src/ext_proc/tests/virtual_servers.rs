@@ -131,3 +131,155 @@ async fn a_lost_backend_session_of_a_virtual_server_session_is_retryable() {
         .expect("session");
     assert!(backend.is_none(), "the lost backend session is forgotten");
 }
+
+const WITH_SECRET: &str = r#"
+servers:
+  - name: calc
+    url: http://127.0.0.1:1/mcp
+    hostname: calc.mcp.local
+    toolPrefix: calc_
+  - name: secret
+    url: http://127.0.0.1:1/mcp
+    hostname: secret.mcp.local
+    toolPrefix: secret_
+virtualServers:
+  - {name: adding, tools: [calc_add]}
+"#;
+
+/// A session on `adding` that also has a backend session on `secret` (as if opened on
+/// `/mcp` before): whatever reaches `secret` is routed, nothing fails for want of one.
+async fn adding_with_secret(h: &Harness) -> String {
+    let adding = session_on(h, "adding").await;
+    let backend = BackendSession {
+        session_id: Some("secret-1".into()),
+        protocol_version: "2025-03-26".into(),
+        capabilities: json!({}),
+        server_info: json!({}),
+        instructions: None,
+    };
+    h.sessions
+        .set_backend(&adding, "secret", Arc::new(backend))
+        .await
+        .expect("set");
+    adding
+}
+
+/// The router's answer to `body` on `/v/adding/mcp` with `extra` headers, where Envoy
+/// replays: `Ok(set headers)` when routed, else the immediate answer.
+async fn on_adding(
+    h: &Harness,
+    session: &str,
+    extra: &[(&str, &str)],
+    call: &str,
+) -> Result<std::collections::HashMap<String, String>, (i32, Value)> {
+    let mut req = RequestState::default();
+    req.ctx.set_upstream_sessions(true);
+    let mut all = vec![
+        (":method", "POST"),
+        (":path", "/v/adding/mcp"),
+        ("mcp-session-id", session),
+    ];
+    all.extend_from_slice(extra);
+    let resp = h.send(&mut req, headers(&all)).await;
+    if matches!(resp.response, Some(Response::ImmediateResponse(_))) {
+        return Err(immediate(&resp));
+    }
+    let resp = h.send(&mut req, body(call)).await;
+    match &resp.response {
+        Some(Response::ImmediateResponse(_)) => Err(immediate(&resp)),
+        Some(Response::RequestBody(b)) => Ok(b
+            .response
+            .as_ref()
+            .map(set_headers)
+            .unwrap_or_default()
+            .into_iter()
+            .collect()),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+/// A client of a virtual server sending the replay headers itself (its own session as the
+/// replay's) does not reach a server outside the subset: a replay that does not name the
+/// backend session on record is never routed by its headers.
+#[tokio::test]
+async fn forged_replay_headers_do_not_leave_the_virtual_server() {
+    let h = Harness::with_config(1 << 20, WITH_SECRET);
+    let adding = adding_with_secret(&h).await;
+    let call = r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"hidden"}}"#;
+    for refused in ["x", "backend-1", "secret-1"] {
+        let forged = [
+            (handoff::REPLAY_SERVER_HEADER, "secret"),
+            (handoff::REFUSED_SESSION_HEADER, refused),
+            (handoff::REPLAY_SESSION_HEADER, adding.as_str()),
+        ];
+        let answer = on_adding(&h, &adding, &forged, call).await;
+        assert!(answer.is_err(), "{refused}: routed {answer:?}");
+    }
+    // The session's own call is still routed.
+    let routed = on_adding(&h, &adding, &[], CALL_ADD).await.expect("routed");
+    assert_eq!(routed["x-mcp-toolname"], "add");
+}
+
+/// Task ids and responses to server requests name their server: on a virtual server, only
+/// one it touches.
+#[tokio::test]
+async fn task_ids_and_responses_stay_on_the_virtual_server() {
+    let h = Harness::with_config(1 << 20, WITH_SECRET);
+    let adding = adding_with_secret(&h).await;
+    let task = r#"{"jsonrpc":"2.0","id":7,"method":"tasks/get","params":{"taskId":"secret:t1"}}"#;
+    let (_, answer) = on_adding(&h, &adding, &[], task)
+        .await
+        .expect_err("not routed");
+    assert_eq!(answer["error"]["message"], "unknown task \"secret:t1\"");
+    let task = r#"{"jsonrpc":"2.0","id":7,"method":"tasks/get","params":{"taskId":"calc:t1"}}"#;
+    let routed = on_adding(&h, &adding, &[], task).await.expect("routed");
+    assert!(
+        routed.contains_key(handoff::BACKEND_SESSION_HEADER),
+        "{routed:?}"
+    );
+    // A response to a request `secret` sent: as an id the gateway did not issue (the broker's).
+    for (server, routed) in [("secret", false), ("calc", true)] {
+        let id = mcp_gateway_protocol::server_request::encode(server, "1");
+        let response = format!(r#"{{"jsonrpc":"2.0","id":{id},"result":{{}}}}"#);
+        let set = on_adding(&h, &adding, &[], &response)
+            .await
+            .expect("no error");
+        assert_eq!(
+            set.contains_key(handoff::BACKEND_SESSION_HEADER),
+            routed,
+            "{server}: {set:?}"
+        );
+    }
+}
+
+/// Envoy's genuine replay of a virtual server session's call comes on `/mcp`: it is routed
+/// again within the session's subset, known from the record.
+#[tokio::test]
+async fn a_genuine_replay_stays_in_the_sessions_subset() {
+    let h = Harness::with_config(1 << 20, WITH_VIRTUAL);
+    for (virtual_server, in_subset) in [("adding", true), ("prompting", false)] {
+        let adding = session_on(&h, virtual_server).await;
+        let mut req = RequestState::default();
+        req.ctx.set_upstream_sessions(true);
+        let replay = headers(&[
+            (":method", "POST"),
+            ("mcp-session-id", "backend-1"),
+            (handoff::REFUSED_SESSION_HEADER, "backend-1"),
+            (handoff::REPLAY_SERVER_HEADER, "calc"),
+            (handoff::REPLAY_SESSION_HEADER, &adding),
+        ]);
+        h.send(&mut req, replay).await;
+        let call = r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"add"}}"#;
+        let (_, err) = immediate(&h.send(&mut req, body(call)).await);
+        let message = err["error"]["message"].as_str().unwrap_or_default();
+        // In the subset it is routed to calc, whose new backend session cannot be opened
+        // here (nothing listens).
+        assert_eq!(
+            message.contains("unknown tool \"calc_add\""),
+            !in_subset,
+            "{virtual_server}: {err}"
+        );
+        let routed = message.contains("'calc' is unavailable");
+        assert_eq!(routed, in_subset, "{virtual_server}: {err}");
+    }
+}
