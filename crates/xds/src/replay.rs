@@ -5,7 +5,8 @@
 //!
 //! - `mcp.backend_session` (`header_mutation`, every upstream request): `Mcp-Session-Id`
 //!   from the router's internal backend session header, so the client's request keeps its
-//!   gateway session id for a replay; on the response, the backend session the request
+//!   gateway session id for a replay; on the response, the backend's own replay headers
+//!   removed (a backend's 307 names no server), then the backend session the request
 //!   carried and whether it was a replay already, for the next filter (and removed by the
 //!   route before the client);
 //! - `mcp.replay_on_404` (Lua, skipped by its matcher unless the status is 404): a 404 to a
@@ -113,6 +114,13 @@ fn filter(name: &str, config: Any) -> HttpFilter {
     }
 }
 
+/// `name` removed.
+fn remove(name: &str) -> HeaderChange {
+    HeaderChange {
+        action: Some(header_mutation::Action::Remove(name.to_owned())),
+    }
+}
+
 /// `name: %REQ(from)%`, replacing any value; nothing when the request has no `from`.
 fn copy(name: &str, from: &str) -> HeaderChange {
     set(name, format!("%REQ({from})%"))
@@ -137,19 +145,25 @@ fn backend_session() -> HeaderMutation {
     HeaderMutation {
         mutations: Some(Mutations {
             request_mutations: vec![copy(transport::SESSION_ID, handoff::BACKEND_SESSION_HEADER)],
-            response_mutations: vec![
-                copy(
-                    handoff::REFUSED_SESSION_HEADER,
-                    handoff::BACKEND_SESSION_HEADER,
-                ),
-                copy(handoff::REPLAYED_RESPONSE_HEADER, handoff::REPLAYED_HEADER),
-                set(
-                    handoff::REPLAY_SESSION_HEADER,
-                    // The router's `mcp` metadata (the request's own session header holds
-                    // the backend's by now).
-                    format!("%DYNAMIC_METADATA(mcp:{})%", handoff::GATEWAY_SESSION_KEY),
-                ),
-            ],
+            // A backend's own replay headers are removed first: only this filter and the
+            // Lua (the server, on a 404 it turns into the 307) name a replay.
+            response_mutations: RESPONSE_ONLY_HEADERS
+                .into_iter()
+                .map(remove)
+                .chain([
+                    copy(
+                        handoff::REFUSED_SESSION_HEADER,
+                        handoff::BACKEND_SESSION_HEADER,
+                    ),
+                    copy(handoff::REPLAYED_RESPONSE_HEADER, handoff::REPLAYED_HEADER),
+                    set(
+                        handoff::REPLAY_SESSION_HEADER,
+                        // The router's `mcp` metadata (the request's own session header holds
+                        // the backend's by now).
+                        format!("%DYNAMIC_METADATA(mcp:{})%", handoff::GATEWAY_SESSION_KEY),
+                    ),
+                ])
+                .collect(),
             ..Default::default()
         }),
         ..Default::default()
@@ -294,7 +308,17 @@ mod tests {
             mutations.request_mutations,
             [copy("mcp-session-id", "x-mcp-backend-session")]
         );
-        assert_eq!(mutations.response_mutations.len(), 3);
+        // Whatever replay headers the backend sent are removed before any is set: a
+        // backend's own 307 names no server.
+        let removed: Vec<_> = mutations.response_mutations[..4]
+            .iter()
+            .filter_map(|m| match &m.action {
+                Some(header_mutation::Action::Remove(name)) => Some(name.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(removed, RESPONSE_ONLY_HEADERS);
+        assert_eq!(mutations.response_mutations.len(), 7);
     }
 
     #[test]
