@@ -33,7 +33,8 @@ pub struct IdentityProvider {
 
 impl IdentityProvider {
     /// Starts one whose clients are `clients` (`id:secret[:ttl]`, comma-separated) and
-    /// whose resources offer the scope `mcp`.
+    /// whose resources offer the scopes `mcp` and `mcp-gateway:console` (the console API's
+    /// default operator scope), granted only when asked for.
     pub async fn start(clients: &str) -> Result<Self> {
         let dir = tempfile::Builder::new()
             .prefix("mcp-gateway-idp-")
@@ -58,6 +59,7 @@ impl IdentityProvider {
             .env("IDP_PORT", self.port.to_string())
             .env("IDP_KEYS", self.keys_file())
             .env("IDP_CLIENTS", &self.clients)
+            .env("IDP_SCOPES", "mcp mcp-gateway:console")
             .env("IDP_ROTATE", if rotate { "1" } else { "0" });
         let log = self.dir.path().join("idp.log");
         let (process, line) = ChildProcess::spawn_announced("idp", command, &log).await?;

@@ -165,8 +165,9 @@ fn names_of_row(row: &Value) -> Vec<String> {
 }
 
 /// With `auth:` on, the console's API through Envoy answers only a verified caller, like
-/// `/mcp`: neither no token nor a forged copy of the router's internal caller header gets
-/// the status; the page itself (no data) stays public so a browser can ask for a token.
+/// `/mcp`, whose token carries the operator scope `mcp-gateway:console`: neither no token, a
+/// forged copy of the router's internal caller header nor an MCP client's token gets the
+/// status; the page itself (no data) stays public so a browser can ask for a token.
 #[tokio::test]
 async fn with_auth_the_console_api_needs_a_token() -> Result<()> {
     let idp = IdentityProvider::start("alice:alice-secret").await?;
@@ -185,6 +186,14 @@ async fn with_auth_the_console_api_needs_a_token() -> Result<()> {
     let client = http_client()?;
     let api = gateway.envoy_url("/console/api/status");
     let token = idp
+        .client_token(
+            "alice",
+            "alice-secret",
+            &resource,
+            Some("mcp mcp-gateway:console"),
+        )
+        .await?;
+    let client_only = idp
         .client_token("alice", "alice-secret", &resource, Some("mcp"))
         .await?;
     let status: Value = eventually("auth on, and the token accepted", || {
@@ -216,6 +225,22 @@ async fn with_auth_the_console_api_needs_a_token() -> Result<()> {
     );
     let body = response.text().await?;
     ensure!(!body.contains("calc"), "{body}");
+    // A valid token without the operator scope: refused, with a reason.
+    let response = client.get(&api).bearer_auth(&client_only).send().await?;
+    ensure!(response.status() == StatusCode::FORBIDDEN, "{response:?}");
+    let body = response.text().await?;
+    ensure!(
+        body.contains("mcp-gateway:console") && !body.contains("calc"),
+        "{body}"
+    );
+    // A page of another origin (DNS rebinding) cannot read it even with the token.
+    let response = client
+        .get(&api)
+        .bearer_auth(&token)
+        .header("origin", "http://evil.example")
+        .send()
+        .await?;
+    ensure!(response.status() == StatusCode::FORBIDDEN, "{response:?}");
     // A token that is not one.
     let response = client.get(&api).bearer_auth("not-a-token").send().await?;
     ensure!(

@@ -202,6 +202,7 @@ plain-text errors and lost sessions itself, as it sees every response here).
 {{- $auth := dict "resource" $a.resource "issuers" $issuers -}}
 {{- with $a.resourceName }}{{- $_ := set $auth "resourceName" . -}}{{- end -}}
 {{- with $a.requiredScopes }}{{- $_ := set $auth "requiredScopes" . -}}{{- end -}}
+{{- with $a.consoleScope }}{{- $_ := set $auth "consoleScope" . -}}{{- end -}}
 {{- dict "auth" $auth | toYaml -}}
 {{- end }}
 

@@ -5,6 +5,7 @@
 //!   resource: http://127.0.0.1:8888/mcp   # the gateway's resource URL (RFC 8707 / RFC 9728)
 //!   resourceName: MCP Gateway             # default "MCP Gateway"
 //!   requiredScopes: [mcp]                 # default none
+//!   consoleScope: ops                     # default mcp-gateway:console
 //!   issuers:
 //!     - issuer: http://127.0.0.1:8890
 //!       jwksUri: http://127.0.0.1:8890/jwks
@@ -24,6 +25,8 @@ use crate::error::FieldError;
 
 /// Default `resourceName` in the protected-resource metadata.
 pub const DEFAULT_RESOURCE_NAME: &str = "MCP Gateway";
+/// Default `consoleScope`: the scope a token needs to read the console's API.
+pub const DEFAULT_CONSOLE_SCOPE: &str = "mcp-gateway:console";
 /// Default allowed clock difference between the gateway and an issuer.
 pub const DEFAULT_CLOCK_SKEW: Duration = Duration::from_secs(60);
 /// Default time Envoy keeps an issuer's keys before fetching them again.
@@ -44,6 +47,9 @@ pub struct RawAuth {
     /// Scopes every token must carry.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub required_scopes: Vec<String>,
+    /// The scope a token needs to read the console's API; default `mcp-gateway:console`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub console_scope: Option<String>,
     /// Trusted token issuers. At least one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub issuers: Vec<RawIssuer>,
@@ -80,6 +86,9 @@ pub struct Auth {
     pub resource_name: String,
     /// Scopes every token must carry (403 `insufficient_scope` otherwise).
     pub required_scopes: Vec<String>,
+    /// The scope a caller needs to read the console's API (its status shows every server,
+    /// tool and recent call): an operator's, not every MCP client's.
+    pub console_scope: String,
     /// Trusted issuers, in file order.
     pub issuers: Vec<Issuer>,
 }
@@ -155,6 +164,7 @@ impl From<&Auth> for RawAuth {
             resource: Some(auth.resource.to_string()),
             resource_name: Some(auth.resource_name.clone()),
             required_scopes: auth.required_scopes.clone(),
+            console_scope: Some(auth.console_scope.clone()),
             issuers: auth
                 .issuers
                 .iter()
@@ -189,8 +199,17 @@ pub(crate) fn validate(raw: RawAuth, errors: &mut Vec<FieldError>) -> Option<Aut
             }
         },
     };
+    if let Some(scope) = &raw.console_scope
+        && !valid_scope(scope)
+    {
+        report(
+            "auth.consoleScope".into(),
+            Some(scope),
+            "must be a non-empty scope without spaces or quotes",
+        );
+    }
     for (i, scope) in raw.required_scopes.iter().enumerate() {
-        if scope.is_empty() || scope.chars().any(|c| c.is_whitespace() || c == '"') {
+        if !valid_scope(scope) {
             report(
                 format!("auth.requiredScopes[{i}]"),
                 Some(scope),
@@ -281,8 +300,15 @@ pub(crate) fn validate(raw: RawAuth, errors: &mut Vec<FieldError>) -> Option<Aut
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| DEFAULT_RESOURCE_NAME.to_owned()),
         required_scopes: raw.required_scopes,
+        console_scope: raw
+            .console_scope
+            .unwrap_or_else(|| DEFAULT_CONSOLE_SCOPE.to_owned()),
         issuers,
     })
+}
+
+fn valid_scope(scope: &str) -> bool {
+    !scope.is_empty() && !scope.chars().any(|c| c.is_whitespace() || c == '"')
 }
 
 fn http_url(text: &str) -> Result<Url, &'static str> {

@@ -6,8 +6,9 @@
 //! - `GET /console/api/status`: servers (health, URL, prefix, last listing, tools with their
 //!   input schemas), live sessions, config status (with the last rejected edit and why),
 //!   the recent calls of the audit stream and where the metrics are. With `auth:` on, only
-//!   for a caller the router verified (as for `/mcp`); the page asks for a token when it
-//!   gets 401.
+//!   for a caller the router verified (as for `/mcp`) whose token carries the operator's
+//!   scope (`auth.consoleScope`, default `mcp-gateway:console`; 403 otherwise); the page
+//!   asks for a token when it gets 401. Backend URLs are shown without userinfo or query.
 //!
 //! Nothing here is on the MCP path: the API reads the config and catalog snapshots, the
 //! session count and the audit writer's last lines ([`mcp_gateway_audit::Auditor::recent`]),
@@ -104,23 +105,36 @@ async fn api_status(State(console): State<Arc<Console>>, headers: HeaderMap) -> 
     let config = console.config.load();
     // The router refuses unauthenticated API requests before they get here and vouches for
     // the caller it verified; a request without its word did not come through it.
-    if config.auth().is_some() && !vouched(&headers) {
-        return json(
-            StatusCode::UNAUTHORIZED,
-            r#"{"error":"the console API needs a verified caller: send Authorization: Bearer <token> through the gateway"}"#
-                .to_owned(),
-        );
+    if let Some(auth) = config.auth() {
+        let Some(caller) = vouched(&headers) else {
+            return json(
+                StatusCode::UNAUTHORIZED,
+                r#"{"error":"the console API needs a verified caller: send Authorization: Bearer <token> through the gateway"}"#
+                    .to_owned(),
+            );
+        };
+        // Every server, tool and caller's recent call: for operators only.
+        if !caller.has_scope(&auth.console_scope) {
+            let error = format!(
+                "the console API needs a token with the scope {}",
+                auth.console_scope
+            );
+            return json(
+                StatusCode::FORBIDDEN,
+                serde_json::json!({ "error": error }).to_string(),
+            );
+        }
     }
     let sessions = console.sessions.count().await.ok();
     let status = Status::read(&console, &config, sessions);
     json(StatusCode::OK, status.to_json())
 }
 
-fn vouched(headers: &HeaderMap) -> bool {
+fn vouched(headers: &HeaderMap) -> Option<Caller> {
     headers
         .get(HeaderName::from_static(CALLER_HEADER))
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| Caller::from_forwarded(value).is_ok())
+        .and_then(|value| Caller::from_forwarded(value).ok())
 }
 
 fn json(status: StatusCode, body: String) -> Response {

@@ -8,6 +8,7 @@ use mcp_gateway_catalog::ListKind;
 use mcp_gateway_config::Config;
 use serde::Serialize;
 use serde_json::value::RawValue;
+use url::Url;
 
 use crate::Console;
 
@@ -48,7 +49,7 @@ pub struct ConfigStatus {
 pub struct ServerStatus {
     /// The configured name.
     pub name: String,
-    /// The backend's MCP URL.
+    /// The backend's MCP URL, without credentials or query (which may hold an API key).
     pub url: String,
     /// The prefix of its exposed names.
     pub prefix: String,
@@ -85,7 +86,7 @@ impl Status {
                 let status = catalog.server(&server.name);
                 ServerStatus {
                     name: server.name.clone(),
-                    url: server.url.to_string(),
+                    url: redacted(&server.url),
                     prefix: server.tool_prefix.clone(),
                     enabled: server.enabled,
                     healthy: status.is_some_and(|s| s.healthy),
@@ -124,6 +125,17 @@ impl Status {
         // Strings, numbers and JSON already checked: serialising cannot fail.
         serde_json::to_string(self).unwrap_or_default()
     }
+}
+
+/// `url` without what may be a secret: user and password, query and fragment.
+fn redacted(url: &Url) -> String {
+    let mut url = url.clone();
+    // Only URLs that cannot have a user refuse these, and then they have none.
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    url.set_query(None);
+    url.set_fragment(None);
+    url.to_string()
 }
 
 fn unix_millis(at: SystemTime) -> u64 {

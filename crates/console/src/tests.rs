@@ -151,9 +151,11 @@ async fn with_auth_the_api_needs_the_routers_word() {
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{caller:?}");
         assert!(!String::from_utf8_lossy(&body).contains("calc"));
     }
-    let alice = Caller::from_claims(json!({"iss": "http://127.0.0.1:8890", "sub": "alice"}))
-        .unwrap()
-        .to_forwarded();
+    let alice = Caller::from_claims(json!({
+        "iss": "http://127.0.0.1:8890", "sub": "alice", "scope": "mcp mcp-gateway:console"
+    }))
+    .unwrap()
+    .to_forwarded();
     let (status, body) = get(console(&yaml), "/console/api/status", Some(&alice)).await;
     assert_eq!(status, StatusCode::OK);
     let status: Value = serde_json::from_slice(&body).unwrap();
@@ -161,4 +163,51 @@ async fn with_auth_the_api_needs_the_routers_word() {
     // The page itself holds no data and stays public.
     let (status, _) = get(console(&yaml), "/console", None).await;
     assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn with_auth_the_api_needs_the_console_scope() {
+    let yaml = format!("{SERVERS}{AUTH}");
+    let bob =
+        Caller::from_claims(json!({"iss": "http://127.0.0.1:8890", "sub": "bob", "scope": "mcp"}))
+            .unwrap()
+            .to_forwarded();
+    let (status, body) = get(console(&yaml), "/console/api/status", Some(&bob)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let body = String::from_utf8_lossy(&body);
+    assert!(!body.contains("calc"), "{body}");
+    let error: Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        error["error"]
+            .as_str()
+            .unwrap()
+            .contains("mcp-gateway:console"),
+        "{error}"
+    );
+    // The scope is the operator's to name.
+    let yaml = format!("{yaml}  consoleScope: ops\n");
+    let ops =
+        Caller::from_claims(json!({"iss": "http://127.0.0.1:8890", "sub": "bob", "scope": "ops"}))
+            .unwrap()
+            .to_forwarded();
+    let (status, _) = get(console(&yaml), "/console/api/status", Some(&ops)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = get(console(&yaml), "/console/api/status", Some(&bob)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn backend_urls_are_shown_without_their_secrets() {
+    let yaml = SERVERS.replace(
+        "http://127.0.0.1:9/mcp",
+        "http://user:hunter2@127.0.0.1:9/mcp?apiKey=s3cret",
+    );
+    let (status, body) = get(console(&yaml), "/console/api/status", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let body = String::from_utf8_lossy(&body);
+    for secret in ["hunter2", "user", "s3cret", "apiKey"] {
+        assert!(!body.contains(secret), "{secret} in {body}");
+    }
+    let status: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(status["servers"][0]["url"], "http://127.0.0.1:9/mcp");
 }

@@ -236,8 +236,8 @@ impl<'a> Head<'a> {
 }
 
 /// The transport rules, in order: the path (404), the method (405), headers the gateway
-/// acts on sent more than once or not as text (400), the `Origin` (403), the protocol
-/// version (400). Session ids are verified by the caller, which holds the key.
+/// acts on sent more than once or not as text (400), the `Origin` (403; also for the
+/// console API), the protocol version (400). Session ids are verified by the caller, which holds the key.
 pub fn check(head: &Head<'_>, origins: &OriginPolicy) -> Result<Endpoint, TransportError> {
     let path = head.path.split(|b| *b == b'?').next().unwrap_or_default();
     let method = head.method;
@@ -253,10 +253,17 @@ pub fn check(head: &Head<'_>, origins: &OriginPolicy) -> Result<Endpoint, Transp
         None
     };
     if let Some(endpoint) = get_only {
-        return match method {
-            b"GET" => Ok(endpoint),
-            _ => Err(not_allowed(method, PUBLIC_METHODS)),
-        };
+        if method != b"GET" {
+            return Err(not_allowed(method, PUBLIC_METHODS));
+        }
+        // The console's data is refused to a page of another origin as `/mcp` is (a
+        // DNS-rebinding page reaching a gateway on localhost with auth off).
+        if endpoint == Endpoint::ConsoleApi
+            && let Some(origin) = head.text(ORIGIN).filter(|o| !origins.allows(o))
+        {
+            return Err(TransportError::ForbiddenOrigin(shown(origin.as_bytes())));
+        }
+        return Ok(endpoint);
     }
     let virtual_path = std::str::from_utf8(path)
         .ok()

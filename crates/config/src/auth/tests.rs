@@ -37,6 +37,7 @@ auth:
     assert_eq!(auth.resource.as_str(), "http://127.0.0.1:8888/mcp");
     assert_eq!(auth.resource_name, "MCP Gateway");
     assert!(auth.required_scopes.is_empty());
+    assert_eq!(auth.console_scope, "mcp-gateway:console");
     let issuer = &auth.issuers[0];
     assert_eq!(issuer.issuer, "http://127.0.0.1:8890");
     assert_eq!(issuer.jwks_uri.as_str(), "http://127.0.0.1:8890/jwks");
@@ -95,6 +96,7 @@ auth:
   resource: https://gw.example/mcp
   resourceName: Tools
   requiredScopes: [mcp, tools.read]
+  consoleScope: ops
   issuers:
   - issuer: https://a.example
     jwksUri: https://a.example/keys
@@ -107,6 +109,7 @@ auth:
     let auth = cfg.auth().unwrap();
     assert_eq!(auth.resource_name, "Tools");
     assert_eq!(auth.required_scopes, ["mcp", "tools.read"]);
+    assert_eq!(auth.console_scope, "ops");
     assert_eq!(auth.issuers[0].audiences, ["x", "y"]);
     assert_eq!(auth.issuers[0].clock_skew, Duration::from_secs(120));
     assert_eq!(auth.issuers[0].jwks_cache_duration, Duration::from_secs(30));
@@ -122,6 +125,7 @@ fn every_broken_field_is_named() {
 auth:
   resource: /mcp
   requiredScopes: ['a b']
+  consoleScope: ''
   issuers:
   - jwksUri: ftp://x
     clockSkew: 1d
@@ -139,6 +143,7 @@ auth:
         errors,
         [
             r#"auth.resource "/mcp": is not a URL"#,
+            r#"auth.consoleScope "": must be a non-empty scope without spaces or quotes"#,
             r#"auth.requiredScopes[0] "a b": must be a non-empty scope without spaces or quotes"#,
             "auth.issuers[0].issuer: is required",
             r#"auth.issuers[0].jwksUri "ftp://x": must be an http or https URL with a host"#,

@@ -204,6 +204,21 @@ fn origin_and_version() {
 }
 
 #[test]
+fn the_console_api_obeys_the_origin_policy_as_mcp_does() {
+    // A DNS-rebinding page must not read the status: its Origin is refused as on /mcp.
+    let evil = [(ORIGIN, "http://evil.example")];
+    let error = verdict("GET", "/console/api/status", &evil).expect_err("origin");
+    assert_eq!(error.http_status(), 403);
+    let local = [(ORIGIN, "http://localhost:8888")];
+    assert_eq!(
+        verdict("GET", "/console/api/status", &local),
+        Ok(Endpoint::ConsoleApi)
+    );
+    // The page and its script hold no data: any origin may load them.
+    assert_eq!(verdict("GET", "/console", &evil), Ok(Endpoint::Console));
+}
+
+#[test]
 fn accessors_and_builders() {
     let h = Head::default()
         .with_method("GET")
