@@ -1,8 +1,11 @@
 //! Backend sessions the gateway holds for 2026-07-28 clients, which have no session of their
-//! own: one per (caller, capability class), named by a key any replica derives from the
-//! request alone (the verified caller's subject, or none with auth off, and the class of the
-//! `clientCapabilities` it declares). Two callers never share one; two requests of a caller
-//! with the same class do, as 2025 requests of one gateway session do.
+//! own: one per (caller, endpoint, capability class), named by a key any replica derives
+//! from the request alone (the session binding of the verified caller's subject, or none with
+//! auth off, and the virtual server, as for signed session ids; and the class of the
+//! `clientCapabilities` it declares). Two callers or two endpoints never share one; two
+//! requests of a caller on one endpoint with the same class do, as 2025 requests of one
+//! gateway session do. With auth off every anonymous client is the same caller: all
+//! 2026-07-28 clients of one class on one endpoint share its held backend sessions.
 //!
 //! The key stands where a gateway session id stands (the session store, the route's
 //! metadata, Envoy's hand-off of a lost backend session); it is never sent to a client, and
@@ -26,19 +29,21 @@ pub struct Held<'a> {
 }
 
 impl<'a> Held<'a> {
-    /// The held session of `subject` (`None` with auth off) for a client declaring
-    /// `capabilities` (JSON text).
-    pub fn of(subject: Option<&str>, capabilities: &str, client_info: Option<&'a str>) -> Self {
+    /// The held session of `binding` (the caller's session binding: subject and virtual
+    /// server; `None` with auth off on `/mcp`) for a client declaring `capabilities` (JSON
+    /// text).
+    pub fn of(binding: Option<&str>, capabilities: &str, client_info: Option<&'a str>) -> Self {
         let class = AskClass::of_json(capabilities);
         Self {
-            key: key(subject, class),
+            key: key(binding, class),
             class,
             client_info,
         }
     }
 }
 
-/// The key of (`subject`, `class`): `held.<class>.<subject in hex>`.
+/// The key of (`subject`, `class`): `held.<class>.<subject in hex>`, `subject` being a
+/// session binding (`mcp_gateway_config::session_binding`).
 pub fn key(subject: Option<&str>, class: AskClass) -> String {
     let subject = subject.unwrap_or_default();
     let mut key = String::with_capacity(PREFIX.len() + 2 + subject.len() * 2);

@@ -467,11 +467,13 @@ pub(crate) async fn route(
     target: Target<'_>,
     envelope: Option<&Envelope<'_>>,
 ) -> Result<Plan, RouteError> {
-    // A 2026-07-28 client has no session: the gateway holds one per (caller, class).
+    // A 2026-07-28 client has no session: the gateway holds one per (caller, endpoint,
+    // class), bound as a signed session is, so two endpoints never share one.
     let held = envelope.map(|envelope| {
         let subject = ctx.caller.as_ref().map(Caller::session_subject);
+        let binding = session_binding(subject.as_deref(), ctx.virtual_server.as_deref());
         Held::of(
-            subject.as_deref(),
+            binding.as_deref(),
             envelope.capabilities,
             envelope.client_info,
         )

@@ -10,16 +10,20 @@ use super::*;
 /// The held session of anonymous clients declaring nothing, with backend session
 /// `backend-1` on calc.
 async fn held_session(h: &Harness) -> String {
-    let key = held::key(None, AskClass::NONE);
+    hold(h, held::key(None, AskClass::NONE), None, "backend-1").await
+}
+
+/// The held session `key` (of `binding`), with backend session `backend` on calc.
+async fn hold(h: &Harness, key: String, binding: Option<String>, backend: &str) -> String {
     let record = SessionRecord {
         protocol_version: "2025-11-25".into(),
         client: declared(&json!({})),
-        subject: None,
+        subject: binding,
         expires: SystemTime::now() + Duration::from_secs(60),
     };
     h.sessions.insert(&key, record).await.expect("insert");
     let backend = BackendSession {
-        session_id: Some("backend-1".into()),
+        session_id: Some(backend.into()),
         protocol_version: "2025-11-25".into(),
         capabilities: json!({}),
         server_info: json!({}),
@@ -125,4 +129,48 @@ async fn a_2026_call_whose_headers_disagree_is_refused_with_its_id() {
     assert_eq!(status, 400);
     assert_eq!(error["id"], 4);
     assert_eq!(error["error"]["code"], -32020);
+}
+
+/// The backend session a 2026-07-28 call of `calc_add` on `path` is routed with.
+async fn held_backend_of(h: &Harness, path: &str) -> String {
+    let mut req = RequestState::default();
+    h.send(
+        &mut req,
+        headers(&[
+            (":method", "POST"),
+            (":path", path),
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "calc_add"),
+        ]),
+    )
+    .await;
+    let sent = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"calc_add","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#;
+    let resp = h.send(&mut req, body(sent)).await;
+    let set: std::collections::HashMap<_, _> = set_headers(common(&resp)).into_iter().collect();
+    set["mcp-session-id"].clone()
+}
+
+#[tokio::test]
+async fn held_sessions_are_bound_to_their_endpoint() {
+    let h = Harness::with_config(
+        1 << 20,
+        r#"
+servers:
+  - name: calc
+    url: http://127.0.0.1:1/mcp
+    hostname: calc.mcp.local
+    toolPrefix: calc_
+virtualServers:
+  - {name: adding, tools: [calc_add]}
+"#,
+    );
+    held_session(&h).await;
+    let binding = mcp_gateway_config::session_binding(None, Some("adding"));
+    let key = held::key(binding.as_deref(), AskClass::NONE);
+    assert_ne!(key, held::key(None, AskClass::NONE));
+    hold(&h, key, binding, "backend-2").await;
+    // The same anonymous caller and class, two endpoints: two backend sessions.
+    assert_eq!(held_backend_of(&h, "/mcp").await, "backend-1");
+    assert_eq!(held_backend_of(&h, "/v/adding/mcp").await, "backend-2");
 }
