@@ -126,6 +126,15 @@ impl Policy {
             Err(error) => return Plan::reject(&RouteError::Transport(error), None),
         };
         ctx.reads_body = method == transport::Method::Post;
+        // `Mcp-Method` and `Mcp-Name` are checked against the body only on 2026-07-28
+        // requests; any other request's copies would reach Envoy's later filters (RBAC, rate
+        // limits matching on them) and the backend unchecked.
+        if !head.is_modern() {
+            remove.extend([
+                modern::METHOD_HEADER.to_owned(),
+                modern::NAME_HEADER.to_owned(),
+            ]);
+        }
         let config = self.config.load();
         // A virtual server's endpoint (by path, or by host on /mcp): its subset is enforced on
         // the body, and its sessions are bound to it.
@@ -540,7 +549,7 @@ pub(crate) async fn route(
     };
     let observe = opened.client_may_be_asked || rewrite.is_some();
     let upstream = ctx.upstream_sessions.then_some(ctx.replay.is_some());
-    let (mut set, remove) = backend_headers(
+    let (mut set, mut remove) = backend_headers(
         server,
         &opened,
         label,
@@ -549,11 +558,21 @@ pub(crate) async fn route(
         upstream,
     );
     set.push(("content-length", length.to_string().into_bytes()));
-    // `Mcp-Name` mirrors the body, so it names what the spliced body names.
-    if envelope.is_some() && target.rewrite && msg.method().and_then(modern::name_source).is_some()
-    {
-        let name = modern::encode_header_value(&target.original);
-        set.push((modern::NAME_HEADER, name.as_bytes().to_vec()));
+    // `Mcp-Method` and `Mcp-Name` mirror the body as sent on, in canonical form: what Envoy's
+    // later filters match is what the backend is asked, whatever form the client chose.
+    if modern && let Some(body_method) = msg.method() {
+        set.push((modern::METHOD_HEADER, body_method.as_bytes().to_vec()));
+        if modern::name_source(body_method).is_some() {
+            let name = modern::encode_header_value(&target.original);
+            set.push((modern::NAME_HEADER, name.as_bytes().to_vec()));
+        } else {
+            remove.push(modern::NAME_HEADER.to_owned());
+        }
+    } else {
+        remove.extend([
+            modern::METHOD_HEADER.to_owned(),
+            modern::NAME_HEADER.to_owned(),
+        ]);
     }
     if target.kind == Addressed::Tool {
         set.push((transport::ROUTED_TOOL, target.original.as_bytes().to_vec()));

@@ -54,9 +54,13 @@ impl Harness {
     fn with_config(max_request_bytes: usize, yaml: &str) -> Self {
         let config = ConfigStore::new(Config::from_yaml(yaml).expect("valid config"));
         let catalog = Arc::new(CatalogStore::new());
+        let prefix = config
+            .load()
+            .server("calc")
+            .map_or_else(|| "calc_".to_owned(), |s| s.tool_prefix.clone());
         catalog.update(
             "calc",
-            ServerOffer::tools("calc_", vec![json!({"name": "add"})]),
+            ServerOffer::tools(&prefix, vec![json!({"name": "add"})]),
         );
         let sessions = Arc::new(MemoryStore::new());
         let ids = SessionIds::new(SessionKey::random(), Duration::from_secs(60));
@@ -256,8 +260,14 @@ async fn routes_a_tool_call_to_its_backend() {
         .await;
     assert_eq!(
         removed(common(&resp)),
-        ["x-mcp-servername", "x-mcp-observe"],
-        "client x-mcp-* headers are stripped, and the routing ones always"
+        [
+            "x-mcp-servername",
+            "x-mcp-observe",
+            "mcp-method",
+            "mcp-name"
+        ],
+        "client x-mcp-* headers are stripped, the routing ones always, and a 2025 request's \
+         Mcp-Method and Mcp-Name"
     );
 
     let sent = r#"{"jsonrpc":"2.0","id":12345678901234567890,"method":"tools/call","params":{"name":"calc_add","arguments":{"a":2,"b":3,"z":"\u00e9"}}}"#;

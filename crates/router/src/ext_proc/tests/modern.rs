@@ -174,3 +174,69 @@ virtualServers:
     assert_eq!(held_backend_of(&h, "/mcp").await, "backend-1");
     assert_eq!(held_backend_of(&h, "/v/adding/mcp").await, "backend-2");
 }
+
+#[tokio::test]
+async fn a_2026_name_goes_on_in_its_canonical_form() {
+    // No prefix: the name is not rewritten, yet an operator's exact match on Mcp-Name (Envoy
+    // RBAC, rate limits) must see `add`, not the Base64 form the client chose.
+    let h = Harness::with_config(
+        1 << 20,
+        r#"
+servers:
+  - name: calc
+    url: http://127.0.0.1:1/mcp
+    hostname: calc.mcp.local
+    toolPrefix: ""
+"#,
+    );
+    held_session(&h).await;
+    let mut req = RequestState::default();
+    h.send(
+        &mut req,
+        headers(&[
+            (":method", "POST"),
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "=?base64?YWRk?="),
+        ]),
+    )
+    .await;
+    let sent = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#;
+    let resp = h.send(&mut req, body(sent)).await;
+    let set: std::collections::HashMap<_, _> = set_headers(common(&resp)).into_iter().collect();
+    assert_eq!(set["mcp-session-id"], "backend-1");
+    assert_eq!(set["mcp-name"], "add");
+    assert_eq!(set["mcp-method"], "tools/call");
+}
+
+#[tokio::test]
+async fn a_2025_request_forwards_no_mcp_method_or_name() {
+    // Unchecked on a request of a 2025 session: never forwarded to Envoy's later filters or
+    // the backend.
+    let h = Harness::new(1 << 20);
+    let session = h.session().await;
+    let mut req = RequestState::default();
+    h.send(
+        &mut req,
+        headers(&[
+            (":method", "POST"),
+            ("mcp-session-id", &session),
+            ("mcp-method", "ping"),
+            ("mcp-name", "calc_subtract"),
+        ]),
+    )
+    .await;
+    let resp = h
+        .send(
+            &mut req,
+            body(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"calc_add"}}"#),
+        )
+        .await;
+    let c = common(&resp);
+    let set: std::collections::HashMap<_, _> = set_headers(c).into_iter().collect();
+    assert_eq!(set["mcp-session-id"], "backend-1", "routed");
+    assert!(!set.contains_key("mcp-name") && !set.contains_key("mcp-method"));
+    let removed = removed(c);
+    assert!(removed.contains(&"mcp-method".to_owned()), "{removed:?}");
+    assert!(removed.contains(&"mcp-name".to_owned()), "{removed:?}");
+}
