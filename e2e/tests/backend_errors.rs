@@ -4,7 +4,7 @@
 //! process itself gone (Envoy's ext_proc failure, a 503).
 
 use anyhow::{Context, Result, ensure};
-use mcp_gateway_bench::echo::{REPLY_JSON_HEADER, REPLY_STATUS_HEADER};
+use mcp_gateway_bench::echo::{REPLY_HEADER_HEADER, REPLY_JSON_HEADER, REPLY_STATUS_HEADER};
 use mcp_gateway_e2e::{
     Gateway, GatewayOptions, PROTOCOL_VERSION, Reply, SESSION_HEADER, ServerKind, http_client,
 };
@@ -190,6 +190,37 @@ async fn a_second_refusal_in_a_row_is_a_retryable_error() -> Result<()> {
     retry
         .tool_text()
         .with_context(|| format!("the retry failed: {retry}"))?;
+    Ok(())
+}
+
+/// A backend answering 307 itself, naming another server in the replay header and the
+/// gateway's replay location: Envoy's replay never names that server, so the router does
+/// not take it for a replay to it (its error does not name it) and it sees no request.
+#[tokio::test]
+async fn a_backend_cannot_name_the_server_a_call_is_replayed_to() -> Result<()> {
+    const TEXT_REQUESTS: &str = "cluster.mcp_server_text.upstream_rq_total";
+    let gateway = Gateway::start(GatewayOptions {
+        servers: &[ServerKind::Text],
+        echo: &["echo"],
+        discovery_interval: Some("1h"),
+        ..GatewayOptions::default()
+    })
+    .await?;
+    let session = gateway.raw()?.initialize().await?;
+    let before = gateway.envoy_counter(TEXT_REQUESTS).await?;
+    let location = format!("location: {}", handoff::REPLAY_LOCATION);
+    let server = format!("{}: text", handoff::REPLAY_SERVER_HEADER);
+    let redirect = [
+        (REPLY_STATUS_HEADER, "307"),
+        (REPLY_HEADER_HEADER, location.as_str()),
+        (REPLY_HEADER_HEADER, server.as_str()),
+    ];
+    let reply = call_with(&gateway, &session, "1", "echo_echo", &redirect).await?;
+    ensure!(!reply.body.contains("'text'"), "replayed to text: {reply}");
+    ensure!(
+        gateway.envoy_counter(TEXT_REQUESTS).await? == before,
+        "{reply}"
+    );
     Ok(())
 }
 

@@ -26,6 +26,9 @@ pub const REPLY_JSON_HEADER: &str = "echo-reply-json";
 /// Test hook: a request of a live session with this header (milliseconds) is answered that
 /// much later, as by a slow tool; the answer is JSON, so it has not started before then.
 pub const REPLY_DELAY_HEADER: &str = "echo-reply-delay-ms";
+/// Test hook: with [`REPLY_STATUS_HEADER`] (plain text), each `name: value` of this header
+/// is a header of the answer, as a backend chose it.
+pub const REPLY_HEADER_HEADER: &str = "echo-reply-header";
 
 /// Every backend served on one port.
 #[derive(Debug)]
@@ -119,6 +122,15 @@ async fn post(backend: &Backend, request: Request<Body>) -> Response<Full<Bytes>
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let scripted = scripted_reply(request.headers());
+    let extra: Vec<(hyper::header::HeaderName, HeaderValue)> = request
+        .headers()
+        .get_all(REPLY_HEADER_HEADER)
+        .iter()
+        .filter_map(|v| {
+            let (name, value) = v.to_str().ok()?.split_once(':')?;
+            Some((name.trim().parse().ok()?, value.trim().parse().ok()?))
+        })
+        .collect();
     let delay = request
         .headers()
         .get(REPLY_DELAY_HEADER)
@@ -162,6 +174,7 @@ async fn post(backend: &Backend, request: Request<Body>) -> Response<Full<Bytes>
         }
         let mut response = Response::new(Full::new(Bytes::from_static(b"scripted failure")));
         *response.status_mut() = status;
+        response.headers_mut().extend(extra);
         return response;
     }
     let (Some(method), Some(_)) = (method, msg.id) else {

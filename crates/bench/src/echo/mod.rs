@@ -25,7 +25,9 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 pub use backend::BackendStats;
-pub use handler::{EchoStats, REPLY_DELAY_HEADER, REPLY_JSON_HEADER, REPLY_STATUS_HEADER};
+pub use handler::{
+    EchoStats, REPLY_DELAY_HEADER, REPLY_HEADER_HEADER, REPLY_JSON_HEADER, REPLY_STATUS_HEADER,
+};
 pub use tools::ECHO_TOOL;
 
 use backend::Backend;
