@@ -135,6 +135,13 @@ impl Caller {
     pub fn session_subject(&self) -> String {
         format!("{}:{}{}", self.issuer.len(), self.issuer, self.subject)
     }
+
+    /// [`Self::session_subject`] as a header value (base64url): one per (issuer, subject),
+    /// the per-caller rate limit's key.
+    pub fn rate_limit_key(&self) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.session_subject())
+    }
 }
 
 impl fmt::Debug for Caller {
@@ -181,6 +188,22 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn the_same_subject_at_two_issuers_is_two_rate_limit_keys() {
+        let at = |iss: &str| {
+            Caller::from_claims(json!({"iss": iss, "sub": "alice"}))
+                .expect("caller")
+                .rate_limit_key()
+        };
+        assert_ne!(at("https://a.example"), at("https://b.example"));
+        assert_eq!(at("https://a.example"), at("https://a.example"));
+        assert!(
+            at("https://a.example")
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
+    }
 
     #[test]
     fn a_forwarded_payload_is_read_padded_or_not() {

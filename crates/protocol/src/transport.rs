@@ -38,6 +38,9 @@ pub const OBSERVE: &str = "x-mcp-observe";
 pub const ROUTED_METHOD: &str = "x-mcp-method";
 /// The tool a routed `tools/call` calls, by its name at the server (internal).
 pub const ROUTED_TOOL: &str = "x-mcp-toolname";
+/// The verified caller of a routed request, issuer and subject (internal; the per-caller
+/// rate limit's key).
+pub const ROUTED_CALLER: &str = "x-mcp-caller-key";
 /// The id Envoy gives each request (and logs in its access log); audit lines carry it.
 pub const REQUEST_ID: &str = "x-request-id";
 /// The response header listing the methods a path allows.

@@ -577,6 +577,14 @@ pub(crate) async fn route(
     if target.kind == Addressed::Tool {
         set.push((transport::ROUTED_TOOL, target.original.as_bytes().to_vec()));
     }
+    // The per-caller rate limit's key: issuer and subject (`sub` alone is shared across
+    // issuers).
+    if let Some(caller) = &ctx.caller {
+        set.push((
+            transport::ROUTED_CALLER,
+            caller.rate_limit_key().into_bytes(),
+        ));
+    }
     // The session id to map back, for the response filter's stream (it runs only on the
     // observed route, x-mcp-observe) and for Envoy's hand-off of a lost backend session
     // (`handoff`); and whether the answer, JSON or SSE, carries ids or URIs to rewrite.

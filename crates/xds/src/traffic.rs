@@ -11,8 +11,8 @@
 //!
 //! - **server**: one token bucket for every request routed to the server.
 //! - **tool**: a bucket per `x-mcp-toolname` (set by the router on `tools/call` only).
-//! - **caller**: a bucket per verified subject (`sub` of the token `jwt_authn` verified)
-//!   when `auth:` is on, per client address otherwise.
+//! - **caller**: a bucket per verified caller (issuer and subject, in the router's
+//!   `x-mcp-caller-key`) when `auth:` is on, per client address otherwise.
 //!
 //! A refused request gets HTTP 429 with `Retry-After` (Envoy computes it from the bucket
 //! that refused) and a JSON-RPC error body (the bootstrap's `local_reply_config`).
@@ -23,11 +23,9 @@ use envoy_types::pb::envoy::extensions::common::ratelimit::v3::{
     LocalRateLimitDescriptor, rate_limit_descriptor,
 };
 use envoy_types::pb::envoy::extensions::filters::http::local_ratelimit::v3::LocalRateLimit;
-use envoy_types::pb::envoy::r#type::metadata::v3::{MetadataKey, metadata_key};
 use envoy_types::pb::envoy::r#type::v3::{FractionalPercent, TokenBucket, fractional_percent};
 use envoy_types::pb::google::protobuf::{Any, BoolValue, Duration, UInt32Value};
 use mcp_gateway_config::{Limit, Server, Traffic};
-use mcp_gateway_identity::{JWT_AUTHN_NAMESPACE, PAYLOAD_METADATA_KEY};
 use mcp_gateway_protocol::transport;
 
 use crate::resources::{proto_duration, seconds, to_any};
@@ -100,24 +98,16 @@ pub(crate) fn rate_limit_configs(server: &Server, auth: bool) -> Vec<(&'static s
     }
     if let Some(limit) = limits.per_caller {
         let (key, action) = if auth {
-            let subject =
-                rate_limit::action::ActionSpecifier::Metadata(rate_limit::action::MetaData {
+            // The router's key of the verified (issuer, subject): `sub` alone would put the
+            // same subject at two issuers in one bucket.
+            let caller = rate_limit::action::ActionSpecifier::RequestHeaders(
+                rate_limit::action::RequestHeaders {
+                    header_name: transport::ROUTED_CALLER.to_owned(),
                     descriptor_key: "caller".to_owned(),
-                    metadata_key: Some(MetadataKey {
-                        key: JWT_AUTHN_NAMESPACE.to_owned(),
-                        path: [PAYLOAD_METADATA_KEY, "sub"]
-                            .into_iter()
-                            .map(|key| metadata_key::PathSegment {
-                                segment: Some(metadata_key::path_segment::Segment::Key(
-                                    key.to_owned(),
-                                )),
-                            })
-                            .collect(),
-                    }),
-                    source: rate_limit::action::meta_data::Source::Dynamic as i32,
-                    ..Default::default()
-                });
-            ("caller", subject)
+                    skip_if_absent: false,
+                },
+            );
+            ("caller", caller)
         } else {
             (
                 "remote_address",

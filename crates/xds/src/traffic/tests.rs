@@ -197,29 +197,23 @@ fn rate_limits_are_route_configs_of_their_filters() {
 }
 
 #[test]
-fn with_auth_a_caller_is_its_verified_subject() {
+fn with_auth_a_caller_is_its_verified_issuer_and_subject() {
     let cfg = config("{rateLimit: {perCaller: {requests: 2, per: 1s}}}", true);
     let route = &routes(&cfg)[1];
     assert!(rate_limit(route, SERVER_RATE_LIMIT_FILTER).is_none());
     assert!(rate_limit(route, TOOL_RATE_LIMIT_FILTER).is_none());
     let caller = rate_limit(route, CALLER_RATE_LIMIT_FILTER).expect("caller limit");
     assert_eq!(caller.descriptors[0].entries[0].key, "caller");
-    let Some(rate_limit::action::ActionSpecifier::Metadata(metadata)) =
+    // Not `sub` alone: the same `sub` at two issuers is two callers. The router's key of
+    // (issuer, subject), in an internal header clients cannot send.
+    let Some(rate_limit::action::ActionSpecifier::RequestHeaders(header)) =
         &caller.rate_limits[0].actions[0].action_specifier
     else {
-        panic!("the caller comes from jwt_authn's metadata");
+        panic!("the caller comes from the router's caller key");
     };
-    let key = metadata.metadata_key.as_ref().expect("key");
-    assert_eq!(key.key, JWT_AUTHN_NAMESPACE);
-    let path: Vec<_> = key
-        .path
-        .iter()
-        .filter_map(|segment| match &segment.segment {
-            Some(metadata_key::path_segment::Segment::Key(key)) => Some(key.as_str()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(path, [PAYLOAD_METADATA_KEY, "sub"]);
+    assert_eq!(header.header_name, transport::ROUTED_CALLER);
+    assert!(header.header_name.starts_with(transport::INTERNAL_PREFIX));
+    assert_eq!(header.descriptor_key, "caller");
 }
 
 #[test]
