@@ -75,7 +75,8 @@ async fn a_static_credential_from_a_file_is_sent_and_follows_the_file() -> Resul
     // The discovery manager's session, watching for changes (its GET stream): when the config
     // changes, that manager is replaced and ends this session (DELETE, without the key: it
     // was configured without one) once it stops, possibly after the new manager's first keyed
-    // requests. Other sessions are opened and ended within one discovery.
+    // requests. Its long-lived probe sessions (one per capability class it lists with) are
+    // ended right after, also without the key.
     let watching = |seen: &[SeenCredentials]| -> BTreeSet<String> {
         let ended = deleted(seen);
         seen.iter()
@@ -155,9 +156,24 @@ async fn a_static_credential_from_a_file_is_sent_and_follows_the_file() -> Resul
             .is_some_and(|s| s.api_key.as_deref() == Some(SECOND_KEY)),
         "requests after the replaced manager's last: {after_config:?}"
     );
+    // The one exception: the replaced manager ending its other sessions (opened before the
+    // key was configured, so ended without it).
+    let unkeyed_before: BTreeSet<String> = seen[..from]
+        .iter()
+        .filter(|s| s.api_key.is_none())
+        .filter_map(|s| s.session_id.clone())
+        .collect();
+    let replaced_manager_ending = |s: &SeenCredentials| {
+        s.http_method == "DELETE"
+            && s.api_key.is_none()
+            && s.session_id
+                .as_ref()
+                .is_some_and(|id| unkeyed_before.contains(id))
+    };
     ensure!(
-        after_config.iter().all(|s| s.authorization.is_none()
-            && matches!(s.api_key.as_deref(), Some(FIRST_KEY | SECOND_KEY))),
+        after_config.iter().all(|s| replaced_manager_ending(s)
+            || (s.authorization.is_none()
+                && matches!(s.api_key.as_deref(), Some(FIRST_KEY | SECOND_KEY)))),
         "a request without exactly the configured key: {after_config:?}"
     );
     // The tools stay listed through the rotation.
