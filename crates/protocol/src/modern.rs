@@ -126,33 +126,14 @@ pub fn check<'a>(
                 "params._meta {CAPABILITIES_META:?} (an object) is required"
             ))
         })?;
-    match headers.version {
-        Some(header) if header == version => {}
-        Some(header) => {
-            return Err(mismatch(format!(
-                "the body names protocol version {version} but the MCP-Protocol-Version header names {header}"
-            )));
-        }
-        None => {
-            return Err(mismatch(format!(
-                "the body names protocol version {version} but the MCP-Protocol-Version header is missing"
-            )));
-        }
-    }
+    agree(
+        "protocol version",
+        version,
+        "MCP-Protocol-Version",
+        headers.version,
+    )?;
     let method = msg.method().unwrap_or_default();
-    match headers.method {
-        Some(header) if header == method => {}
-        Some(header) => {
-            return Err(mismatch(format!(
-                "the body names method {method} but the Mcp-Method header names {header}"
-            )));
-        }
-        None => {
-            return Err(mismatch(format!(
-                "the body names method {method} but the Mcp-Method header is missing"
-            )));
-        }
-    }
+    agree("method", method, "Mcp-Method", headers.method)?;
     if let Some(field) = name_source(method)
         && let Some(body) = msg.param_str(&[field])
     {
@@ -275,6 +256,19 @@ impl<'de> Deserialize<'de> for Members<'de> {
 
 fn mismatch(message: String) -> TransportError {
     TransportError::HeaderMismatch(message)
+}
+
+/// `Ok` when the header `name` is present and equals the body's `what`.
+fn agree(what: &str, body: &str, name: &str, header: Option<&str>) -> Result<(), TransportError> {
+    match header {
+        Some(header) if header == body => Ok(()),
+        Some(header) => Err(mismatch(format!(
+            "the body names {what} {body} but the {name} header names {header}"
+        ))),
+        None => Err(mismatch(format!(
+            "the body names {what} {body} but the {name} header is missing"
+        ))),
+    }
 }
 
 /// What a 2025-era backend's result needs before a 2026-07-28 client reads it.
