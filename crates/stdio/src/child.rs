@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{ChildStdin, Command};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -170,18 +170,33 @@ impl Child {
     }
 }
 
+/// The longest line (one JSON-RPC message) a stdio server may write: a longer one ends the
+/// child, so a faulty server cannot grow the bridge's memory without bound.
+const MAX_LINE_BYTES: u64 = 16 * 1024 * 1024;
+
 async fn read_stdout(child: Arc<Child>, stdout: impl AsyncRead + Unpin) {
-    let mut lines = BufReader::new(stdout).lines();
+    let mut reader = BufReader::new(stdout);
+    let mut line = Vec::new();
     loop {
-        match lines.next_line().await {
-            Ok(Some(line)) if line.trim().is_empty() => {}
-            Ok(Some(line)) => match serde_json::from_str::<Value>(&line) {
+        line.clear();
+        match (&mut reader)
+            .take(MAX_LINE_BYTES + 1)
+            .read_until(b'\n', &mut line)
+            .await
+        {
+            Ok(0) => break,
+            Ok(_) if line.len() as u64 > MAX_LINE_BYTES => {
+                warn!(server = %child.server, session = %child.session, limit = MAX_LINE_BYTES, "stdio server wrote a line over the limit; stopping it");
+                child.kill();
+                break;
+            }
+            Ok(_) if line.trim_ascii().is_empty() => {}
+            Ok(_) => match serde_json::from_slice::<Value>(&line) {
                 Ok(message) if message.is_object() => child.deliver(message),
                 _ => {
                     warn!(server = %child.server, session = %child.session, "stdio server wrote a line that is not a JSON-RPC message; ignored");
                 }
             },
-            Ok(None) => break,
             Err(error) => {
                 warn!(server = %child.server, session = %child.session, %error, "reading the stdio server's stdout");
                 break;

@@ -1,7 +1,7 @@
 //! The bridge's streamable HTTP side: POST, DELETE and GET on `/mcp`.
 
 use std::convert::Infallible;
-use std::sync::{Arc, PoisonError};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -107,19 +107,24 @@ async fn initialize(state: &Arc<BridgeState>, message: Value) -> Response {
         Ok(child) => child,
         Err(spawn) => {
             warn!(server = %state.server, program = %state.command.program, error = %spawn, "cannot start the stdio server");
+            // The reason (it may name paths) is in the log, not in the answer.
             return error(
                 StatusCode::BAD_GATEWAY,
                 Some(&id),
                 -32603,
-                &format!("cannot start the stdio server: {spawn}"),
+                "cannot start the stdio server (see the gateway's log)",
             );
         }
     };
-    state
-        .sessions
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .insert(session.clone(), child.clone());
+    if !state.insert(&session, &child) {
+        child.kill();
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some(&id),
+            -32603,
+            "too many sessions on this stdio server; end one or try again later",
+        );
+    }
     request(state, &child, message, id, Some(&session)).await
 }
 

@@ -38,6 +38,10 @@ pub struct Bridge {
     state: Arc<BridgeState>,
 }
 
+/// The most children (backend sessions) one stdio server runs at once; an `initialize`
+/// beyond it gets 503 with a JSON-RPC error, and no process.
+pub const MAX_SESSIONS: usize = 256;
+
 #[derive(Debug)]
 pub(crate) struct BridgeState {
     pub(crate) server: String,
@@ -53,6 +57,16 @@ impl BridgeState {
             .unwrap_or_else(PoisonError::into_inner)
             .get(id)
             .cloned()
+    }
+
+    /// Records `child` as session `id`, unless [`MAX_SESSIONS`] children already run.
+    pub(crate) fn insert(&self, id: &str, child: &Arc<Child>) -> bool {
+        let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+        if sessions.len() >= MAX_SESSIONS {
+            return false;
+        }
+        sessions.insert(id.to_owned(), child.clone());
+        true
     }
 
     pub(crate) fn remove(&self, id: &str) -> Option<Arc<Child>> {

@@ -9,7 +9,8 @@ use mcp_gateway_stdio::Bridge;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-/// Answers `initialize`; for `slow` logs a notification first; `die` exits; writes noise
+/// Answers `initialize`; for `slow` logs a notification first; `die` exits; `huge` writes a
+/// line over the bridge's limit (16 MiB); writes noise
 /// to stderr, which must never reach a client.
 const SCRIPT: &str = r#"
 echo "starting" >&2
@@ -19,6 +20,7 @@ while IFS= read -r line; do
     *'"slow"'*) printf '%s\n' '{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"working"}}' '{"jsonrpc":"2.0","id":2,"result":{"pid":'$$'}}' ;;
     *'"pid"'*) echo '{"not json' >&2; printf '%s\n' '{"jsonrpc":"2.0","id":3,"result":{"pid":'$$'}}' ;;
     *'"die"'*) exit 3 ;;
+    *'"huge"'*) head -c 17000000 /dev/zero | tr '\0' 'a'; printf '\n' ;;
   esac
 done
 "#;
@@ -180,5 +182,66 @@ async fn a_dead_child_fails_its_request_and_its_session_is_gone() {
     )
     .await;
     assert_eq!(response.status(), 404);
+    cancel.cancel();
+}
+
+#[tokio::test]
+async fn a_line_over_the_limit_ends_the_child_not_the_bridge() {
+    let (url, cancel) = bridge().await;
+    let session = initialize(&url).await;
+    // At once: without the limit the bridge buffers the line, drops it as not JSON and the
+    // request waits out the bridge's own timeout (75 s when measured).
+    let response = tokio::time::timeout(
+        Duration::from_secs(20),
+        post(
+            &url,
+            Some(&session),
+            json!({"jsonrpc": "2.0", "id": 7, "method": "huge"}),
+        ),
+    )
+    .await
+    .expect("answered at once");
+    assert_eq!(response.status(), 502);
+    let body: Value = response.json().await.expect("JSON");
+    assert_eq!(body["id"], 7);
+    let response = post(
+        &url,
+        Some(&session),
+        json!({"jsonrpc": "2.0", "id": 8, "method": "pid"}),
+    )
+    .await;
+    assert_eq!(response.status(), 404, "the child was stopped");
+    // The bridge still serves new sessions.
+    let fresh = initialize(&url).await;
+    assert!(pid(&url, &fresh).await > 0);
+    cancel.cancel();
+}
+
+#[tokio::test]
+async fn sessions_are_capped_and_a_refused_initialize_starts_no_process() {
+    let (url, cancel) = bridge().await;
+    let mut sessions = Vec::new();
+    for _ in 0..mcp_gateway_stdio::MAX_SESSIONS {
+        sessions.push(initialize(&url).await);
+    }
+    let response = post(
+        &url,
+        None,
+        json!({"jsonrpc": "2.0", "id": 9, "method": "initialize", "params": {}}),
+    )
+    .await;
+    assert_eq!(response.status(), 503);
+    let body: Value = response.json().await.expect("JSON");
+    assert_eq!(body["id"], 9);
+    // Ending one makes room for one.
+    let response = reqwest::Client::new()
+        .delete(&url)
+        .header("mcp-session-id", &sessions[0])
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status(), 200);
+    let fresh = initialize(&url).await;
+    assert!(pid(&url, &fresh).await > 0);
     cancel.cancel();
 }
