@@ -319,7 +319,7 @@ impl Backends for Sessions {
 
     async fn open_held(
         &self,
-        held: &Held<'_>,
+        held: &Held,
         server: &Server,
         credential: Option<&CredentialHeader>,
     ) -> Result<Opened, RouteError> {
@@ -329,21 +329,16 @@ impl Backends for Sessions {
         }
         // Not held yet (or swept after idling): the record the backend session is opened
         // with. The backend speaks 2025: the newest of those, and the class's capabilities.
-        let declared =
-            serde_json::value::RawValue::from_string(held.class.capabilities().to_string());
-        let info = held
-            .client_info
-            .and_then(|info| serde_json::value::RawValue::from_string(info.to_owned()).ok());
-        let client = declared
-            .ok()
-            .and_then(|caps| {
-                ClientDeclaration::new(Some(&caps), info.as_deref(), &ClientLimits::default())
-                    .or_else(|_| {
-                        ClientDeclaration::new(Some(&caps), None, &ClientLimits::default())
-                    })
-                    .ok()
-            })
-            .ok_or_else(|| RouteError::Internal("cannot declare a held session".to_owned()))?;
+        // No client's `clientInfo`: the session may serve every caller of its key (all
+        // anonymous clients of the class with auth off), so none of them picks what the
+        // backend is told.
+        let client =
+            serde_json::value::RawValue::from_string(held.class.capabilities().to_string())
+                .ok()
+                .and_then(|caps| {
+                    ClientDeclaration::new(Some(&caps), None, &ClientLimits::default()).ok()
+                })
+                .ok_or_else(|| RouteError::Internal("cannot declare a held session".to_owned()))?;
         let subject = held::subject_of(&held.key);
         self.backends
             .hold(&held.key, || SessionRecord {

@@ -105,7 +105,7 @@ pub trait Backends {
     /// cannot hold sessions keeps the default, which refuses the request.
     fn open_held(
         &self,
-        held: &Held<'_>,
+        held: &Held,
         server: &Server,
         credential: Option<&CredentialHeader>,
     ) -> impl Future<Output = Result<Opened, RouteError>> + Send {

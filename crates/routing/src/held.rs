@@ -12,32 +12,30 @@
 //! a client presenting it as its `Mcp-Session-Id` is refused (it is no signed id).
 
 use mcp_gateway_protocol::asks::AskClass;
+use std::fmt::Write as _;
 
 /// Every held key starts with this; minted session ids (URL-safe Base64) never hold a `.`.
 const PREFIX: &str = "held.";
 
 /// What the gateway declares for a held backend session: the class's capabilities (each
-/// `{}`) and the client's `clientInfo` (the first request's, when sent).
+/// `{}`), and no client's `clientInfo` (the session may serve many clients).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Held<'a> {
+pub struct Held {
     /// The store key.
     pub key: String,
     /// The capability class of the client's declaration.
     pub class: AskClass,
-    /// `clientInfo` as the client sent it.
-    pub client_info: Option<&'a str>,
 }
 
-impl<'a> Held<'a> {
+impl Held {
     /// The held session of `binding` (the caller's session binding: subject and virtual
     /// server; `None` with auth off on `/mcp`) for a client declaring `capabilities` (JSON
     /// text).
-    pub fn of(binding: Option<&str>, capabilities: &str, client_info: Option<&'a str>) -> Self {
+    pub fn of(binding: Option<&str>, capabilities: &str) -> Self {
         let class = AskClass::of_json(capabilities);
         Self {
             key: key(binding, class),
             class,
-            client_info,
         }
     }
 }
@@ -51,7 +49,8 @@ pub fn key(subject: Option<&str>, class: AskClass) -> String {
     key.push_str(&class.index().to_string());
     key.push('.');
     for byte in subject.bytes() {
-        key.push_str(&format!("{byte:02x}"));
+        // Writing to a String cannot fail.
+        let _ = write!(key, "{byte:02x}");
     }
     key
 }
@@ -96,7 +95,7 @@ mod tests {
         assert!(!is_held("AbCd-_12"));
         assert_eq!(subject_of(&alice).as_deref(), Some("2:isalice"));
         assert_eq!(subject_of(&anonymous), None);
-        let held = Held::of(None, r#"{"roots":{}}"#, None);
+        let held = Held::of(None, r#"{"roots":{}}"#);
         assert_eq!(held.key, "held.4.");
     }
 }

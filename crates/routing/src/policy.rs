@@ -481,11 +481,7 @@ pub(crate) async fn route(
     let held = envelope.map(|envelope| {
         let subject = ctx.caller.as_ref().map(Caller::session_subject);
         let binding = session_binding(subject.as_deref(), ctx.virtual_server.as_deref());
-        Held::of(
-            binding.as_deref(),
-            envelope.capabilities,
-            envelope.client_info,
-        )
+        Held::of(binding.as_deref(), envelope.capabilities)
     });
     let gateway = match &held {
         Some(held) => held.key.as_str(),
