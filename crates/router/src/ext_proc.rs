@@ -329,14 +329,19 @@ impl Backends for Sessions {
         }
         // Not held yet (or swept after idling): the record the backend session is opened
         // with. The backend speaks 2025: the newest of those, and the class's capabilities.
-        // No client's `clientInfo`: the session may serve every caller of its key (all
-        // anonymous clients of the class with auth off), so none of them picks what the
-        // backend is told.
+        // The gateway's own `clientInfo` (backends require one), not a client's: the session
+        // may serve every caller of its key (all anonymous clients of the class with auth
+        // off), so none of them picks what the backend is told.
+        let info = serde_json::value::RawValue::from_string(format!(
+            r#"{{"name":"mcp-gateway","version":"{}"}}"#,
+            env!("CARGO_PKG_VERSION")
+        ));
         let client =
             serde_json::value::RawValue::from_string(held.class.capabilities().to_string())
                 .ok()
-                .and_then(|caps| {
-                    ClientDeclaration::new(Some(&caps), None, &ClientLimits::default()).ok()
+                .zip(info.ok())
+                .and_then(|(caps, info)| {
+                    ClientDeclaration::new(Some(&caps), Some(&info), &ClientLimits::default()).ok()
                 })
                 .ok_or_else(|| RouteError::Internal("cannot declare a held session".to_owned()))?;
         let subject = held::subject_of(&held.key);
