@@ -15,7 +15,7 @@ use mcp_gateway_routing::sidecar::{
     FORGET_PATH, Failure, OPEN_PATH, OpenedCopy, Query, SERVERS_PATH, SESSION_PATH, STATE_PATH,
     State, Valid,
 };
-use mcp_gateway_routing::{Opened, RouteError};
+use mcp_gateway_routing::{CredentialHeader, Held, Opened, RouteError};
 
 use crate::error::ModuleError;
 
@@ -48,8 +48,13 @@ pub(crate) enum Ask {
         session: String,
         subject: Option<String>,
     },
-    /// The backend session of a session on a server.
-    Open { session: String, server: String },
+    /// The backend session of a session (or of a held key, with its capability class) on a
+    /// server.
+    Open {
+        session: String,
+        server: String,
+        class: Option<u8>,
+    },
     /// The servers a session has backend sessions on.
     Servers(String),
     /// Forget a backend session (only if it is `backend`, when set).
@@ -168,11 +173,16 @@ impl Sidecar {
                     ..Query::default()
                 },
             ),
-            Ask::Open { session, server } => post(
+            Ask::Open {
+                session,
+                server,
+                class,
+            } => post(
                 OPEN_PATH,
                 Query {
                     session: session.clone(),
                     server: Some(server.clone()),
+                    class: *class,
                     ..Query::default()
                 },
             ),
@@ -193,7 +203,7 @@ impl Sidecar {
                     session: session.clone(),
                     server: Some(server.clone()),
                     backend: backend.clone(),
-                    subject: None,
+                    ..Query::default()
                 },
             ),
         }
@@ -240,7 +250,9 @@ impl Sidecar {
                 known.valid = Some(((session, subject), valid));
                 Ok(())
             }
-            Ask::Open { session, server } => {
+            Ask::Open {
+                session, server, ..
+            } => {
                 let answer = answer.and_then(|body| {
                     serde_json::from_slice::<Result<OpenedCopy, Failure>>(body).ok()
                 });
@@ -348,6 +360,39 @@ impl<'a> Lookup<'a> {
         self.ask.into_inner().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The backend session of `gateway` (a session id, or a held key with its `class`) on
+    /// `server`: from this request's answers or the cache, or else asked for.
+    fn opened_or_ask(
+        &self,
+        gateway: &str,
+        server: &mcp_gateway_config::Server,
+        class: Option<u8>,
+    ) -> Result<Opened, RouteError> {
+        if let Some((name, opened)) = &self.known.opened
+            && *name == server.name
+        {
+            return opened.clone();
+        }
+        let key = (gateway.to_owned(), server.name.clone());
+        if let Some((opened, at)) = self.sidecar.opened.pin().get(&key)
+            && self.sidecar.fresh(*at)
+        {
+            return Ok(opened.clone());
+        }
+        if self.sidecar.settings.is_none() {
+            return Err(RouteError::BackendUnavailable {
+                server: server.name.clone(),
+                reason: ModuleError::NoSidecar.to_string(),
+            });
+        }
+        self.wants(Ask::Open {
+            session: key.0,
+            server: key.1,
+            class,
+        });
+        Err(waiting())
+    }
+
     fn wants(&self, ask: Ask) {
         if self.sidecar.settings.is_none() {
             return;
@@ -398,28 +443,21 @@ impl mcp_gateway_routing::Backends for Lookup<'_> {
         gateway: &str,
         server: &mcp_gateway_config::Server,
     ) -> Result<Opened, RouteError> {
-        if let Some((name, opened)) = &self.known.opened
-            && *name == server.name
-        {
-            return opened.clone();
-        }
-        let key = (gateway.to_owned(), server.name.clone());
-        if let Some((opened, at)) = self.sidecar.opened.pin().get(&key)
-            && self.sidecar.fresh(*at)
-        {
-            return Ok(opened.clone());
-        }
-        if self.sidecar.settings.is_none() {
-            return Err(RouteError::BackendUnavailable {
-                server: server.name.clone(),
-                reason: ModuleError::NoSidecar.to_string(),
-            });
-        }
-        self.wants(Ask::Open {
-            session: key.0,
-            server: key.1,
-        });
-        Err(waiting())
+        self.opened_or_ask(gateway, server, None)
+    }
+
+    /// As the ext_proc router: the sidecar holds the session under the held key, and this
+    /// cache keeps its backend session under that key too. The module sends no credentials
+    /// (`credential` refuses servers that have some before this is asked).
+    async fn open_held(
+        &self,
+        held: &Held,
+        server: &mcp_gateway_config::Server,
+        _credential: Option<&CredentialHeader>,
+    ) -> Result<Opened, RouteError> {
+        // A class index is below `AskClass::COUNT` (8).
+        let class = u8::try_from(held.class.index()).unwrap_or(u8::MAX);
+        self.opened_or_ask(&held.key, server, Some(class))
     }
 
     async fn open_servers(&self, gateway: &str) -> Result<Vec<String>, RouteError> {
@@ -477,6 +515,85 @@ mod tests {
             timeout: Duration::from_secs(1),
         };
         Sidecar::new(Some(settings), Config::empty())
+    }
+
+    /// Runs a phase of the core to its plan (the module's `Backends` never waits).
+    fn now<T>(phase: impl std::future::Future<Output = T>) -> T {
+        let mut phase = std::pin::pin!(phase);
+        match phase
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+        {
+            std::task::Poll::Ready(plan) => plan,
+            std::task::Poll::Pending => panic!("a phase waited"),
+        }
+    }
+
+    /// A 2026-07-28 call waits in its body phase for the sidecar to hold a backend session,
+    /// and routes when that phase runs again with the answer, as the module runs it (the
+    /// headers phase is not run again: its plan already changed the request).
+    #[test]
+    fn a_held_call_routes_when_its_body_phase_runs_again() {
+        use mcp_gateway_catalog::ServerOffer;
+        use mcp_gateway_routing::{Plan, Policy, RequestContext};
+
+        let sidecar = sidecar();
+        sidecar.config.store(
+            Config::from_yaml("servers:\n  - name: calc\n    url: http://127.0.0.1:1/mcp\n    toolPrefix: calc_\n")
+                .expect("a config"),
+        );
+        sidecar.catalog.update(
+            "calc",
+            ServerOffer::tools("calc_", vec![serde_json::json!({"name": "add"})]),
+        );
+        let policy = Policy::new(
+            sidecar.config.clone(),
+            sidecar.catalog.clone(),
+            1 << 20,
+            Default::default(),
+        );
+        let headers: [(&str, &[u8]); 7] = [
+            (":method", b"POST"),
+            (":path", b"/mcp"),
+            ("content-type", b"application/json"),
+            ("accept", b"application/json, text/event-stream"),
+            ("mcp-protocol-version", b"2026-07-28"),
+            ("mcp-method", b"tools/call"),
+            ("mcp-name", b"calc_add"),
+        ];
+        let body = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"calc_add","arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"t","version":"1"}}}}"#;
+
+        let mut known = Known::default();
+        let mut ctx = RequestContext::default();
+        let lookup = Lookup::new(&sidecar, &known);
+        let plan = now(policy.request_headers(&lookup, &mut ctx, headers.iter().copied()));
+        assert!(lookup.into_ask().is_none(), "{plan:?}");
+        assert!(!matches!(plan, Plan::Reject(_)), "{plan:?}");
+
+        let lookup = Lookup::new(&sidecar, &known);
+        let _ = now(policy.request_body(&lookup, &mut ctx, body));
+        let ask = lookup
+            .into_ask()
+            .expect("the sidecar is asked to hold a session");
+        let Ask::Open { session, class, .. } = &ask else {
+            panic!("{ask:?}");
+        };
+        assert_eq!((session.as_str(), *class), ("held.0.", Some(0)));
+        sidecar
+            .record(
+                &mut known,
+                ask,
+                Some(br#"{"Ok":{"session_id":"b-1","protocol_version":"2025-11-25","client_may_be_asked":false}}"#),
+            )
+            .expect("recorded");
+
+        let lookup = Lookup::new(&sidecar, &known);
+        let plan = now(policy.request_body(&lookup, &mut ctx, body));
+        assert!(lookup.into_ask().is_none());
+        let Plan::Route(route) = plan else {
+            panic!("routed to the backend: {plan:?}");
+        };
+        assert!(route.clear_route, "{route:?}");
     }
 
     fn asks_about(sidecar: &Sidecar, known: &Known, subject: Option<&str>) -> (bool, Option<Ask>) {

@@ -304,6 +304,22 @@ impl Policy {
         ctx: &mut RequestContext,
         body: &[u8],
     ) -> Plan {
+        // Put back afterwards: a data plane may run this phase again (the module does, once
+        // its sidecar answered what a step asked), and a 2026-07-28 request needs its
+        // mirrored headers each time.
+        let mirrored = ctx.mirrored.take();
+        let plan = self.body_plan(backends, ctx, body, mirrored.as_ref()).await;
+        ctx.mirrored = mirrored;
+        plan
+    }
+
+    async fn body_plan(
+        &self,
+        backends: &impl Backends,
+        ctx: &mut RequestContext,
+        body: &[u8],
+        mirrored: Option<&Mirrored>,
+    ) -> Plan {
         if body.len() > self.max_request_bytes {
             let error = RouteError::TooLarge {
                 size: body.len(),
@@ -333,7 +349,7 @@ impl Policy {
         ctx.method = Some(crate::method::label(msg.method()));
         // A request without a session may be a 2026-07-28 one: its headers must agree with
         // its body. Requests of a 2025 session skip this.
-        let envelope = match ctx.mirrored.take() {
+        let envelope = match mirrored {
             Some(mirrored) => match modern::check(&msg, mirrored.view()) {
                 Ok(envelope) => envelope,
                 Err(error) => return Plan::reject(&RouteError::Transport(error), msg.id_raw()),

@@ -13,7 +13,8 @@ use mcp_gateway_catalog::ServerOffer;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{Opened, RouteError};
+use crate::{Opened, RouteError, held};
+use mcp_gateway_protocol::asks::AskClass;
 
 /// `GET`: the config and catalog, each only when its generation differs from the one the
 /// module names (`?config=<generation>&catalog=<generation>`). Answers a [`State`].
@@ -21,8 +22,9 @@ pub const STATE_PATH: &str = "/v1/state";
 /// `POST` a [`Query`] (with `subject` when the caller is verified): whether the session id is
 /// valid for that subject. Answers a [`Valid`].
 pub const SESSION_PATH: &str = "/v1/session";
-/// `POST` a [`Query`] with `server`: the backend session, opened once if needed. Answers
-/// `Result<OpenedCopy, Failure>`.
+/// `POST` a [`Query`] with `server`: the backend session, opened once if needed; with `class`
+/// too, `session` is a held key (`crate::held`) and the session is held for a 2026-07-28
+/// client. Answers `Result<OpenedCopy, Failure>`.
 pub const OPEN_PATH: &str = "/v1/open";
 /// `POST` a [`Query`]: the servers the session has a backend session on. Answers
 /// `Result<Vec<String>, Failure>`.
@@ -48,6 +50,23 @@ pub struct Query {
     /// `mcp_gateway_config::session_binding` combines them); `None` on `/mcp` with auth off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
+    /// For [`OPEN_PATH`]: `session` is the held key ([`crate::held::key`]) of this capability
+    /// class ([`mcp_gateway_protocol::asks::AskClass::index`]) and the subject the key names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<u8>,
+}
+
+impl Query {
+    /// The held session `session` names with `class`, when the two agree: the key is the one
+    /// [`crate::held::key`] makes of the subject it names and that class.
+    pub fn held(&self) -> Option<crate::Held> {
+        let class = AskClass::all().nth(usize::from(self.class?))?;
+        let subject = held::subject_of(&self.session);
+        (held::key(subject.as_deref(), class) == self.session).then(|| crate::Held {
+            key: self.session.clone(),
+            class,
+        })
+    }
 }
 
 /// Whether a session id is valid (for the subject asked about).
@@ -221,6 +240,37 @@ mod tests {
             let failure = back.expect_err("a failure");
             assert_eq!(failure.into_error("calc"), error, "{text}");
         }
+    }
+
+    /// A held key goes with its class; a key that does not agree with the class, or is no
+    /// held key, names no held session.
+    #[test]
+    fn a_held_query_names_the_key_it_was_made_from() {
+        for subject in [None, Some("2:isalice")] {
+            for class in AskClass::all() {
+                let key = held::key(subject, class);
+                let query = Query {
+                    session: key.clone(),
+                    class: Some(u8::try_from(class.index()).expect("small")),
+                    ..Query::default()
+                };
+                let text = serde_json::to_string(&query).expect("serialises");
+                let back: Query = serde_json::from_str(&text).expect("deserialises");
+                let held = back.held().expect("a held session");
+                assert_eq!((held.key.as_str(), held.class), (key.as_str(), class));
+            }
+        }
+        let query = |session: &str, class: u8| Query {
+            session: session.to_owned(),
+            class: Some(class),
+            ..Query::default()
+        };
+        let alice = held::key(Some("2:isalice"), AskClass::NONE);
+        assert_eq!(query(&alice, 1).held(), None, "another class");
+        assert_eq!(query(&alice, 200).held(), None, "no such class");
+        assert_eq!(query("AbCd-_12", 0).held(), None, "a session id");
+        assert_eq!(query("held.0.zz", 0).held(), None, "not hex");
+        assert_eq!(Query::default().held(), None);
     }
 
     #[test]
