@@ -130,7 +130,8 @@ bench: envoy e2e-node
 #   make conformance         the official MCP conformance suite, directly and through the gateway
 ## Every server scenario of @modelcontextprotocol/conformance (pinned in conformance/, run on
 ## the pinned Node 22) against crates/conformance-server directly and through Envoy +
-## mcp-broker-router; then the 2026-07-28 scenarios of the alpha suite pinned in
+## mcp-broker-router, in both data planes (ext_proc and the dynamic module, side by side);
+## then the 2026-07-28 scenarios of the alpha suite pinned in
 ## conformance/2026/ against its SDK fixture the same way. Runs both; fails when either
 ## revision has a scenario that passes directly but fails through the gateway.
 ## Results: conformance/results/{direct,gateway,comparison}.json and results/2026/.

@@ -172,7 +172,7 @@ fixture_url="${fixture_url#listening on }"
 
 run_suite direct "${fixture_url}"
 
-# --- Through the gateway -------------------------------------------------------
+# --- Through the gateway, in both data planes -------------------------------
 
 cat >"${logs}/config.yaml" <<EOF
 servers:
@@ -182,41 +182,11 @@ servers:
     toolPrefix: ""
 EOF
 
-"${gateway_bin}" --mcp-router-address 127.0.0.1:0 --mcp-broker-address 127.0.0.1:0 \
-    --mcp-metrics-address 127.0.0.1:0 \
-    --mcp-gateway-config "${logs}/config.yaml" >"${logs}/gateway.out" 2>"${logs}/gateway.log" &
-pids+=("$!")
-eventually "mcp-broker-router to start" first_line_of "${logs}/gateway.out" >/dev/null
-ready="$(first_line_of "${logs}/gateway.out")"
-[[ "${ready}" == "mcp-broker-router ready "* ]] || die "unexpected first line from the gateway: ${ready}"
-router="$(sed -n 's/.* router=\([^ ]*\).*/\1/p' <<<"${ready}")"
-broker="$(sed -n 's/.* broker=\([^ ]*\).*/\1/p' <<<"${ready}")"
-eventually "the broker's /readyz" http_ok "http://${broker}/readyz"
-
-"${gateway_bin}" envoy-config --listen 127.0.0.1:0 --admin 127.0.0.1:0 \
-    --router "${router}" --broker "${broker}" >"${logs}/envoy.yaml"
-"${envoy_bin}" -c "${logs}/envoy.yaml" --admin-address-path "${logs}/envoy-admin.txt" \
-    --use-dynamic-base-id --concurrency 1 -l warning >"${logs}/envoy.log" 2>&1 &
-pids+=("$!")
-eventually "Envoy's admin address" test -s "${logs}/envoy-admin.txt"
-admin="$(head -n 1 "${logs}/envoy-admin.txt")"
-eventually "Envoy's /ready" http_ok "http://${admin}/ready"
-# shellcheck disable=SC2016 # JavaScript, not shell
-listener="$(curl -fsS "http://${admin}/listeners?format=json" | "${node}" -e '
-    let text = "";
-    process.stdin.on("data", (chunk) => (text += chunk));
-    process.stdin.on("end", () => {
-        const mcp = JSON.parse(text).listener_statuses.find((status) => status.name === "mcp");
-        const socket = mcp.local_address.socket_address;
-        console.log(`${socket.address}:${socket.port_value}`);
-    });')"
-gateway_url="http://${listener}/mcp"
-
-# gateway_lists_fixture_tools: initialize through Envoy and find the fixture's
+# gateway_lists_fixture_tools URL: initialize through Envoy and find the fixture's
 # tools in tools/list (discovery has run); ends the session again.
 # shellcheck disable=SC2317 # invoked through eventually
 gateway_lists_fixture_tools() {
-    local headers session found=1
+    local gateway_url="$1" headers session found=1
     local -a json=(-H 'content-type: application/json' -H 'accept: application/json, text/event-stream')
     headers="$(curl -fsS --max-time 5 -D - -o /dev/null "${json[@]}" --data \
         '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"conformance.sh","version":"1"}}}' \
@@ -233,26 +203,93 @@ gateway_lists_fixture_tools() {
     curl -fsS --max-time 5 -o /dev/null -X DELETE "${json[@]}" "${gateway_url}" 2>/dev/null || true
     return "${found}"
 }
-eventually "the fixture's tools through the gateway" gateway_lists_fixture_tools
 
-run_suite gateway "${gateway_url}"
+# start_gateway MODE: mcp-broker-router and Envoy with the router over ext_proc
+# (ext-proc) or with the routing core inside Envoy as a dynamic module (module); logs in
+# ${logs}/MODE/; sets gateway_url once the gateway lists the fixture's tools.
+start_gateway() {
+    local mode="$1" dir="${logs}/$1" ready router broker module admin listener
+    local -a gateway_args=() envoy_args=()
+    mkdir -p "${dir}"
+    if [[ "${mode}" == module ]]; then
+        [[ -f "${target}/libmcp_gateway_module.so" ]] || die "no ${target}/libmcp_gateway_module.so (make build)"
+        gateway_args=(--module-api-address 127.0.0.1:0)
+    fi
+    "${gateway_bin}" --mcp-router-address 127.0.0.1:0 --mcp-broker-address 127.0.0.1:0 \
+        --mcp-metrics-address 127.0.0.1:0 "${gateway_args[@]}" \
+        --mcp-gateway-config "${logs}/config.yaml" >"${dir}/gateway.out" 2>"${dir}/gateway.log" &
+    pids+=("$!")
+    eventually "mcp-broker-router (${mode}) to start" first_line_of "${dir}/gateway.out" >/dev/null
+    ready="$(first_line_of "${dir}/gateway.out")"
+    [[ "${ready}" == "mcp-broker-router ready "* ]] || die "unexpected first line from the gateway: ${ready}"
+    router="$(sed -n 's/.* router=\([^ ]*\).*/\1/p' <<<"${ready}")"
+    broker="$(sed -n 's/.* broker=\([^ ]*\).*/\1/p' <<<"${ready}")"
+    if [[ "${mode}" == module ]]; then
+        module="$(sed -n 's/.* module=\([^ ]*\).*/\1/p' <<<"${ready}")"
+        envoy_args=(--mode module --module-api "${module}")
+    fi
+    eventually "the broker's /readyz (${mode})" http_ok "http://${broker}/readyz"
+
+    "${gateway_bin}" envoy-config --listen 127.0.0.1:0 --admin 127.0.0.1:0 \
+        --router "${router}" --broker "${broker}" "${envoy_args[@]}" >"${dir}/envoy.yaml"
+    ENVOY_DYNAMIC_MODULES_SEARCH_PATH="${target}" \
+        "${envoy_bin}" -c "${dir}/envoy.yaml" --admin-address-path "${dir}/envoy-admin.txt" \
+        --use-dynamic-base-id --concurrency 1 -l warning >"${dir}/envoy.log" 2>&1 &
+    pids+=("$!")
+    eventually "Envoy's admin address (${mode})" test -s "${dir}/envoy-admin.txt"
+    admin="$(head -n 1 "${dir}/envoy-admin.txt")"
+    eventually "Envoy's /ready (${mode})" http_ok "http://${admin}/ready"
+    # shellcheck disable=SC2016 # JavaScript, not shell
+    listener="$(curl -fsS "http://${admin}/listeners?format=json" | "${node}" -e '
+        let text = "";
+        process.stdin.on("data", (chunk) => (text += chunk));
+        process.stdin.on("end", () => {
+            const mcp = JSON.parse(text).listener_statuses.find((status) => status.name === "mcp");
+            const socket = mcp.local_address.socket_address;
+            console.log(`${socket.address}:${socket.port_value}`);
+        });')"
+    gateway_url="http://${listener}/mcp"
+    eventually "the fixture's tools through the gateway (${mode})" \
+        gateway_lists_fixture_tools "${gateway_url}"
+}
+
+# Both data planes, each with its own broker-router and Envoy; their suites run at the
+# same time (a scenario mostly waits), so the second mode adds little wall time.
+# `gateway` is the ext_proc router, `gateway-module` the dynamic module.
+start_gateway ext-proc
+run_suite gateway "${gateway_url}" &
+suites=("$!")
+start_gateway module
+run_suite gateway-module "${gateway_url}" &
+suites+=("$!")
+for suite in "${suites[@]}"; do
+    wait "${suite}" || die "a suite run ended early; see ${logs}/"
+done
 
 # --- Verdict -------------------------------------------------------------------
 
+# Each data plane against the direct run: results/comparison.json (ext_proc) and
+# results/comparison-module.json (the module).
 status=0
-"${node}" "${tools_dir}/compare.mjs" "${results}/direct.json" "${results}/gateway.json" \
-    "${results}/comparison.json" || status=$?
-log "results: ${results}/{direct,gateway,comparison}.json; logs: ${logs}/"
-log "took $((SECONDS - started)) s"
-# One closing line: scenarios that pass through the gateway, those that pass directly
-# but not through it, and those that fail directly without being allowed to.
-# shellcheck disable=SC2016 # JavaScript, not shell, expands these.
-"${node}" -e '
+summary=()
+for mode in gateway gateway-module; do
+    comparison="${results}/comparison${mode#gateway}.json"
+    log "verdict for ${mode}"
+    "${node}" "${tools_dir}/compare.mjs" "${results}/direct.json" "${results}/${mode}.json" \
+        "${comparison}" || status=$?
+    # One closing line per mode: scenarios that pass through the gateway, those that pass
+    # directly but not through it, and those that fail directly without being allowed to.
+    # shellcheck disable=SC2016 # JavaScript, not shell, expands these.
+    summary+=("$("${node}" -e '
 const c = require(process.argv[1]);
 const passed = c.passThroughGateway.length;
 const failed = Object.keys(c.regressions).length;
 const direct = c.failDirectlyNotAllowed.length;
-console.log(`conformance: ${passed} passed, ${failed} failed` +
+console.log(`conformance ${process.argv[2]}: ${passed} passed, ${failed} failed` +
     (direct > 0 ? `, ${direct} failed directly (the fixture is broken)` : ""));
-' "${results}/comparison.json" || true
+' "${comparison}" "${mode}" || true)")
+done
+log "results: ${results}/{direct,gateway,gateway-module,comparison,comparison-module}.json; logs: ${logs}/"
+log "took $((SECONDS - started)) s"
+printf '%s\n' "${summary[@]}"
 exit "${status}"
