@@ -34,14 +34,11 @@ struct Authed {
 /// backend clusters move the backend session upstream, so it sets it on the request itself
 /// (as with the Kubernetes charts' Envoy) and no 404 becomes a 307.
 fn without_replay(bootstrap: String) -> String {
-    let marker = format!(
-        "                - key: {}\n",
+    let entry = format!(
+        "                - key: {}\n                  value: \"1\"\n",
         handoff::UPSTREAM_SESSIONS_METADATA
     );
-    let replaced = bootstrap
-        .replace("                initial_metadata:\n", "")
-        .replace(&marker, "")
-        .replace("                  value: \"1\"\n", "");
+    let replaced = bootstrap.replace(&entry, "");
     assert_ne!(replaced, bootstrap, "the bootstrap names the replay");
     replaced
 }

@@ -74,6 +74,21 @@ pub const REPLAYED_RESPONSE_HEADER: &str = "mcp-gateway-replayed";
 /// calls: the standalone bootstrap's clusters, served over ADS by the gateway itself.
 pub const UPSTREAM_SESSIONS_METADATA: &str = "x-mcp-gateway-upstream-sessions";
 
+/// gRPC metadata Envoy's ext_proc filter sends (`initial_metadata`) to say which phases of a
+/// request reach its stream: [`PHASES_REQUEST`], [`PHASES_RESPONSE`] or [`PHASES_BOTH`]. The
+/// router closes the stream (status OK) once the last of them is answered, so a replica that
+/// stops after routing a call costs that call nothing: Envoy fails a request whose ext_proc
+/// stream breaks while it is open, even with every phase done. Without it, Envoy ends the
+/// stream.
+pub const PHASES_METADATA: &str = "x-mcp-gateway-phases";
+/// [`PHASES_METADATA`]: request headers and body only (the standalone bootstrap's first filter).
+pub const PHASES_REQUEST: &str = "request";
+/// [`PHASES_METADATA`]: response headers (and a body the router asks for) only (the
+/// standalone bootstrap's response filter).
+pub const PHASES_RESPONSE: &str = "response";
+/// [`PHASES_METADATA`]: the request's phases, then the response's (one filter for both).
+pub const PHASES_BOTH: &str = "both";
+
 /// Where the backend cluster's 307 points: Envoy needs an absolute URL; the router routes
 /// the replayed request again whatever its authority.
 pub const REPLAY_LOCATION: &str = "http://mcp-gateway.internal/mcp";

@@ -12,6 +12,7 @@ use envoy_types::pb::envoy::service::ext_proc::v3::external_processor_server::{
     ExternalProcessor, ExternalProcessorServer,
 };
 use envoy_types::pb::envoy::service::ext_proc::v3::processing_request::Request;
+use envoy_types::pb::envoy::service::ext_proc::v3::processing_response::Response as ProcessingResponseKind;
 use envoy_types::pb::envoy::service::ext_proc::v3::{ProcessingRequest, ProcessingResponse};
 use envoy_types::pb::google::protobuf::value;
 use futures::Stream;
@@ -143,18 +144,31 @@ impl ExternalProcessor for Router {
             .metadata()
             .get(handoff::UPSTREAM_SESSIONS_METADATA)
             .is_some_and(|v| v.as_bytes() == b"1");
+        let phases = Phases::from_metadata(
+            request
+                .metadata()
+                .get(handoff::PHASES_METADATA)
+                .map(|v| v.as_bytes()),
+        );
         let inbound = request.into_inner();
         mcp_gateway_metrics::global().ext_proc_streams.inc();
         let state = self.0.clone();
         let mut req = RequestState::default();
         req.ctx.set_upstream_sessions(upstream_sessions);
         let stream = futures::stream::unfold(
-            (inbound, req, state),
-            |(mut inbound, mut req, state)| async move {
+            (inbound, req, state, false),
+            move |(mut inbound, mut req, state, done)| async move {
+                // The last phase was answered: end the stream (status OK), so that Envoy
+                // goes on without it and a replica stopping later fails nothing.
+                if done {
+                    return None;
+                }
                 match inbound.message().await {
                     Ok(Some(msg)) => {
+                        let seen = Seen::of(&msg);
                         let out = state.handle(&mut req, msg).await;
-                        Some((Ok(out), (inbound, req, state)))
+                        let done = phases.done_after(seen, &out);
+                        Some((Ok(out), (inbound, req, state, done)))
                     }
                     Ok(None) => None,
                     Err(status) => {
@@ -165,6 +179,75 @@ impl ExternalProcessor for Router {
             },
         );
         Ok(tonic::Response::new(Box::pin(stream)))
+    }
+}
+
+/// Which phases of a request reach one ext_proc stream, as its filter's gRPC initial
+/// metadata says (`handoff::PHASES_METADATA`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phases {
+    /// Not said (an older bootstrap or a hand-written one): Envoy ends the stream.
+    Unknown,
+    Request,
+    Response,
+    Both,
+}
+
+/// What a message was, as far as ending the stream goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Seen {
+    /// The request's last message (its body, or headers without one).
+    RequestEnd,
+    /// Response headers with a body to follow (which reaches the stream only if the router
+    /// asks for it).
+    ResponseHeaders,
+    /// The response's last message the stream sees.
+    ResponseEnd,
+    Other,
+}
+
+impl Seen {
+    fn of(msg: &ProcessingRequest) -> Self {
+        match &msg.request {
+            Some(Request::RequestHeaders(h)) if h.end_of_stream => Self::RequestEnd,
+            Some(Request::RequestBody(b)) if b.end_of_stream => Self::RequestEnd,
+            Some(Request::ResponseHeaders(h)) if h.end_of_stream => Self::ResponseEnd,
+            Some(Request::ResponseHeaders(_)) => Self::ResponseHeaders,
+            Some(Request::ResponseBody(b)) if b.end_of_stream => Self::ResponseEnd,
+            _ => Self::Other,
+        }
+    }
+}
+
+impl Phases {
+    fn from_metadata(value: Option<&[u8]>) -> Self {
+        match value {
+            Some(v) if v == handoff::PHASES_REQUEST.as_bytes() => Self::Request,
+            Some(v) if v == handoff::PHASES_RESPONSE.as_bytes() => Self::Response,
+            Some(v) if v == handoff::PHASES_BOTH.as_bytes() => Self::Both,
+            _ => Self::Unknown,
+        }
+    }
+
+    /// Whether nothing more reaches the stream once a message that was `seen` is answered
+    /// with `out`.
+    fn done_after(self, seen: Seen, out: &ProcessingResponse) -> bool {
+        if self == Self::Unknown {
+            return false;
+        }
+        if matches!(
+            out.response,
+            Some(ProcessingResponseKind::ImmediateResponse(_))
+        ) {
+            return true;
+        }
+        match (self, seen) {
+            (Self::Request, Seen::RequestEnd) => true,
+            (Self::Response | Self::Both, Seen::ResponseEnd) => true,
+            // The body follows only if the router asked for it.
+            (Self::Response | Self::Both, Seen::ResponseHeaders) => out.mode_override.is_none(),
+            _ => false,
+        }
     }
 }
 

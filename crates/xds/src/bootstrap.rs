@@ -3,7 +3,9 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use mcp_gateway_protocol::handoff::UPSTREAM_SESSIONS_METADATA;
+use mcp_gateway_protocol::handoff::{
+    PHASES_METADATA, PHASES_REQUEST, PHASES_RESPONSE, UPSTREAM_SESSIONS_METADATA,
+};
 
 use crate::auth::{JWT_AUTHN_FILTER, JWT_AUTHN_TYPE};
 use crate::resources::{
@@ -204,6 +206,10 @@ static_resources:
                 initial_metadata:
                 - key: {UPSTREAM_SESSIONS_METADATA}
                   value: "1"
+                # Only the request's phases reach this stream: the router ends it after the
+                # body, so a replica that stops later fails no call it routed.
+                - key: {PHASES_METADATA}
+                  value: {PHASES_REQUEST}
               # Never let a request bypass the router.
               failure_mode_allow: false
               # Envoy picks a route from the client's own headers before any filter runs;
@@ -244,6 +250,11 @@ static_resources:
                 envoy_grpc:
                   cluster_name: {ROUTER_CLUSTER}
 {ext_proc_retry_policy}
+                # Only the response's phases reach this stream: the router ends it after the
+                # headers, or after the body it asked for.
+                initial_metadata:
+                - key: {PHASES_METADATA}
+                  value: {PHASES_RESPONSE}
               failure_mode_allow: false
               processing_mode:
                 request_header_mode: SKIP

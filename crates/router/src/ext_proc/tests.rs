@@ -866,3 +866,98 @@ fn declared(capabilities: &serde_json::Value) -> ClientDeclaration {
     let raw = serde_json::value::to_raw_value(capabilities).expect("capabilities are JSON");
     ClientDeclaration::new(Some(&raw), None, &ClientLimits::default()).expect("within limits")
 }
+
+/// Sends `request` and says whether a stream carrying `phases` ends after the answer.
+async fn ends_after(h: &Harness, req: &mut RequestState, phases: Phases, request: Request) -> bool {
+    let msg = ProcessingRequest {
+        request: Some(request.clone()),
+        ..Default::default()
+    };
+    let seen = Seen::of(&msg);
+    let out = h.send(req, request).await;
+    phases.done_after(seen, &out)
+}
+
+/// With the bootstrap saying which phases reach a stream, the router ends it after the last
+/// one (so a replica stopping later fails no call it routed); without, Envoy ends it.
+#[tokio::test]
+async fn streams_end_after_their_last_phase() {
+    let h = Harness::new(1 << 20);
+    let gw = h.session_with(json!({"sampling": {}})).await;
+    let call = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"calc_add"}}"#;
+    let call_headers = || headers(&[(":method", "POST"), ("mcp-session-id", &gw)]);
+    let sse = || {
+        Request::ResponseHeaders(http_headers(&[
+            (":status", "200"),
+            ("content-type", "text/event-stream"),
+        ]))
+    };
+    let json_answer = || {
+        Request::ResponseHeaders(http_headers(&[
+            (":status", "200"),
+            ("content-type", "application/json"),
+        ]))
+    };
+    let chunk = |end_of_stream| {
+        Request::ResponseBody(HttpBody {
+            body: b"data: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n\n".to_vec(),
+            end_of_stream,
+            ..Default::default()
+        })
+    };
+
+    for (phases, after_body) in [
+        (Phases::Request, true),
+        (Phases::Both, false),
+        (Phases::Unknown, false),
+        (Phases::Response, false),
+    ] {
+        let mut req = RequestState::default();
+        assert!(!ends_after(&h, &mut req, phases, call_headers()).await);
+        assert_eq!(
+            ends_after(&h, &mut req, phases, body(call)).await,
+            after_body,
+            "{phases:?} after the request body"
+        );
+        // An SSE answer that may carry server requests: the router asked for the body, so
+        // the stream lasts until its end.
+        let expect_response_end = matches!(phases, Phases::Both | Phases::Response);
+        assert!(!ends_after(&h, &mut req, phases, sse()).await);
+        assert!(!ends_after(&h, &mut req, phases, chunk(false)).await);
+        assert_eq!(
+            ends_after(&h, &mut req, phases, chunk(true)).await,
+            expect_response_end,
+            "{phases:?} after the body's last chunk"
+        );
+
+        // A JSON answer: nothing to watch, so the headers are the last phase.
+        let mut req = RequestState::default();
+        ends_after(&h, &mut req, phases, call_headers()).await;
+        ends_after(&h, &mut req, phases, body(call)).await;
+        assert_eq!(
+            ends_after(&h, &mut req, phases, json_answer()).await,
+            expect_response_end,
+            "{phases:?} after JSON response headers"
+        );
+    }
+
+    // A refused request ends every stream that knows its phases.
+    let mut req = RequestState::default();
+    let unknown_session = headers(&[(":method", "POST"), ("mcp-session-id", "nope")]);
+    assert!(ends_after(&h, &mut req, Phases::Request, unknown_session.clone()).await);
+    let mut req = RequestState::default();
+    assert!(!ends_after(&h, &mut req, Phases::Unknown, unknown_session).await);
+}
+
+#[test]
+fn phases_come_from_the_filters_metadata() {
+    for (value, phases) in [
+        (Some(&b"request"[..]), Phases::Request),
+        (Some(b"response"), Phases::Response),
+        (Some(b"both"), Phases::Both),
+        (Some(b"everything"), Phases::Unknown),
+        (None, Phases::Unknown),
+    ] {
+        assert_eq!(Phases::from_metadata(value), phases);
+    }
+}

@@ -50,12 +50,16 @@ pub(super) fn static_clusters(routers: &[SocketAddr], brokers: &[SocketAddr]) ->
             connection_keepalive:
               interval: 30s
               timeout: 5s
-    # Every in-flight request holds an ext_proc stream: lift the default 1024.
+    # Every in-flight request holds an ext_proc stream: lift the default 1024. When a
+    # replica stops, every stream opened before its health check fails retries at once
+    # (see the ext_proc retry policy): lift the default of 3 concurrent retries too, or
+    # the overflow fails calls that another replica would have served.
     circuit_breakers:
       thresholds:
       - max_connections: {CIRCUIT_BREAKER_LIMIT}
         max_pending_requests: {CIRCUIT_BREAKER_LIMIT}
         max_requests: {CIRCUIT_BREAKER_LIMIT}
+        max_retries: {CIRCUIT_BREAKER_LIMIT}
     load_assignment:
       cluster_name: {ROUTER_CLUSTER}
       endpoints:
