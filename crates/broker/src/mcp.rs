@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use tokio_stream::wrappers::BroadcastStream;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -19,6 +18,7 @@ use mcp_gateway_identity::{BearerToken, CALLER_HEADER, Caller};
 use mcp_gateway_policy::{Access, Scope};
 use mcp_gateway_protocol::asks::AskClass;
 use mcp_gateway_protocol::{Kind, Message, TransportError, codes, modern, transport, versions};
+use mcp_gateway_session::MAX_EVENT_NUMBER;
 use serde_json::Value;
 use tracing::debug;
 
@@ -305,7 +305,14 @@ pub(crate) async fn get(
         Err(e) => return e.into_response(),
     };
     let resuming = header_str(&headers, transport::LAST_EVENT_ID);
-    let last_seen = resuming.and_then(stream::parse_event_id);
+    let mut last_seen = resuming.and_then(stream::parse_event_id);
+    if let Some(shared) = state.sessions().shared_outbox() {
+        // Where the stream starts, before anything can be added after it.
+        match shared.resume(&session, last_seen.unwrap_or(0)).await {
+            Ok(latest) => last_seen = Some(last_seen.unwrap_or(latest).min(MAX_EVENT_NUMBER)),
+            Err(e) => return BrokerError::from(e).into_response(),
+        }
+    }
     let outbox = stream::outbox(&state, &session, caller);
     let Some(ended) = outbox.attach(resuming.is_some()) else {
         return BrokerError::new(
@@ -315,20 +322,17 @@ pub(crate) async fn get(
         )
         .into_response();
     };
-    let (replay, live) = outbox.subscribe(last_seen);
-    let after = replay.last().map(|(id, _)| *id).or(last_seen).unwrap_or(0);
+    stream::claim(&state, &session);
+    let events = outbox.events(last_seen);
     let guard = Detach {
         state: state.clone(),
         session,
         outbox,
         ended: ended.clone(),
     };
-    let live = BroadcastStream::new(live)
-        .filter_map(move |event| futures::future::ready(event.ok().filter(|(id, _)| *id > after)))
+    let events = events
         // A later stream that resumes this session replaces this one.
-        .take_until(ended.cancelled_owned());
-    let events = futures::stream::iter(replay)
-        .chain(live)
+        .take_until(ended.cancelled_owned())
         .map(move |(id, data)| {
             let _attached = &guard;
             Ok::<_, Infallible>(SseEvent::default().id(stream::event_id(id)).data(&*data))
@@ -380,7 +384,7 @@ pub(crate) async fn delete(
     if state.ids.verify(id, binding.as_deref()).is_err() {
         return BrokerError::unknown_session().into_response();
     }
-    state.streams.end(id);
+    state.streams.end_everywhere(&state, id);
     let removed = match state.sessions().remove(id).await {
         Ok(Some(removed)) => removed,
         Ok(None) => return BrokerError::unknown_session().into_response(),

@@ -46,7 +46,7 @@ pub(crate) async fn reap(state: &Arc<BrokerState>) -> usize {
     let ended = swept.len();
     let mut backends = Vec::new();
     for (id, removed) in swept {
-        state.streams.end(&id);
+        state.streams.end_everywhere(state, &id);
         backends.extend(removed.backends);
     }
     if ended > 0 {

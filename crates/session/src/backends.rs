@@ -5,7 +5,7 @@ use tokio::sync::broadcast;
 use tracing::debug;
 use url::Url;
 
-use crate::{SessionError, SessionRecord, SessionStore, SingleFlight};
+use crate::{SessionError, SessionRecord, SessionStore, Signal, SingleFlight};
 
 /// Why a backend session could not be had.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +52,13 @@ impl BackendSessions {
     /// session's server-to-client stream to the client's GET stream).
     pub fn subscribe_opened(&self) -> broadcast::Receiver<Opened> {
         self.opened.subscribe()
+    }
+
+    /// Tells this process's subscribers ([`BackendSessions::subscribe_opened`]) that a backend
+    /// session of `gateway` on `server` was opened (here, or by another replica).
+    pub fn announce_opened(&self, gateway: &str, server: &str) {
+        // Nobody listening is fine.
+        let _ = self.opened.send((Arc::from(gateway), Arc::from(server)));
     }
 
     /// The session store.
@@ -119,8 +126,21 @@ impl BackendSessions {
                 self.store
                     .set_backend(gateway, server, backend.clone())
                     .await?;
-                // Nobody listening is fine.
-                let _ = self.opened.send((Arc::from(gateway), Arc::from(server)));
+                self.announce_opened(gateway, server);
+                if let Some(shared) = self.store.shared_outbox() {
+                    // The replica serving the client's GET stream may be another one; the
+                    // call does not wait for the signal.
+                    let signal = Signal::Opened {
+                        session: Arc::from(gateway),
+                        server: Arc::from(server),
+                        replica: Arc::from(shared.replica()),
+                    };
+                    tokio::spawn(async move {
+                        if let Err(e) = shared.signal(signal).await {
+                            debug!(error = %e, "announcing a backend session to other replicas");
+                        }
+                    });
+                }
                 Ok(backend)
             })
             .await?;

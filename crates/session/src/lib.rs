@@ -12,6 +12,7 @@ mod error;
 mod flight;
 mod id;
 mod memory;
+mod outbox;
 mod redis_store;
 mod store;
 
@@ -21,5 +22,6 @@ pub use error::{DeclarationError, SessionError};
 pub use flight::SingleFlight;
 pub use id::{SessionIds, SessionKey};
 pub use memory::{MemoryStore, StoreLimits};
+pub use outbox::{MAX_EVENT_NUMBER, SHARED_EVENTS, SharedEvent, SharedOutbox, Signal};
 pub use redis_store::RedisStore;
 pub use store::{RemovedSession, SessionRecord, SessionStore};

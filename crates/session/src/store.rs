@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::{ClientDeclaration, SessionError};
+use crate::{ClientDeclaration, SessionError, SharedOutbox};
 use async_trait::async_trait;
 use mcp_gateway_upstream::BackendSession;
 
@@ -81,4 +81,9 @@ pub trait SessionStore: Send + Sync + 'static {
         &self,
         id: &str,
     ) -> Result<Option<Vec<(String, Arc<BackendSession>)>>, SessionError>;
+    /// The GET-stream outbox shared by replicas, for a store that replicas share; `None`
+    /// (the default) keeps outboxes in the broker's process.
+    fn shared_outbox(&self) -> Option<Arc<dyn SharedOutbox>> {
+        None
+    }
 }

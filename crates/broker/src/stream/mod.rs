@@ -16,8 +16,10 @@ use std::time::Duration;
 
 use mcp_gateway_catalog::ListKind;
 use mcp_gateway_identity::Caller;
-use tokio::sync::broadcast;
+use mcp_gateway_session::Signal;
+use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
+use tracing::debug;
 
 pub(crate) use outbox::Outbox;
 
@@ -64,6 +66,22 @@ impl Streams {
         }
     }
 
+    /// Ends a session's stream on every replica and forgets its shared outbox (the session
+    /// ended here).
+    pub(crate) fn end_everywhere(&self, state: &BrokerState, session: &str) {
+        self.end(session);
+        let Some(shared) = state.sessions().shared_outbox() else {
+            return;
+        };
+        let session: Arc<str> = Arc::from(session);
+        tokio::spawn(async move {
+            let signalled = shared.signal(Signal::Ended(session.clone())).await;
+            if let Err(e) = signalled.and(shared.remove(&session).await) {
+                debug!(error = %e, "ending a session's shared outbox");
+            }
+        });
+    }
+
     /// Sessions with a GET stream attached now.
     pub(crate) fn attached_sessions(&self) -> Vec<String> {
         self.outboxes
@@ -97,7 +115,11 @@ pub(crate) fn outbox(
         existing.set_caller(caller);
         return existing.clone();
     }
-    let fresh = Arc::new(Outbox::new(CancellationToken::new()));
+    let shared = state
+        .sessions()
+        .shared_outbox()
+        .map(|shared| (Arc::<str>::from(session), shared));
+    let fresh = Arc::new(Outbox::with_store(shared, CancellationToken::new()));
     fresh.set_caller(caller.clone());
     let outbox = outboxes
         .get_or_insert(session.to_owned(), fresh.clone())
@@ -134,4 +156,76 @@ pub(crate) fn detached(state: Arc<BrokerState>, session: String, outbox: Arc<Out
             outbox.cancel.cancel();
         }
     });
+}
+
+/// Claims the session's GET stream for this replica: the others end theirs (with a shared
+/// outbox; nothing to do otherwise). Their pumps run on for their resume window, then let
+/// another replica take them ([`mcp_gateway_session::SharedOutbox::lease`]).
+pub(crate) fn claim(state: &BrokerState, session: &str) {
+    let Some(shared) = state.sessions().shared_outbox() else {
+        return;
+    };
+    let signal = Signal::Claimed {
+        session: Arc::from(session),
+        replica: Arc::from(shared.replica()),
+    };
+    tokio::spawn(async move {
+        if let Err(e) = shared.signal(signal).await {
+            debug!(error = %e, "claiming a GET stream");
+        }
+    });
+}
+
+/// Acts on what other replicas signal about GET streams, while the process runs (with a
+/// shared outbox; returns at once otherwise): wakes the streams attached here, relays
+/// backend sessions opened elsewhere to this replica's pumps, ends the streams another
+/// replica took over or whose session ended there, and lets this replica take backend
+/// streams another released.
+pub async fn relay_signals(state: Arc<BrokerState>) {
+    let Some(shared) = state.sessions().shared_outbox() else {
+        return;
+    };
+    let mut signals = shared.signals();
+    loop {
+        let signal = match signals.recv().await {
+            Ok(signal) => signal,
+            Err(RecvError::Lagged(_)) => Signal::Resync,
+            Err(RecvError::Closed) => return,
+        };
+        let outboxes = &state.streams.outboxes;
+        match signal {
+            Signal::Wake(session) => {
+                if let Some(outbox) = outboxes.pin().get(&*session) {
+                    outbox.wake();
+                }
+            }
+            Signal::Resync => {
+                for outbox in outboxes.pin().values() {
+                    outbox.wake();
+                }
+            }
+            Signal::Opened {
+                session,
+                server,
+                replica,
+            } => {
+                if *replica != *shared.replica() && outboxes.pin().contains_key(&*session) {
+                    state.backends.announce_opened(&session, &server);
+                }
+            }
+            Signal::Claimed { session, replica } => {
+                if *replica != *shared.replica()
+                    && let Some(outbox) = outboxes.pin().get(&*session)
+                {
+                    outbox.end_stream();
+                }
+            }
+            Signal::Released(session) => {
+                if let Some(outbox) = outboxes.pin().get(&*session) {
+                    outbox.released.notify_one();
+                }
+            }
+            Signal::Ended(session) => state.streams.end(&session),
+        }
+    }
 }

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use mcp_gateway_catalog::ListKind;
 use mcp_gateway_config::Server;
+use mcp_gateway_session::SharedOutbox;
 use mcp_gateway_upstream::{BackendSession, Listener, UpstreamError};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
@@ -15,48 +16,107 @@ use crate::BrokerState;
 
 const RETRY: Duration = Duration::from_millis(500);
 const MAX_FAILURES: u32 = 5;
+/// How long a replica's right to relay a session's backend streams lasts unrenewed (it is
+/// renewed every third of that): how long they go unread after that replica dies.
+const LEASE: Duration = Duration::from_secs(15);
 
 /// Keeps one pump per backend session of `session` while the outbox lives, and forwards the
-/// gateway's own notifications.
+/// gateway's own notifications. With a shared outbox, only while this replica holds the
+/// session's lease: a backend gives its events to one GET stream (rmcp makes a second one an
+/// idle shadow), and a list change is announced once.
 pub(super) async fn supervise(
     state: Arc<BrokerState>,
     session: String,
     outbox: Arc<Outbox>,
     mut events: broadcast::Receiver<GatewayEvent>,
 ) {
-    let mut opened = state.backends.subscribe_opened();
-    let mut pumps: HashMap<String, CancellationToken> = HashMap::new();
-    let config = state.config.load();
-    for server in config.enabled_servers() {
-        if let Ok(Some((_, Some(backend)))) = state.sessions().lookup(&session, &server.name).await
-        {
-            start(&state, &outbox, &mut pumps, server.clone(), backend);
+    let shared = outbox.shared();
+    loop {
+        if let Some(shared) = &shared {
+            if !acquire(shared.as_ref(), &session, &outbox).await {
+                break;
+            }
+            events = events.resubscribe();
+        }
+        let lost = relay_all(&state, &session, &outbox, &mut events, shared.as_deref()).await;
+        if !lost {
+            break;
         }
     }
+    if let Some(shared) = shared
+        && let Err(e) = shared.release(&session).await
+    {
+        debug!(error = %e, "releasing a session's backend streams");
+    }
+}
+
+/// Waits until this replica holds the session's lease; false when the outbox ended first.
+async fn acquire(shared: &dyn SharedOutbox, session: &str, outbox: &Outbox) -> bool {
     loop {
+        match shared.lease(session, LEASE).await {
+            Ok(true) => return true,
+            Ok(false) => {}
+            Err(e) => debug!(error = %e, "taking a session's backend streams"),
+        }
         tokio::select! {
-            _ = outbox.cancel.cancelled() => break,
+            _ = outbox.cancel.cancelled() => return false,
+            () = outbox.released.notified() => {}
+            () = tokio::time::sleep(LEASE / 3) => {}
+        }
+    }
+}
+
+/// Runs the pumps and forwards list changes until the outbox ends (false) or the lease is
+/// lost to another replica (true).
+async fn relay_all(
+    state: &Arc<BrokerState>,
+    session: &str,
+    outbox: &Arc<Outbox>,
+    events: &mut broadcast::Receiver<GatewayEvent>,
+    shared: Option<&dyn SharedOutbox>,
+) -> bool {
+    let mut opened = state.backends.subscribe_opened();
+    let mut pumps: HashMap<String, CancellationToken> = HashMap::new();
+    let mut renew = tokio::time::interval(LEASE / 3);
+    renew.tick().await;
+    let config = state.config.load();
+    for server in config.enabled_servers() {
+        if let Ok(Some((_, Some(backend)))) = state.sessions().lookup(session, &server.name).await {
+            start(state, outbox, &mut pumps, server.clone(), backend);
+        }
+    }
+    let lost = loop {
+        tokio::select! {
+            _ = outbox.cancel.cancelled() => break false,
+            _ = renew.tick(), if shared.is_some() => {
+                if let Some(shared) = shared
+                    && matches!(shared.lease(session, LEASE).await, Ok(false))
+                {
+                    break true;
+                }
+            }
             event = events.recv() => match event {
-                Ok(GatewayEvent::ListChanged(kind)) => outbox.push(list_changed(kind)),
+                Ok(GatewayEvent::ListChanged(kind)) => outbox.push(list_changed(kind)).await,
                 Err(RecvError::Lagged(_)) => {}
-                Err(RecvError::Closed) => break,
+                Err(RecvError::Closed) => break false,
             },
             opened_now = opened.recv() => match opened_now {
                 Ok((gateway, server)) if *gateway == *session => {
                     let config = state.config.load();
                     let Some(server) = config.server(&server) else { continue };
-                    if let Ok(Some((_, Some(backend)))) = state.sessions().lookup(&session, &server.name).await {
-                        start(&state, &outbox, &mut pumps, server.clone(), backend);
+                    if let Ok(Some((_, Some(backend)))) = state.sessions().lookup(session, &server.name).await {
+                        start(state, outbox, &mut pumps, server.clone(), backend);
                     }
                 }
                 Ok(_) | Err(RecvError::Lagged(_)) => {}
-                Err(RecvError::Closed) => break,
+                Err(RecvError::Closed) => break false,
             },
         }
-    }
+    };
     for (_, token) in pumps {
         token.cancel();
     }
+    lost
 }
 
 fn list_changed(kind: ListKind) -> String {
@@ -120,7 +180,7 @@ async fn pump(
                 Some(Ok(event)) => {
                     failures = 0;
                     if let Some(message) = relay(&server.name, &server.tool_prefix, &event.data) {
-                        outbox.push(message);
+                        outbox.push(message).await;
                     }
                 }
                 Some(Err(e)) => {

@@ -183,6 +183,7 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
     tokio::spawn(run_discovery(broker.clone(), timing, cancel.clone()));
     let sweep_every = (args.session_idle_timeout / 2).clamp(SWEEP_EVERY.0, SWEEP_EVERY.1);
     tokio::spawn(reap_sessions(broker.clone(), sweep_every, cancel.clone()));
+    tokio::spawn(mcp_gateway_broker::stream::relay_signals(broker.clone()));
     tokio::spawn(shutdown_on_signal(cancel.clone()));
 
     let grpc = tonic::transport::Server::builder()

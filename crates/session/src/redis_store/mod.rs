@@ -9,6 +9,7 @@
 //! one, on any replica), in the same round trip.
 
 mod codec;
+mod outbox;
 mod scripts;
 
 use std::sync::Arc;
@@ -19,7 +20,7 @@ use mcp_gateway_upstream::BackendSession;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, RedisError, Script};
 
-use crate::{RemovedSession, SessionError, SessionRecord, SessionStore, StoreLimits};
+use crate::{RemovedSession, SessionError, SessionRecord, SessionStore, SharedOutbox, StoreLimits};
 use codec::{decode_backend, decode_record, encode_backend, encode_record, unix_ms};
 use scripts::Scripts;
 
@@ -53,6 +54,7 @@ pub struct RedisStore {
     limits: StoreLimits,
     records: papaya::HashMap<String, Cached>,
     sessions_key: String,
+    outbox: Arc<outbox::RedisOutbox>,
 }
 
 impl RedisStore {
@@ -68,8 +70,10 @@ impl RedisStore {
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(500));
-        let connection = ConnectionManager::new_lazy_with_config(client, config).map_err(store)?;
+        let connection =
+            ConnectionManager::new_lazy_with_config(client.clone(), config).map_err(store)?;
         Ok(Self {
+            outbox: Arc::new(outbox::RedisOutbox::new(client, connection.clone())),
             connection,
             scripts: Scripts::new(),
             limits,
@@ -233,6 +237,10 @@ fn redact(url: &str) -> String {
 
 #[async_trait]
 impl SessionStore for RedisStore {
+    fn shared_outbox(&self) -> Option<Arc<dyn SharedOutbox>> {
+        Some(self.outbox.clone())
+    }
+
     async fn insert(&self, id: &str, record: SessionRecord) -> Result<(), SessionError> {
         let text = encode_record(&record)?;
         let max = self.limits.max_sessions;

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use serde_json::json;
 
 use super::*;
-use crate::ClientDeclaration;
+use crate::{ClientDeclaration, SHARED_EVENTS, Signal};
 
 /// A `redis-server` child, killed on drop.
 struct Redis {
@@ -314,4 +314,94 @@ async fn a_bad_url_is_refused_with_the_password_hidden() {
     };
     let text = err.to_string();
     assert!(!text.contains("secret"), "{text}");
+}
+
+#[tokio::test]
+async fn the_shared_outbox_numbers_keeps_a_window_and_resumes_across_replicas() {
+    let redis = Redis::start().await;
+    let (a, b) = (
+        redis.store(StoreLimits::default()),
+        redis.store(StoreLimits::default()),
+    );
+    let (a, b) = (
+        a.shared_outbox().expect("shared"),
+        b.shared_outbox().expect("shared"),
+    );
+    let mut signals = b.signals();
+    // The subscription is up once it says so.
+    assert_eq!(signals.recv().await.ok(), Some(Signal::Resync));
+
+    assert_eq!(a.resume("s", 0).await, Ok(0));
+    assert_eq!(a.push("s", "m1").await, Ok(1));
+    assert_eq!(
+        signals.recv().await.ok(),
+        Some(Signal::Wake("s".into())),
+        "the other replica is woken"
+    );
+    assert_eq!(b.push("s", "m2").await, Ok(2));
+    let read = b.read("s", 1).await.expect("read");
+    assert_eq!(
+        read,
+        [(2, "m2".to_owned())],
+        "another replica reads after 1"
+    );
+
+    // A client that saw ids this outbox never issued: new ones come after them.
+    assert_eq!(b.resume("s", 40).await, Ok(40));
+    assert_eq!(a.push("s", "m41").await, Ok(41));
+    assert_eq!(
+        a.resume("s", 0).await,
+        Ok(41),
+        "resume never lowers the count"
+    );
+
+    for i in 0..(SHARED_EVENTS + 10) {
+        a.push("t", &format!("m{i}")).await.expect("push");
+    }
+    let kept = a.read("t", 0).await.expect("read");
+    assert_eq!(kept.len(), SHARED_EVENTS);
+    assert_eq!(kept[0].0, 11, "the oldest go first");
+
+    // One replica at a time relays a session's backend streams.
+    let ttl = Duration::from_secs(5);
+    assert_eq!(a.lease("s", ttl).await, Ok(true));
+    assert_eq!(b.lease("s", ttl).await, Ok(false));
+    assert_eq!(a.lease("s", ttl).await, Ok(true), "renewed");
+    b.release("s").await.expect("not held: nothing to do");
+    assert_eq!(b.lease("s", ttl).await, Ok(false));
+    a.release("s").await.expect("release");
+    assert_eq!(b.lease("s", ttl).await, Ok(true));
+
+    a.remove("s").await.expect("remove");
+    assert_eq!(b.read("s", 0).await, Ok(Vec::new()));
+    assert_eq!(b.resume("s", 0).await, Ok(0));
+}
+
+#[tokio::test]
+async fn the_shared_outbox_fails_cleanly_while_redis_is_down_and_resumes() {
+    let mut redis = Redis::start().await;
+    let shared = redis
+        .store(StoreLimits::default())
+        .shared_outbox()
+        .expect("shared");
+    assert_eq!(shared.push("s", "m1").await, Ok(1));
+    redis.stop();
+    assert!(matches!(
+        shared.push("s", "m2").await,
+        Err(SessionError::Store(_))
+    ));
+    assert!(matches!(
+        shared.read("s", 0).await,
+        Err(SessionError::Store(_))
+    ));
+    redis.spawn().await;
+    let mut pushed = Err(SessionError::Store(String::new()));
+    for _ in 0..50 {
+        pushed = shared.push("s", "m2").await;
+        if pushed.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(pushed, Ok(2), "the count survived the restart (AOF)");
 }

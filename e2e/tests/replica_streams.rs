@@ -1,0 +1,145 @@
+//! The client's GET stream across replicas sharing sessions through a real Redis: two
+//! replicas, each behind its own Envoy (so the test knows which replica serves what), one
+//! live rmcp backend. What a backend sends on its own GET stream reaches the client's stream
+//! whichever replica opened that backend session, and a stream resumed with
+//! `Last-Event-ID` on the other replica loses nothing and repeats nothing.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, ensure};
+use serde_json::{Value, json};
+
+use mcp_gateway_e2e::{
+    EventStream, ExternalServer, Gateway, GatewayOptions, LiveServer, RawClient, RedisServer,
+    SseEvent, WATCHED_URI,
+};
+
+const KEY: &str = "e2e-replica-streams-share-this-key";
+/// The live server's watched resource as the gateway exposes it.
+const EXPOSED: &str = "file://live_/watched.txt";
+/// How long a relayed message may take to show on the stream.
+const RELAY_WAIT: Duration = Duration::from_secs(10);
+const UPDATED: &str = "notifications/resources/updated";
+
+async fn replica(live: &LiveServer, redis: &RedisServer) -> Result<Gateway> {
+    let url = live.url();
+    let external = [ExternalServer {
+        name: "live",
+        url: &url,
+    }];
+    let store = redis.url();
+    Gateway::start(GatewayOptions {
+        external: &external,
+        gateway_args: &["--session-store", &store, "--session-key", KEY],
+        ..GatewayOptions::default()
+    })
+    .await
+}
+
+async fn subscribe(client: &RawClient, session: &str) -> Result<()> {
+    let reply = client
+        .request(
+            Some(session),
+            7,
+            "resources/subscribe",
+            json!({"uri": EXPOSED}),
+        )
+        .await?;
+    reply.result().context("resources/subscribe")?;
+    Ok(())
+}
+
+fn is_update(event: &SseEvent) -> bool {
+    event.method().as_deref() == Some(UPDATED)
+}
+
+/// The next `notifications/resources/updated`, checked to name the gateway's URI, with the
+/// events skipped before it.
+async fn next_update(stream: &mut EventStream) -> Result<(SseEvent, Vec<SseEvent>)> {
+    let (event, skipped) = stream
+        .next_matching(RELAY_WAIT, is_update)
+        .await
+        .context("waiting for notifications/resources/updated")?;
+    let message = event.message().context("not JSON")?;
+    ensure!(
+        message.pointer("/params/uri").and_then(Value::as_str) == Some(EXPOSED),
+        "{message}"
+    );
+    Ok((event, skipped))
+}
+
+/// The number `n` of a gateway stream id `g<n>`.
+fn number(event: &SseEvent) -> Result<u64> {
+    let id = event.id.as_deref().context("an event without an id")?;
+    id.strip_prefix('g')
+        .and_then(|n| n.parse().ok())
+        .with_context(|| format!("{id:?} is not a gateway stream id"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backend_session_opened_through_another_replica_reaches_the_stream() -> Result<()> {
+    let redis = RedisServer::start().await?;
+    let live = LiveServer::start().await?;
+    let (a, b) = tokio::try_join!(replica(&live, &redis), replica(&live, &redis))?;
+    let (a, b) = (a.raw()?, b.raw()?);
+
+    let session = a.initialize().await?;
+    let mut stream = a.open_stream(&session, None).await?;
+    // B's router opens the backend session; A holds the client's stream.
+    subscribe(&b, &session).await?;
+    ensure!(live.touch(WATCHED_URI).await == 1, "one session subscribed");
+    next_update(&mut stream).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_resumed_on_another_replica_loses_nothing_and_repeats_nothing() -> Result<()> {
+    let redis = RedisServer::start().await?;
+    let live = LiveServer::start().await?;
+    let (a, b) = tokio::try_join!(replica(&live, &redis), replica(&live, &redis))?;
+    let (a, b) = (a.raw()?, b.raw()?);
+
+    let session = a.initialize().await?;
+    subscribe(&a, &session).await?;
+    let mut stream = a.open_stream(&session, None).await?;
+    ensure!(live.touch(WATCHED_URI).await == 1);
+    let (first, _) = next_update(&mut stream).await?;
+    let first_id = first.id.clone().context("no id")?;
+
+    // The client goes away; two updates happen while it is gone; it comes back on B.
+    drop(stream);
+    for _ in 0..2 {
+        ensure!(live.touch(WATCHED_URI).await == 1);
+    }
+    let mut resumed = b.open_stream(&session, Some(&first_id)).await?;
+    let mut seen = vec![number(&first)?];
+    for _ in 0..2 {
+        let (update, _) = next_update(&mut resumed)
+            .await
+            .context("an update made while the client was away")?;
+        seen.push(number(&update)?);
+    }
+
+    // The resumed stream is live: a list change and one more update, each once.
+    live.add_tool("later").await?;
+    let (changed, _) = resumed
+        .next_matching(RELAY_WAIT, |event| {
+            event.method().as_deref() == Some("notifications/tools/list_changed")
+        })
+        .await
+        .context("waiting for tools/list_changed on the resumed stream")?;
+    seen.push(number(&changed)?);
+    ensure!(live.touch(WATCHED_URI).await == 1);
+    let (last, skipped) = next_update(&mut resumed).await?;
+    ensure!(
+        skipped.iter().all(|event| !is_update(event)
+            && event.method().as_deref() != Some("notifications/tools/list_changed")),
+        "an event came twice: {skipped:?}"
+    );
+    seen.push(number(&last)?);
+    ensure!(
+        seen.windows(2).all(|pair| pair[0] < pair[1]),
+        "ids must grow, none repeated: {seen:?}"
+    );
+    Ok(())
+}
