@@ -118,7 +118,7 @@ async fn envoy_follows_config_changes_over_ads() {
 async fn envoy_routes_by_authority_and_answers_its_errors_in_json_rpc() {
     let broker = http::echo("broker").await;
     let backend = http::echo("backend").await;
-    let dead = dead_addr().await;
+    let (_dead_socket, dead) = dead_addr();
     let servers = config(&[
         (
             "echo",

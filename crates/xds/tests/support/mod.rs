@@ -51,10 +51,16 @@ pub async fn grpc(initial: Config) -> Grpc {
     }
 }
 
-/// A loopback address nothing listens on (bound, then released).
-pub async fn dead_addr() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    listener.local_addr().expect("address")
+/// A loopback address nothing listens on: a socket bound to it but never listening, so
+/// connections are refused and no other process (another test's server, Envoy's admin
+/// port) can take the port while the test runs. Keep the socket as long as the address.
+pub fn dead_addr() -> (tokio::net::TcpSocket, SocketAddr) {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind("127.0.0.1:0".parse().expect("address"))
+        .expect("bind");
+    let addr = socket.local_addr().expect("address");
+    (socket, addr)
 }
 
 /// Names of the clusters Envoy received over CDS.
