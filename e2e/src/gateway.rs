@@ -473,8 +473,14 @@ async fn exposed_tools_of(name: &str, url: &str) -> Result<BTreeSet<String>> {
     let tools = eventually(&format!("{name} to list its tools directly"), || {
         let raw = &raw;
         async move {
-            let session = raw.initialize().await?;
-            raw.tool_names(&session).await
+            match raw.modern_tool_names().await {
+                Ok(names) => Ok(names),
+                // Not a 2026-07-28 server: list in a 2025 session.
+                Err(_) => {
+                    let session = raw.initialize().await?;
+                    raw.tool_names(&session).await
+                }
+            }
         }
     })
     .await?;

@@ -68,6 +68,17 @@ impl TasksServer {
         Self::spawn(name, "everything-server.mjs", &[]).await
     }
 
+    /// `e2e/node/server2.mjs` called `name`: a backend on the TypeScript SDK 2.x server that
+    /// speaks MCP 2026-07-28 and, unless `modern_only`, 2025 `initialize` too.
+    pub async fn sdk2(name: &str, modern_only: bool) -> Result<Self> {
+        let args: &[&str] = if modern_only {
+            &[name, "--modern-only"]
+        } else {
+            &[name]
+        };
+        Self::spawn(name, "server2.mjs", args).await
+    }
+
     async fn spawn(name: &str, script: &str, args: &[&str]) -> Result<Self> {
         let node_dir = node_dir()?;
         let dir = tempfile::Builder::new()

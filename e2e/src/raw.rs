@@ -270,6 +270,30 @@ impl RawClient {
         }
     }
 
+    /// The names of the tools of one `tools/list` page asked as an MCP 2026-07-28 client
+    /// (no session; fails against a server that does not speak 2026-07-28).
+    pub async fn modern_tool_names(&self) -> Result<BTreeSet<String>> {
+        let body = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {"_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {},
+        }}});
+        let headers = [
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/list"),
+        ];
+        let reply = self.post_with(&headers, body.to_string()).await?;
+        let tools = reply
+            .result()?
+            .get("tools")
+            .and_then(Value::as_array)
+            .with_context(|| format!("tools/list without a tools array: {reply}"))?;
+        Ok(tools
+            .iter()
+            .filter_map(|tool| tool.get("name").and_then(Value::as_str))
+            .map(str::to_owned)
+            .collect())
+    }
+
     /// Opens the session's GET stream (`Accept: text/event-stream`), resuming after
     /// `last_event_id` when given; fails unless the answer is a 200 event stream.
     pub async fn open_stream(

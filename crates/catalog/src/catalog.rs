@@ -4,6 +4,7 @@ use std::sync::Arc;
 use mcp_gateway_protocol::asks::AskClass;
 use serde_json::Value;
 
+use crate::BackendProtocol;
 use crate::links::{LinkOwner, Links};
 use crate::view::Views;
 use crate::{ListKind, Listing, View, ViewKey};
@@ -30,6 +31,8 @@ pub struct ServerStatus {
     pub capabilities: Value,
     /// Why the backend is unhealthy, when it is.
     pub last_error: Option<String>,
+    /// Which protocol eras the backend speaks (legacy until discovered).
+    pub protocol: BackendProtocol,
 }
 
 /// What the healthy backends offer together; the gateway declares these capabilities.
@@ -159,6 +162,14 @@ impl Catalog {
     /// Discovery status of a backend by server name.
     pub fn server(&self, name: &str) -> Option<&ServerStatus> {
         self.servers.get(name)
+    }
+
+    /// Which protocol eras a backend speaks: legacy when unknown or not yet discovered.
+    pub fn protocol(&self, server: &str) -> BackendProtocol {
+        self.servers
+            .get(server)
+            .map(|s| s.protocol)
+            .unwrap_or_default()
     }
 
     /// Discovery status of every known backend.

@@ -8,6 +8,7 @@
 //! carry the prefix after their scheme (see `mcp_gateway_protocol::uri`).
 
 mod catalog;
+mod era;
 mod kind;
 mod links;
 mod listing;
@@ -15,6 +16,7 @@ mod store;
 mod view;
 
 pub use catalog::{Capabilities, Catalog, Route, ServerStatus};
+pub use era::BackendProtocol;
 pub use kind::ListKind;
 pub use links::LinkOwner;
 pub use listing::{Listing, Page};

@@ -9,7 +9,7 @@ use tracing::warn;
 
 use crate::links::Links;
 use crate::listing::Item;
-use crate::{Capabilities, Catalog, ListKind, Listing, Route, ServerStatus};
+use crate::{BackendProtocol, Capabilities, Catalog, ListKind, Listing, Route, ServerStatus};
 
 /// What one backend offers, as its upstream manager last saw it.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -28,6 +28,8 @@ pub struct ServerOffer {
     /// set for the class of index `i`, see `mcp_gateway_protocol::asks`); the others are
     /// offered to every class. `lists` holds the tools of every class.
     pub tool_classes: BTreeMap<String, u8>,
+    /// Which protocol eras the backend speaks.
+    pub protocol: BackendProtocol,
 }
 
 impl ServerOffer {
@@ -40,6 +42,7 @@ impl ServerOffer {
             lists,
             last_error: None,
             tool_classes: BTreeMap::new(),
+            protocol: BackendProtocol::Legacy,
         }
     }
 
@@ -204,6 +207,7 @@ fn build(servers: &BTreeMap<String, ServerOffer>) -> Catalog {
                     .count(),
                 capabilities: offer.capabilities.clone(),
                 last_error: offer.last_error.clone(),
+                protocol: offer.protocol,
             },
         );
     }

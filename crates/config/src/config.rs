@@ -51,6 +51,44 @@ pub struct Server {
     pub traffic: Traffic,
     /// A stdio server's command; then `url` is its bridge's loopback endpoint.
     pub command: Option<StdioCommand>,
+    /// Which protocol era the gateway assumes the backend speaks (`protocol:`).
+    pub protocol: ProtocolChoice,
+}
+
+/// A server's `protocol:`: whether discovery finds out which MCP protocol eras the backend
+/// speaks, or the config says so.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ProtocolChoice {
+    /// `auto` (the default): discovery asks `server/discover`; a backend that answers speaks
+    /// 2026-07-28, one that also accepts `initialize` speaks both eras.
+    #[default]
+    Auto,
+    /// `legacy`: treat the backend as 2025-era even if it speaks 2026-07-28: no
+    /// `server/discover` probe, and 2026-07-28 clients reach it through held sessions. For a
+    /// backend whose 2026 side is immature, or that handles an unknown method badly.
+    Legacy,
+    /// `modern`: treat the backend as 2026-07-28 only: discovery never opens a session on
+    /// it, and a failed `server/discover` marks it unhealthy with that error rather than
+    /// falling back to `initialize`.
+    Modern,
+}
+
+impl ProtocolChoice {
+    /// The value as written in the config.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Legacy => "legacy",
+            Self::Modern => "modern",
+        }
+    }
+
+    /// Parses a config value; `None` for anything but `auto`, `legacy` and `modern`.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Auto, Self::Legacy, Self::Modern]
+            .into_iter()
+            .find(|c| c.as_str() == text)
+    }
 }
 
 impl Server {

@@ -38,7 +38,7 @@ pub use auth::{
     Auth, DEFAULT_CLOCK_SKEW, DEFAULT_JWKS_CACHE_DURATION, DEFAULT_RESOURCE_NAME, Issuer,
     MAX_CLOCK_SKEW, RawAuth, RawIssuer,
 };
-pub use config::{Config, Server};
+pub use config::{Config, ProtocolChoice, Server};
 pub use credentials::{
     Credentials, DEFAULT_CREDENTIAL_HEADER, RawCredentials, RawPassthrough, RawSecret, RawStatic,
     RawTokenClient, RawTokenRequest, Secret, TokenClient, TokenRequest,

@@ -8,12 +8,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::Config;
 use crate::auth::RawAuth;
 use crate::credentials::{RawCredentials, RawTokenClient};
 use crate::policy::RawPolicy;
 use crate::traffic::{RawTraffic, Traffic};
 use crate::virtual_server::RawVirtualServer;
+use crate::{Config, ProtocolChoice};
 
 /// The whole file: `servers:`, `auth:`, `policy:`, `tokenClient:` and `virtualServers:`,
 /// nothing else that the gateway reads.
@@ -89,6 +89,9 @@ pub struct RawServer {
     /// Timeouts, retries, circuit breaking, outlier detection, rate limits. Missing: defaults.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traffic: Option<RawTraffic>,
+    /// Which MCP protocol era the backend speaks: `auto` (missing), `legacy` or `modern`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
 }
 
 /// Writes a validated config back in the file format (what the controller publishes).
@@ -112,6 +115,8 @@ impl From<&Config> for RawConfig {
                     credentials: server.credentials.as_ref().map(RawCredentials::from),
                     traffic: (server.traffic != Traffic::default())
                         .then(|| (&server.traffic).into()),
+                    protocol: (server.protocol != ProtocolChoice::Auto)
+                        .then(|| server.protocol.as_str().to_owned()),
                     ..command
                 }
             })

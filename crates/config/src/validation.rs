@@ -11,11 +11,11 @@ use url::Url;
 
 use crate::stdio::{self, StdioCommand};
 
-use crate::Server;
 use crate::credentials;
 use crate::error::{FieldError, ServerLabel};
 use crate::raw::{RawConfig, RawServer};
 use crate::traffic::{self, Traffic};
+use crate::{ProtocolChoice, Server};
 
 /// Longest server name (a DNS label, so it fits in headers, metrics and hostnames).
 pub const MAX_NAME_LEN: usize = 63;
@@ -151,6 +151,17 @@ impl Checked {
             None => Some(prefix),
         });
 
+        let protocol = match raw.protocol.as_deref() {
+            None => Some(ProtocolChoice::Auto),
+            Some(text) => ProtocolChoice::parse(text).or_else(|| {
+                report(
+                    "protocol",
+                    Some(text),
+                    "must be auto, legacy or modern".to_owned(),
+                );
+                None
+            }),
+        };
         let credentials = raw
             .credentials
             .and_then(|raw| credentials::validate_server(index, raw, url.as_ref(), errors));
@@ -172,6 +183,7 @@ impl Checked {
                     credentials,
                     traffic,
                     command,
+                    protocol: protocol.unwrap_or_default(),
                 })
             }
             _ => None,

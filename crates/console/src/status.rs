@@ -61,6 +61,9 @@ pub struct ServerStatus {
     pub attempted: bool,
     /// Why it is unhealthy.
     pub last_error: Option<String>,
+    /// Which MCP protocol eras it speaks: `legacy`, `both` or `modern` (see
+    /// `mcp_gateway_catalog::BackendProtocol`); `legacy` until discovered.
+    pub protocol: &'static str,
     /// Unix milliseconds of the last successful listing.
     pub last_listed_ms: Option<u64>,
     /// Its tools as the gateway exposes them (name, description, input schema, ...).
@@ -92,6 +95,7 @@ impl Status {
                     healthy: status.is_some_and(|s| s.healthy),
                     attempted: status.is_some_and(|s| s.attempted),
                     last_error: status.and_then(|s| s.last_error.clone()),
+                    protocol: status.map(|s| s.protocol).unwrap_or_default().as_str(),
                     last_listed_ms: listed.get(&server.name).map(unix_millis),
                     tools: tools.remove(server.name.as_str()).unwrap_or_default(),
                 }

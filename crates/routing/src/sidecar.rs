@@ -188,6 +188,9 @@ pub struct OfferCopy {
     /// The tools offered only to some classes of clients (see [`ServerOffer`]).
     #[serde(default)]
     pub tool_classes: BTreeMap<String, u8>,
+    /// Which protocol eras the backend speaks.
+    #[serde(default)]
+    pub protocol: mcp_gateway_catalog::BackendProtocol,
 }
 
 impl OfferCopy {
@@ -201,6 +204,7 @@ impl OfferCopy {
             lists: offer.lists.clone(),
             last_error: offer.last_error.clone(),
             tool_classes: offer.tool_classes.clone(),
+            protocol: offer.protocol,
         }
     }
 
@@ -213,6 +217,7 @@ impl OfferCopy {
             lists: self.lists,
             last_error: self.last_error,
             tool_classes: self.tool_classes,
+            protocol: self.protocol,
         };
         (self.name, offer)
     }

@@ -34,6 +34,9 @@ pub struct UpstreamClient {
     next_id: Arc<AtomicU64>,
     /// Sent with every request of this handle (see [`UpstreamClient::with_credential`]).
     credential: Option<(HeaderName, HeaderValue)>,
+    /// The client capabilities a 2026-07-28 request of this handle declares (see
+    /// [`UpstreamClient::declaring`]).
+    declared: Arc<Value>,
 }
 
 impl UpstreamClient {
@@ -68,6 +71,7 @@ impl UpstreamClient {
             timeout,
             next_id: Arc::new(AtomicU64::new(1)),
             credential: None,
+            declared: Arc::new(Value::Object(serde_json::Map::new())),
         })
     }
 
@@ -82,6 +86,16 @@ impl UpstreamClient {
         });
         Self {
             credential,
+            ..self.clone()
+        }
+    }
+
+    /// The same client (sharing connections), declaring `capabilities` in the `_meta` of its
+    /// 2026-07-28 requests (those in a [`BackendSession::modern`] stand-in); the default
+    /// declares none. 2025 sessions declared theirs on `initialize`.
+    pub fn declaring(&self, capabilities: Value) -> Self {
+        Self {
+            declared: Arc::new(capabilities),
             ..self.clone()
         }
     }
@@ -148,7 +162,8 @@ impl UpstreamClient {
         Ok(session)
     }
 
-    /// Sends request `method` in `session`; returns the JSON-RPC `result`.
+    /// Sends request `method` in `session`; returns the JSON-RPC `result`. In a 2026-07-28
+    /// stand-in session ([`BackendSession::modern`]) the request carries its envelope.
     pub async fn request(
         &self,
         url: &Url,
@@ -156,7 +171,9 @@ impl UpstreamClient {
         method: &str,
         params: Option<Value>,
     ) -> Result<Value, UpstreamError> {
-        let exchange = Exchange::new(&self.http, url, self.headers(Some(session))?);
+        let mut headers = self.headers(Some(session))?;
+        let params = crate::modern::envelop(session, &self.declared, method, params, &mut headers)?;
+        let exchange = Exchange::new(&self.http, url, headers);
         let id = self.next_id();
         let body = encode(Some(id), method, params.as_ref())?;
         let (_, result) = self.bounded(exchange.request(id, body)).await?;
@@ -244,11 +261,11 @@ impl UpstreamClient {
         self.bounded(exchange.delete()).await
     }
 
-    fn next_id(&self) -> u64 {
+    pub(crate) fn next_id(&self) -> u64 {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    async fn bounded<T>(
+    pub(crate) async fn bounded<T>(
         &self,
         exchange: impl Future<Output = Result<T, UpstreamError>>,
     ) -> Result<T, UpstreamError> {
@@ -256,6 +273,11 @@ impl UpstreamClient {
             .await
             .unwrap_or(Err(UpstreamError::Timeout))
     }
+}
+
+/// How the gateway introduces itself in its own 2026-07-28 requests.
+pub(crate) fn own_client_info() -> Value {
+    json!({ "name": "mcp-gateway", "version": env!("CARGO_PKG_VERSION") })
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! A small MCP streamable-HTTP client (protocol revisions 2025-03-26,
-//! 2025-06-18 and 2025-11-25) that the gateway uses to talk to backend MCP
+//! 2025-06-18 and 2025-11-25 with sessions, 2026-07-28 without: see `modern`) that the gateway uses to talk to backend MCP
 //! servers: the broker's upstream managers (own session, paginated lists,
 //! health pings) and the router (a backend session per client session, opened
 //! with that client's capabilities and protocol version).
@@ -12,6 +12,7 @@ mod client;
 mod error;
 mod listen;
 mod message;
+mod modern;
 mod session;
 pub mod sse;
 mod transport;
@@ -19,6 +20,7 @@ mod transport;
 pub use client::{MAX_PAGES, UpstreamClient};
 pub use error::UpstreamError;
 pub use listen::Listener;
+pub use modern::{Discovered, MCP_METHOD_HEADER};
 pub use session::{BackendSession, InitOptions, PROTOCOL_VERSION_HEADER, SESSION_ID_HEADER};
 
 /// Installs rustls' ring crypto provider as the process default, once.

@@ -2,7 +2,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcp_gateway_catalog::{ListKind, ServerOffer};
+use mcp_gateway_catalog::{BackendProtocol, ListKind, ServerOffer};
 use mcp_gateway_config::Server;
 use mcp_gateway_protocol::Message;
 use mcp_gateway_protocol::asks::AskClass;
@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
-use super::DiscoveryTiming;
+use super::{DiscoveryTiming, era};
 use crate::BrokerState;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
@@ -31,15 +31,18 @@ pub(super) async fn run(
     cancel: CancellationToken,
 ) {
     let mut session: Option<BackendSession> = None;
+    let mut protocol: Option<BackendProtocol> = None;
     let mut probes = Probes::default();
     let mut healthy: Option<bool> = None;
     let mut backoff = FIRST_BACKOFF;
     let changes = Arc::new(Notify::new());
     let mut watcher: Option<JoinHandle<()>> = None;
     loop {
-        let outcome = discover(&state, &server, &mut session, &mut probes).await;
+        let outcome = discover(&state, &server, &mut protocol, &mut session, &mut probes).await;
         match (&session, &watcher) {
-            (Some(current), w) if w.as_ref().is_none_or(JoinHandle::is_finished) => {
+            (Some(current), w)
+                if !current.is_modern() && w.as_ref().is_none_or(JoinHandle::is_finished) =>
+            {
                 watcher = Some(tokio::spawn(watch_changes(
                     state.clone(),
                     server.clone(),
@@ -90,6 +93,8 @@ pub(super) async fn run(
                 }
                 healthy = Some(false);
                 session = None;
+                // It may come back upgraded (or downgraded): find out again.
+                protocol = None;
                 let changed = state.catalog.update_while(
                     &server.name,
                     ServerOffer::unhealthy(&server.tool_prefix, e.to_string()),
@@ -155,10 +160,13 @@ async fn watch_changes(
     }
 }
 
-/// Initialises the gateway's own session if needed and lists everything the backend declares.
+/// Finds out which protocol eras the backend speaks (once per healthy stretch), opens the
+/// gateway's own session if needed (a 2026-07-28 stand-in for a backend that speaks only
+/// 2026-07-28) and lists everything the backend declares.
 async fn discover(
     state: &BrokerState,
     server: &Server,
+    protocol: &mut Option<BackendProtocol>,
     session: &mut Option<BackendSession>,
     probes: &mut Probes,
 ) -> Result<ServerOffer, UpstreamError> {
@@ -166,9 +174,9 @@ async fn discover(
     let current = match session.take() {
         Some(s) => s,
         None => {
-            upstream
-                .initialize(&server.url, &InitOptions::own("mcp-gateway"))
-                .await?
+            let (found, session) = era::detect(&upstream, server).await?;
+            *protocol = Some(found);
+            session
         }
     };
     let mut lists: [Vec<serde_json::Value>; 4] = Default::default();
@@ -211,7 +219,9 @@ async fn discover(
         let order = std::iter::once(AskClass::ALL)
             .chain(AskClass::all().filter(|c| *c != AskClass::NONE && *c != AskClass::ALL));
         for class in order {
-            let listed = list_as(&upstream, server, class, &mut probes[class.index()]).await?;
+            let modern = current.is_modern().then_some(&current);
+            let listed =
+                list_as(&upstream, server, modern, class, &mut probes[class.index()]).await?;
             let known: BTreeSet<String> = seen.iter().flatten().flatten().cloned().collect();
             for tool in &listed {
                 let name = tool.get("name").and_then(serde_json::Value::as_str);
@@ -240,15 +250,19 @@ async fn discover(
     }
     let mut offer = ServerOffer::healthy(&server.tool_prefix, current.capabilities.clone(), lists);
     offer.tool_classes = tool_classes;
+    offer.protocol = protocol.unwrap_or_default();
     *session = Some(current);
     Ok(offer)
 }
 
 /// Lists tools as `class` on its probe session: opened on first use, and once more when the
-/// backend answers that it has forgotten it (a restart, an idle timeout).
+/// backend answers that it has forgotten it (a restart, an idle timeout). For a 2026-07-28
+/// backend (`own` is the manager's stand-in) the probe is that stand-in, each request
+/// declaring the class.
 async fn list_as(
     upstream: &UpstreamClient,
     server: &Server,
+    own: Option<&BackendSession>,
     class: AskClass,
     probe: &mut Option<BackendSession>,
 ) -> Result<Vec<serde_json::Value>, UpstreamError> {
@@ -258,12 +272,25 @@ async fn list_as(
             Some(session) => session,
             None => {
                 opened = true;
-                let mut opts = InitOptions::own("mcp-gateway");
-                opts.capabilities = class.capabilities();
-                upstream.initialize(&server.url, &opts).await?
+                match own {
+                    Some(modern) => modern.clone(),
+                    None => {
+                        let mut opts = InitOptions::own("mcp-gateway");
+                        opts.capabilities = class.capabilities();
+                        upstream.initialize(&server.url, &opts).await?
+                    }
+                }
             }
         };
-        let listed = upstream
+        // A 2026-07-28 stand-in declares the class on each request.
+        let declaring;
+        let lister = if session.is_modern() {
+            declaring = upstream.declaring(class.capabilities());
+            &declaring
+        } else {
+            upstream
+        };
+        let listed = lister
             .list_all(&server.url, &session, ListKind::Tools.method(), "tools")
             .await;
         match listed {

@@ -8,6 +8,7 @@
 //! lost every session: the manager tells the session store to forget that backend's sessions,
 //! so clients' next calls open fresh ones instead of failing.
 
+mod era;
 mod manager;
 
 use std::collections::{HashMap, HashSet};

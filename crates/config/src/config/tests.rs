@@ -261,3 +261,31 @@ fn raw_config_round_trips_through_yaml() {
     assert_eq!(parse(&yaml), original);
     assert_eq!(Config::try_from(raw).expect("valid"), original);
 }
+
+#[test]
+fn protocol_pins_a_backend_era_or_leaves_it_to_discovery() {
+    let config = parse(
+        "servers:
+- {name: a, url: 'http://a/', toolPrefix: a_}
+- {name: b, url: 'http://b/', toolPrefix: b_, protocol: legacy}
+- {name: c, url: 'http://c/', toolPrefix: c_, protocol: modern}
+- {name: d, url: 'http://d/', toolPrefix: d_, protocol: auto}
+",
+    );
+    let protocols: Vec<_> = config.servers().iter().map(|s| s.protocol).collect();
+    use crate::ProtocolChoice::{Auto, Legacy, Modern};
+    assert_eq!(protocols, [Auto, Legacy, Modern, Auto]);
+    // Written back: only a pinned era is spelled out, and it reads back the same.
+    let raw = RawConfig::from(&config);
+    let written: Vec<_> = raw.servers.iter().map(|s| s.protocol.as_deref()).collect();
+    assert_eq!(written, [None, Some("legacy"), Some("modern"), None]);
+    let error = Config::from_yaml(
+        "servers:\n- {name: a, url: 'http://a/', toolPrefix: a_, protocol: 2026}\n",
+    )
+    .expect_err("an unknown era");
+    assert!(
+        error.to_string().contains("protocol")
+            && error.to_string().contains("auto, legacy or modern"),
+        "{error}"
+    );
+}
