@@ -338,5 +338,7 @@ pub fn stamp_result(data: &str, stamp: Stamp) -> Option<String> {
     Some(out)
 }
 
+pub mod input;
+
 #[cfg(test)]
 mod tests;

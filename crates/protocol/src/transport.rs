@@ -41,6 +41,11 @@ pub const ROUTED_TOOL: &str = "x-mcp-toolname";
 /// The verified caller of a routed request, issuer and subject (internal; the per-caller
 /// rate limit's key).
 pub const ROUTED_CALLER: &str = "x-mcp-caller-key";
+/// The server whose backend the broker calls for a 2026-07-28 client that may be asked for
+/// input (internal; set by the router instead of routing the request to the backend).
+pub const MRTR_SERVER: &str = "x-mcp-mrtr-server";
+/// The held backend session such a call runs on (internal; with [`MRTR_SERVER`]).
+pub const MRTR_HELD: &str = "x-mcp-mrtr-held";
 /// The id Envoy gives each request (and logs in its access log); audit lines carry it.
 pub const REQUEST_ID: &str = "x-request-id";
 /// The response header listing the methods a path allows.

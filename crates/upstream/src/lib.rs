@@ -8,6 +8,7 @@
 //! an event stream; messages the backend sends on a stream before the
 //! response (notifications, server-to-client requests) are skipped for now.
 
+mod call;
 mod client;
 mod error;
 mod listen;
@@ -17,6 +18,7 @@ mod session;
 pub mod sse;
 mod transport;
 
+pub use call::Call;
 pub use client::{MAX_PAGES, UpstreamClient};
 pub use error::UpstreamError;
 pub use listen::Listener;
