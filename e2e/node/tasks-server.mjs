@@ -18,7 +18,9 @@
 //   elicitation/create, then notifications/elicitation/complete when accepted; returns
 //   `{elicitationId, action}`), `ping_client` (ping on the call's stream, then on the
 //   session's GET stream once that is open; returns `{callStream, getStream}`) and
-//   `needs_url` (fails with the URL-elicitation-required error, -32042).
+//   `needs_url` (fails with the URL-elicitation-required error, -32042); `ask_name` (a form
+//   elicitation of `name`; returns `{action, content}`), `sample` (a sampling request; returns
+//   `{text}`) and `interview` (both, one after the other; returns `{action, name, greeting}`).
 //   Requests count their ids from 0 per session, so two instances send the same ids.
 
 import { randomUUID } from 'node:crypto';
@@ -170,6 +172,34 @@ function registerClientRequestTools(server) {
     );
 
     server.registerTool(
+        'ask_name',
+        { description: `Asks the user for a name (server ${name}).` },
+        async (extra) => {
+            const answer = await askName(server, extra);
+            return jsonResult(answer);
+        },
+    );
+
+    server.registerTool(
+        'sample',
+        { description: `Asks the client's model to write a haiku (server ${name}).` },
+        async (extra) => {
+            const text = await sample(server, extra, `${name}: write a haiku`);
+            return jsonResult({ text });
+        },
+    );
+
+    server.registerTool(
+        'interview',
+        { description: `Asks the user for a name, then the model to greet them (server ${name}).` },
+        async (extra) => {
+            const answer = await askName(server, extra);
+            const greeting = await sample(server, extra, `greet ${answer.content?.name ?? 'nobody'}`);
+            return jsonResult({ action: answer.action, name: answer.content?.name ?? null, greeting });
+        },
+    );
+
+    server.registerTool(
         'ask_url',
         { description: `Asks the user to visit a URL (server ${name}).` },
         async (extra) => {
@@ -217,6 +247,34 @@ function registerClientRequestTools(server) {
             return jsonResult({ callStream: 'answered', getStream: 'answered' });
         },
     );
+}
+
+/** A form elicitation of the user's name, on the call's stream; returns `{action, content}`. */
+async function askName(server, extra) {
+    const { action, content } = await server.server.elicitInput(
+        {
+            message: `${name} asks: what is your name?`,
+            requestedSchema: {
+                type: 'object',
+                properties: { name: { type: 'string' } },
+                required: ['name'],
+            },
+        },
+        { relatedRequestId: extra.requestId },
+    );
+    return { action, content: content ?? null };
+}
+
+/** A sampling request with `prompt`, on the call's stream; returns the model's text. */
+async function sample(server, extra, prompt) {
+    const result = await server.server.createMessage(
+        {
+            messages: [{ role: 'user', content: { type: 'text', text: prompt } }],
+            maxTokens: 50,
+        },
+        { relatedRequestId: extra.requestId },
+    );
+    return result.content?.text ?? null;
 }
 
 /** Open sessions by id. */

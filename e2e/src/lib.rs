@@ -49,7 +49,7 @@ pub use envoy::{Envoy, EnvoySettings, envoy_binary};
 pub use gateway::{ExternalServer, Gateway, GatewayOptions, Mode};
 pub use idp::{ACCESS_TOKEN_TYPE, IdentityProvider, TOKEN_EXCHANGE, run_oauth_client};
 pub use live::{FIRST_TOOL, LiveServer, SLEEP_ARGUMENT, SeenCredentials, WATCHED_URI};
-pub use node::{TasksServer, run_client, run_client2};
+pub use node::{TasksServer, run_client, run_client2, run_mrtr_client};
 pub use process::{DEADLINE, eventually, eventually_within};
 pub use raw::{PROTOCOL_VERSION, RawClient, Reply, SESSION_HEADER, http_client};
 pub use redis::RedisServer;

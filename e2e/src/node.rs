@@ -134,6 +134,13 @@ pub async fn run_client2(url: &str, mode: &str, args: &[&str]) -> Result<Value> 
     run_script("client2.mjs", url, mode, args).await
 }
 
+/// Runs `mrtr-client.mjs <url> <mode> <tool> <arguments>` (the TypeScript SDK 2.x client
+/// declaring sampling, elicitation and roots, `mode` `modern` or `legacy`) and returns the
+/// JSON it printed.
+pub async fn run_mrtr_client(url: &str, mode: &str, tool: &str, arguments: &str) -> Result<Value> {
+    run_script("mrtr-client.mjs", url, mode, &[tool, arguments]).await
+}
+
 async fn run_script(script: &str, url: &str, scenario: &str, args: &[&str]) -> Result<Value> {
     let dir = node_dir()?;
     let mut command = node(&dir, script);

@@ -20,7 +20,15 @@ const INVALID_PARAMS: i64 = -32602;
 const URL_ELICITATION_REQUIRED: i64 = -32042;
 
 /// The tools of a tasks server that send the client requests while they run.
-const CLIENT_REQUEST_TOOLS: [&str; 4] = ["ask_url", "list_roots", "needs_url", "ping_client"];
+const CLIENT_REQUEST_TOOLS: [&str; 7] = [
+    "ask_name",
+    "ask_url",
+    "interview",
+    "list_roots",
+    "needs_url",
+    "ping_client",
+    "sample",
+];
 
 /// The name of the client in `e2e/node/client.mjs`, which also names its root.
 const CLIENT_NAME: &str = "mcp-gateway-e2e-ts";

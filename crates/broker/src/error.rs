@@ -57,6 +57,12 @@ impl BrokerError {
         self
     }
 
+    /// Attaches the error's `data`.
+    pub fn with_data(mut self, data: serde_json::Value) -> Self {
+        self.data = Some(Box::new(data));
+        self
+    }
+
     /// 400: the request has no `Mcp-Session-Id`.
     pub fn missing_session() -> Self {
         Self::new(

@@ -13,6 +13,7 @@ mod fanout;
 mod initialize;
 mod mcp;
 mod modern;
+mod mrtr;
 mod oauth;
 mod reaper;
 mod state;
@@ -21,6 +22,7 @@ mod tasks;
 pub mod upstream;
 
 pub use error::BrokerError;
+pub use mrtr::Parked;
 pub use oauth::OAuthMetadata;
 pub use reaper::reap_sessions;
 pub use state::BrokerState;

@@ -70,6 +70,16 @@ async fn handle_post(
         let envelope =
             modern::check(&msg, mirrored).map_err(|e| BrokerError::from(e).with_id(id))?;
         if let Some(envelope) = envelope {
+            // A call the router sent here for its backend (the client may be asked for input).
+            if let (Some(server), Some(held)) = (
+                header_str(headers, transport::MRTR_SERVER),
+                header_str(headers, transport::MRTR_HELD),
+            ) && msg.kind() == Kind::Request
+            {
+                return crate::mrtr::post(state, caller.as_ref(), &msg, body, server, held)
+                    .await
+                    .map_err(|e| e.with_id(id));
+            }
             return crate::modern::post(state, caller.as_ref(), endpoint, &msg, &envelope).await;
         }
     }

@@ -41,6 +41,8 @@ pub struct BrokerState {
     pub origins: mcp_gateway_protocol::origin::OriginPolicy,
     /// What backends are given to authenticate the gateway (shared with the router).
     pub credentials: BackendCredentials,
+    /// Calls of 2026-07-28 clients waiting for their input (multi-round-trip requests).
+    pub mrtr: crate::Parked,
 }
 
 impl BrokerState {

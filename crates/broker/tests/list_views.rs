@@ -74,6 +74,7 @@ fn state() -> Arc<BrokerState> {
         json_limits: Limits::default(),
         origins: OriginPolicy::parse(""),
         credentials: BackendCredentials::new(Duration::from_secs(1)).expect("HTTP client"),
+        mrtr: Default::default(),
     })
 }
 

@@ -24,6 +24,7 @@ pub mod held;
 mod lost;
 mod metadata;
 mod method;
+mod mrtr;
 mod plan;
 mod policy;
 mod replay;

@@ -518,6 +518,21 @@ pub(crate) async fn route(
                 .await?
         }
     };
+    let method = msg.method().map_or(Method::Other, Method::parse);
+    // A 2026-07-28 client that may be asked for input: the broker calls the backend itself,
+    // so the call can outlive this request (`input_required`, and the retry resumes it).
+    if let Some(held) = &held
+        && crate::mrtr::diverted(
+            held,
+            method,
+            target.kind,
+            rewrite_of(target.kind, method, msg),
+        )
+    {
+        return Ok(crate::mrtr::to_broker(
+            ctx, held, server, msg, body, &target,
+        ));
+    }
     let spliced = |body: &[u8]| match target.kind {
         Addressed::Response => {
             mcp_gateway_protocol::splice_raw(body, target.range.clone(), &target.original)
@@ -540,7 +555,6 @@ pub(crate) async fn route(
         }
     };
     let length = new_body.as_ref().map_or(body.len(), Vec::len);
-    let method = msg.method().map_or(Method::Other, Method::parse);
     let label = match target.kind {
         Addressed::Response => RESPONSE_LABEL,
         _ => method.as_str().unwrap_or(RESPONSE_LABEL),

@@ -103,6 +103,7 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
         origins: origins.clone(),
         json_limits,
         credentials,
+        mrtr: Default::default(),
     });
     let router = Router::new(
         config.clone(),

@@ -1,0 +1,467 @@
+//! Multi-round-trip requests of MCP 2026-07-28 clients over held (2025-era) backend sessions.
+//!
+//! The router sends a `tools/call` or `prompts/get` of a client that may be asked for input
+//! here instead of to the backend ([`transport::MRTR_SERVER`], [`transport::MRTR_HELD`]). The
+//! broker makes the backend call itself and reads its answer message by message. A server
+//! request the backend sends meanwhile (`sampling/createMessage`, `elicitation/create`,
+//! `roots/list`) ends the client's request with an `input_required` result; the backend call
+//! waits, parked under a fresh random `requestState` bound to the held key (caller, endpoint,
+//! capability class) and the server. The client's retry carries the answers: each is sent to
+//! the backend as the JSON-RPC response to its request, and reading goes on until the final
+//! answer (or the next question). A parked call not resumed within [`Parked::ttl`] is dropped
+//! (the backend is told the request was cancelled). Parked calls live in this replica.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::StatusCode;
+use axum::response::Response;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use futures::FutureExt;
+use mcp_gateway_identity::Caller;
+use mcp_gateway_protocol::modern::input::{self, InputRequest};
+use mcp_gateway_protocol::{Message, codes, modern};
+use mcp_gateway_upstream::{BackendSession, Call, UpstreamClient, UpstreamError};
+use serde::Deserialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
+use tracing::debug;
+use url::Url;
+
+use crate::body::ResultJson;
+use crate::mcp::json_response;
+use crate::{BrokerError, BrokerState};
+
+/// How long a call waits for the client's retry by default.
+const DEFAULT_TTL: Duration = Duration::from_secs(600);
+/// How many calls one replica keeps waiting by default.
+const DEFAULT_LIMIT: usize = 1024;
+
+/// The calls waiting for their clients' input.
+#[derive(Debug, Clone)]
+pub struct Parked {
+    calls: Arc<Mutex<HashMap<String, Waiting>>>,
+    /// How long a call waits for the retry.
+    pub ttl: Duration,
+    /// How many calls may wait at once; a backend asking beyond that gets an error answer.
+    pub limit: usize,
+}
+
+impl Default for Parked {
+    fn default() -> Self {
+        Self {
+            calls: Arc::default(),
+            ttl: DEFAULT_TTL,
+            limit: DEFAULT_LIMIT,
+        }
+    }
+}
+
+impl Parked {
+    /// How many calls wait now.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether no call waits.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Waiting>> {
+        self.calls.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Parks `flight` under a new state, unless the limit is reached (then `Err(flight)`).
+    fn park(&self, flight: Box<Flight>) -> Result<String, Box<Flight>> {
+        let state = new_state();
+        {
+            let mut calls = self.lock();
+            if calls.len() >= self.limit {
+                return Err(flight);
+            }
+            calls.insert(state.clone(), Waiting { flight });
+        }
+        let calls = self.calls.clone();
+        let ttl = self.ttl;
+        let key = state.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(ttl).await;
+            let expired = calls
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&key);
+            if let Some(waiting) = expired {
+                debug!(server = %waiting.flight.server, "parked call expired");
+                waiting.flight.cancel().await;
+            }
+        });
+        Ok(state)
+    }
+
+    /// The call parked under `state` for `held` on `server`, taken out; `None` when there is
+    /// none (never parked, expired, resumed already, another replica's) or it is another's.
+    fn take(&self, state: &str, held: &str, server: &str) -> Option<Box<Flight>> {
+        let mut calls = self.lock();
+        let mine = calls
+            .get(state)
+            .is_some_and(|w| w.flight.held == held && w.flight.server == server);
+        mine.then(|| calls.remove(state))
+            .flatten()
+            .map(|w| w.flight)
+    }
+}
+
+#[derive(Debug)]
+struct Waiting {
+    flight: Box<Flight>,
+}
+
+/// A backend call in progress.
+#[derive(Debug)]
+struct Flight {
+    held: String,
+    server: String,
+    url: Url,
+    backend: Arc<BackendSession>,
+    upstream: UpstreamClient,
+    call: Call,
+    /// The id the backend call was sent with (as JSON).
+    id: Value,
+    /// The backend's server requests the client has not answered yet.
+    asked: Vec<Asked>,
+    /// Keys handed out so far (a key is never reused within a call).
+    keys: u32,
+}
+
+#[derive(Debug)]
+struct Asked {
+    /// The backend's request id, as JSON text.
+    id: String,
+    request: InputRequest,
+}
+
+/// One JSON-RPC message from the backend, borrowed from its text.
+#[derive(Deserialize)]
+struct Incoming<'a> {
+    #[serde(borrow, default)]
+    id: Option<&'a RawValue>,
+    #[serde(default)]
+    method: Option<String>,
+    #[serde(borrow, default)]
+    params: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    result: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    error: Option<&'a RawValue>,
+}
+
+/// How a call stands after reading.
+enum Outcome {
+    /// The backend's final answer: `Ok(result)` or `Err(error)`, JSON text.
+    Done(Result<String, String>),
+    /// The backend asks; the flight waits for the client's answers.
+    Asks(Box<Flight>),
+}
+
+/// Answers a 2026-07-28 request the router sent here for `server` on held session `held`.
+pub(crate) async fn post(
+    state: &BrokerState,
+    caller: Option<&Caller>,
+    msg: &Message<'_>,
+    body: &[u8],
+    server: &str,
+    held: &str,
+) -> Result<Response, BrokerError> {
+    let id = msg.id_raw();
+    let outcome = match msg.param_str(&[input::REQUEST_STATE]) {
+        Some(request_state) => {
+            let flight = state
+                .mrtr
+                .take(&request_state.value, held, server)
+                .ok_or_else(invalid_state)?;
+            resume(flight, msg).await?
+        }
+        None => start(state, caller, msg, body, server, held).await?,
+    };
+    let mut outcome = outcome;
+    let result = loop {
+        match outcome {
+            Outcome::Done(Ok(result)) => {
+                break input::complete(&result).ok_or_else(|| {
+                    failed(server, "the answer's result is not an object".to_owned())
+                })?;
+            }
+            Outcome::Done(Err(error)) => {
+                let text = format!(
+                    r#"{{"jsonrpc":"2.0","id":{},"error":{error}}}"#,
+                    id.unwrap_or("null")
+                );
+                return Ok(json_response(StatusCode::OK, Body::from(text), None));
+            }
+            Outcome::Asks(flight) => {
+                let requests: Vec<InputRequest> =
+                    flight.asked.iter().map(|a| a.request.clone()).collect();
+                match state.mrtr.park(flight) {
+                    Ok(request_state) => break input::input_required(&requests, &request_state),
+                    Err(flight) => outcome = refuse(flight).await?,
+                }
+            }
+        }
+    };
+    Ok(json_response(
+        StatusCode::OK,
+        Body::new(ResultJson::from(result).into_response_body(id)),
+        None,
+    ))
+}
+
+/// Sends the request to the backend and reads until it answers or asks.
+async fn start(
+    state: &BrokerState,
+    caller: Option<&Caller>,
+    msg: &Message<'_>,
+    body: &[u8],
+    server: &str,
+    held: &str,
+) -> Result<Outcome, BrokerError> {
+    let config = state.config.load();
+    let Some(configured) = config.server(server) else {
+        return Err(BrokerError::new(
+            StatusCode::OK,
+            codes::INVALID_PARAMS,
+            format!("MCP server '{server}' is not configured"),
+        ));
+    };
+    let upstream = state
+        .caller_upstream(configured, caller)
+        .await
+        .map_err(|e| unavailable(server, &e))?;
+    let backend = state
+        .backends
+        .open(held, server, &configured.url, &upstream)
+        .await
+        .map_err(|e| failed(server, e.to_string()))?;
+    // A 2025 backend must not see the 2026-07-28 envelope (as on the router's path).
+    let body = match modern::without_envelope(msg) {
+        Some((range, text)) => mcp_gateway_protocol::splice_raw(body, range, &text),
+        None => body.to_vec(),
+    };
+    let call = match upstream.call(&configured.url, &backend, body).await {
+        Ok(call) => call,
+        Err(e) if e.is_session_gone() => {
+            state.backends.forget(held, server).await;
+            return Err(failed(
+                server,
+                "the MCP server lost its session; retry the request".to_owned(),
+            ));
+        }
+        Err(e) => return Err(unavailable(server, &e)),
+    };
+    let id = msg
+        .id_raw()
+        .and_then(|raw| serde_json::from_str(raw).ok())
+        .unwrap_or(Value::Null);
+    let flight = Box::new(Flight {
+        held: held.to_owned(),
+        server: server.to_owned(),
+        url: configured.url.clone(),
+        backend,
+        upstream,
+        call,
+        id,
+        asked: Vec::new(),
+        keys: 0,
+    });
+    drive(flight).await
+}
+
+/// Sends the retry's answers to the backend, then reads on. A question the retry leaves
+/// unanswered is asked again.
+async fn resume(mut flight: Box<Flight>, msg: &Message<'_>) -> Result<Outcome, BrokerError> {
+    let mut unanswered = Vec::new();
+    for asked in std::mem::take(&mut flight.asked) {
+        let Some(answer) = msg.param_raw(&[input::INPUT_RESPONSES, &asked.request.key]) else {
+            unanswered.push(asked);
+            continue;
+        };
+        let response = format!(r#"{{"jsonrpc":"2.0","id":{},"result":{answer}}}"#, asked.id);
+        flight
+            .upstream
+            .answer(&flight.url, &flight.backend, response.into_bytes())
+            .await
+            .map_err(|e| unavailable(&flight.server, &e))?;
+    }
+    if !unanswered.is_empty() {
+        flight.asked = unanswered;
+        return Ok(Outcome::Asks(flight));
+    }
+    drive(flight).await
+}
+
+/// Reads the backend's answer until its response to the call, or until it asks something
+/// (and has nothing more to say at once).
+async fn drive(mut flight: Box<Flight>) -> Result<Outcome, BrokerError> {
+    loop {
+        let next = if flight.asked.is_empty() {
+            flight.call.next().await
+        } else {
+            // Questions asked together are handed out together.
+            match flight.call.next().now_or_never() {
+                Some(next) => next,
+                None => return Ok(Outcome::Asks(flight)),
+            }
+        };
+        let text = match next {
+            Some(Ok(text)) => text,
+            Some(Err(e)) => return Err(failed(&flight.server, e.to_string())),
+            None if flight.asked.is_empty() => {
+                return Err(failed(
+                    &flight.server,
+                    "the MCP server ended the call without an answer".to_owned(),
+                ));
+            }
+            None => return Ok(Outcome::Asks(flight)),
+        };
+        let Ok(message) = serde_json::from_str::<Incoming<'_>>(&text) else {
+            return Err(failed(
+                &flight.server,
+                "the MCP server sent a message that is not JSON-RPC".to_owned(),
+            ));
+        };
+        match (&message.method, message.id) {
+            (Some(method), Some(request_id)) if input::is_input_method(method) => {
+                flight.keys += 1;
+                let key = format!("{}-{}", method.replace('/', "-"), flight.keys);
+                flight.asked.push(Asked {
+                    id: request_id.get().to_owned(),
+                    request: InputRequest {
+                        key,
+                        method: method.clone(),
+                        params: message.params.map(|p| p.get().to_owned()),
+                    },
+                });
+            }
+            (Some(method), Some(request_id)) => {
+                // Nothing the client could be asked: answered here.
+                let response = if method == "ping" {
+                    format!(
+                        r#"{{"jsonrpc":"2.0","id":{},"result":{{}}}}"#,
+                        request_id.get()
+                    )
+                } else {
+                    format!(
+                        r#"{{"jsonrpc":"2.0","id":{},"error":{{"code":{},"message":"method not found"}}}}"#,
+                        request_id.get(),
+                        codes::METHOD_NOT_FOUND
+                    )
+                };
+                if let Err(e) = flight
+                    .upstream
+                    .answer(&flight.url, &flight.backend, response.into_bytes())
+                    .await
+                {
+                    debug!(server = %flight.server, error = %e, "answering a server request");
+                }
+            }
+            // Notifications (progress, log messages) have no place in a JSON answer.
+            (Some(_), None) => {}
+            (None, Some(answer_id)) => {
+                let ours =
+                    serde_json::from_str::<Value>(answer_id.get()).is_ok_and(|id| id == flight.id);
+                if !ours {
+                    continue;
+                }
+                let outcome = match (message.result, message.error) {
+                    (Some(result), _) => Ok(result.get().to_owned()),
+                    (None, Some(error)) => Err(error.get().to_owned()),
+                    (None, None) => {
+                        return Err(failed(
+                            &flight.server,
+                            "the MCP server's answer has neither result nor error".to_owned(),
+                        ));
+                    }
+                };
+                return Ok(Outcome::Done(outcome));
+            }
+            (None, None) => {}
+        }
+    }
+}
+
+/// At the limit of parked calls: the backend's questions are answered with an error, and the
+/// call read on.
+async fn refuse(mut flight: Box<Flight>) -> Result<Outcome, BrokerError> {
+    for asked in std::mem::take(&mut flight.asked) {
+        let response = format!(
+            r#"{{"jsonrpc":"2.0","id":{},"error":{{"code":{},"message":"the gateway holds too many calls waiting for input"}}}}"#,
+            asked.id,
+            codes::INTERNAL_ERROR
+        );
+        flight
+            .upstream
+            .answer(&flight.url, &flight.backend, response.into_bytes())
+            .await
+            .map_err(|e| unavailable(&flight.server, &e))?;
+    }
+    drive(flight).await
+}
+
+impl Flight {
+    /// Tells the backend the call is abandoned (best effort), and drops it.
+    async fn cancel(self) {
+        let notification = serde_json::json!({
+            "jsonrpc": "2.0",
+            "method": "notifications/cancelled",
+            "params": {"requestId": self.id, "reason": "the client did not answer in time"},
+        });
+        if let Err(e) = self
+            .upstream
+            .answer(
+                &self.url,
+                &self.backend,
+                notification.to_string().into_bytes(),
+            )
+            .await
+        {
+            debug!(server = %self.server, error = %e, "cancelling a parked call");
+        }
+    }
+}
+
+/// A fresh, unguessable request state: 128 random bits, URL-safe.
+fn new_state() -> String {
+    let mut bytes = [0_u8; 16];
+    rand::fill(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The spec's answer to a retry whose `requestState` is unknown, expired, another caller's or
+/// another replica's.
+fn invalid_state() -> BrokerError {
+    BrokerError::new(
+        StatusCode::OK,
+        input::INVALID_STATE_CODE,
+        input::INVALID_STATE_MESSAGE,
+    )
+    .with_data(serde_json::from_str(input::INVALID_STATE_DATA).unwrap_or_default())
+}
+
+fn failed(server: &str, reason: String) -> BrokerError {
+    BrokerError::new(
+        StatusCode::OK,
+        codes::INTERNAL_ERROR,
+        format!("MCP server '{server}' failed the call: {reason}"),
+    )
+}
+
+fn unavailable(server: &str, error: &UpstreamError) -> BrokerError {
+    BrokerError::new(
+        StatusCode::OK,
+        codes::INTERNAL_ERROR,
+        format!("MCP server '{server}' is unavailable: {error}"),
+    )
+}

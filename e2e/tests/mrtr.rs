@@ -1,0 +1,255 @@
+//! MCP 2026-07-28 clients that can be asked (sampling, elicitation, roots), through Envoy, in
+//! front of a 2025-era backend (the official TypeScript SDK 1.x, `e2e/node/tasks-server.mjs`)
+//! whose tools ask the client on the call's stream: each question reaches the client as an
+//! `input_required` result, and the client's repeated request carries the answer back to the
+//! backend request that asked (multi-round-trip requests). The official TypeScript SDK 2.x
+//! client drives it; raw requests check the `requestState` rules.
+
+use anyhow::Result;
+use mcp_gateway_e2e::{Gateway, GatewayOptions, RawClient, Reply, TasksServer, run_mrtr_client};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const MODERN: &str = "2026-07-28";
+const INVALID_PARAMS: i64 = -32602;
+
+async fn gateway(server: &TasksServer) -> Result<Gateway> {
+    Gateway::start(GatewayOptions {
+        external: &[server.external()],
+        ..GatewayOptions::default()
+    })
+    .await
+}
+
+/// The JSON a tool of the tasks server returned as its text.
+fn tool_json(out: &Value) -> Value {
+    let text = out["content"][0]["text"].as_str().unwrap_or_default();
+    serde_json::from_str(text).unwrap_or(Value::Null)
+}
+
+/// The methods the client was asked, in order.
+fn asked(out: &Value) -> Vec<String> {
+    out["asked"]
+        .as_array()
+        .map(|asked| {
+            asked
+                .iter()
+                .filter_map(|a| a["method"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn sdk_2_client_answers_elicitation_sampling_and_roots_by_retrying() -> Result<()> {
+    let server = TasksServer::start("ta").await?;
+    let gw = gateway(&server).await?;
+    let url = gw.mcp_url();
+
+    let out = run_mrtr_client(&url, "modern", "ta_ask_name", "{}").await?;
+    assert_eq!(out["protocolVersion"], MODERN, "{out}");
+    assert_eq!(out["sessionId"], Value::Null, "{out}");
+    assert_eq!(asked(&out), ["elicitation/create"], "{out}");
+    assert_eq!(out["asked"][0]["message"], "ta asks: what is your name?");
+    assert_eq!(
+        tool_json(&out),
+        json!({"action": "accept", "content": {"name": "Ada"}}),
+        "{out}"
+    );
+
+    let out = run_mrtr_client(&url, "modern", "ta_sample", "{}").await?;
+    assert_eq!(asked(&out), ["sampling/createMessage"], "{out}");
+    assert_eq!(
+        tool_json(&out),
+        json!({"text": "sampled: ta: write a haiku"}),
+        "{out}"
+    );
+
+    let out = run_mrtr_client(&url, "modern", "ta_list_roots", "{}").await?;
+    assert_eq!(asked(&out), ["roots/list"], "{out}");
+    assert_eq!(tool_json(&out)[0]["uri"], "file:///e2e-root", "{out}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn two_questions_in_one_call_take_two_rounds() -> Result<()> {
+    let server = TasksServer::start("ta").await?;
+    let gw = gateway(&server).await?;
+    let out = run_mrtr_client(&gw.mcp_url(), "modern", "ta_interview", "{}").await?;
+    assert_eq!(
+        asked(&out),
+        ["elicitation/create", "sampling/createMessage"],
+        "{out}"
+    );
+    assert_eq!(
+        tool_json(&out),
+        json!({"action": "accept", "name": "Ada", "greeting": "sampled: greet Ada"}),
+        "{out}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_2025_client_is_still_asked_on_the_calls_stream() -> Result<()> {
+    let server = TasksServer::start("ta").await?;
+    let gw = gateway(&server).await?;
+    let out = run_mrtr_client(&gw.mcp_url(), "legacy", "ta_interview", "{}").await?;
+    assert_eq!(out["protocolVersion"], "2025-11-25", "{out}");
+    assert!(out["sessionId"].is_string(), "{out}");
+    assert_eq!(
+        asked(&out),
+        ["elicitation/create", "sampling/createMessage"],
+        "{out}"
+    );
+    assert_eq!(tool_json(&out)["greeting"], "sampled: greet Ada", "{out}");
+    Ok(())
+}
+
+/// A 2026-07-28 `tools/call` of `tool` declaring `capabilities`, with `extra` params members.
+async fn call(
+    raw: &RawClient,
+    id: u64,
+    tool: &str,
+    capabilities: Value,
+    extra: Value,
+) -> Result<Reply> {
+    let mut params = json!({
+        "name": tool,
+        "arguments": {},
+        "_meta": {
+            "io.modelcontextprotocol/protocolVersion": MODERN,
+            "io.modelcontextprotocol/clientCapabilities": capabilities,
+        },
+    });
+    if let (Some(params), Some(extra)) = (params.as_object_mut(), extra.as_object()) {
+        params.extend(extra.clone());
+    }
+    let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params});
+    raw.post_with(
+        &[
+            ("mcp-protocol-version", MODERN),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", tool),
+        ],
+        body.to_string(),
+    )
+    .await
+}
+
+/// The one input request of an `input_required` result: (key, request), and its state.
+fn question(reply: &Reply) -> Result<(String, Value, String)> {
+    let result = reply.result()?;
+    anyhow::ensure!(
+        result["resultType"] == "input_required",
+        "not input_required: {reply}"
+    );
+    let requests = result["inputRequests"]
+        .as_object()
+        .filter(|r| r.len() == 1)
+        .ok_or_else(|| anyhow::anyhow!("one input request expected: {reply}"))?;
+    let (key, request) = requests.iter().next().expect("one");
+    let state = result["requestState"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("no requestState: {reply}"))?;
+    Ok((key.clone(), request.clone(), state.to_owned()))
+}
+
+#[tokio::test]
+async fn request_state_is_checked_and_unanswered_questions_are_asked_again() -> Result<()> {
+    let server = TasksServer::start("ta").await?;
+    let gw = gateway(&server).await?;
+    let raw = RawClient::new(&gw.mcp_url())?;
+    let caps = json!({"elicitation": {}});
+
+    let first = call(&raw, 1, "ta_ask_name", caps.clone(), json!({})).await?;
+    assert_eq!(first.status, StatusCode::OK, "{first}");
+    assert_eq!(first.session_id(), None, "{first}");
+    let (key, request, state) = question(&first)?;
+    assert_eq!(request["method"], "elicitation/create", "{first}");
+    assert_eq!(
+        request["params"]["message"], "ta asks: what is your name?",
+        "{first}"
+    );
+    let answer = json!({key.clone(): {"action": "accept", "content": {"name": "Grace"}}});
+
+    // A tampered state, and the right state from a caller of another capability class (so of
+    // another held session): the spec's error, and the call still waits.
+    for (state, caps) in [
+        (format!("{state}x"), caps.clone()),
+        (String::from("not-a-state"), caps.clone()),
+        (state.clone(), json!({"elicitation": {}, "sampling": {}})),
+    ] {
+        let extra = json!({"inputResponses": answer, "requestState": state});
+        let reply = call(&raw, 2, "ta_ask_name", caps, extra).await?;
+        assert_eq!(reply.error_code(), Some(INVALID_PARAMS), "{reply}");
+        assert_eq!(
+            reply
+                .message
+                .as_ref()
+                .and_then(|m| m.pointer("/error/data/reason")),
+            Some(&json!("invalid_request_state")),
+            "{reply}"
+        );
+        assert!(reply.body.contains(r#""id":2"#), "{reply}");
+    }
+
+    // A retry without the answer is asked again, under a new state.
+    let extra = json!({"requestState": state});
+    let again = call(&raw, 3, "ta_ask_name", caps.clone(), extra).await?;
+    let (key_again, request_again, state_again) = question(&again)?;
+    assert_eq!((&key_again, &request_again), (&key, &request), "{again}");
+    assert_ne!(state_again, state, "{again}");
+
+    // The used state is gone; the new one finishes the call.
+    let extra = json!({"inputResponses": answer, "requestState": state});
+    let stale = call(&raw, 4, "ta_ask_name", caps.clone(), extra).await?;
+    assert_eq!(stale.error_code(), Some(INVALID_PARAMS), "{stale}");
+    let extra = json!({"inputResponses": answer, "requestState": state_again});
+    let done = call(&raw, 5, "ta_ask_name", caps, extra).await?;
+    assert_eq!(done.result()?["resultType"], "complete", "{done}");
+    assert!(done.body.contains(r#""id":5"#), "{done}");
+    let text: Value = serde_json::from_str(done.tool_text()?)?;
+    assert_eq!(
+        text,
+        json!({"action": "accept", "content": {"name": "Grace"}})
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_client_that_cannot_be_asked_keeps_the_direct_route() -> Result<()> {
+    let server = TasksServer::start("ta").await?;
+    let gw = gateway(&server).await?;
+    let raw = RawClient::new(&gw.mcp_url())?;
+    // Nothing declared: the backend (TypeScript SDK) refuses to elicit, and says so.
+    let reply = call(&raw, 1, "ta_ask_name", json!({}), json!({})).await?;
+    let result = reply.result()?;
+    assert_eq!(result["resultType"], "complete", "{reply}");
+    assert_eq!(result["isError"], true, "{reply}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_backend_gone_while_the_call_waits_is_a_clear_error() -> Result<()> {
+    let server = TasksServer::start("ta").await?;
+    let gw = gateway(&server).await?;
+    let raw = RawClient::new(&gw.mcp_url())?;
+    let caps = json!({"elicitation": {}});
+    let first = call(&raw, 1, "ta_ask_name", caps.clone(), json!({})).await?;
+    let (key, _, state) = question(&first)?;
+    drop(server);
+    let extra = json!({
+        "inputResponses": {key: {"action": "accept", "content": {"name": "Grace"}}},
+        "requestState": state,
+    });
+    let reply = call(&raw, 2, "ta_ask_name", caps, extra).await?;
+    assert_eq!(reply.error_code(), Some(-32603), "{reply}");
+    assert!(
+        reply
+            .error_message()
+            .is_some_and(|m| m.contains("MCP server 'ta'")),
+        "{reply}"
+    );
+    assert!(reply.body.contains(r#""id":2"#), "{reply}");
+    Ok(())
+}
