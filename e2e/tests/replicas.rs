@@ -1,7 +1,7 @@
 //! Gateway replicas sharing sessions through a real Redis (`--session-store`): each replica
 //! behind its own Envoy, one MCP backend they both route to. A session opened on one
 //! replica is served by the other, its backend session included; a `DELETE` on one ends
-//! it on both; Redis down is a JSON-RPC 503 and its return resumes service.
+//! it on both; Redis down is a JSON-RPC 503 (and /readyz fails) and its return resumes service.
 
 use anyhow::{Result, ensure};
 use reqwest::StatusCode;
@@ -92,11 +92,28 @@ async fn redis_down_is_a_json_rpc_503_and_service_resumes_when_it_is_back() -> R
         );
     }
 
-    // Back with its append-only file: the same session works again.
+    // Not ready while Redis is down, so Kubernetes sends this replica no new requests.
+    let http = mcp_gateway_e2e::http_client()?;
+    let readyz = format!("{}/readyz", gateway.broker_url());
+    let ready = http.get(&readyz).send().await?;
+    let status = ready.status();
+    let text = ready.text().await?;
+    ensure!(
+        status == StatusCode::SERVICE_UNAVAILABLE && text.contains("session store"),
+        "/readyz with Redis down: {status} {text}"
+    );
+
+    // Back with its append-only file: the same session works again, and it is ready.
     redis.resume().await?;
     eventually("calls to work again once Redis is back", || async {
         let reply = call(&client, &session).await?;
         ensure!(reply.tool_text().is_ok(), "{reply}");
+        Ok(())
+    })
+    .await?;
+    eventually("/readyz to answer 200 once Redis is back", || async {
+        let status = http.get(&readyz).send().await?.status();
+        ensure!(status == StatusCode::OK, "{status}");
         Ok(())
     })
     .await?;

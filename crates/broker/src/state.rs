@@ -98,8 +98,12 @@ impl BrokerState {
 }
 
 /// Ready once every enabled backend has had its first discovery attempt (so the first
-/// `tools/list` is complete), whether or not the backend answered.
+/// `tools/list` is complete), whether or not the backend answered, and while the session
+/// store answers (a replica cut off from Redis should get no new requests).
 pub(crate) async fn readyz(State(state): State<Arc<BrokerState>>) -> (StatusCode, String) {
+    if let Err(e) = state.sessions().ready().await {
+        return (StatusCode::SERVICE_UNAVAILABLE, e.to_string());
+    }
     let config = state.config.load();
     let catalog = state.catalog.load();
     let pending: Vec<&str> = config

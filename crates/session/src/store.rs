@@ -81,6 +81,11 @@ pub trait SessionStore: Send + Sync + 'static {
         &self,
         id: &str,
     ) -> Result<Option<Vec<(String, Arc<BackendSession>)>>, SessionError>;
+    /// Whether the store can serve requests now (a shared store answers); the memory store
+    /// always can.
+    async fn ready(&self) -> Result<(), SessionError> {
+        Ok(())
+    }
     /// The GET-stream outbox shared by replicas, for a store that replicas share; `None`
     /// (the default) keeps outboxes in the broker's process.
     fn shared_outbox(&self) -> Option<Arc<dyn SharedOutbox>> {

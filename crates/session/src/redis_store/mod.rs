@@ -241,6 +241,10 @@ impl SessionStore for RedisStore {
         Some(self.outbox.clone())
     }
 
+    async fn ready(&self) -> Result<(), SessionError> {
+        self.ping().await
+    }
+
     async fn insert(&self, id: &str, record: SessionRecord) -> Result<(), SessionError> {
         let text = encode_record(&record)?;
         let max = self.limits.max_sessions;
