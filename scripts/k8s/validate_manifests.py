@@ -198,7 +198,12 @@ CHART_CASES: list[tuple[str, list[str], Doc]] = [
     (
         "istio, mesh cluster, 2 replicas",
         [],
-        {"gatewayProvider": "istio", "istio": {"useMeshCluster": True}, "brokerRouter": {"replicas": 2}},
+        {
+            "gatewayProvider": "istio",
+            "istio": {"useMeshCluster": True},
+            "brokerRouter": {"replicas": 2},
+            "redis": {"enabled": True},
+        },
     ),
     (
         "existing Gateway in another namespace, static config, no controller",
@@ -308,6 +313,28 @@ CHART_CASES += [
         {"policy": {"rules": [{"name": "calc-for-all", "allow": {"servers": ["calc"]}}]}},
     ),
 ]
+# Replicas sharing sessions: bundled Redis (with and without a volume), external Redis.
+CHART_CASES += [
+    ("three replicas, bundled Redis", [], {"brokerRouter": {"replicas": 3}, "redis": {"enabled": True}}),
+    (
+        "three replicas, bundled Redis on a volume, own session key",
+        [],
+        {
+            "brokerRouter": {"replicas": 3, "sessionKey": {"existingSecret": "mcp-session"}},
+            "redis": {"enabled": True, "persistence": {"enabled": True, "size": "2Gi"}},
+        },
+    ),
+    (
+        "two replicas, external Redis URL from a Secret",
+        [],
+        {"brokerRouter": {"replicas": 2, "sessionStore": {"existingSecret": "redis-url", "key": "url"}}},
+    ),
+    (
+        "one replica, external Redis URL",
+        [],
+        {"brokerRouter": {"sessionStore": {"url": "redis://redis.data.svc:6379/"}}},
+    ),
+]
 # Value sets Helm must refuse.
 CHART_REJECTED: list[tuple[str, Doc]] = [
     ("auth issuer without jwksUri", {"auth": {"resource": "https://g/mcp", "issuers": [{"issuer": "i"}]}}),
@@ -316,6 +343,11 @@ CHART_REJECTED: list[tuple[str, Doc]] = [
     ("policy rule that neither allows nor denies", {"policy": {"rules": [{"name": "r", "when": {"groups": ["g"]}}]}}),
     ("policy rule with an empty pattern", {"policy": {"rules": [{"name": "r", "allow": {"tools": [""]}}]}}),
     ("router port out of range", {"brokerRouter": {"routerPort": 70000}}),
+    ("two replicas on the memory session store", {"brokerRouter": {"replicas": 2}}),
+    (
+        "bundled and external Redis at once",
+        {"redis": {"enabled": True}, "brokerRouter": {"sessionStore": {"url": "redis://r:6379/"}}},
+    ),
     ("misspelt top-level value", {"gatewaProvider": "istio"}),
     ("broker-router duration the binary cannot parse", {"brokerRouter": {"sessionLifetime": "1d"}}),
     ("a monitor behind a NetworkPolicy that admits no one to metrics", {"monitoring": {"podMonitor": {"enabled": True}}}),

@@ -223,3 +223,19 @@ The sections the controller adds to every config it publishes (--base-config): `
 {{ include "mcp-gateway.policySection" . }}
 {{- end }}
 {{- end }}
+
+{{/* The bundled Redis's name (its Deployment, Service and volume claim). */}}
+{{- define "mcp-gateway.redis.name" -}}
+{{- printf "%s-redis" (include "mcp-gateway.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* "true" when sessions are shared through Redis (bundled or external), else empty. */}}
+{{- define "mcp-gateway.sessionStore.shared" -}}
+{{- $store := .Values.brokerRouter.sessionStore -}}
+{{- if or .Values.redis.enabled $store.url $store.existingSecret -}}true{{- end -}}
+{{- end -}}
+
+{{/* The Secret holding the session-signing key: the given one, or the chart's. */}}
+{{- define "mcp-gateway.sessionKey.secretName" -}}
+{{- default (printf "%s-session-key" (include "mcp-gateway.fullname" .) | trunc 63 | trimSuffix "-") .Values.brokerRouter.sessionKey.existingSecret -}}
+{{- end -}}

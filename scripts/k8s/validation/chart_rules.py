@@ -22,6 +22,7 @@ from .objects import (
 from .auth_rules import auth_rules
 from .policy_rules import policy_rules
 from .provider_rules import envoy_gateway_rules, istio_rules
+from .replica_rules import replica_rules
 
 LEADER_LEASE = "mcp-gateway-controller"
 # What the controller needs, per (apiGroup, resource): the verbs the ClusterRole must grant.
@@ -51,6 +52,7 @@ def chart_rules(docs: list[Doc], values: Doc, release_namespace: str) -> list[st
     problems += _network_policy(docs, values, release_namespace)
     problems += auth_rules(docs, values, release_namespace)
     problems += policy_rules(docs, values, release_namespace)
+    problems += replica_rules(docs, values, release_namespace)
     if values["gatewayProvider"] == "envoy-gateway":
         problems += envoy_gateway_rules(docs, values, release_namespace)
         if find(docs, "EnvoyFilter"):
@@ -60,7 +62,7 @@ def chart_rules(docs: list[Doc], values: Doc, release_namespace: str) -> list[st
         if find(docs, "EnvoyExtensionPolicy") or find(docs, "EnvoyPatchPolicy"):
             problems.append("provider istio rendered Envoy Gateway policies")
     for doc in docs:
-        if doc.get("kind") in {"Deployment", "Service", "ConfigMap", "ServiceAccount", "Role", "RoleBinding"}:
+        if doc.get("kind") in {"Deployment", "Service", "ConfigMap", "ServiceAccount", "Role", "RoleBinding", "Secret", "PodDisruptionBudget", "PersistentVolumeClaim"}:
             if doc["metadata"].get("namespace") != release_namespace:
                 problems.append(f"{ident(doc)} is not in the release namespace {release_namespace}")
     return problems
@@ -292,15 +294,21 @@ def _broker_route(docs: list[Doc], values: Doc) -> list[str]:
 def _network_policy(docs: list[Doc], values: Doc, ns: str) -> list[str]:
     """Only the Gateway's Envoy reaches the router and broker ports: neither authenticates
     its callers (the router also serves the whole config over ADS)."""
-    policies = find(docs, "NetworkPolicy")
+    every = find(docs, "NetworkPolicy")
     if not values["networkPolicy"]["enabled"]:
-        return [f"networkPolicy.enabled is false but {ident(p)} is rendered" for p in policies]
+        return [f"networkPolicy.enabled is false but {ident(p)} is rendered" for p in every]
+    # The bundled Redis has its own (replica_rules checks who it admits).
+    policies = [
+        p
+        for p in every
+        if (p["spec"].get("podSelector", {}).get("matchLabels") or {}).get("app.kubernetes.io/component") != "redis"
+    ]
+    problems = _redis_policy(docs, every, values)
     br = broker_router(docs)
     if len(policies) != 1 or br is None:
-        return [f"{len(policies)} NetworkPolicies rendered, want 1 for the broker-router"]
+        return problems + [f"{len(policies)} NetworkPolicies rendered, want 1 for the broker-router"]
     policy = policies[0]
     spec = policy["spec"]
-    problems = []
     if policy["metadata"].get("namespace") != ns:
         problems.append(f"{ident(policy)} is not in the release namespace {ns}")
     selected = spec.get("podSelector", {}).get("matchLabels", {})
@@ -329,4 +337,26 @@ def _network_policy(docs: list[Doc], values: Doc, ns: str) -> list[str]:
         # The metrics port has its own rule, for networkPolicy.metricsFrom only.
         if metrics in rule_ports and (rule_ports != {metrics} or peers != metrics_from):
             problems.append(f"{ident(policy)} admits others than networkPolicy.metricsFrom to metrics")
+    return problems
+
+
+def _redis_policy(docs: list[Doc], policies: list[Doc], values: Doc) -> list[str]:
+    """The bundled Redis holds every session and has no password: only the broker-router
+    pods may reach it."""
+    if not (values.get("redis") or {}).get("enabled"):
+        return []
+    br = broker_router(docs)
+    mine = [
+        p
+        for p in policies
+        if (p["spec"].get("podSelector", {}).get("matchLabels") or {}).get("app.kubernetes.io/component") == "redis"
+    ]
+    if len(mine) != 1 or br is None:
+        return [f"{len(mine)} NetworkPolicies for the bundled Redis, want 1"]
+    problems = []
+    for rule in mine[0]["spec"].get("ingress", []):
+        for peer in rule.get("from", []) or [{}]:
+            selected = (peer.get("podSelector") or {}).get("matchLabels") or {}
+            if set(peer) != {"podSelector"} or not selected or any(pod_labels(br).get(k) != v for k, v in selected.items()):
+                problems.append(f"{ident(mine[0])} admits {peer}, not only the broker-router pods")
     return problems
