@@ -6,7 +6,9 @@
 //! client drives it; raw requests check the `requestState` rules.
 
 use anyhow::Result;
-use mcp_gateway_e2e::{Gateway, GatewayOptions, RawClient, Reply, TasksServer, run_mrtr_client};
+use mcp_gateway_e2e::{
+    Gateway, GatewayOptions, Mode, RawClient, Reply, TasksServer, run_mrtr_client,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -73,8 +75,22 @@ async fn sdk_2_client_answers_elicitation_sampling_and_roots_by_retrying() -> Re
 
 #[tokio::test]
 async fn two_questions_in_one_call_take_two_rounds() -> Result<()> {
+    two_rounds(Mode::ExtProc).await
+}
+
+#[tokio::test]
+async fn two_questions_in_one_call_take_two_rounds_with_the_envoy_module() -> Result<()> {
+    two_rounds(Mode::Module).await
+}
+
+async fn two_rounds(mode: Mode) -> Result<()> {
     let server = TasksServer::start("ta").await?;
-    let gw = gateway(&server).await?;
+    let gw = Gateway::start(GatewayOptions {
+        external: &[server.external()],
+        mode,
+        ..GatewayOptions::default()
+    })
+    .await?;
     let out = run_mrtr_client(&gw.mcp_url(), "modern", "ta_interview", "{}").await?;
     assert_eq!(
         asked(&out),
@@ -251,5 +267,45 @@ async fn a_backend_gone_while_the_call_waits_is_a_clear_error() -> Result<()> {
         "{reply}"
     );
     assert!(reply.body.contains(r#""id":2"#), "{reply}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn waiting_calls_are_bounded_in_time_and_number() -> Result<()> {
+    let server = TasksServer::start("ta").await?;
+    let gw = Gateway::start(GatewayOptions {
+        external: &[server.external()],
+        gateway_args: &["--input-wait", "1s", "--max-waiting-calls", "1"],
+        ..GatewayOptions::default()
+    })
+    .await?;
+    let raw = RawClient::new(&gw.mcp_url())?;
+    let caps = json!({"elicitation": {}});
+
+    let waiting = call(&raw, 1, "ta_ask_name", caps.clone(), json!({})).await?;
+    let (key, _, state) = question(&waiting)?;
+    // One call waits already: the backend's question is answered with an error, which the
+    // tool reports.
+    let refused = call(&raw, 2, "ta_ask_name", caps.clone(), json!({})).await?;
+    assert_eq!(refused.result()?["resultType"], "complete", "{refused}");
+    assert!(
+        refused
+            .body
+            .contains("the gateway holds too many calls waiting for input"),
+        "{refused}"
+    );
+
+    // Not answered in time: the state is no longer accepted.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let extra = json!({
+        "inputResponses": {key: {"action": "accept", "content": {"name": "Grace"}}},
+        "requestState": state,
+    });
+    let late = call(&raw, 3, "ta_ask_name", caps.clone(), extra).await?;
+    assert_eq!(late.error_code(), Some(INVALID_PARAMS), "{late}");
+
+    // The place is free again.
+    let next = call(&raw, 4, "ta_ask_name", caps, json!({})).await?;
+    question(&next)?;
     Ok(())
 }

@@ -8,7 +8,7 @@
 //! waits, parked under a fresh random `requestState` bound to the held key (caller, endpoint,
 //! capability class) and the server. The client's retry carries the answers: each is sent to
 //! the backend as the JSON-RPC response to its request, and reading goes on until the final
-//! answer (or the next question). A parked call not resumed within [`Parked::ttl`] is dropped
+//! answer (or the next question). A parked call not resumed in time (`--input-wait`) is dropped
 //! (the backend is told the request was cancelled). Parked calls live in this replica.
 
 use std::collections::HashMap;
@@ -43,81 +43,118 @@ const DEFAULT_LIMIT: usize = 1024;
 /// The calls waiting for their clients' input.
 #[derive(Debug, Clone)]
 pub struct Parked {
-    calls: Arc<Mutex<HashMap<String, Waiting>>>,
-    /// How long a call waits for the retry.
-    pub ttl: Duration,
-    /// How many calls may wait at once; a backend asking beyond that gets an error answer.
-    pub limit: usize,
+    lot: Lot<Box<Flight>>,
+    ttl: Duration,
 }
 
 impl Default for Parked {
     fn default() -> Self {
-        Self {
-            calls: Arc::default(),
-            ttl: DEFAULT_TTL,
-            limit: DEFAULT_LIMIT,
-        }
+        Self::new(DEFAULT_TTL, DEFAULT_LIMIT)
     }
 }
 
 impl Parked {
-    /// How many calls wait now.
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    /// Whether no call waits.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Waiting>> {
-        self.calls.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Parks `flight` under a new state, unless the limit is reached (then `Err(flight)`).
-    fn park(&self, flight: Box<Flight>) -> Result<String, Box<Flight>> {
-        let state = new_state();
-        {
-            let mut calls = self.lock();
-            if calls.len() >= self.limit {
-                return Err(flight);
-            }
-            calls.insert(state.clone(), Waiting { flight });
+    /// Calls wait at most `ttl`, at most `limit` at once.
+    pub fn new(ttl: Duration, limit: usize) -> Self {
+        Self {
+            lot: Lot::new(limit),
+            ttl,
         }
-        let calls = self.calls.clone();
+    }
+
+    /// Parks `flight` under a new state, unless the limit is reached (then `Err(flight)`); it
+    /// is cancelled once it has waited too long.
+    fn park(&self, flight: Box<Flight>) -> Result<String, Box<Flight>> {
+        let (held, server) = (flight.held.clone(), flight.server.clone());
+        let state = self.lot.park(held, server, flight)?;
+        let lot = self.lot.clone();
         let ttl = self.ttl;
         let key = state.clone();
         tokio::spawn(async move {
             tokio::time::sleep(ttl).await;
-            let expired = calls
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(&key);
-            if let Some(waiting) = expired {
-                debug!(server = %waiting.flight.server, "parked call expired");
-                waiting.flight.cancel().await;
+            if let Some(flight) = lot.expire(&key) {
+                debug!(server = %flight.server, "parked call expired");
+                flight.cancel().await;
             }
         });
         Ok(state)
     }
 
-    /// The call parked under `state` for `held` on `server`, taken out; `None` when there is
-    /// none (never parked, expired, resumed already, another replica's) or it is another's.
     fn take(&self, state: &str, held: &str, server: &str) -> Option<Box<Flight>> {
-        let mut calls = self.lock();
-        let mine = calls
-            .get(state)
-            .is_some_and(|w| w.flight.held == held && w.flight.server == server);
-        mine.then(|| calls.remove(state))
-            .flatten()
-            .map(|w| w.flight)
+        self.lot.take(state, held, server)
+    }
+}
+
+/// Waiting things under random states, each bound to a held key and a server.
+#[derive(Debug)]
+struct Lot<T> {
+    entries: Arc<Mutex<HashMap<String, Entry<T>>>>,
+    limit: usize,
+}
+
+impl<T> Clone for Lot<T> {
+    fn clone(&self) -> Self {
+        Self {
+            entries: self.entries.clone(),
+            limit: self.limit,
+        }
     }
 }
 
 #[derive(Debug)]
-struct Waiting {
-    flight: Box<Flight>,
+struct Entry<T> {
+    held: String,
+    server: String,
+    value: T,
+}
+
+impl<T> Lot<T> {
+    fn new(limit: usize) -> Self {
+        Self {
+            entries: Arc::default(),
+            limit,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry<T>>> {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Keeps `value` under a new state, unless `limit` values are kept (then `Err(value)`).
+    fn park(&self, held: String, server: String, value: T) -> Result<String, T> {
+        let state = new_state();
+        let mut entries = self.lock();
+        if entries.len() >= self.limit {
+            return Err(value);
+        }
+        entries.insert(
+            state.clone(),
+            Entry {
+                held,
+                server,
+                value,
+            },
+        );
+        Ok(state)
+    }
+
+    /// The value kept under `state` for `held` on `server`, taken out; `None` when there is
+    /// none (never kept, expired, taken already, another replica's) or it is another's (then
+    /// it stays).
+    fn take(&self, state: &str, held: &str, server: &str) -> Option<T> {
+        let mut entries = self.lock();
+        let mine = entries
+            .get(state)
+            .is_some_and(|e| e.held == held && e.server == server);
+        mine.then(|| entries.remove(state))
+            .flatten()
+            .map(|e| e.value)
+    }
+
+    /// The value kept under `state`, taken out whoever it is for.
+    fn expire(&self, state: &str) -> Option<T> {
+        self.lock().remove(state).map(|e| e.value)
+    }
 }
 
 /// A backend call in progress.
@@ -464,4 +501,39 @@ fn unavailable(server: &str, error: &UpstreamError) -> BrokerError {
         codes::INTERNAL_ERROR,
         format!("MCP server '{server}' is unavailable: {error}"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_is_used_once_and_only_by_its_owner() {
+        let lot = Lot::new(2);
+        let state = lot.park("held.1.".into(), "a".into(), 7).unwrap();
+        assert_eq!(state.len(), 22, "128 bits, URL-safe Base64");
+        assert_eq!(
+            lot.take(&state, "held.2.", "a"),
+            None,
+            "another class or caller"
+        );
+        assert_eq!(lot.take(&state, "held.1.", "b"), None, "another server");
+        assert_eq!(lot.take(&format!("{state}x"), "held.1.", "a"), None);
+        assert_eq!(
+            lot.take(&state, "held.1.", "a"),
+            Some(7),
+            "kept for its owner"
+        );
+        assert_eq!(lot.take(&state, "held.1.", "a"), None, "used once");
+    }
+
+    #[test]
+    fn the_limit_refuses_and_expiry_frees() {
+        let lot = Lot::new(1);
+        let state = lot.park("h".into(), "a".into(), 1).unwrap();
+        assert_eq!(lot.park("h".into(), "a".into(), 2), Err(2));
+        assert_eq!(lot.expire(&state), Some(1));
+        assert!(lot.park("h".into(), "a".into(), 3).is_ok());
+        assert_ne!(new_state(), new_state());
+    }
 }

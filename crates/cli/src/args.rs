@@ -84,6 +84,15 @@ pub struct RunArgs {
     #[arg(long, env = "MCP_MAX_SESSIONS", default_value_t = 10_000,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_sessions: usize,
+    /// How long a 2026-07-28 client's call whose backend asked it something waits for the
+    /// client's retry (then it is cancelled at the backend).
+    #[arg(long, env = "MCP_INPUT_WAIT", default_value = "10m", value_parser = nonzero_duration)]
+    pub input_wait: Duration,
+    /// Most such calls waiting at once on this replica; a backend asking beyond it gets an
+    /// error answer to its request.
+    #[arg(long, env = "MCP_MAX_WAITING_CALLS", default_value_t = 1024,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_waiting_calls: usize,
     /// Where sessions live: `memory` (this process; one replica) or a Redis URL
     /// (`redis://[:password@]host:port[/db]`, `redis+unix:///path`) shared by replicas, which
     /// then also need the same `--session-key`. With Redis, `--max-sessions` bounds the store.
@@ -303,6 +312,8 @@ mod tests {
         assert_eq!(run.session_lifetime, Duration::from_secs(24 * 3600));
         assert_eq!(run.session_idle_timeout, Duration::from_secs(3600));
         assert_eq!(run.max_sessions, 10_000);
+        assert_eq!(run.input_wait, Duration::from_secs(600));
+        assert_eq!(run.max_waiting_calls, 1024);
         assert_eq!(run.session_store, "memory");
         assert_eq!(run.max_client_capabilities_bytes, 16_384);
         assert_eq!(run.max_client_info_bytes, 1024);

@@ -103,7 +103,7 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
         origins: origins.clone(),
         json_limits,
         credentials,
-        mrtr: Default::default(),
+        mrtr: mcp_gateway_broker::Parked::new(args.input_wait, args.max_waiting_calls),
     });
     let router = Router::new(
         config.clone(),
