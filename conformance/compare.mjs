@@ -81,19 +81,12 @@ const KNOWN_GATEWAY_GAPS =
   {
     '@modelcontextprotocol/conformance@0.2.0-alpha.12': {
       'server-stateless': {
-        'sep-2575-server-rejects-undeclared-capability':
-          'the gateway serves the call over a 2025 backend session, where the fixture may ' +
-          'sample; it does not answer -32021 for a capability the request did not declare',
-        'sep-2575-missing-capability-http-400': 'follows from the check above',
         'sep-2575-http-server-method-not-found-404-ping':
           'the gateway still serves ping to 2026-07-28 requests instead of 404/-32601',
         'sep-2575-http-server-method-not-found-404-resources-subscribe':
           'the gateway answers resources/subscribe with -32602 instead of 404/-32601',
         'sep-2575-http-server-method-not-found-404-resources-unsubscribe':
           'the gateway answers resources/unsubscribe with -32602 instead of 404/-32601',
-        'sep-2575-server-no-log-without-loglevel':
-          'the backend session logs at its own level; the gateway forwards ' +
-          'notifications/message to a request that set no _meta logLevel',
         'sep-2575-server-sends-subscription-ack':
           'the gateway does not serve subscriptions/listen (the suite skips the checks)',
         'sep-2575-server-tags-subscription-id': 'no subscriptions/listen (see above)',

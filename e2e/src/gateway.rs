@@ -266,6 +266,11 @@ impl Gateway {
         format!("http://{}{path}", self.metrics)
     }
 
+    /// The URL of `path` (e.g. `/stats?format=json`) on Envoy's admin address.
+    pub fn envoy_admin_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.envoy.admin())
+    }
+
     /// The MCP endpoint clients use: Envoy's listener.
     pub fn mcp_url(&self) -> String {
         format!("http://{}/mcp", self.envoy.listener())

@@ -6,7 +6,7 @@
 
 use anyhow::Result;
 use mcp_gateway_e2e::{
-    Gateway, GatewayOptions, RawClient, Reply, ServerKind, eventually, run_client2,
+    Gateway, GatewayOptions, RawClient, Reply, ServerKind, eventually, http_client, run_client2,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -19,10 +19,39 @@ const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
 /// 9007199254740992 (rmcp backends refuse ids beyond 64-bit signed integers).
 const BIG_ID: &str = "9007199254740993";
 
+/// calc and text, pinned to `protocol: legacy` (see [`pin_legacy`]).
 async fn gateway() -> Result<Gateway> {
-    Gateway::start(GatewayOptions {
+    let gw = Gateway::start(GatewayOptions {
         servers: &[ServerKind::Calc, ServerKind::Text],
         ..GatewayOptions::default()
+    })
+    .await?;
+    pin_legacy(&gw, &[ServerKind::Calc, ServerKind::Text]).await?;
+    Ok(gw)
+}
+
+/// Configures `kinds` with `protocol: legacy` and waits until discovery took them so: rmcp
+/// speaks 2026-07-28 too, and these tests are about the sessions the gateway holds for
+/// 2025-era backends (2026-07-28 ones: protocol_2026_native.rs).
+async fn pin_legacy(gw: &Gateway, kinds: &[ServerKind]) -> Result<()> {
+    let mut yaml = gw.config_yaml(kinds)?;
+    for kind in kinds {
+        let name = kind.name();
+        yaml = yaml.replace(
+            &format!("  - name: {name}\n"),
+            &format!("  - name: {name}\n    protocol: legacy\n"),
+        );
+    }
+    gw.write_config(&yaml)?;
+    let status = gw.envoy_url("/console/api/status");
+    eventually("the servers to be taken for 2025-era backends", || async {
+        let status: Value = http_client()?.get(&status).send().await?.json().await?;
+        let servers = status["servers"].as_array().cloned().unwrap_or_default();
+        let pinned = servers
+            .iter()
+            .all(|s| s["protocol"] == "legacy" && s["healthy"] == true);
+        anyhow::ensure!(pinned && servers.len() == kinds.len(), "{status}");
+        Ok(())
     })
     .await
 }
@@ -369,6 +398,7 @@ async fn a_held_session_lost_by_a_restarted_backend_is_healed() -> Result<()> {
         ..GatewayOptions::default()
     })
     .await?;
+    pin_legacy(&gw, &[ServerKind::Text]).await?;
     let raw = RawClient::new(&gw.mcp_url())?;
     let upper = |id: u64| {
         call_body(

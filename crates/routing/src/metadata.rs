@@ -161,7 +161,8 @@ impl RouteMetadata {
             });
         Some(Self {
             server: string(SERVER)?,
-            gateway_session: string(GATEWAY_SESSION)?,
+            // Empty for a 2026-07-28 request forwarded as one (no session).
+            gateway_session: string(GATEWAY_SESSION).unwrap_or_default(),
             method: string(METHOD).map_or(Cow::Borrowed(""), Cow::Owned),
             addressed: None,
             rewrite: string(REWRITE).as_deref().and_then(Rewrite::parse),
@@ -261,6 +262,19 @@ mod tests {
             };
             assert_eq!(read_back(&meta).expect("routed").rewrite, Some(rewrite));
         }
+    }
+
+    #[test]
+    fn a_request_without_a_session_is_read_back_too() {
+        // A 2026-07-28 request forwarded as one: no gateway session, yet its read is rewritten.
+        let meta = RouteMetadata {
+            gateway_session: String::new(),
+            rewrite: Some(Rewrite::Read),
+            ..routed(None)
+        };
+        let back = read_back(&meta).expect("routed");
+        assert_eq!(back.gateway_session, "");
+        assert_eq!(back.rewrite, Some(Rewrite::Read));
     }
 
     #[test]

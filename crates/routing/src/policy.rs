@@ -380,7 +380,10 @@ impl Policy {
                 if let Err(error) = crate::authz::authorize(&config, ctx, &msg, &target) {
                     return Plan::reject(&error, msg.id_raw());
                 }
-                match route(backends, ctx, &msg, body, target, envelope.as_ref()).await {
+                // A 2026-07-28 request to a backend that speaks 2026-07-28 goes as it is.
+                let native =
+                    envelope.is_some() && catalog.protocol(&target.server.name).speaks_modern();
+                match route(backends, ctx, &msg, body, target, envelope.as_ref(), native).await {
                     Ok(plan) => plan,
                     Err(error) => Plan::reject(&error, msg.id_raw()),
                 }
@@ -416,7 +419,9 @@ impl Policy {
                 json = value.starts_with(b"application/json");
             }
         }
-        if status == 404 {
+        // (A 2026-07-28 request forwarded as one has no backend session to lose: its 404 is
+        // the backend's answer, e.g. -32601 for a method it does not serve.)
+        if status == 404 && !routed.gateway_session.is_empty() {
             // The backend no longer knows its session (restart or expiry): forget it so the
             // next request opens a new one, and tell the client to retry rather than ending
             // its gateway session.
@@ -484,6 +489,10 @@ impl Policy {
 }
 
 /// A request bound for `target`: its backend session, the splice, headers and metadata.
+///
+/// `native`: a 2026-07-28 request (`envelope`) to a backend that speaks 2026-07-28, forwarded
+/// as one: no backend session, its `_meta` kept, its answer passed back as the backend wrote
+/// it (only the prefix rewrites that any answer needs).
 pub(crate) async fn route(
     backends: &impl Backends,
     ctx: &mut RequestContext,
@@ -491,28 +500,38 @@ pub(crate) async fn route(
     body: &[u8],
     target: Target<'_>,
     envelope: Option<&Envelope<'_>>,
+    native: bool,
 ) -> Result<Plan, RouteError> {
-    // A 2026-07-28 client has no session: the gateway holds one per (caller, endpoint,
-    // class), bound as a signed session is, so two endpoints never share one.
-    let held = envelope.map(|envelope| {
+    let native = native.then_some(envelope).flatten();
+    // A 2026-07-28 client of a 2025 backend has no session: the gateway holds one per
+    // (caller, endpoint, class), bound as a signed session is, so two endpoints never share one.
+    let held = envelope.filter(|_| native.is_none()).map(|envelope| {
         let subject = ctx.caller.as_ref().map(Caller::session_subject);
         let binding = session_binding(subject.as_deref(), ctx.virtual_server.as_deref());
         Held::of(binding.as_deref(), envelope.capabilities)
     });
-    let gateway = match &held {
-        Some(held) => held.key.as_str(),
-        None => ctx.session.as_deref().ok_or(RouteError::MissingSession)?,
+    let gateway = match (&held, native) {
+        (Some(held), _) => held.key.as_str(),
+        // No session at all.
+        (None, Some(_)) => "",
+        (None, None) => ctx.session.as_deref().ok_or(RouteError::MissingSession)?,
     };
     let server = target.server;
     // Before anything reaches the backend: a credential that cannot be had stops here.
     let credential = backends.credential(server, ctx.caller.as_ref()).await?;
-    let opened = match &held {
-        Some(held) => {
+    let opened = match (&held, native) {
+        (_, Some(envelope)) => Opened {
+            session_id: None,
+            protocol_version: envelope.version.to_owned(),
+            // It asks in its results (`input_required`), never on the answer's stream.
+            client_may_be_asked: false,
+        },
+        (Some(held), None) => {
             backends
                 .open_held(held, server, credential.as_ref())
                 .await?
         }
-        None => {
+        (None, None) => {
             backends
                 .open_with(gateway, server, credential.as_ref())
                 .await?
@@ -542,7 +561,7 @@ pub(crate) async fn route(
     // A 2025 backend must not see the 2026-07-28 envelope (it would take the request for a
     // 2026-07-28 one, and its version for a mismatch with the session's). The two edits do
     // not overlap: the later one in the body goes first, so the other's range holds.
-    let unwrapped = envelope.and_then(|_| modern::without_envelope(msg));
+    let unwrapped = held.as_ref().and_then(|_| modern::without_envelope(msg));
     let new_body = match unwrapped {
         None => target.rewrite.then(|| spliced(body)),
         Some((meta, text)) => {
@@ -566,8 +585,9 @@ pub(crate) async fn route(
     // A 2026-07-28 client's answers carry `resultType` (and cache fields on a read), which a
     // 2025 backend's lack: always watched (the price of the observed route).
     // (A replay of such a request comes without its envelope, on the held session.)
+    // A 2026-07-28 backend's answers carry them already.
     let modern = envelope.is_some() || held::is_held(gateway);
-    let rewrite = match (modern, rewrite) {
+    let rewrite = match (modern && native.is_none(), rewrite) {
         (false, rewrite) => rewrite,
         (true, Some(Rewrite::Read)) => Some(Rewrite::StampRead),
         (true, _) if method == Method::ResourcesRead => Some(Rewrite::StampCache),
