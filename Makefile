@@ -118,14 +118,16 @@ k8s-validate:
 #   make bench               benchmark vs direct, plain Envoy and Envoy mcp_router (BENCH_ARGS=--quick)
 ## The benchmark: the same echo backend reached directly, through plain Envoy, through Envoy +
 ## mcp-broker-router (also with auth and policy on, tokens from e2e/node's OpenID provider) and
-## through Envoy's own mcp_router, interleaved in one run, plus scale scenarios. Writes
+## through Envoy's own mcp_router, interleaved in one run, plus scale scenarios and a replica
+## scenario (one process on memory vs Redis, three replicas on one Redis). Writes
 ## bench/results/<timestamp>.{json,md,svg} and updates docs/performance.md.
 ## About 10 minutes on 2 cores; `make bench BENCH_ARGS=--quick` for a short, noisy run.
 .PHONY: bench
-bench: envoy e2e-node
+bench: envoy e2e-node redis
 	$(CARGO) build --release -p mcp-gateway-bench -p mcp-gateway-cli -p mcp-gateway-example-servers
 	ulimit -n "$$(ulimit -Hn)" 2>/dev/null || true; \
-	ENVOY_BIN="$$(scripts/ensure-envoy.sh)" "$${CARGO_TARGET_DIR:-target}/release/mcp-bench" $(BENCH_ARGS)
+	ENVOY_BIN="$$(scripts/ensure-envoy.sh)" REDIS_SERVER="$$(scripts/ensure-redis.sh)" \
+	    "$${CARGO_TARGET_DIR:-target}/release/mcp-bench" $(BENCH_ARGS)
 
 #   make conformance         the official MCP conformance suite, directly and through the gateway
 ## Every server scenario of @modelcontextprotocol/conformance (pinned in conformance/, run on

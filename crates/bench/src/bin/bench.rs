@@ -60,6 +60,9 @@ struct Args {
     /// Leave out the tools/list scenario.
     #[arg(long)]
     skip_listing: bool,
+    /// Leave out the replica scenario (memory vs Redis store, three replicas on Redis).
+    #[arg(long)]
+    skip_replicas: bool,
     /// The Envoy binary (1.40, with envoy.filters.http.mcp_router).
     #[arg(long, env = "ENVOY_BIN", default_value = "envoy")]
     envoy: PathBuf,
@@ -165,6 +168,7 @@ fn main() -> Result<()> {
             sweep: args.skip_sweep,
             scale: args.skip_scale,
             listing: args.skip_listing,
+            replicas: args.skip_replicas,
         },
         out_dir: args.out_dir.clone(),
         doc: (!args.no_doc).then(|| args.doc.clone()),

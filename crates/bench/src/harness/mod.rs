@@ -6,6 +6,7 @@
 //! - [`suite`]: the interleaved comparison and the latency-vs-load sweep;
 //! - [`scale`]: many concurrent sessions and the first-call storm;
 //! - [`listing`]: aggregated `tools/list` over many synthetic backends;
+//! - [`replicas`]: one process on memory and on Redis, three replicas on Redis ([`redis`]);
 //! - [`run`]: all of it, and the written results.
 
 pub mod access;
@@ -21,7 +22,9 @@ pub mod noop;
 pub mod probe;
 pub mod process;
 pub mod procfs;
+pub mod redis;
 pub mod render;
+pub mod replicas;
 pub mod run;
 pub mod scale;
 pub mod settings;

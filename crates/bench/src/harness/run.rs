@@ -7,14 +7,15 @@ use std::time::SystemTime;
 use anyhow::{Context, Result};
 
 use super::listing::listing;
+use super::replicas::replicas;
 use super::scale::{SCALE_PATHS, sessions, storm};
 use super::settings::Settings;
 use super::stack::{Binaries, Stack};
 use super::suite::{compare, sweep};
 use crate::report::machine::{Machine, load_average};
 use crate::report::{
-    PathResult, Results, SessionsResult, StormResult, SweepPoint, doc, headroom, markdown, svg,
-    targets, time,
+    PathResult, ReplicaResult, Results, SessionsResult, StormResult, SweepPoint, doc, headroom,
+    markdown, svg, targets, time,
 };
 
 /// Parts of a run that can be left out.
@@ -26,6 +27,8 @@ pub struct Skip {
     pub scale: bool,
     /// The many-backends `tools/list` scenario.
     pub listing: bool,
+    /// One process on memory and on Redis, three replicas on Redis.
+    pub replicas: bool,
 }
 
 /// Everything a run needs.
@@ -96,6 +99,7 @@ pub async fn run(options: &RunOptions) -> Result<(Results, Written)> {
         sweep: measured.sweep,
         sessions: measured.sessions,
         storms: measured.storms,
+        replicas: measured.replicas,
         listing: listing_result,
         targets: Vec::new(),
         failures: measured.failures,
@@ -111,6 +115,7 @@ struct Measured {
     sweep: Vec<SweepPoint>,
     sessions: Vec<SessionsResult>,
     storms: Vec<StormResult>,
+    replicas: Vec<ReplicaResult>,
     failures: Vec<String>,
 }
 
@@ -155,11 +160,23 @@ async fn measure_stack(stack: &Stack, options: &RunOptions) -> Result<Measured> 
             storms.extend(scenario(&name, &mut failures, run).await);
         }
     }
+    let replica_results = if options.skip.replicas {
+        Vec::new()
+    } else {
+        scenario(
+            "replicas",
+            &mut failures,
+            replicas(bins, settings, dir, stack),
+        )
+        .await
+        .unwrap_or_default()
+    };
     Ok(Measured {
         paths,
         sweep: sweep_points,
         sessions: sessions_results,
         storms,
+        replicas: replica_results,
         failures,
     })
 }

@@ -209,6 +209,53 @@ pub fn scale_tables(results: &Results) -> String {
             );
         }
     }
+    if !results.replicas.is_empty() {
+        out.push_str(
+            "\n### Replicas (one Envoy, round robin; closed loop on one tool)\n\n\
+             | replicas | store | sessions | connections | calls/s | errors | p50 / p99 µs | CPU ms per call: Envoy | replicas | Redis | Redis scripts (commands) per call | replicas RSS MB |\n\
+             | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+        );
+        for r in &results.replicas {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {:.0} | {} | {:.0} / {:.0} | {:.3} | {:.3} | {} | {} ({}) | {:.1} |",
+                r.replicas,
+                r.store,
+                r.sessions,
+                r.concurrency,
+                r.calls.throughput,
+                r.errors,
+                r.calls.latency_us.p50,
+                r.calls.latency_us.p99,
+                r.envoy_cpu_s_per_1000,
+                r.replicas_cpu_s_per_1000,
+                opt(r.redis_cpu_s_per_1000, 3),
+                opt(r.redis_scripts_per_call, 2),
+                opt(r.redis_commands_per_call, 1),
+                r.replicas_rss_mb,
+            );
+        }
+        if let (Some(memory), Some(redis)) = (
+            results
+                .replicas
+                .iter()
+                .find(|r| r.replicas == 1 && r.store == "memory"),
+            results
+                .replicas
+                .iter()
+                .find(|r| r.replicas == 1 && r.store == "redis"),
+        ) {
+            let store = redis.replicas_cpu_s_per_1000 + redis.redis_cpu_s_per_1000.unwrap_or(0.0)
+                - memory.replicas_cpu_s_per_1000;
+            let _ = writeln!(
+                out,
+                "\nThe Redis store's cost per call (one replica, against memory): {:.0} µs of CPU \
+                 (the replica's extra and Redis's own), {} round trips (scripts).",
+                store * 1_000.0,
+                opt(redis.redis_scripts_per_call, 2),
+            );
+        }
+    }
     if let Some(l) = &results.listing {
         let _ = write!(
             out,

@@ -13,6 +13,6 @@ pub mod time;
 
 pub use results::{
     AfterChange, CpuPerCalls, Headroom, ListingPath, ListingResult, Memory, PathId, PathResult,
-    Ratios, Results, SessionsResult, StormResult, SweepPoint, TargetCheck, Throughput,
-    compute_ratios, headroom, kib_to_mb, median, ratio,
+    Ratios, ReplicaResult, Results, SessionsResult, StormResult, SweepPoint, TargetCheck,
+    Throughput, compute_ratios, headroom, kib_to_mb, median, ratio,
 };

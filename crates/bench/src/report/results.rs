@@ -97,6 +97,9 @@ pub struct Results {
     pub sessions: Vec<SessionsResult>,
     /// Many first calls at once.
     pub storms: Vec<StormResult>,
+    /// One process on memory, one on Redis, three replicas on Redis.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replicas: Vec<ReplicaResult>,
     /// Aggregated `tools/list` over many backends.
     pub listing: Option<ListingResult>,
     /// Evidence that the load generator and backend were not the bottleneck.
@@ -254,6 +257,36 @@ pub struct StormResult {
     pub calls: Summary,
     /// Failed calls and failed session openings.
     pub errors: u64,
+}
+
+/// One gateway deployment of the replica scenario, closed loop on one tool.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReplicaResult {
+    /// `mcp-broker-router` processes behind the one Envoy.
+    pub replicas: usize,
+    /// Session store: `memory` or `redis`.
+    pub store: String,
+    /// Sessions the calls are spread over.
+    pub sessions: usize,
+    /// Connections, one call in flight each.
+    pub concurrency: usize,
+    /// The calls.
+    pub calls: Summary,
+    /// Failed calls and failed session openings.
+    pub errors: u64,
+    /// Envoy's CPU seconds per 1,000 calls.
+    pub envoy_cpu_s_per_1000: f64,
+    /// Every replica's CPU seconds per 1,000 calls, summed.
+    pub replicas_cpu_s_per_1000: f64,
+    /// Redis's CPU seconds per 1,000 calls.
+    pub redis_cpu_s_per_1000: Option<f64>,
+    /// Redis commands per call, those its scripts run included (`INFO`).
+    pub redis_commands_per_call: Option<f64>,
+    /// Redis scripts per call: one round trip each.
+    #[serde(default)]
+    pub redis_scripts_per_call: Option<f64>,
+    /// Memory of the replicas after the run, summed, MB.
+    pub replicas_rss_mb: f64,
 }
 
 /// Aggregated `tools/list` of many synthetic backends.

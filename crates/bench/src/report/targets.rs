@@ -196,6 +196,7 @@ mod tests {
             sweep: Vec::new(),
             sessions: Vec::new(),
             storms: Vec::new(),
+            replicas: Vec::new(),
             listing: None,
             headroom: None,
             targets: Vec::new(),
