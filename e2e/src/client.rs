@@ -35,10 +35,24 @@ pub async fn connect_with<H: ClientHandler>(
     url: &str,
     handler: H,
 ) -> Result<RunningService<RoleClient, H>> {
+    serve_over(url, handler, crate::raw::http_client()?).await
+}
+
+/// [`connect`] over the HTTP client `http` (e.g. one that sends a header on every request,
+/// such as a W3C `traceparent`).
+pub async fn connect_over(url: &str, http: reqwest::Client) -> Result<McpClient> {
+    serve_over(url, (), http).await
+}
+
+async fn serve_over<H: ClientHandler>(
+    url: &str,
+    handler: H,
+    http: reqwest::Client,
+) -> Result<RunningService<RoleClient, H>> {
     let config = StreamableHttpClientTransportConfig::with_uri(url)
         .max_concurrent_requests(64)
         .reinit_on_expired_session(false);
-    let transport = StreamableHttpClientTransport::with_client(crate::raw::http_client()?, config);
+    let transport = StreamableHttpClientTransport::with_client(http, config);
     tokio::time::timeout(DEADLINE, handler.serve(transport))
         .await
         .with_context(|| format!("initialize with {url} did not finish within {DEADLINE:?}"))?

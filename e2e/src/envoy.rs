@@ -64,6 +64,8 @@ pub struct EnvoySettings<'a> {
     /// Module mode: the gateway's module API, which the module in Envoy asks (`None`: the
     /// ext_proc router).
     pub module_api: Option<SocketAddr>,
+    /// Extra `envoy-config` arguments, e.g. `["--otlp-endpoint", "127.0.0.1:4317"]`.
+    pub envoy_config_args: &'a [&'a str],
 }
 
 /// A running Envoy. Killed on drop.
@@ -195,6 +197,7 @@ async fn render_bootstrap(settings: &EnvoySettings<'_>) -> Result<String> {
             .args(["--mode", "module", "--module-api"])
             .arg(api.to_string());
     }
+    command.args(settings.envoy_config_args);
     let output = command.output().await.context("running envoy-config")?;
     if !output.status.success() {
         bail!(

@@ -63,6 +63,8 @@ pub struct GatewayOptions<'a> {
     /// Changes Envoy's rendered bootstrap before Envoy starts (see
     /// [`crate::EnvoySettings::edit_bootstrap`]).
     pub edit_bootstrap: Option<fn(String) -> String>,
+    /// Extra `envoy-config` arguments (see [`crate::EnvoySettings::envoy_config_args`]).
+    pub envoy_config_args: &'a [&'a str],
     /// Where the routing core runs: the ext_proc router (default) or the Envoy module.
     pub mode: Mode,
     /// `traffic:` policies by server name, as YAML flow mappings, e.g.
@@ -239,6 +241,7 @@ impl Gateway {
             max_request_bytes: options.max_request_bytes,
             edit_bootstrap: options.edit_bootstrap,
             module_api,
+            envoy_config_args: options.envoy_config_args,
         };
         let envoy = Envoy::start(dir.path(), &settings).await?;
         let this = Self {

@@ -32,6 +32,7 @@ mod gateway;
 mod idp;
 mod live;
 mod node;
+mod otlp;
 mod process;
 mod raw;
 mod redis;
@@ -42,7 +43,7 @@ mod wire;
 pub use backend::{Backend, Program, ServerKind, Stats};
 pub use browser::{ConsoleBrowser, chromium_binary};
 pub use client::{
-    CALL_TIMEOUT, McpClient, call_text, call_tool, connect, connect_with, first_text,
+    CALL_TIMEOUT, McpClient, call_text, call_tool, connect, connect_over, connect_with, first_text,
     json_rpc_error, list_tools, tool_names, within,
 };
 pub use envoy::{Envoy, EnvoySettings, envoy_binary};
@@ -50,6 +51,7 @@ pub use gateway::{ExternalServer, Gateway, GatewayOptions, Mode};
 pub use idp::{ACCESS_TOKEN_TYPE, IdentityProvider, TOKEN_EXCHANGE, run_oauth_client};
 pub use live::{FIRST_TOOL, LiveServer, SLEEP_ARGUMENT, SeenCredentials, WATCHED_URI};
 pub use node::{TasksServer, run_client, run_client2, run_mrtr_client};
+pub use otlp::{OtlpReceiver, ReceivedSpan};
 pub use process::{DEADLINE, eventually, eventually_within};
 pub use raw::{PROTOCOL_VERSION, RawClient, Reply, SESSION_HEADER, http_client};
 pub use redis::RedisServer;

@@ -100,6 +100,7 @@ impl Replicas {
                 max_request_bytes: None,
                 edit_bootstrap: None,
                 module_api: None,
+                envoy_config_args: &[],
             },
         )
         .await?;

@@ -7,7 +7,7 @@ use mcp_gateway_config::Config;
 use mcp_gateway_identity::Caller;
 use mcp_gateway_policy::Scope;
 use serde_json::Value;
-use tracing::debug;
+use tracing::{Instrument, debug};
 
 use crate::BrokerState;
 
@@ -25,7 +25,25 @@ pub(crate) async fn set_level(
     caller: Option<&Caller>,
     params: &Value,
 ) -> Vec<String> {
+    let span = crate::trace::fanout("logging/setLevel");
+    let failed = set_level_each(state, config, catalog, scope, session, caller, params)
+        .instrument(span.clone())
+        .await;
+    span.record("mcp_gateway.fanout.failed", failed.len() as u64);
+    failed
+}
+
+async fn set_level_each(
+    state: &BrokerState,
+    config: &Config,
+    catalog: &Catalog,
+    scope: &Scope<'_>,
+    session: &str,
+    caller: Option<&Caller>,
+    params: &Value,
+) -> Vec<String> {
     let mut failed = Vec::new();
+    let mut servers = 0_u64;
     for server in config.enabled_servers() {
         let logs = catalog.server(&server.name).is_some_and(|s| {
             s.healthy && s.capabilities.get("logging").is_some_and(|c| !c.is_null())
@@ -33,6 +51,7 @@ pub(crate) async fn set_level(
         if !logs {
             continue;
         }
+        servers += 1;
         let outcome = match state.caller_upstream(server, caller).await {
             Ok(upstream) => match state
                 .backends
@@ -58,6 +77,7 @@ pub(crate) async fn set_level(
             failed.push(server.name.clone());
         }
     }
+    tracing::Span::current().record("mcp_gateway.fanout.servers", servers);
     failed
 }
 
@@ -72,7 +92,8 @@ pub(crate) fn broadcast(
     method: String,
     params: Option<Value>,
 ) {
-    tokio::spawn(async move {
+    let span = crate::trace::fanout(&method);
+    let task = async move {
         let config = state.config.load();
         for server in config.enabled_servers() {
             let Ok(Some((_, Some(backend)))) =
@@ -92,5 +113,6 @@ pub(crate) fn broadcast(
                 debug!(server = %server.name, %method, error = %e, "forwarding notification failed");
             }
         }
-    });
+    };
+    tokio::spawn(task.instrument(span));
 }

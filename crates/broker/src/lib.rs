@@ -19,6 +19,7 @@ mod reaper;
 mod state;
 pub mod stream;
 mod tasks;
+mod trace;
 pub mod upstream;
 
 pub use error::BrokerError;

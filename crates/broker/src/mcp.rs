@@ -20,10 +20,10 @@ use mcp_gateway_protocol::asks::AskClass;
 use mcp_gateway_protocol::{Kind, Message, TransportError, codes, modern, transport, versions};
 use mcp_gateway_session::MAX_EVENT_NUMBER;
 use serde_json::Value;
-use tracing::debug;
+use tracing::{Instrument, debug};
 
 use crate::body::ResultJson;
-use crate::{BrokerError, BrokerState, cursor, fanout, initialize, reaper, stream, tasks};
+use crate::{BrokerError, BrokerState, cursor, fanout, initialize, reaper, stream, tasks, trace};
 
 /// SSE comment interval on GET streams, well under Envoy's idle timeouts.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -38,9 +38,14 @@ pub(crate) async fn post(
         Ok(endpoint) => endpoint,
         Err(error) => return error.into_response(),
     };
+    let span = trace::request(&headers);
     handle_post(&state, endpoint.as_deref(), &headers, &body)
+        .instrument(span.clone())
         .await
-        .unwrap_or_else(IntoResponse::into_response)
+        .unwrap_or_else(|error| {
+            trace::error(&span, error.code);
+            error.into_response()
+        })
 }
 
 /// `endpoint`: the virtual server the request came in on (`None`: `/mcp`), known to the
@@ -54,6 +59,9 @@ async fn handle_post(
     let msg = Message::parse_with(body, state.json_limits)
         .map_err(|e| BrokerError::new(StatusCode::BAD_REQUEST, e.code(), e.to_string()))?;
     let id = msg.id_raw();
+    if let Some(method) = msg.method() {
+        trace::method(method);
+    }
     let caller = caller(state, headers).map_err(|e| e.with_id(id))?;
     let subject = caller.as_ref().map(Caller::session_subject);
     // Sessions are bound to the caller and the endpoint: unknown anywhere else.
@@ -89,6 +97,7 @@ async fn handle_post(
     let session = require_session(state, headers, binding.as_deref())
         .await
         .map_err(|e| e.with_id(id))?;
+    trace::session(session);
     match msg.kind() {
         Kind::Notification => {
             if msg.method() == Some("notifications/cancelled") {
@@ -228,10 +237,11 @@ pub(crate) async fn list(
         Some(cursor) => cursor::decode(kind, &cursor.value)
             .ok_or_else(|| invalid_params(format!("invalid cursor for {}", kind.method())))?,
     };
-    let page = visible(state, asker, caller, endpoint, kind, |listing| {
-        listing.page(offset, state.list_page_size)
+    let (page, total) = visible(state, asker, caller, endpoint, kind, |listing| {
+        (listing.page(offset, state.list_page_size), listing.len())
     })
     .await?;
+    trace::items(total);
     mcp_gateway_metrics::global()
         .broker_lists
         .inc(kind.method(), "");

@@ -135,6 +135,12 @@ pub struct RunArgs {
     /// How often the config file is checked for changes.
     #[arg(long, default_value = "1s", value_parser = duration::parse)]
     pub config_poll_interval: Duration,
+    /// OpenTelemetry collector (OTLP/gRPC, e.g. `http://127.0.0.1:4317`) for the gateway's
+    /// own spans, children of Envoy's (`envoy-config --otlp-endpoint`). Off when unset (and
+    /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is unset too); the other `OTEL_*` variables
+    /// apply (see docs/observability.md).
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
 }
 
 /// A loopback socket address: the module API answers without authentication and serves the
@@ -199,6 +205,14 @@ pub struct EnvoyConfigArgs {
     /// Where the module reaches the gateway's module API (`--mode module`).
     #[arg(long, default_value = "127.0.0.1:50052")]
     pub module_api: SocketAddr,
+    /// OpenTelemetry collector Envoy sends its spans to (OTLP/gRPC, plaintext:
+    /// `http://host:4317` or `host:4317`). No tracing when unset.
+    #[arg(long)]
+    pub otlp_endpoint: Option<String>,
+    /// Percentage of requests Envoy traces (0 to 100) when the client sent no sampled
+    /// `traceparent`; with `--otlp-endpoint`.
+    #[arg(long, default_value_t = 100.0, requires = "otlp_endpoint")]
+    pub trace_sampling: f64,
 }
 
 /// Where the routing core runs (`envoy-config --mode`).

@@ -63,8 +63,26 @@ pub const REPLAY_SERVER_HEADER: &str = "mcp-gateway-replay-server";
 /// `Mcp-Session-Id`.)
 pub const REPLAY_SESSION_HEADER: &str = "mcp-gateway-replay-session";
 
+/// Namespace of the dynamic metadata the router sets for Envoy.
+pub const METADATA_NAMESPACE: &str = "mcp";
+
 /// `mcp` metadata key of the gateway session a routed request belongs to.
 pub const GATEWAY_SESSION_KEY: &str = "gateway_session";
+
+/// `mcp` metadata key of the request's method label (also read by Envoy's trace tags).
+pub const METHOD_KEY: &str = "method";
+
+/// `mcp` metadata key of the server a routed request went to.
+pub const SERVER_KEY: &str = "server";
+
+/// `mcp` metadata key of the tool a `tools/call` names (its name at the server).
+pub const TOOL_KEY: &str = "tool";
+
+/// `mcp` metadata key of the prompt a `prompts/get` names (its name at the server).
+pub const PROMPT_KEY: &str = "prompt";
+
+/// `mcp` metadata key of the JSON-RPC error code the router answered a request with.
+pub const ERROR_CODE_KEY: &str = "error_code";
 
 /// Header of the backend cluster's upstream response: the request was a replay already.
 pub const REPLAYED_RESPONSE_HEADER: &str = "mcp-gateway-replayed";

@@ -33,7 +33,7 @@ use mcp_gateway_session::{
     BackendSessions, ClientDeclaration, ClientLimits, OpenError, SessionIds, SessionRecord,
 };
 use tonic::{Status, Streaming};
-use tracing::debug;
+use tracing::{Instrument, debug};
 
 use crate::authn::authn;
 use crate::mutation::{self, Phase};
@@ -126,6 +126,8 @@ impl Router {
 #[derive(Default)]
 struct RequestState {
     ctx: RequestContext,
+    /// The span of Envoy's ext_proc call, when traced: parent of the decision's span.
+    trace: Option<mcp_gateway_telemetry::Parent>,
 }
 
 type ResponseStream = Pin<Box<dyn Stream<Item = Result<ProcessingResponse, Status>> + Send>>;
@@ -150,10 +152,14 @@ impl ExternalProcessor for Router {
                 .get(handoff::PHASES_METADATA)
                 .map(|v| v.as_bytes()),
         );
+        let trace = crate::trace::parent(request.metadata());
         let inbound = request.into_inner();
         mcp_gateway_metrics::global().ext_proc_streams.inc();
         let state = self.0.clone();
-        let mut req = RequestState::default();
+        let mut req = RequestState {
+            trace,
+            ..RequestState::default()
+        };
         req.ctx.set_upstream_sessions(upstream_sessions);
         let stream = futures::stream::unfold(
             (inbound, req, state, false),
@@ -273,9 +279,14 @@ impl RouterState {
             }
             Some(Request::RequestBody(b)) => {
                 let started = Instant::now();
-                let plan = policy.request_body(sessions, ctx, &b.body).await;
+                let span = crate::trace::decision(req.trace.take());
+                let plan = policy
+                    .request_body(sessions, ctx, &b.body)
+                    .instrument(span.clone())
+                    .await;
                 let (config, catalog) = (&sessions.config, &self.catalog);
                 observe::request_body(config, catalog, ctx, &plan, started.elapsed());
+                crate::trace::record(&span, ctx, &plan);
                 mutation::translate(Phase::RequestBody, plan)
             }
             Some(Request::ResponseHeaders(h)) => {

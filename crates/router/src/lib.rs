@@ -15,6 +15,7 @@ mod ext_proc;
 mod module_api;
 mod mutation;
 mod observe;
+mod trace;
 
 pub use ext_proc::{Router, RouterState};
 pub use mcp_gateway_protocol::origin::OriginPolicy;

@@ -14,6 +14,7 @@ use envoy_types::pb::envoy::service::ext_proc::v3::{
 };
 use envoy_types::pb::envoy::r#type::v3::HttpStatus;
 use envoy_types::pb::google::protobuf::{Struct, Value, value};
+use mcp_gateway_protocol::handoff::ERROR_CODE_KEY;
 use mcp_gateway_routing::{
     FieldValue, METADATA_NAMESPACE, Plan, Reject, Respond, Route, RouteMetadata,
 };
@@ -159,6 +160,17 @@ fn reject(reject: &Reject) -> ProcessingResponse {
             details: "mcp_gateway_router".into(),
             ..Default::default()
         })),
+        // For Envoy's trace tags and access logs: the error this request got.
+        dynamic_metadata: Some(namespaced(
+            [(
+                ERROR_CODE_KEY.to_owned(),
+                Value {
+                    kind: Some(value::Kind::NumberValue(reject.code as f64)),
+                },
+            )]
+            .into_iter()
+            .collect(),
+        )),
         ..Default::default()
     }
 }
@@ -176,6 +188,11 @@ fn dynamic_metadata(metadata: &RouteMetadata) -> Struct {
             (key.to_owned(), Value { kind: Some(kind) })
         })
         .collect();
+    namespaced(fields)
+}
+
+/// `fields` in the `mcp` namespace.
+fn namespaced(fields: std::collections::HashMap<String, Value>) -> Struct {
     Struct {
         fields: [(
             METADATA_NAMESPACE.to_owned(),

@@ -11,12 +11,12 @@ use mcp_gateway_protocol::modern::Stamp;
 use crate::decision::Addressed;
 
 /// Namespace of the dynamic metadata the router sets.
-pub const METADATA_NAMESPACE: &str = "mcp";
+pub const METADATA_NAMESPACE: &str = mcp_gateway_protocol::handoff::METADATA_NAMESPACE;
 
 /// Key: the JSON-RPC method (or `response`, or `GET` for a resumed stream).
-const METHOD: &str = "method";
+const METHOD: &str = mcp_gateway_protocol::handoff::METHOD_KEY;
 /// Key: the server the request went to.
-const SERVER: &str = "server";
+const SERVER: &str = mcp_gateway_protocol::handoff::SERVER_KEY;
 /// Key: the gateway session whose backend session the request used.
 const GATEWAY_SESSION: &str = mcp_gateway_protocol::handoff::GATEWAY_SESSION_KEY;
 /// Key: what the answer carries that must be rewritten (`task`, `read`).
@@ -174,8 +174,8 @@ impl RouteMetadata {
 /// The key naming what a request addresses.
 fn addressed_key(addressed: Addressed) -> &'static str {
     match addressed {
-        Addressed::Tool => "tool",
-        Addressed::Prompt => "prompt",
+        Addressed::Tool => mcp_gateway_protocol::handoff::TOOL_KEY,
+        Addressed::Prompt => mcp_gateway_protocol::handoff::PROMPT_KEY,
         Addressed::Resource => "resource",
         Addressed::Task => "task",
         Addressed::Response => REQUEST_ID,

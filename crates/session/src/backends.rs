@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use mcp_gateway_upstream::{BackendSession, InitOptions, UpstreamClient, UpstreamError};
 use tokio::sync::broadcast;
-use tracing::debug;
+use tracing::{Instrument, debug};
 use url::Url;
 
 use crate::{SessionError, SessionRecord, SessionStore, Signal, SingleFlight};
@@ -116,7 +116,19 @@ impl BackendSessions {
                     client_info: to_value(record.client.info()),
                 };
                 let metrics = mcp_gateway_metrics::global();
-                let backend = upstream.initialize(url, &opts).await.map_err(|e| {
+                let span = mcp_gateway_telemetry::child_span!(
+                    "backend session open",
+                    mcp_gateway.server = server,
+                    otel.status_code = tracing::field::Empty,
+                );
+                let opened = upstream
+                    .initialize(url, &opts)
+                    .instrument(span.clone())
+                    .await;
+                if opened.is_err() {
+                    span.record("otel.status_code", "ERROR");
+                }
+                let backend = opened.map_err(|e| {
                     metrics.backend_failures.inc(server, "");
                     OpenError::Unavailable(e)
                 })?;

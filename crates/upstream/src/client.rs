@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Value, json};
-use tracing::debug;
+use tracing::{Instrument, debug};
 use url::Url;
 
 use crate::error::UpstreamError;
@@ -112,6 +112,8 @@ impl UpstreamClient {
         if let Some((name, value)) = &self.credential {
             headers.insert(name.clone(), value.clone());
         }
+        // The backend's spans join the trace of the request this exchange serves.
+        mcp_gateway_telemetry::inject(&mut headers);
         Ok(headers)
     }
 
@@ -129,6 +131,15 @@ impl UpstreamClient {
     /// session with the negotiated `MCP-Protocol-Version` (the version the
     /// server answered with).
     pub async fn initialize(
+        &self,
+        url: &Url,
+        opts: &InitOptions,
+    ) -> Result<BackendSession, UpstreamError> {
+        let span = exchange_span("initialize");
+        self.initialize_in_span(url, opts).instrument(span).await
+    }
+
+    async fn initialize_in_span(
         &self,
         url: &Url,
         opts: &InitOptions,
@@ -171,13 +182,18 @@ impl UpstreamClient {
         method: &str,
         params: Option<Value>,
     ) -> Result<Value, UpstreamError> {
-        let mut headers = self.headers(Some(session))?;
-        let params = crate::modern::envelop(session, &self.declared, method, params, &mut headers)?;
-        let exchange = Exchange::new(&self.http, url, headers);
-        let id = self.next_id();
-        let body = encode(Some(id), method, params.as_ref())?;
-        let (_, result) = self.bounded(exchange.request(id, body)).await?;
-        Ok(result)
+        async {
+            let mut headers = self.headers(Some(session))?;
+            let params =
+                crate::modern::envelop(session, &self.declared, method, params, &mut headers)?;
+            let exchange = Exchange::new(&self.http, url, headers);
+            let id = self.next_id();
+            let body = encode(Some(id), method, params.as_ref())?;
+            let (_, result) = self.bounded(exchange.request(id, body)).await?;
+            Ok(result)
+        }
+        .instrument(exchange_span(method))
+        .await
     }
 
     /// Sends notification `method` in `session`.
@@ -188,9 +204,13 @@ impl UpstreamClient {
         method: &str,
         params: Option<Value>,
     ) -> Result<(), UpstreamError> {
-        let exchange = Exchange::new(&self.http, url, self.headers(Some(session))?);
-        let body = encode(None, method, params.as_ref())?;
-        self.bounded(exchange.notify(body)).await
+        async {
+            let exchange = Exchange::new(&self.http, url, self.headers(Some(session))?);
+            let body = encode(None, method, params.as_ref())?;
+            self.bounded(exchange.notify(body)).await
+        }
+        .instrument(exchange_span(method))
+        .await
     }
 
     /// Sends `ping`; Ok when the backend answered.
@@ -278,6 +298,17 @@ impl UpstreamClient {
 /// How the gateway introduces itself in its own 2026-07-28 requests.
 pub(crate) fn own_client_info() -> Value {
     json!({ "name": "mcp-gateway", "version": env!("CARGO_PKG_VERSION") })
+}
+
+/// The client span of one exchange with a backend made for a traced request (none for
+/// the gateway's own background work).
+fn exchange_span(method: &str) -> tracing::Span {
+    mcp_gateway_telemetry::child_span!(
+        "backend request",
+        otel.name = method,
+        otel.kind = "client",
+        mcp.method.name = method,
+    )
 }
 
 #[cfg(test)]

@@ -45,6 +45,8 @@ pub struct BootstrapOptions {
     pub idle_timeout: Duration,
     /// Most client connections Envoy keeps open at once (SSE streams hold theirs).
     pub max_connections: u32,
+    /// OpenTelemetry traces: where Envoy sends spans; `None`: no tracing.
+    pub tracing: Option<Tracing>,
 }
 
 impl Default for BootstrapOptions {
@@ -61,6 +63,7 @@ impl Default for BootstrapOptions {
             request_timeout: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(300),
             max_connections: 50_000,
+            tracing: None,
         }
     }
 }
@@ -136,7 +139,7 @@ static_resources:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
           stat_prefix: mcp
           codec_type: AUTO
-          # Envoy is the edge: it sets X-Forwarded-For and drops client x-envoy-* headers.
+{tracing}          # Envoy is the edge: it sets X-Forwarded-For and drops client x-envoy-* headers.
           use_remote_address: true
           normalize_path: true
           merge_slashes: true
@@ -276,13 +279,15 @@ static_resources:
               "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
 
   clusters:
-{static_clusters}
+{static_clusters}{collector_cluster}
 "#,
         admin_ip = opts.admin.ip(),
         admin_port = opts.admin.port(),
         listen_ip = opts.listen.ip(),
         listen_port = opts.listen.port(),
         static_clusters = clusters::static_clusters(&opts.routers, &opts.brokers),
+        tracing = trace::connection_manager(opts.tracing.as_ref()),
+        collector_cluster = trace::collector_cluster(opts.tracing.as_ref()),
         ext_proc_retry_policy = clusters::EXT_PROC_RETRY_POLICY,
         max_request_bytes = opts.max_request_bytes,
         local_reply_config = errors::local_reply_config(opts.max_request_bytes),
@@ -333,6 +338,9 @@ fn proto_duration(duration: Duration) -> String {
 
 mod clusters;
 mod errors;
+mod trace;
+
+pub use trace::{COLLECTOR_CLUSTER, Tracing};
 
 #[cfg(test)]
 mod tests;

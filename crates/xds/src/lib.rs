@@ -37,7 +37,7 @@ mod traffic;
 
 pub use ads::{AdsServer, ads_service};
 pub use auth::{JWT_AUTHN_FILTER, jwks_cluster_name, jwt_authn};
-pub use bootstrap::{BootstrapOptions, render_bootstrap};
+pub use bootstrap::{BootstrapOptions, COLLECTOR_CLUSTER, Tracing, render_bootstrap};
 pub use module::{MODULE_API_CLUSTER, MODULE_NAME, render_module_bootstrap};
 pub use resources::{
     BACKEND_RESPONSE_FILTER, BROKER_CLUSTER, OBSERVE_HEADER, ROUTE_CONFIG_NAME, ROUTER_CLUSTER,

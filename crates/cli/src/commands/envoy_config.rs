@@ -1,5 +1,5 @@
 use anyhow::Context;
-use mcp_gateway_xds::{BootstrapOptions, render_bootstrap, render_module_bootstrap};
+use mcp_gateway_xds::{BootstrapOptions, Tracing, render_bootstrap, render_module_bootstrap};
 
 use crate::EnvoyConfigArgs;
 use crate::args::DataPlane;
@@ -16,6 +16,14 @@ pub(crate) fn execute(args: &EnvoyConfigArgs) -> anyhow::Result<()> {
         request_timeout: args.request_timeout,
         idle_timeout: args.idle_timeout,
         max_connections: args.max_connections,
+        tracing: match &args.otlp_endpoint {
+            Some(endpoint) => Some(
+                Tracing::parse(endpoint, args.trace_sampling)
+                    .map_err(anyhow::Error::msg)
+                    .context("--otlp-endpoint/--trace-sampling")?,
+            ),
+            None => None,
+        },
         ..BootstrapOptions::default()
     };
     let bootstrap = match args.mode {

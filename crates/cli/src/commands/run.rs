@@ -13,12 +13,15 @@ use mcp_gateway_session::{
     BackendSessions, ClientLimits, MemoryStore, RedisStore, SessionIds, SessionKey, SessionStore,
     StoreLimits,
 };
+use mcp_gateway_telemetry::Settings;
 use mcp_gateway_upstream::{UpstreamClient, install_crypto_provider};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::RunArgs;
 use crate::status::GatewayStatus;
@@ -31,22 +34,45 @@ const SWEEP_EVERY: (Duration, Duration) = (Duration::from_secs(1), Duration::fro
 
 /// Runs the router and the broker until SIGINT/SIGTERM.
 pub(crate) fn execute(args: RunArgs) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-                EnvFilter::new(format!("info,{}=off", mcp_gateway_audit::TARGET))
-            }),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     if args.controller {
+        tracing_subscriber::registry().with(log_layer()).init();
         return super::controller::execute(&args.controller_args);
     }
-    tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("starting the async runtime")?
-        .block_on(serve(args))
+        .context("starting the async runtime")?;
+    // Spans are exported from a task of this runtime.
+    let entered = runtime.enter();
+    let traces = Settings::from_flag_and_env(args.otlp_endpoint.as_deref());
+    let (otel, _flush_on_exit) =
+        mcp_gateway_telemetry::install(&traces).context("--otlp-endpoint")?;
+    tracing_subscriber::registry()
+        .with(log_layer())
+        .with(otel)
+        .init();
+    if let Some(endpoint) = &traces.endpoint {
+        info!(%endpoint, "exporting traces over OTLP/gRPC");
+    }
+    drop(entered);
+    runtime.block_on(serve(args))
+}
+
+/// Log lines on stderr, filtered by `RUST_LOG`. The audit stream and the spans meant for
+/// export are off by default.
+fn log_layer<S>() -> impl Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+            EnvFilter::new(format!(
+                "info,{}=off,{}=off",
+                mcp_gateway_audit::TARGET,
+                mcp_gateway_telemetry::TARGET
+            ))
+        }))
 }
 
 async fn serve(args: RunArgs) -> anyhow::Result<()> {

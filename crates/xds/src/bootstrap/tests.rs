@@ -22,6 +22,7 @@ fn custom() -> BootstrapOptions {
         request_timeout: Duration::from_secs(45),
         idle_timeout: Duration::from_secs(120),
         max_connections: 777,
+        tracing: None,
     }
 }
 
@@ -527,4 +528,60 @@ fn an_authorization_denial_keeps_its_status_and_answers_the_request() {
     let body = &without_id["body_format_override"]["json_format"];
     assert_eq!(body["id"], Value::Null);
     assert_eq!(body["error"]["code"], -32600);
+}
+
+#[test]
+fn tracing_is_off_unless_a_collector_is_named() {
+    let bootstrap = parse(&render_bootstrap(&custom()));
+    assert!(connection_manager(&bootstrap).get("tracing").is_none());
+    let clusters = bootstrap["static_resources"]["clusters"]
+        .as_sequence()
+        .expect("clusters");
+    assert!(clusters.iter().all(|c| c["name"] != COLLECTOR_CLUSTER));
+}
+
+#[test]
+fn tracing_sends_spans_to_the_collector_tagged_from_the_router_metadata() {
+    let opts = BootstrapOptions {
+        tracing: Some(Tracing::parse("http://otel.monitoring:4317", 2.5).expect("valid")),
+        ..custom()
+    };
+    let bootstrap = parse(&render_bootstrap(&opts));
+    let tracing = &connection_manager(&bootstrap)["tracing"];
+    assert_eq!(tracing["random_sampling"]["value"].as_f64(), Some(2.5));
+    assert_eq!(tracing["spawn_upstream_span"].as_bool(), Some(true));
+    let provider = &tracing["provider"];
+    assert_eq!(provider["name"], "envoy.tracers.opentelemetry");
+    assert_eq!(
+        provider["typed_config"]["grpc_service"]["envoy_grpc"]["cluster_name"],
+        COLLECTOR_CLUSTER
+    );
+    let tags: Vec<(&str, &str, &str)> = tracing["custom_tags"]
+        .as_sequence()
+        .expect("tags")
+        .iter()
+        .map(|t| {
+            let key = &t["metadata"]["metadata_key"];
+            (
+                t["tag"].as_str().expect("tag"),
+                key["key"].as_str().expect("namespace"),
+                key["path"][0]["key"].as_str().expect("key"),
+            )
+        })
+        .collect();
+    assert!(tags.contains(&("mcp.method.name", "mcp", handoff::METHOD_KEY)));
+    assert!(tags.contains(&("gen_ai.tool.name", "mcp", handoff::TOOL_KEY)));
+    assert!(tags.contains(&("rpc.jsonrpc.error_code", "mcp", handoff::ERROR_CODE_KEY)));
+    // The session id authorises requests: never a tag.
+    assert!(
+        tags.iter()
+            .all(|(_, _, key)| *key != handoff::GATEWAY_SESSION_KEY)
+    );
+    let collector = bootstrap["static_resources"]["clusters"]
+        .as_sequence()
+        .expect("clusters")
+        .iter()
+        .find(|c| c["name"] == COLLECTOR_CLUSTER)
+        .expect("the collector's cluster");
+    assert_eq!(endpoint(collector), ("otel.monitoring".to_owned(), 4317));
 }
