@@ -7,22 +7,77 @@ pub(crate) struct Stream {
     ptr: FilterEnvoyPtr,
 }
 
+/// What the filter asks of Envoy during one hook: [`Stream`] through Envoy's callbacks, and in
+/// tests a model of Envoy (`crate::fuzz`) that drives the same filter code.
+pub(crate) trait Host {
+    /// The request headers as owned (name, value) pairs.
+    fn request_headers(&self) -> Vec<(String, Vec<u8>)>;
+
+    /// The response headers as owned (name, value) pairs.
+    fn response_headers(&self) -> Vec<(String, Vec<u8>)>;
+
+    /// Sets (overwriting) a request header.
+    fn set_request_header(&self, key: &str, value: &[u8]);
+
+    /// Removes a request header.
+    fn remove_request_header(&self, key: &str);
+
+    /// Sets (overwriting) a response header.
+    fn set_response_header(&self, key: &str, value: &[u8]);
+
+    /// Removes a response header.
+    fn remove_response_header(&self, key: &str);
+
+    /// Sends an HTTP request to `cluster`; its answer arrives in the `http_callout_done`
+    /// hook with the returned id. `Err` carries Envoy's reason for not sending it.
+    fn callout(
+        &self,
+        cluster: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        timeout_ms: u64,
+    ) -> Result<u64, u32>;
+
+    /// Resumes a request this filter stopped (from a hook that is not the stopped one).
+    fn continue_decoding(&self);
+
+    /// Resumes a response this filter stopped.
+    fn continue_encoding(&self);
+
+    /// Has Envoy pick the route again (after headers that routes match changed).
+    fn clear_route_cache(&self);
+
+    /// Answers the client directly.
+    fn send_response(&self, status: u16, headers: &[(&str, &str)], body: &[u8]);
+
+    /// The whole request body at its end: what Envoy buffered plus the last chunk.
+    fn request_body(&self) -> Vec<u8>;
+
+    /// The request body Envoy buffered (whole, once this filter stopped at its end).
+    fn buffered_request_body(&self) -> Vec<u8>;
+
+    /// The response body chunk of this event.
+    fn response_chunk(&self) -> Vec<u8>;
+
+    /// Replaces the response body chunk of this event with `chunk`.
+    fn replace_response_chunk(&self, chunk: &[u8]);
+
+    /// Replaces the request body (buffered and last chunk) with `body`.
+    fn replace_request_body(&self, body: &[u8]);
+
+    /// Sets a string in the dynamic metadata.
+    fn set_metadata_string(&self, ns: &str, key: &str, value: &str);
+
+    /// Sets a number in the dynamic metadata.
+    fn set_metadata_number(&self, ns: &str, key: &str, value: f64);
+}
+
 impl Stream {
     /// # Safety
     /// `ptr` is the filter pointer Envoy passed to the running hook; the `Stream` must not
     /// outlive that hook.
     pub(crate) unsafe fn new(ptr: FilterEnvoyPtr) -> Self {
         Self { ptr }
-    }
-
-    /// The request headers as owned (name, value) pairs.
-    pub(crate) fn request_headers(&self) -> Vec<(String, Vec<u8>)> {
-        self.headers(abi::REQUEST_HEADERS)
-    }
-
-    /// The response headers as owned (name, value) pairs.
-    pub(crate) fn response_headers(&self) -> Vec<(String, Vec<u8>)> {
-        self.headers(abi::RESPONSE_HEADERS)
     }
 
     fn headers(&self, kind: u32) -> Vec<(String, Vec<u8>)> {
@@ -59,26 +114,6 @@ impl Stream {
             .collect()
     }
 
-    /// Sets (overwriting) a request header.
-    pub(crate) fn set_request_header(&self, key: &str, value: &[u8]) {
-        self.set_header(abi::REQUEST_HEADERS, key, ModuleBuffer::of(value));
-    }
-
-    /// Removes a request header.
-    pub(crate) fn remove_request_header(&self, key: &str) {
-        self.set_header(abi::REQUEST_HEADERS, key, ModuleBuffer::null());
-    }
-
-    /// Sets (overwriting) a response header.
-    pub(crate) fn set_response_header(&self, key: &str, value: &[u8]) {
-        self.set_header(abi::RESPONSE_HEADERS, key, ModuleBuffer::of(value));
-    }
-
-    /// Removes a response header.
-    pub(crate) fn remove_response_header(&self, key: &str) {
-        self.set_header(abi::RESPONSE_HEADERS, key, ModuleBuffer::null());
-    }
-
     /// Sets a header; a null `value` removes it (per the ABI).
     fn set_header(&self, kind: u32, key: &str, value: ModuleBuffer) {
         // SAFETY: live filter pointer; both buffers point into memory borrowed for the call,
@@ -93,9 +128,71 @@ impl Stream {
         }
     }
 
+    fn append_chunks(&self, kind: u32, out: &mut Vec<u8>) {
+        // SAFETY: live filter pointer.
+        let n =
+            unsafe { abi::envoy_dynamic_module_callback_http_get_body_chunks_size(self.ptr, kind) };
+        if n == 0 {
+            return;
+        }
+        let empty = abi::EnvoyBuffer {
+            ptr: std::ptr::null(),
+            length: 0,
+        };
+        let mut chunks = vec![empty; n];
+        // SAFETY: `chunks` has room for the `n` buffers Envoy just counted.
+        let ok = unsafe {
+            abi::envoy_dynamic_module_callback_http_get_body_chunks(
+                self.ptr,
+                kind,
+                chunks.as_mut_ptr(),
+            )
+        };
+        if !ok {
+            return;
+        }
+        for chunk in &chunks {
+            // SAFETY: Envoy filled each entry with a slice of its buffer, valid until this
+            // hook returns or the body changes; it is copied right away.
+            out.extend_from_slice(unsafe { bytes(chunk.ptr, chunk.length) });
+        }
+    }
+}
+
+impl Host for Stream {
+    /// The request headers as owned (name, value) pairs.
+    fn request_headers(&self) -> Vec<(String, Vec<u8>)> {
+        self.headers(abi::REQUEST_HEADERS)
+    }
+
+    /// The response headers as owned (name, value) pairs.
+    fn response_headers(&self) -> Vec<(String, Vec<u8>)> {
+        self.headers(abi::RESPONSE_HEADERS)
+    }
+
+    /// Sets (overwriting) a request header.
+    fn set_request_header(&self, key: &str, value: &[u8]) {
+        self.set_header(abi::REQUEST_HEADERS, key, ModuleBuffer::of(value));
+    }
+
+    /// Removes a request header.
+    fn remove_request_header(&self, key: &str) {
+        self.set_header(abi::REQUEST_HEADERS, key, ModuleBuffer::null());
+    }
+
+    /// Sets (overwriting) a response header.
+    fn set_response_header(&self, key: &str, value: &[u8]) {
+        self.set_header(abi::RESPONSE_HEADERS, key, ModuleBuffer::of(value));
+    }
+
+    /// Removes a response header.
+    fn remove_response_header(&self, key: &str) {
+        self.set_header(abi::RESPONSE_HEADERS, key, ModuleBuffer::null());
+    }
+
     /// Sends an HTTP request to `cluster`; its answer arrives in the `http_callout_done`
     /// hook with the returned id. `Err` carries Envoy's reason for not sending it.
-    pub(crate) fn callout(
+    fn callout(
         &self,
         cluster: &str,
         headers: &[(&str, &str)],
@@ -133,25 +230,25 @@ impl Stream {
     }
 
     /// Resumes a request this filter stopped (from a hook that is not the stopped one).
-    pub(crate) fn continue_decoding(&self) {
+    fn continue_decoding(&self) {
         // SAFETY: live filter pointer; the callback takes nothing else.
         unsafe { abi::envoy_dynamic_module_callback_http_filter_continue_decoding(self.ptr) }
     }
 
     /// Resumes a response this filter stopped.
-    pub(crate) fn continue_encoding(&self) {
+    fn continue_encoding(&self) {
         // SAFETY: live filter pointer; the callback takes nothing else.
         unsafe { abi::envoy_dynamic_module_callback_http_filter_continue_encoding(self.ptr) }
     }
 
     /// Has Envoy pick the route again (after headers that routes match changed).
-    pub(crate) fn clear_route_cache(&self) {
+    fn clear_route_cache(&self) {
         // SAFETY: live filter pointer; the callback takes nothing else.
         unsafe { abi::envoy_dynamic_module_callback_http_clear_route_cache(self.ptr) }
     }
 
     /// Answers the client directly.
-    pub(crate) fn send_response(&self, status: u16, headers: &[(&str, &str)], body: &[u8]) {
+    fn send_response(&self, status: u16, headers: &[(&str, &str)], body: &[u8]) {
         let mut raw: Vec<ModuleHeader> = headers
             .iter()
             .map(|(k, v)| ModuleHeader {
@@ -177,7 +274,7 @@ impl Stream {
     }
 
     /// The whole request body at its end: what Envoy buffered plus the last chunk.
-    pub(crate) fn request_body(&self) -> Vec<u8> {
+    fn request_body(&self) -> Vec<u8> {
         let mut body = Vec::new();
         for kind in [abi::BUFFERED_REQUEST_BODY, abi::RECEIVED_REQUEST_BODY] {
             self.append_chunks(kind, &mut body);
@@ -186,21 +283,21 @@ impl Stream {
     }
 
     /// The request body Envoy buffered (whole, once this filter stopped at its end).
-    pub(crate) fn buffered_request_body(&self) -> Vec<u8> {
+    fn buffered_request_body(&self) -> Vec<u8> {
         let mut body = Vec::new();
         self.append_chunks(abi::BUFFERED_REQUEST_BODY, &mut body);
         body
     }
 
     /// The response body chunk of this event.
-    pub(crate) fn response_chunk(&self) -> Vec<u8> {
+    fn response_chunk(&self) -> Vec<u8> {
         let mut chunk = Vec::new();
         self.append_chunks(abi::RECEIVED_RESPONSE_BODY, &mut chunk);
         chunk
     }
 
     /// Replaces the response body chunk of this event with `chunk`.
-    pub(crate) fn replace_response_chunk(&self, chunk: &[u8]) {
+    fn replace_response_chunk(&self, chunk: &[u8]) {
         // SAFETY: live filter pointer; draining more than there is drains all; `chunk`
         // outlives the call and Envoy copies it.
         unsafe {
@@ -219,38 +316,8 @@ impl Stream {
         }
     }
 
-    fn append_chunks(&self, kind: u32, out: &mut Vec<u8>) {
-        // SAFETY: live filter pointer.
-        let n =
-            unsafe { abi::envoy_dynamic_module_callback_http_get_body_chunks_size(self.ptr, kind) };
-        if n == 0 {
-            return;
-        }
-        let empty = abi::EnvoyBuffer {
-            ptr: std::ptr::null(),
-            length: 0,
-        };
-        let mut chunks = vec![empty; n];
-        // SAFETY: `chunks` has room for the `n` buffers Envoy just counted.
-        let ok = unsafe {
-            abi::envoy_dynamic_module_callback_http_get_body_chunks(
-                self.ptr,
-                kind,
-                chunks.as_mut_ptr(),
-            )
-        };
-        if !ok {
-            return;
-        }
-        for chunk in &chunks {
-            // SAFETY: Envoy filled each entry with a slice of its buffer, valid until this
-            // hook returns or the body changes; it is copied right away.
-            out.extend_from_slice(unsafe { bytes(chunk.ptr, chunk.length) });
-        }
-    }
-
     /// Replaces the request body (buffered and last chunk) with `body`.
-    pub(crate) fn replace_request_body(&self, body: &[u8]) {
+    fn replace_request_body(&self, body: &[u8]) {
         for kind in [abi::BUFFERED_REQUEST_BODY, abi::RECEIVED_REQUEST_BODY] {
             // SAFETY: live filter pointer; draining more than there is drains all.
             unsafe {
@@ -275,7 +342,7 @@ impl Stream {
     }
 
     /// Sets a string in the dynamic metadata.
-    pub(crate) fn set_metadata_string(&self, ns: &str, key: &str, value: &str) {
+    fn set_metadata_string(&self, ns: &str, key: &str, value: &str) {
         // SAFETY: live filter pointer; the buffers outlive the call and Envoy copies them.
         unsafe {
             abi::envoy_dynamic_module_callback_http_set_dynamic_metadata_string(
@@ -288,7 +355,7 @@ impl Stream {
     }
 
     /// Sets a number in the dynamic metadata.
-    pub(crate) fn set_metadata_number(&self, ns: &str, key: &str, value: f64) {
+    fn set_metadata_number(&self, ns: &str, key: &str, value: f64) {
         // SAFETY: live filter pointer; the buffers outlive the call.
         unsafe {
             abi::envoy_dynamic_module_callback_http_set_dynamic_metadata_number(

@@ -23,7 +23,7 @@ use mcp_gateway_routing::{
 use serde::Deserialize;
 
 use crate::abi;
-use crate::envoy::Stream;
+use crate::envoy::Host;
 use crate::error::ModuleError;
 use crate::sidecar::{Ask, Known, Lookup, Settings, Sidecar};
 
@@ -192,7 +192,7 @@ impl Filter {
 
     /// Request headers: the core's checks and header plan. A request whose body the core
     /// reads is held until that body has arrived whole.
-    pub(crate) fn request_headers(&mut self, stream: &Stream, end_of_stream: bool) -> u32 {
+    pub(crate) fn request_headers(&mut self, stream: &impl Host, end_of_stream: bool) -> u32 {
         self.headers_only = end_of_stream;
         match self.run_request_headers(stream) {
             Step::Go if end_of_stream => abi::CONTINUE,
@@ -201,7 +201,7 @@ impl Filter {
     }
 
     /// Request body: buffered to its end, then the core's decision and plan.
-    pub(crate) fn request_body(&mut self, stream: &Stream, end_of_stream: bool) -> u32 {
+    pub(crate) fn request_body(&mut self, stream: &impl Host, end_of_stream: bool) -> u32 {
         if !end_of_stream {
             return abi::STOP;
         }
@@ -217,7 +217,7 @@ impl Filter {
     }
 
     /// Response headers of a routed request: the core's response plan.
-    pub(crate) fn response_headers(&mut self, stream: &Stream) -> u32 {
+    pub(crate) fn response_headers(&mut self, stream: &impl Host) -> u32 {
         if self.ctx.routed().is_none() {
             return abi::CONTINUE;
         }
@@ -228,7 +228,7 @@ impl Filter {
     }
 
     /// A response body chunk: rewritten by the core when it watches the body.
-    pub(crate) fn response_body(&mut self, stream: &Stream, end_of_stream: bool) -> u32 {
+    pub(crate) fn response_body(&mut self, stream: &impl Host, end_of_stream: bool) -> u32 {
         if self.waiting.is_some() {
             return abi::STOP;
         }
@@ -243,7 +243,7 @@ impl Filter {
 
     /// The sidecar answered (or failed to answer, `None`) the callout `id`: the waiting
     /// phase runs again, and the request or response resumes when it goes on.
-    pub(crate) fn callout_done(&mut self, stream: &Stream, id: u64, answer: Option<&[u8]>) {
+    pub(crate) fn callout_done(&mut self, stream: &impl Host, id: u64, answer: Option<&[u8]>) {
         let Some(waiting) = self.waiting.take_if(|w| w.callout == id) else {
             return;
         };
@@ -280,7 +280,7 @@ impl Filter {
         }
     }
 
-    fn run_request_headers(&mut self, stream: &Stream) -> Step {
+    fn run_request_headers(&mut self, stream: &impl Host) -> Step {
         if let Some(ask) = self.config.sidecar.state_due() {
             return self.ask(stream, Phase::RequestHeaders, ask);
         }
@@ -314,7 +314,7 @@ impl Filter {
         apply(stream, plan)
     }
 
-    fn run_request_body(&mut self, stream: &Stream) -> Step {
+    fn run_request_body(&mut self, stream: &impl Host) -> Step {
         let lookup = Lookup::new(&self.config.sidecar, &self.known);
         let plan = ready(
             self.config
@@ -327,7 +327,7 @@ impl Filter {
         apply(stream, plan)
     }
 
-    fn run_response_headers(&mut self, stream: &Stream) -> Step {
+    fn run_response_headers(&mut self, stream: &impl Host) -> Step {
         let headers = stream.response_headers();
         let pairs = headers.iter().map(|(k, v)| (k.as_str(), v.as_slice()));
         let lookup = Lookup::new(&self.config.sidecar, &self.known);
@@ -359,7 +359,7 @@ impl Filter {
     }
 
     /// Asks the sidecar `ask` for `phase`; answers 503 when the callout cannot start.
-    fn ask(&mut self, stream: &Stream, phase: Phase, ask: Ask) -> Step {
+    fn ask(&mut self, stream: &impl Host, phase: Phase, ask: Ask) -> Step {
         let sidecar = &self.config.sidecar;
         let Some(settings) = sidecar.settings() else {
             send(stream, &ModuleError::NoSidecar.reject());
@@ -396,7 +396,7 @@ impl Filter {
         }
     }
 
-    fn rerun(&mut self, stream: &Stream, phase: Phase) -> Step {
+    fn rerun(&mut self, stream: &impl Host, phase: Phase) -> Step {
         match phase {
             Phase::RequestHeaders => self.run_request_headers(stream),
             Phase::RequestBody => self.run_request_body(stream),
@@ -418,7 +418,7 @@ impl Drop for Filter {
 }
 
 /// Answers the client directly.
-fn send(stream: &Stream, reject: &Reject) {
+fn send(stream: &impl Host, reject: &Reject) {
     let headers: Vec<(&str, &str)> = reject
         .headers
         .iter()
@@ -428,7 +428,7 @@ fn send(stream: &Stream, reject: &Reject) {
 }
 
 /// Applies a request-phase plan.
-fn apply(stream: &Stream, plan: Plan) -> Step {
+fn apply(stream: &impl Host, plan: Plan) -> Step {
     match plan {
         Plan::Continue | Plan::Respond(_) => Step::Go,
         Plan::Reject(reject) => {

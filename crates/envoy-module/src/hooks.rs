@@ -8,7 +8,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use crate::abi::{self, ConfigEnvoyPtr, EnvoyBuffer, EnvoyHeader, FilterEnvoyPtr};
-use crate::envoy::{Stream, bytes};
+use crate::envoy::{Host, Stream, bytes};
 use crate::error::ModuleError;
 use crate::filter::{Filter, FilterConfig};
 

@@ -21,5 +21,7 @@ mod abi;
 mod envoy;
 mod error;
 mod filter;
+#[cfg(test)]
+mod fuzz;
 mod hooks;
 mod sidecar;
