@@ -58,3 +58,39 @@ pub use redis::RedisServer;
 pub use replicas::Replicas;
 pub use sse::{EventStream, SseEvent};
 pub use wire::{WireReply, WireRequest, send as send_wire};
+
+/// Runs each named test function, `async fn name(mode: Mode) -> anyhow::Result<()>`, in both
+/// data planes: as the tests `name::ext_proc` and `name::module`. With `multi_thread:` first,
+/// on a two-worker runtime.
+///
+/// ```ignore
+/// async fn routes_calls(mode: Mode) -> anyhow::Result<()> { Ok(()) }
+/// mcp_gateway_e2e::in_both_modes!(routes_calls);
+/// ```
+#[macro_export]
+macro_rules! in_both_modes {
+    (multi_thread: $($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn ext_proc() -> ::anyhow::Result<()> {
+                super::$name($crate::Mode::ExtProc).await
+            }
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn module() -> ::anyhow::Result<()> {
+                super::$name($crate::Mode::Module).await
+            }
+        }
+    )+};
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[::tokio::test]
+            async fn ext_proc() -> ::anyhow::Result<()> {
+                super::$name($crate::Mode::ExtProc).await
+            }
+            #[::tokio::test]
+            async fn module() -> ::anyhow::Result<()> {
+                super::$name($crate::Mode::Module).await
+            }
+        }
+    )+};
+}

@@ -6,7 +6,7 @@
 use anyhow::{Context, Result, ensure};
 use mcp_gateway_bench::echo::{REPLY_HEADER_HEADER, REPLY_JSON_HEADER, REPLY_STATUS_HEADER};
 use mcp_gateway_e2e::{
-    Gateway, GatewayOptions, PROTOCOL_VERSION, Reply, SESSION_HEADER, ServerKind, http_client,
+    Gateway, GatewayOptions, Mode, PROTOCOL_VERSION, Reply, SESSION_HEADER, ServerKind, http_client,
 };
 use mcp_gateway_protocol::handoff;
 use reqwest::StatusCode;
@@ -68,9 +68,11 @@ async fn call_with(
     gateway.raw()?.post_with(&all, body).await
 }
 
-#[tokio::test]
-async fn plain_text_backend_errors_become_json_rpc_errors_with_the_request_id() -> Result<()> {
+async fn plain_text_backend_errors_become_json_rpc_errors_with_the_request_id(
+    mode: Mode,
+) -> Result<()> {
     let gateway = Gateway::start(GatewayOptions {
+        mode,
         servers: &[ServerKind::Text],
         echo: &["echo"],
         ..GatewayOptions::default()
@@ -196,10 +198,10 @@ async fn a_second_refusal_in_a_row_is_a_retryable_error() -> Result<()> {
 /// A backend answering 307 itself, naming another server in the replay header and the
 /// gateway's replay location: Envoy's replay never names that server, so the router does
 /// not take it for a replay to it (its error does not name it) and it sees no request.
-#[tokio::test]
-async fn a_backend_cannot_name_the_server_a_call_is_replayed_to() -> Result<()> {
+async fn a_backend_cannot_name_the_server_a_call_is_replayed_to(mode: Mode) -> Result<()> {
     const TEXT_REQUESTS: &str = "cluster.mcp_server_text.upstream_rq_total";
     let gateway = Gateway::start(GatewayOptions {
+        mode,
         servers: &[ServerKind::Text],
         echo: &["echo"],
         discovery_interval: Some("1h"),
@@ -226,9 +228,9 @@ async fn a_backend_cannot_name_the_server_a_call_is_replayed_to() -> Result<()> 
 
 /// The hand-off path is reachable by clients, and useless to them: without the backend's
 /// own session id, which they never see, nothing is forgotten.
-#[tokio::test]
-async fn a_client_cannot_make_the_gateway_forget_a_backend_session() -> Result<()> {
+async fn a_client_cannot_make_the_gateway_forget_a_backend_session(mode: Mode) -> Result<()> {
     let gateway = Gateway::start(GatewayOptions {
+        mode,
         servers: &[ServerKind::Text],
         discovery_interval: Some("1h"),
         ..GatewayOptions::default()
@@ -338,3 +340,9 @@ async fn a_stalled_router_is_a_json_rpc_503_after_the_message_timeout() -> Resul
         .with_context(|| format!("no recovery: {reply}"))?;
     Ok(())
 }
+
+mcp_gateway_e2e::in_both_modes!(
+    plain_text_backend_errors_become_json_rpc_errors_with_the_request_id,
+    a_backend_cannot_name_the_server_a_call_is_replayed_to,
+    a_client_cannot_make_the_gateway_forget_a_backend_session,
+);

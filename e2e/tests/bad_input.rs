@@ -2,7 +2,7 @@
 //! (A dead backend is covered in backends.rs.)
 
 use anyhow::Result;
-use mcp_gateway_e2e::{Gateway, GatewayOptions, RawClient, Reply, ServerKind};
+use mcp_gateway_e2e::{Gateway, GatewayOptions, Mode, RawClient, Reply, ServerKind};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -24,9 +24,9 @@ async fn add(raw: &RawClient, headers: &[(&str, &str)]) -> Result<Reply> {
     raw.post_with(headers, body.to_string()).await
 }
 
-#[tokio::test]
-async fn malformed_requests_and_bad_sessions() -> Result<()> {
+async fn malformed_requests_and_bad_sessions(mode: Mode) -> Result<()> {
     let gateway = Gateway::start(GatewayOptions {
+        mode,
         servers: &[ServerKind::Calc],
         ..GatewayOptions::default()
     })
@@ -109,9 +109,9 @@ async fn malformed_requests_and_bad_sessions() -> Result<()> {
     Ok(())
 }
 
-#[tokio::test]
-async fn unknown_tools_and_spoofed_routing_headers() -> Result<()> {
+async fn unknown_tools_and_spoofed_routing_headers(mode: Mode) -> Result<()> {
     let gateway = Gateway::start(GatewayOptions {
+        mode,
         servers: &[ServerKind::Calc, ServerKind::Text],
         ..GatewayOptions::default()
     })
@@ -175,10 +175,10 @@ async fn unknown_tools_and_spoofed_routing_headers() -> Result<()> {
     Ok(())
 }
 
-#[tokio::test]
-async fn oversized_body_gets_413_with_a_json_rpc_error() -> Result<()> {
+async fn oversized_body_gets_413_with_a_json_rpc_error(mode: Mode) -> Result<()> {
     const LIMIT: usize = 64 * 1024;
     let gateway = Gateway::start(GatewayOptions {
+        mode,
         servers: &[ServerKind::Calc],
         max_request_bytes: Some(LIMIT),
         ..GatewayOptions::default()
@@ -220,3 +220,9 @@ async fn oversized_body_gets_413_with_a_json_rpc_error() -> Result<()> {
     assert!(message.contains(&LIMIT.to_string()), "{reply}");
     Ok(())
 }
+
+mcp_gateway_e2e::in_both_modes!(
+    malformed_requests_and_bad_sessions,
+    unknown_tools_and_spoofed_routing_headers,
+    oversized_body_gets_413_with_a_json_rpc_error,
+);

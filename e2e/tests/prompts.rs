@@ -3,12 +3,15 @@
 //! prompt name and `completion/complete` routed by its reference.
 
 use anyhow::{Context, Result, ensure};
-use mcp_gateway_e2e::{Gateway, GatewayOptions, McpClient, ServerKind, json_rpc_error, within};
+use mcp_gateway_e2e::{
+    Gateway, GatewayOptions, McpClient, Mode, ServerKind, json_rpc_error, within,
+};
 use rmcp::model::{ErrorCode, GetPromptRequestParams};
 use serde_json::{Value, json};
 
-async fn both() -> Result<Gateway> {
+async fn both(mode: Mode) -> Result<Gateway> {
     Gateway::start(GatewayOptions {
+        mode,
         servers: &[ServerKind::Calc, ServerKind::Text],
         ..GatewayOptions::default()
     })
@@ -36,9 +39,8 @@ fn error_code(result: Result<impl std::fmt::Debug>) -> Result<ErrorCode> {
         .with_context(|| format!("not a JSON-RPC error: {error:#}"))
 }
 
-#[tokio::test]
-async fn declares_what_its_backends_offer() -> Result<()> {
-    let gateway = both().await?;
+async fn declares_what_its_backends_offer(mode: Mode) -> Result<()> {
+    let gateway = both(mode).await?;
     let client = gateway.client().await?;
     let info = client.peer_info().context("no initialize result")?;
     let capabilities = &info.capabilities;
@@ -64,9 +66,8 @@ async fn declares_what_its_backends_offer() -> Result<()> {
     Ok(())
 }
 
-#[tokio::test]
-async fn aggregates_prompts_and_routes_them_by_prefix() -> Result<()> {
-    let gateway = both().await?;
+async fn aggregates_prompts_and_routes_them_by_prefix(mode: Mode) -> Result<()> {
+    let gateway = both(mode).await?;
     let client = gateway.client().await?;
 
     let prompts = within("prompts/list", client.list_all_prompts()).await?;
@@ -126,9 +127,8 @@ async fn aggregates_prompts_and_routes_them_by_prefix() -> Result<()> {
     Ok(())
 }
 
-#[tokio::test]
-async fn routes_completions_by_prompt_and_template() -> Result<()> {
-    let gateway = both().await?;
+async fn routes_completions_by_prompt_and_template(mode: Mode) -> Result<()> {
+    let gateway = both(mode).await?;
     let client = gateway.client().await?;
 
     let languages = within(
@@ -167,3 +167,9 @@ async fn routes_completions_by_prompt_and_template() -> Result<()> {
     client.cancel().await?;
     Ok(())
 }
+
+mcp_gateway_e2e::in_both_modes!(
+    declares_what_its_backends_offer,
+    aggregates_prompts_and_routes_them_by_prefix,
+    routes_completions_by_prompt_and_template,
+);

@@ -6,7 +6,8 @@
 
 use anyhow::Result;
 use mcp_gateway_e2e::{
-    Gateway, GatewayOptions, RawClient, Reply, ServerKind, eventually, http_client, run_client2,
+    Gateway, GatewayOptions, Mode, RawClient, Reply, ServerKind, eventually, http_client,
+    run_client2,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -20,8 +21,9 @@ const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
 const BIG_ID: &str = "9007199254740993";
 
 /// calc and text, pinned to `protocol: legacy` (see [`pin_legacy`]).
-async fn gateway() -> Result<Gateway> {
+async fn gateway(mode: Mode) -> Result<Gateway> {
     let gw = Gateway::start(GatewayOptions {
+        mode,
         servers: &[ServerKind::Calc, ServerKind::Text],
         ..GatewayOptions::default()
     })
@@ -83,7 +85,7 @@ fn call_body(id: &str, tool: &str, arguments: Value, capabilities: Value) -> Str
 
 #[tokio::test]
 async fn sdk_2_client_pinned_to_2026_works_without_a_session() -> Result<()> {
-    let gw = gateway().await?;
+    let gw = gateway(Mode::ExtProc).await?;
     let out = run_client2(
         &gw.mcp_url(),
         "modern",
@@ -121,7 +123,7 @@ async fn sdk_2_client_pinned_to_2026_works_without_a_session() -> Result<()> {
 
 #[tokio::test]
 async fn sdk_2_client_in_its_default_mode_is_a_2025_client() -> Result<()> {
-    let gw = gateway().await?;
+    let gw = gateway(Mode::ExtProc).await?;
     let out = run_client2(
         &gw.mcp_url(),
         "legacy",
@@ -141,9 +143,8 @@ async fn sdk_2_client_in_its_default_mode_is_a_2025_client() -> Result<()> {
     Ok(())
 }
 
-#[tokio::test]
-async fn stateless_calls_keep_every_byte_and_add_the_result_type() -> Result<()> {
-    let gw = gateway().await?;
+async fn stateless_calls_keep_every_byte_and_add_the_result_type(mode: Mode) -> Result<()> {
+    let gw = gateway(mode).await?;
     let raw = RawClient::new(&gw.mcp_url())?;
     let args = json!({"a": 2, "b": 3});
     let body = call_body(BIG_ID, "calc_add", args.clone(), json!({}));
@@ -202,9 +203,8 @@ fn result_text(body: &str) -> String {
     message[at..message.len() - 1].to_owned()
 }
 
-#[tokio::test]
-async fn discover_and_lists_answer_without_a_session() -> Result<()> {
-    let gw = gateway().await?;
+async fn discover_and_lists_answer_without_a_session(mode: Mode) -> Result<()> {
+    let gw = gateway(mode).await?;
     let raw = RawClient::new(&gw.mcp_url())?;
     let discover = json!({"jsonrpc": "2.0", "id": 1, "method": "server/discover",
         "params": {"_meta": meta(json!({}))}});
@@ -251,9 +251,8 @@ async fn discover_and_lists_answer_without_a_session() -> Result<()> {
     Ok(())
 }
 
-#[tokio::test]
-async fn headers_that_disagree_with_the_body_are_refused() -> Result<()> {
-    let gw = gateway().await?;
+async fn headers_that_disagree_with_the_body_are_refused(mode: Mode) -> Result<()> {
+    let gw = gateway(mode).await?;
     let raw = RawClient::new(&gw.mcp_url())?;
     let body = call_body("7", "calc_add", json!({"a": 1, "b": 1}), json!({}));
     for (method, name) in [
@@ -320,9 +319,8 @@ async fn held_session(raw: &RawClient, capabilities: Value) -> Result<Value> {
     Ok(structured["session_id"].clone())
 }
 
-#[tokio::test]
-async fn the_gateway_holds_one_backend_session_per_capability_class() -> Result<()> {
-    let gw = gateway().await?;
+async fn the_gateway_holds_one_backend_session_per_capability_class(mode: Mode) -> Result<()> {
+    let gw = gateway(mode).await?;
     let raw = RawClient::new(&gw.mcp_url())?;
     let plain = held_session(&raw, json!({})).await?;
     assert_eq!(held_session(&raw, json!({})).await?, plain, "reused");
@@ -346,9 +344,8 @@ async fn the_gateway_holds_one_backend_session_per_capability_class() -> Result<
     Ok(())
 }
 
-#[tokio::test]
-async fn a_virtual_server_narrows_discover_lists_and_calls() -> Result<()> {
-    let gw = gateway().await?;
+async fn a_virtual_server_narrows_discover_lists_and_calls(mode: Mode) -> Result<()> {
+    let gw = gateway(mode).await?;
     let config = gw.config_yaml(&[ServerKind::Calc, ServerKind::Text])?;
     gw.write_config(&format!(
         "{config}virtualServers:\n- {{name: maths, tools: [calc_add]}}\n"
@@ -421,3 +418,11 @@ async fn a_held_session_lost_by_a_restarted_backend_is_healed() -> Result<()> {
     assert_eq!(reply.session_id(), None, "{reply}");
     Ok(())
 }
+
+mcp_gateway_e2e::in_both_modes!(
+    stateless_calls_keep_every_byte_and_add_the_result_type,
+    discover_and_lists_answer_without_a_session,
+    headers_that_disagree_with_the_body_are_refused,
+    the_gateway_holds_one_backend_session_per_capability_class,
+    a_virtual_server_narrows_discover_lists_and_calls,
+);

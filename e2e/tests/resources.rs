@@ -5,15 +5,16 @@
 
 use anyhow::{Context, Result, ensure};
 use mcp_gateway_e2e::{
-    Gateway, GatewayOptions, McpClient, RawClient, Reply, ServerKind, json_rpc_error, within,
+    Gateway, GatewayOptions, McpClient, Mode, RawClient, Reply, ServerKind, json_rpc_error, within,
 };
 use rmcp::model::{
     ErrorCode, ReadResourceRequestParams, SubscribeRequestParams, UnsubscribeRequestParams,
 };
 use serde_json::{Value, json};
 
-async fn both() -> Result<Gateway> {
+async fn both(mode: Mode) -> Result<Gateway> {
     Gateway::start(GatewayOptions {
+        mode,
         servers: &[ServerKind::Calc, ServerKind::Text],
         ..GatewayOptions::default()
     })
@@ -39,9 +40,8 @@ fn text(contents: &Value) -> Result<&str> {
         .with_context(|| format!("no text in {contents}"))
 }
 
-#[tokio::test]
-async fn keeps_same_uris_of_two_backends_apart() -> Result<()> {
-    let gateway = both().await?;
+async fn keeps_same_uris_of_two_backends_apart(mode: Mode) -> Result<()> {
+    let gateway = both(mode).await?;
     let client = gateway.client().await?;
 
     let resources = within("resources/list", client.list_all_resources()).await?;
@@ -128,9 +128,8 @@ async fn read_raw(client: &RawClient, uri: &str) -> Result<String> {
     response_text(&reply)
 }
 
-#[tokio::test]
-async fn a_read_answer_keeps_the_backends_bytes_but_its_uri() -> Result<()> {
-    let gateway = both().await?;
+async fn a_read_answer_keeps_the_backends_bytes_but_its_uri(mode: Mode) -> Result<()> {
+    let gateway = both(mode).await?;
     let direct = RawClient::new(&gateway.backend("calc")?.url())?;
     let backend = read_raw(&direct, "file:///notes.txt").await?;
     // The backend's key order is not serde_json's sorted one, so a re-serialised answer
@@ -151,9 +150,8 @@ async fn a_read_answer_keeps_the_backends_bytes_but_its_uri() -> Result<()> {
     Ok(())
 }
 
-#[tokio::test]
-async fn reads_uris_that_only_a_template_produces() -> Result<()> {
-    let gateway = both().await?;
+async fn reads_uris_that_only_a_template_produces(mode: Mode) -> Result<()> {
+    let gateway = both(mode).await?;
     let client = gateway.client().await?;
 
     let square = read(&client, "calc://calc_square/7").await?;
@@ -202,9 +200,8 @@ async fn reads_uris_that_only_a_template_produces() -> Result<()> {
     Ok(())
 }
 
-#[tokio::test]
-async fn routes_subscriptions_to_the_owning_backend() -> Result<()> {
-    let gateway = both().await?;
+async fn routes_subscriptions_to_the_owning_backend(mode: Mode) -> Result<()> {
+    let gateway = both(mode).await?;
     let text = gateway.backend("text")?;
     let calc = gateway.backend("calc")?;
     let (text_before, calc_before) = (text.stats().await?, calc.stats().await?);
@@ -244,3 +241,10 @@ async fn routes_subscriptions_to_the_owning_backend() -> Result<()> {
     client.cancel().await?;
     Ok(())
 }
+
+mcp_gateway_e2e::in_both_modes!(
+    keeps_same_uris_of_two_backends_apart,
+    a_read_answer_keeps_the_backends_bytes_but_its_uri,
+    reads_uris_that_only_a_template_produces,
+    routes_subscriptions_to_the_owning_backend,
+);

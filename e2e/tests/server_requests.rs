@@ -10,7 +10,7 @@ use std::{
 };
 
 use anyhow::{Context, Result, ensure};
-use mcp_gateway_e2e::{Gateway, GatewayOptions, call_text, connect_with};
+use mcp_gateway_e2e::{Gateway, GatewayOptions, Mode, call_text, connect_with};
 use rmcp::{
     ClientHandler, ErrorData, RoleClient,
     model::{
@@ -174,17 +174,19 @@ fn split_gateway_id(id: &RequestId) -> Result<(String, String)> {
     Ok((server.to_owned(), original.to_owned()))
 }
 
-async fn fixtures() -> Result<Gateway> {
+async fn fixtures(mode: Mode) -> Result<Gateway> {
     Gateway::start(GatewayOptions {
+        mode,
         conformance: &["a", "b"],
         ..GatewayOptions::default()
     })
     .await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_sampling_with_colliding_ids_reaches_the_right_backend() -> Result<()> {
-    let gateway = fixtures().await?;
+async fn concurrent_sampling_with_colliding_ids_reaches_the_right_backend(
+    mode: Mode,
+) -> Result<()> {
+    let gateway = fixtures(mode).await?;
     let answerer = Answerer::new(2);
     let client = connect_with(&gateway.mcp_url(), answerer.clone()).await?;
 
@@ -223,9 +225,8 @@ async fn concurrent_sampling_with_colliding_ids_reaches_the_right_backend() -> R
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn elicitation_answer_reaches_the_backend_that_asked() -> Result<()> {
-    let gateway = fixtures().await?;
+async fn elicitation_answer_reaches_the_backend_that_asked(mode: Mode) -> Result<()> {
+    let gateway = fixtures(mode).await?;
     let answerer = Answerer::new(1);
     let client = connect_with(&gateway.mcp_url(), answerer.clone()).await?;
 
@@ -251,3 +252,9 @@ async fn elicitation_answer_reaches_the_backend_that_asked() -> Result<()> {
     client.cancel().await?;
     Ok(())
 }
+
+mcp_gateway_e2e::in_both_modes!(
+    multi_thread:
+    concurrent_sampling_with_colliding_ids_reaches_the_right_backend,
+    elicitation_answer_reaches_the_backend_that_asked,
+);
