@@ -11,6 +11,8 @@
 #   CALC_PORT=9001 TEXT_PORT=9002   example servers (must match config/mcp-system/config.yaml)
 #   MODULE_API_PORT=50052  the gateway's module API (MODE=module only; loopback)
 # MCP_GATEWAY_CONFIG=config/mcp-system/config.yaml  the gateway config; MCP_RUN_DIR=.run  logs
+# OTLP_ENDPOINT=127.0.0.1:4317 sends OpenTelemetry traces (Envoy's and the gateway's) to an
+# OTLP/gRPC collector there (docs/observability.md#traces-opentelemetry); off when unset.
 # MODE=module runs the routing core inside Envoy as a dynamic module
 # (target/release/libmcp_gateway_module.so) instead of the ext_proc router; default ext-proc.
 set -euo pipefail
@@ -27,6 +29,7 @@ TEXT_PORT="${TEXT_PORT:-9002}"
 MODE="${MODE:-ext-proc}"
 MODULE_API_PORT="${MODULE_API_PORT:-50052}"
 CONFIG="${MCP_GATEWAY_CONFIG:-${repo}/config/mcp-system/config.yaml}"
+OTLP_ENDPOINT="${OTLP_ENDPOINT:-}"
 target="${CARGO_TARGET_DIR:-${repo}/target}/release"
 run_dir="${MCP_RUN_DIR:-${repo}/.run}"
 mkdir -p "${run_dir}"
@@ -95,18 +98,27 @@ pids+=("$!")
 wait_for "http://127.0.0.1:${CALC_PORT}/stats" "calc example server"
 wait_for "http://127.0.0.1:${TEXT_PORT}/stats" "text example server"
 
+# Traces: Envoy's tracer and the gateway's spans, to one OTLP/gRPC collector.
+trace_args=()
+gateway_trace_args=()
+if [[ -n "${OTLP_ENDPOINT}" ]]; then
+    trace_args=(--otlp-endpoint "${OTLP_ENDPOINT}")
+    gateway_trace_args=(--otlp-endpoint "http://${OTLP_ENDPOINT#http://}")
+fi
+
 "${target}/mcp-broker-router" \
     --mcp-router-address "127.0.0.1:${ROUTER_PORT}" \
     --mcp-broker-address "127.0.0.1:${BROKER_PORT}" \
     --mcp-metrics-address "127.0.0.1:${METRICS_PORT}" \
-    --mcp-gateway-config "${CONFIG}" "${gateway_mode_args[@]}" >"${run_dir}/gateway.log" 2>&1 &
+    --mcp-gateway-config "${CONFIG}" "${gateway_mode_args[@]}" "${gateway_trace_args[@]}" \
+    >"${run_dir}/gateway.log" 2>&1 &
 pids+=("$!")
 wait_for "http://127.0.0.1:${BROKER_PORT}/readyz" "mcp-broker-router"
 
 "${target}/mcp-broker-router" envoy-config \
     --listen "127.0.0.1:${MCP_PORT}" --admin "127.0.0.1:${ADMIN_PORT}" \
     --router "127.0.0.1:${ROUTER_PORT}" --broker "127.0.0.1:${BROKER_PORT}" \
-    "${envoy_mode_args[@]}" >"${run_dir}/envoy.yaml"
+    "${envoy_mode_args[@]}" "${trace_args[@]}" >"${run_dir}/envoy.yaml"
 ENVOY_DYNAMIC_MODULES_SEARCH_PATH="${target}" \
     "${envoy_bin}" -c "${run_dir}/envoy.yaml" --use-dynamic-base-id -l warning >"${run_dir}/envoy.log" 2>&1 &
 pids+=("$!")
@@ -124,6 +136,8 @@ cat <<MSG
 
   Console: http://127.0.0.1:${MCP_PORT}/console   (servers, tools, live calls; read-only)
   Metrics: http://127.0.0.1:${METRICS_PORT}/metrics (gateway)   http://127.0.0.1:${ADMIN_PORT}/stats/prometheus (Envoy)
+
+  Traces: ${OTLP_ENDPOINT:-off (OTLP_ENDPOINT=127.0.0.1:4317 make run sends them to a collector)}
 
   Config: ${CONFIG} (edits apply live)   Logs: ${run_dir}/   Ctrl-C stops everything.
 

@@ -335,6 +335,23 @@ CHART_CASES += [
         {"brokerRouter": {"sessionStore": {"url": "redis://redis.data.svc:6379/"}}},
     ),
 ]
+# OpenTelemetry traces: both providers, and only the broker-router's side.
+TRACING_VALUES: Doc = {
+    "tracing": {
+        "enabled": True,
+        "otlpEndpoint": "otel-collector.monitoring.svc.cluster.local:4317",
+        "samplingPercentage": 25,
+    }
+}
+CHART_CASES += [
+    ("tracing (envoy-gateway EnvoyPatchPolicy)", [], TRACING_VALUES),
+    ("tracing (istio EnvoyFilter)", [], {**TRACING_VALUES, "gatewayProvider": "istio"}),
+    (
+        "tracing of the broker-router only (the Gateway traces already)",
+        [],
+        {"tracing": {**TRACING_VALUES["tracing"], "envoy": False, "otlpEndpoint": "http://otel:4317"}},
+    ),
+]
 # Value sets Helm must refuse.
 CHART_REJECTED: list[tuple[str, Doc]] = [
     ("auth issuer without jwksUri", {"auth": {"resource": "https://g/mcp", "issuers": [{"issuer": "i"}]}}),
@@ -352,6 +369,16 @@ CHART_REJECTED: list[tuple[str, Doc]] = [
     ("broker-router duration the binary cannot parse", {"brokerRouter": {"sessionLifetime": "1d"}}),
     ("a monitor behind a NetworkPolicy that admits no one to metrics", {"monitoring": {"podMonitor": {"enabled": True}}}),
     ("a monitor interval Prometheus cannot parse", {"monitoring": {"serviceMonitor": {"interval": "often"}}}),
+    ("tracing without a collector", {"tracing": {"enabled": True}}),
+    ("tracing to a URL with a path", {"tracing": {"enabled": True, "otlpEndpoint": "http://c:4318/v1/traces"}}),
+    ("trace sampling above 100%", {"tracing": {"samplingPercentage": 150}}),
+    (
+        "Envoy Gateway tracing without its patch policy",
+        {
+            "tracing": {"enabled": True, "otlpEndpoint": "otel:4317"},
+            "envoyGateway": {"patchPolicy": {"enabled": False}},
+        },
+    ),
 ]
 
 

@@ -239,3 +239,69 @@ The sections the controller adds to every config it publishes (--base-config): `
 {{- define "mcp-gateway.sessionKey.secretName" -}}
 {{- default (printf "%s-session-key" (include "mcp-gateway.fullname" .) | trunc 63 | trimSuffix "-") .Values.brokerRouter.sessionKey.existingSecret -}}
 {{- end -}}
+
+{{/*
+OpenTelemetry tracing: the collector's host and port from tracing.otlpEndpoint
+(`host:port`, an optional `http://` in front).
+*/}}
+{{- define "mcp-gateway.tracing.hostPort" -}}
+{{- $endpoint := trimSuffix "/" (trimPrefix "http://" .Values.tracing.otlpEndpoint) -}}
+{{- if not (regexMatch "^[A-Za-z0-9.-]+:[0-9]+$" $endpoint) -}}
+{{- fail (printf "tracing.otlpEndpoint %q: expected host:port of an OTLP/gRPC collector, e.g. otel-collector.monitoring:4317" .Values.tracing.otlpEndpoint) -}}
+{{- end -}}
+{{- $endpoint -}}
+{{- end }}
+
+{{/*
+The connection manager's `tracing` object: Envoy's OpenTelemetry tracer, spans of upstream
+calls, and the router's `mcp` metadata as span attributes (as `envoy-config --otlp-endpoint`
+renders it; the session id is never one).
+*/}}
+{{- define "mcp-gateway.tracing.connectionManager" -}}
+random_sampling:
+  value: {{ .Values.tracing.samplingPercentage }}
+spawn_upstream_span: true
+provider:
+  name: envoy.tracers.opentelemetry
+  typed_config:
+    "@type": type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig
+    service_name: mcp-gateway-envoy
+    grpc_service:
+      envoy_grpc:
+        cluster_name: {{ .Values.tracing.clusterName }}
+      timeout: 2s
+custom_tags:
+{{- range $tag, $key := dict "mcp.method.name" "method" "mcp_gateway.server" "server" "gen_ai.tool.name" "tool" "gen_ai.prompt.name" "prompt" "rpc.jsonrpc.error_code" "error_code" }}
+  - tag: {{ $tag }}
+    metadata:
+      kind: {request: {}}
+      metadata_key:
+        key: mcp
+        path: [{key: {{ $key }}}]
+{{- end }}
+{{- end }}
+
+{{/*
+The collector's cluster (OTLP/gRPC, plaintext HTTP/2).
+*/}}
+{{- define "mcp-gateway.tracing.cluster" -}}
+{{- $hostPort := include "mcp-gateway.tracing.hostPort" . -}}
+name: {{ .Values.tracing.clusterName }}
+type: STRICT_DNS
+connect_timeout: 1s
+dns_lookup_family: V4_PREFERRED
+typed_extension_protocol_options:
+  envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+    "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+    explicit_http_config:
+      http2_protocol_options: {}
+load_assignment:
+  cluster_name: {{ .Values.tracing.clusterName }}
+  endpoints:
+    - lb_endpoints:
+        - endpoint:
+            address:
+              socket_address:
+                address: {{ (splitList ":" $hostPort | first) | quote }}
+                port_value: {{ splitList ":" $hostPort | last }}
+{{- end }}

@@ -209,8 +209,8 @@ pub struct EnvoyConfigArgs {
     /// `http://host:4317` or `host:4317`). No tracing when unset.
     #[arg(long)]
     pub otlp_endpoint: Option<String>,
-    /// Percentage of requests Envoy traces (0 to 100) when the client sent no sampled
-    /// `traceparent`; with `--otlp-endpoint`.
+    /// Percentage of requests Envoy traces (0 to 100, its random sampling); with
+    /// `--otlp-endpoint`.
     #[arg(long, default_value_t = 100.0, requires = "otlp_endpoint")]
     pub trace_sampling: f64,
 }

@@ -18,8 +18,8 @@ pub const DEFAULT_SERVICE_NAME: &str = "mcp-broker-router";
 
 /// Where spans go. Everything else follows the standard `OTEL_*` variables the OpenTelemetry
 /// SDK reads: `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_EXPORTER_OTLP_TIMEOUT`,
-/// `OTEL_TRACES_SAMPLER(_ARG)` (default: follow the caller's sampling decision, keep
-/// every root), `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_BSP_*`.
+/// `OTEL_TRACES_SAMPLER(_ARG)` (default `parentbased_always_on`: follow the sampled flag
+/// of the `traceparent` Envoy sends), `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_BSP_*`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Settings {
     /// The collector's OTLP/gRPC endpoint (`http://collector:4317`); `None`: traces are off.

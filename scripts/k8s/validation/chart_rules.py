@@ -23,6 +23,7 @@ from .auth_rules import auth_rules
 from .policy_rules import policy_rules
 from .provider_rules import envoy_gateway_rules, istio_rules
 from .replica_rules import replica_rules
+from .tracing_rules import tracing_rules
 
 LEADER_LEASE = "mcp-gateway-controller"
 # What the controller needs, per (apiGroup, resource): the verbs the ClusterRole must grant.
@@ -53,6 +54,7 @@ def chart_rules(docs: list[Doc], values: Doc, release_namespace: str) -> list[st
     problems += auth_rules(docs, values, release_namespace)
     problems += policy_rules(docs, values, release_namespace)
     problems += replica_rules(docs, values, release_namespace)
+    problems += tracing_rules(docs, values)
     if values["gatewayProvider"] == "envoy-gateway":
         problems += envoy_gateway_rules(docs, values, release_namespace)
         if find(docs, "EnvoyFilter"):

@@ -81,7 +81,12 @@ def envoy_gateway_rules(docs: list[Doc], values: Doc, ns: str) -> list[str]:
     if ext.get("metadata", {}).get("writableNamespaces") != ["mcp"]:
         problems.append(f"{ident(policy)} drops the router's mcp metadata (metadata.writableNamespaces)")
 
-    patches = find(docs, "EnvoyPatchPolicy")
+    # The tracing patch (tracing_rules.py) is a policy of its own.
+    patches = [
+        p
+        for p in find(docs, "EnvoyPatchPolicy")
+        if p["metadata"].get("labels", {}).get("app.kubernetes.io/component") != "tracing"
+    ]
     if values["envoyGateway"]["patchPolicy"]["enabled"]:
         if len(patches) != 1:
             problems.append(f"{len(patches)} EnvoyPatchPolicies rendered, want 1")

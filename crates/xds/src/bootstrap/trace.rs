@@ -33,8 +33,7 @@ pub struct Tracing {
     pub collector_host: String,
     /// The collector's port.
     pub collector_port: u16,
-    /// Share of requests without a sampling decision that are traced, in millionths
-    /// (1_000_000: all). A request whose `traceparent` says sampled is traced regardless.
+    /// Share of requests Envoy traces (its random sampling), in millionths (1_000_000: all).
     pub sampling_ppm: u32,
 }
 
