@@ -60,13 +60,16 @@ async fn pin_legacy(gw: &Gateway, kinds: &[ServerKind]) -> Result<()> {
     // call reaches a held backend session once its copy has the pin too.
     let raw = RawClient::new(&gw.mcp_url())?;
     let tool = format!("{}_whoami", kinds[0].name());
-    eventually("a 2026-07-28 call to reach a held backend session", || async {
-        let body = call_body("1", &tool, json!({}), json!({}));
-        let reply = send(&raw, &body, "tools/call", Some(&tool)).await?;
-        let session = &reply.result()?["structuredContent"]["session_id"];
-        anyhow::ensure!(session.is_string(), "{reply}");
-        Ok(())
-    })
+    eventually(
+        "a 2026-07-28 call to reach a held backend session",
+        || async {
+            let body = call_body("1", &tool, json!({}), json!({}));
+            let reply = send(&raw, &body, "tools/call", Some(&tool)).await?;
+            let session = &reply.result()?["structuredContent"]["session_id"];
+            anyhow::ensure!(session.is_string(), "{reply}");
+            Ok(())
+        },
+    )
     .await
 }
 
