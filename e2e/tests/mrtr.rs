@@ -7,7 +7,7 @@
 
 use anyhow::Result;
 use mcp_gateway_e2e::{
-    Gateway, GatewayOptions, Mode, RawClient, Reply, TasksServer, run_mrtr_client,
+    Gateway, GatewayOptions, Mode, RawClient, RedisServer, Reply, TasksServer, run_mrtr_client,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -307,5 +307,40 @@ async fn waiting_calls_are_bounded_in_time_and_number() -> Result<()> {
     // The place is free again.
     let next = call(&raw, 4, "ta_ask_name", caps, json!({})).await?;
     question(&next)?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_retry_reaching_another_replica_is_forwarded_to_the_one_holding_the_call() -> Result<()> {
+    let redis = RedisServer::start().await?;
+    let server = TasksServer::start("ta").await?;
+    let store = redis.url();
+    let external = [server.external()];
+    let args = [
+        "--session-store",
+        &store,
+        "--session-key",
+        "e2e-mrtr-replicas",
+    ];
+    let options = GatewayOptions {
+        external: &external,
+        gateway_args: &args,
+        ..GatewayOptions::default()
+    };
+    let (a, b) = tokio::try_join!(Gateway::start(options), Gateway::start(options))?;
+    let (a, b) = (RawClient::new(&a.mcp_url())?, RawClient::new(&b.mcp_url())?);
+    let caps = json!({"elicitation": {}});
+
+    let first = call(&a, 1, "ta_ask_name", caps.clone(), json!({})).await?;
+    let (key, _, state) = question(&first)?;
+    let extra = json!({
+        "inputResponses": {key: {"action": "accept", "content": {"name": "Grace"}}},
+        "requestState": state,
+    });
+    let done = call(&b, 2, "ta_ask_name", caps, extra).await?;
+    assert_eq!(done.result()?["resultType"], "complete", "{done}");
+    assert!(done.body.contains(r#""id":2"#), "{done}");
+    let text: Value = serde_json::from_str(done.tool_text()?)?;
+    assert_eq!(text["content"]["name"], "Grace", "{done}");
     Ok(())
 }

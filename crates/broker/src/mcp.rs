@@ -84,7 +84,18 @@ async fn handle_post(
                 header_str(headers, transport::MRTR_HELD),
             ) && msg.kind() == Kind::Request
             {
-                return crate::mrtr::post(state, caller.as_ref(), &msg, body, server, held)
+                let path = match endpoint {
+                    Some(name) => format!("{}{name}/mcp", transport::VIRTUAL_PATH_PREFIX),
+                    None => transport::MCP_PATH.to_owned(),
+                };
+                let request = crate::mrtr::Incoming {
+                    server,
+                    held,
+                    forwarded: headers.contains_key(transport::MRTR_FORWARDED),
+                    headers,
+                    path: &path,
+                };
+                return crate::mrtr::post(state, caller.as_ref(), request, &msg, body)
                     .await
                     .map_err(|e| e.with_id(id));
             }

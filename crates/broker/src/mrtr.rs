@@ -12,18 +12,17 @@
 //! (the backend is told the request was cancelled). Parked calls live in this replica.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures::FutureExt;
 use mcp_gateway_identity::Caller;
 use mcp_gateway_protocol::modern::input::{self, InputRequest};
-use mcp_gateway_protocol::{Message, codes, modern};
+use mcp_gateway_protocol::{Message, codes, modern, transport};
+use mcp_gateway_session::SessionIds;
 use mcp_gateway_upstream::{BackendSession, Call, UpstreamClient, UpstreamError};
 use serde::Deserialize;
 use serde_json::Value;
@@ -45,6 +44,8 @@ const DEFAULT_LIMIT: usize = 1024;
 pub struct Parked {
     lot: Lot<Box<Flight>>,
     ttl: Duration,
+    /// This replica's broker address (`host:port`) as other replicas reach it, once known.
+    replica: Arc<OnceLock<String>>,
 }
 
 impl Default for Parked {
@@ -59,14 +60,23 @@ impl Parked {
         Self {
             lot: Lot::new(limit),
             ttl,
+            replica: Arc::default(),
         }
+    }
+
+    /// Names this replica's broker (`host:port`, reachable from the other replicas) in the
+    /// states it hands out, so that a retry another replica receives is forwarded here. Set
+    /// once; without it a retry reaching another replica gets the invalid-state error.
+    pub fn advertise(&self, address: String) {
+        let _ = self.replica.set(address);
     }
 
     /// Parks `flight` under a new state, unless the limit is reached (then `Err(flight)`); it
     /// is cancelled once it has waited too long.
-    fn park(&self, flight: Box<Flight>) -> Result<String, Box<Flight>> {
+    fn park(&self, ids: &SessionIds, flight: Box<Flight>) -> Result<String, Box<Flight>> {
         let (held, server) = (flight.held.clone(), flight.server.clone());
-        let state = self.lot.park(held, server, flight)?;
+        let state = mint(ids, self.replica.get().map(String::as_str), &held, &server);
+        self.lot.park(state.clone(), held, server, flight)?;
         let lot = self.lot.clone();
         let ttl = self.ttl;
         let key = state.clone();
@@ -120,22 +130,21 @@ impl<T> Lot<T> {
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Keeps `value` under a new state, unless `limit` values are kept (then `Err(value)`).
-    fn park(&self, held: String, server: String, value: T) -> Result<String, T> {
-        let state = new_state();
+    /// Keeps `value` under `state`, unless `limit` values are kept (then `Err(value)`).
+    fn park(&self, state: String, held: String, server: String, value: T) -> Result<(), T> {
         let mut entries = self.lock();
         if entries.len() >= self.limit {
             return Err(value);
         }
         entries.insert(
-            state.clone(),
+            state,
             Entry {
                 held,
                 server,
                 value,
             },
         );
-        Ok(state)
+        Ok(())
     }
 
     /// The value kept under `state` for `held` on `server`, taken out; `None` when there is
@@ -183,7 +192,7 @@ struct Asked {
 
 /// One JSON-RPC message from the backend, borrowed from its text.
 #[derive(Deserialize)]
-struct Incoming<'a> {
+struct FromBackend<'a> {
     #[serde(borrow, default)]
     id: Option<&'a RawValue>,
     #[serde(default)]
@@ -208,14 +217,22 @@ enum Outcome {
 pub(crate) async fn post(
     state: &BrokerState,
     caller: Option<&Caller>,
+    request: Incoming<'_>,
     msg: &Message<'_>,
     body: &[u8],
-    server: &str,
-    held: &str,
 ) -> Result<Response, BrokerError> {
+    let (server, held) = (request.server, request.held);
     let id = msg.id_raw();
     let outcome = match msg.param_str(&[input::REQUEST_STATE]) {
         Some(request_state) => {
+            let own = state.mrtr.replica.get().map(String::as_str);
+            match locate(&state.ids, own, &request_state.value, held, server) {
+                Located::Here => {}
+                Located::Replica(replica) if !request.forwarded => {
+                    return forward(state, replica, &request, body).await;
+                }
+                Located::Replica(_) | Located::Nowhere => return Err(invalid_state()),
+            }
             let flight = state
                 .mrtr
                 .take(&request_state.value, held, server)
@@ -242,7 +259,7 @@ pub(crate) async fn post(
             Outcome::Asks(flight) => {
                 let requests: Vec<InputRequest> =
                     flight.asked.iter().map(|a| a.request.clone()).collect();
-                match state.mrtr.park(flight) {
+                match state.mrtr.park(&state.ids, flight) {
                     Ok(request_state) => break input::input_required(&requests, &request_state),
                     Err(flight) => outcome = refuse(flight).await?,
                 }
@@ -254,6 +271,70 @@ pub(crate) async fn post(
         Body::new(ResultJson::from(result).into_response_body(id)),
         None,
     ))
+}
+
+/// What the router (or another replica) said about a call sent here.
+#[derive(Debug)]
+pub(crate) struct Incoming<'a> {
+    /// The server whose backend is called.
+    pub server: &'a str,
+    /// The held session's key.
+    pub held: &'a str,
+    /// Sent on by another replica (never forwarded again).
+    pub forwarded: bool,
+    /// The request's headers.
+    pub headers: &'a HeaderMap,
+    /// The path it came in on (`/mcp`, `/v/<name>/mcp`).
+    pub path: &'a str,
+}
+
+/// The headers a forwarded retry keeps: what the owning replica's broker checks again.
+const FORWARDED_HEADERS: [&str; 9] = [
+    "host",
+    "content-type",
+    "accept",
+    transport::PROTOCOL_VERSION,
+    modern::METHOD_HEADER,
+    modern::NAME_HEADER,
+    transport::MRTR_SERVER,
+    transport::MRTR_HELD,
+    mcp_gateway_identity::CALLER_HEADER,
+];
+
+/// Sends a retry to the replica whose call it resumes, and passes its answer on.
+async fn forward(
+    state: &BrokerState,
+    replica: &str,
+    request: &Incoming<'_>,
+    body: &[u8],
+) -> Result<Response, BrokerError> {
+    let gone = |reason: String| {
+        debug!(%replica, %reason, "forwarding a retry");
+        invalid_state()
+    };
+    let url = Url::parse(&format!("http://{replica}{}", request.path))
+        .map_err(|e| gone(e.to_string()))?;
+    let mut headers = HeaderMap::new();
+    for name in FORWARDED_HEADERS {
+        if let Some(value) = request.headers.get(name) {
+            headers.insert(name, value.clone());
+        }
+    }
+    headers.insert(transport::MRTR_FORWARDED, HeaderValue::from_static("1"));
+    let answer = state
+        .upstream()
+        .forward(&url, headers, body.to_vec())
+        .await
+        .map_err(|e| gone(e.to_string()))?;
+    let mut response = Response::new(Body::from(answer.body));
+    *response.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    if let Some(value) = answer
+        .content_type
+        .and_then(|c| HeaderValue::from_str(&c).ok())
+    {
+        response.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    Ok(response)
 }
 
 /// Sends the request to the backend and reads until it answers or asks.
@@ -363,7 +444,7 @@ async fn drive(mut flight: Box<Flight>) -> Result<Outcome, BrokerError> {
             }
             None => return Ok(Outcome::Asks(flight)),
         };
-        let Ok(message) = serde_json::from_str::<Incoming<'_>>(&text) else {
+        let Ok(message) = serde_json::from_str::<FromBackend<'_>>(&text) else {
             return Err(failed(
                 &flight.server,
                 "the MCP server sent a message that is not JSON-RPC".to_owned(),
@@ -469,11 +550,55 @@ impl Flight {
     }
 }
 
-/// A fresh, unguessable request state: 128 random bits, URL-safe.
-fn new_state() -> String {
-    let mut bytes = [0_u8; 16];
-    rand::fill(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
+/// A fresh request state: a signed id (128 random bits, an expiry, an HMAC with the
+/// replicas' shared session key over them and what the state is bound to), then `.` and the
+/// replica holding the call when it is advertised. Unguessable, and the replica it names
+/// cannot be changed without the key.
+fn mint(ids: &SessionIds, replica: Option<&str>, held: &str, server: &str) -> String {
+    let id = ids.mint(Some(&binding(replica, held, server)));
+    match replica {
+        Some(replica) => format!("{id}.{replica}"),
+        None => id,
+    }
+}
+
+/// What a state's signature covers.
+fn binding(replica: Option<&str>, held: &str, server: &str) -> String {
+    format!("mrtr\n{}\n{held}\n{server}", replica.unwrap_or_default())
+}
+
+/// Where the call of `state` (for `held` on `server`) waits.
+#[derive(Debug, PartialEq, Eq)]
+enum Located<'a> {
+    /// Here, if anywhere.
+    Here,
+    /// On the replica at this address.
+    Replica(&'a str),
+    /// Nowhere: not a state of this gateway for this caller and server.
+    Nowhere,
+}
+
+fn locate<'a>(
+    ids: &SessionIds,
+    own: Option<&str>,
+    state: &'a str,
+    held: &str,
+    server: &str,
+) -> Located<'a> {
+    let (id, replica) = match state.split_once('.') {
+        Some((id, replica)) => (id, Some(replica)),
+        None => (state, None),
+    };
+    if ids
+        .verify(id, Some(&binding(replica, held, server)))
+        .is_err()
+    {
+        return Located::Nowhere;
+    }
+    match replica {
+        Some(replica) if Some(replica) != own => Located::Replica(replica),
+        _ => Located::Here,
+    }
 }
 
 /// The spec's answer to a retry whose `requestState` is unknown, expired, another caller's or
@@ -510,8 +635,9 @@ mod tests {
     #[test]
     fn a_state_is_used_once_and_only_by_its_owner() {
         let lot = Lot::new(2);
-        let state = lot.park("held.1.".into(), "a".into(), 7).unwrap();
-        assert_eq!(state.len(), 22, "128 bits, URL-safe Base64");
+        let state = "s".to_owned();
+        lot.park(state.clone(), "held.1.".into(), "a".into(), 7)
+            .unwrap();
         assert_eq!(
             lot.take(&state, "held.2.", "a"),
             None,
@@ -530,10 +656,44 @@ mod tests {
     #[test]
     fn the_limit_refuses_and_expiry_frees() {
         let lot = Lot::new(1);
-        let state = lot.park("h".into(), "a".into(), 1).unwrap();
-        assert_eq!(lot.park("h".into(), "a".into(), 2), Err(2));
-        assert_eq!(lot.expire(&state), Some(1));
-        assert!(lot.park("h".into(), "a".into(), 3).is_ok());
-        assert_ne!(new_state(), new_state());
+        lot.park("s".into(), "h".into(), "a".into(), 1).unwrap();
+        assert_eq!(lot.park("t".into(), "h".into(), "a".into(), 2), Err(2));
+        assert_eq!(lot.expire("s"), Some(1));
+        assert!(lot.park("t".into(), "h".into(), "a".into(), 3).is_ok());
+    }
+
+    #[test]
+    fn a_state_names_its_replica_and_is_bound_to_what_it_waits_for() {
+        let ids = SessionIds::new(
+            mcp_gateway_session::SessionKey::random(),
+            Duration::from_secs(60),
+        );
+        let here = mint(&ids, None, "held.1.", "a");
+        assert_ne!(here, mint(&ids, None, "held.1.", "a"), "random");
+        assert_eq!(locate(&ids, None, &here, "held.1.", "a"), Located::Here);
+        assert_eq!(locate(&ids, None, &here, "held.2.", "a"), Located::Nowhere);
+        assert_eq!(locate(&ids, None, &here, "held.1.", "b"), Located::Nowhere);
+        let there = mint(&ids, Some("10.0.0.2:8080"), "held.1.", "a");
+        assert!(there.ends_with(".10.0.0.2:8080"), "{there}");
+        assert_eq!(
+            locate(&ids, Some("10.0.0.1:8080"), &there, "held.1.", "a"),
+            Located::Replica("10.0.0.2:8080")
+        );
+        assert_eq!(
+            locate(&ids, Some("10.0.0.2:8080"), &there, "held.1.", "a"),
+            Located::Here
+        );
+        // Another replica named: the signature no longer holds.
+        let (id, _) = there.split_once('.').unwrap();
+        let moved = format!("{id}.169.254.169.254:80");
+        assert_eq!(locate(&ids, None, &moved, "held.1.", "a"), Located::Nowhere);
+        let other = SessionIds::new(
+            mcp_gateway_session::SessionKey::random(),
+            Duration::from_secs(60),
+        );
+        assert_eq!(
+            locate(&other, None, &here, "held.1.", "a"),
+            Located::Nowhere
+        );
     }
 }

@@ -93,6 +93,12 @@ pub struct RunArgs {
     #[arg(long, env = "MCP_MAX_WAITING_CALLS", default_value_t = 1024,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_waiting_calls: usize,
+    /// This replica's broker as the other replicas reach it (`host:port`), named in the
+    /// `requestState` of a 2026-07-28 call waiting for its client's input, so that a retry
+    /// reaching another replica is forwarded here. Default: the broker's bound address, unless
+    /// it is unspecified (`0.0.0.0`): then retries are served only by the replica they reach.
+    #[arg(long, env = "MCP_BROKER_ADVERTISE_ADDRESS")]
+    pub broker_advertise_address: Option<String>,
     /// Where sessions live: `memory` (this process; one replica) or a Redis URL
     /// (`redis://[:password@]host:port[/db]`, `redis+unix:///path`) shared by replicas, which
     /// then also need the same `--session-key`. With Redis, `--max-sessions` bounds the store.
@@ -328,6 +334,7 @@ mod tests {
         assert_eq!(run.max_sessions, 10_000);
         assert_eq!(run.input_wait, Duration::from_secs(600));
         assert_eq!(run.max_waiting_calls, 1024);
+        assert_eq!(run.broker_advertise_address, None);
         assert_eq!(run.session_store, "memory");
         assert_eq!(run.max_client_capabilities_bytes, 16_384);
         assert_eq!(run.max_client_info_bytes, 1024);

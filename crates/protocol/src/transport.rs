@@ -46,6 +46,9 @@ pub const ROUTED_CALLER: &str = "x-mcp-caller-key";
 pub const MRTR_SERVER: &str = "x-mcp-mrtr-server";
 /// The held backend session such a call runs on (internal; with [`MRTR_SERVER`]).
 pub const MRTR_HELD: &str = "x-mcp-mrtr-held";
+/// Set (to `1`) by a broker replica that forwards a retry to the replica holding its call
+/// (internal; never forwarded again).
+pub const MRTR_FORWARDED: &str = "x-mcp-mrtr-forwarded";
 /// The id Envoy gives each request (and logs in its access log); audit lines carry it.
 pub const REQUEST_ID: &str = "x-request-id";
 /// The response header listing the methods a path allows.

@@ -156,3 +156,48 @@ impl Call {
         }
     }
 }
+
+/// What another gateway replica answered a forwarded request.
+#[derive(Debug)]
+pub struct Forwarded {
+    /// HTTP status.
+    pub status: u16,
+    /// `Content-Type`, if sent.
+    pub content_type: Option<String>,
+    /// The whole body.
+    pub body: Vec<u8>,
+}
+
+impl UpstreamClient {
+    /// POSTs `body` with `headers` to `url` (another replica of the gateway, not an MCP
+    /// server: no session, no credential) and reads the whole answer. Only the exchange's
+    /// start is bounded by the client's timeout.
+    pub async fn forward(
+        &self,
+        url: &Url,
+        headers: reqwest::header::HeaderMap,
+        body: Vec<u8>,
+    ) -> Result<Forwarded, UpstreamError> {
+        let request = self.http().post(url.clone()).headers(headers).body(body);
+        let response = tokio::time::timeout(self.timeout(), request.send())
+            .await
+            .map_err(|_| UpstreamError::Timeout)?
+            .map_err(send_error)?;
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| UpstreamError::Connect(describe(&e)))?
+            .to_vec();
+        Ok(Forwarded {
+            status,
+            content_type,
+            body,
+        })
+    }
+}

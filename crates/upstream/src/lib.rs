@@ -18,7 +18,7 @@ mod session;
 pub mod sse;
 mod transport;
 
-pub use call::Call;
+pub use call::{Call, Forwarded};
 pub use client::{MAX_PAGES, UpstreamClient};
 pub use error::UpstreamError;
 pub use listen::Listener;

@@ -173,6 +173,14 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
     let router_addr = router_listener.local_addr()?;
     let broker_addr = broker_listener.local_addr()?;
     let metrics_addr = metrics_listener.local_addr()?;
+    // Where other replicas forward the retries of calls this one holds (MRTR).
+    let advertised = args
+        .broker_advertise_address
+        .clone()
+        .or_else(|| (!broker_addr.ip().is_unspecified()).then(|| broker_addr.to_string()));
+    if let Some(address) = advertised {
+        broker.mrtr.advertise(address);
+    }
     let console = Arc::new(mcp_gateway_console::Console {
         config: config.clone(),
         catalog: catalog.clone(),
