@@ -152,6 +152,14 @@ fn check(spans: &[ReceivedSpan], refused: i64) -> Result<()> {
         list.attribute("mcp.session.id") == Some(session.as_str()),
         "{list:?}"
     );
+    // The session's initialize already names it, so its whole life can be found.
+    ensure!(
+        spans.iter().any(|s| s.service == GATEWAY
+            && s.name == "initialize"
+            && s.kind == 2
+            && s.attribute("mcp.session.id") == Some(session.as_str())),
+        "the broker's initialize span does not name the session it opened"
+    );
     let Some(envoy_list) = spans.iter().find(|s| {
         s.service == ENVOY && s.parent_id == CLIENT_SPAN && descends_from(spans, list, &s.span_id)
     }) else {

@@ -46,6 +46,8 @@ pub(crate) async fn initialize(
     // Bound to the caller (auth on) and the endpoint: presented by anyone else, or on
     // another endpoint, the id is unknown.
     let session_id = state.ids.mint(binding);
+    // The trace of a session's `initialize` names the session (hashed) like its later calls.
+    crate::trace::session(&session_id);
     let record = SessionRecord {
         protocol_version: version.to_owned(),
         client,
