@@ -7,7 +7,7 @@ use std::{collections::BTreeMap, time::Duration};
 
 use anyhow::{Context, Result, ensure};
 use mcp_gateway_e2e::{
-    DEADLINE, EventStream, ExternalServer, FIRST_TOOL, Gateway, GatewayOptions, LiveServer,
+    DEADLINE, EventStream, ExternalServer, FIRST_TOOL, Gateway, GatewayOptions, LiveServer, Mode,
     RawClient, ServerKind, SseEvent, WATCHED_URI,
 };
 use serde_json::{Value, json};
@@ -72,9 +72,9 @@ async fn call_logging_tool(raw: &RawClient, session: &str, name: &str) -> Result
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn log_messages_of_both_backends_reach_the_get_stream_and_resume() -> Result<()> {
+async fn log_messages_of_both_backends_reach_the_get_stream_and_resume(mode: Mode) -> Result<()> {
     let gateway = Gateway::start(GatewayOptions {
+        mode,
         conformance: &["a", "b"],
         ..GatewayOptions::default()
     })
@@ -152,9 +152,9 @@ async fn log_messages_of_both_backends_reach_the_get_stream_and_resume() -> Resu
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn adding_a_server_announces_the_changed_tool_list() -> Result<()> {
+async fn adding_a_server_announces_the_changed_tool_list(mode: Mode) -> Result<()> {
     let mut gateway = Gateway::start(GatewayOptions {
+        mode,
         servers: &[ServerKind::Calc],
         conformance: &["a"],
         ..GatewayOptions::default()
@@ -192,11 +192,11 @@ async fn adding_a_server_announces_the_changed_tool_list() -> Result<()> {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_backend_announcing_new_tools_is_relisted_at_once() -> Result<()> {
+async fn a_backend_announcing_new_tools_is_relisted_at_once(mode: Mode) -> Result<()> {
     let live = LiveServer::start().await?;
     let url = live.url();
     let gateway = Gateway::start(GatewayOptions {
+        mode,
         conformance: &["a"],
         external: &[ExternalServer {
             name: "live",
@@ -233,11 +233,11 @@ async fn a_backend_announcing_new_tools_is_relisted_at_once() -> Result<()> {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn resource_updates_name_the_gateway_uri() -> Result<()> {
+async fn resource_updates_name_the_gateway_uri(mode: Mode) -> Result<()> {
     let live = LiveServer::start().await?;
     let url = live.url();
     let gateway = Gateway::start(GatewayOptions {
+        mode,
         conformance: &["a"],
         external: &[ExternalServer {
             name: "live",
@@ -303,3 +303,11 @@ async fn resource_updates_name_the_gateway_uri() -> Result<()> {
     );
     Ok(())
 }
+
+mcp_gateway_e2e::in_both_modes!(
+    multi_thread:
+    log_messages_of_both_backends_reach_the_get_stream_and_resume,
+    adding_a_server_announces_the_changed_tool_list,
+    a_backend_announcing_new_tools_is_relisted_at_once,
+    resource_updates_name_the_gateway_uri,
+);

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use mcp_gateway_config::Config;
 use mcp_gateway_identity::{BearerToken, Caller, PAYLOAD_HEADER};
+use mcp_gateway_protocol::codes;
 use mcp_gateway_protocol::origin::OriginPolicy;
 use mcp_gateway_protocol::transport;
 use mcp_gateway_routing::{
@@ -174,6 +175,8 @@ pub(crate) struct Filter {
     body: Vec<u8>,
     /// The response body goes through the core.
     watching: bool,
+    /// The copy of the sidecar's state was refreshed for this request's refusal.
+    refreshed: bool,
 }
 
 impl Filter {
@@ -187,6 +190,7 @@ impl Filter {
             body_ended: false,
             body: Vec::new(),
             watching: false,
+            refreshed: false,
         }
     }
 
@@ -322,6 +326,17 @@ impl Filter {
                 .request_body(&lookup, &mut self.ctx, &self.body),
         );
         if let Some(ask) = lookup.into_ask() {
+            return self.ask(stream, Phase::RequestBody, ask);
+        }
+        // A name the copy does not know (-32602) may be one the sidecar's catalog learned
+        // since the last copy (a client that just listed it): once per request, the copy is
+        // refreshed and the body decided again.
+        if let Plan::Reject(reject) = &plan
+            && reject.code == codes::INVALID_PARAMS
+            && !self.refreshed
+            && let Some(ask) = self.config.sidecar.refresh_now()
+        {
+            self.refreshed = true;
             return self.ask(stream, Phase::RequestBody, ask);
         }
         apply(stream, plan)

@@ -966,3 +966,83 @@ fn the_model_routes_a_plausible_call() {
         );
     }
 }
+
+/// A call naming a tool the module's copy lacks (a client listed it from the sidecar's newer
+/// catalog) refreshes the copy once and is routed; a name still unknown is refused after that
+/// one refresh.
+#[test]
+fn a_tool_the_copy_lacks_refreshes_it_once() {
+    let state_with = |generation: u64, tools: Vec<Value>| {
+        let state = State {
+            config: Some(ConfigText {
+                generation: 1,
+                yaml: config_yaml(false),
+            }),
+            catalog: Some(CatalogCopy {
+                generation,
+                servers: vec![OfferCopy::new("calc", &ServerOffer::tools("calc_", tools))],
+            }),
+        };
+        serde_json::to_vec(&state).expect("serialises")
+    };
+    let config = filter_config();
+    let call = |tool: &str, answers: &[Vec<u8>]| {
+        let body = format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"{tool}","arguments":{{}}}}}}"#
+        );
+        let envoy = Envoy::default();
+        envoy.0.borrow_mut().request_headers = plausible_headers(body.as_bytes(), false, "/mcp");
+        let mut filter = Filter::new(config.clone());
+        let mut paths = Vec::new();
+        let mut answers = answers.iter();
+        let mut answer_all = |filter: &mut Filter| loop {
+            let next = envoy.0.borrow_mut().callouts.pop();
+            let Some((id, path)) = next else { break };
+            let answer = if path.starts_with("/v1/state") {
+                answers.next().cloned()
+            } else {
+                Some(right(&path))
+            };
+            paths.push(path);
+            filter.callout_done(&envoy, id, answer.as_deref());
+        };
+        filter.request_headers(&envoy, false);
+        answer_all(&mut filter);
+        envoy.0.borrow_mut().received = body.into_bytes();
+        if filter.request_body(&envoy, true) == abi::STOP {
+            let mut model = envoy.0.borrow_mut();
+            let received = std::mem::take(&mut model.received);
+            model.buffered.extend_from_slice(&received);
+        }
+        answer_all(&mut filter);
+        let model = envoy.0.borrow();
+        let routed = model
+            .request_headers
+            .iter()
+            .any(|(k, _)| k == mcp_gateway_protocol::transport::ROUTED_SERVER);
+        (routed, model.answered, paths)
+    };
+    let old = state_with(1, vec![json!({"name": "add"})]);
+    let new = state_with(2, vec![json!({"name": "add"}), json!({"name": "new"})]);
+
+    // The first copy, then a known tool: no refresh.
+    let (routed, _, paths) = call("calc_add", std::slice::from_ref(&old));
+    assert!(routed, "{paths:?}");
+    std::thread::sleep(MIN_AGE_FOR_TESTS);
+    let (routed, answered, paths) = call("calc_new", std::slice::from_ref(&new));
+    assert!(routed, "routed after one refresh: {answered:?} {paths:?}");
+    assert_eq!(
+        paths.iter().filter(|p| p.starts_with("/v1/state")).count(),
+        1
+    );
+    std::thread::sleep(MIN_AGE_FOR_TESTS);
+    let (routed, answered, paths) = call("calc_gone", std::slice::from_ref(&new));
+    assert!(!routed && answered == Some(200), "{answered:?} {paths:?}");
+    assert_eq!(
+        paths.iter().filter(|p| p.starts_with("/v1/state")).count(),
+        1
+    );
+}
+
+/// Longer than the youngest copy a refusal refreshes (`sidecar::MIN_FORCED_AGE`).
+const MIN_AGE_FOR_TESTS: std::time::Duration = std::time::Duration::from_millis(40);

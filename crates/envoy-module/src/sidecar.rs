@@ -22,6 +22,8 @@ use crate::error::ModuleError;
 /// Most cached answers of one kind; past it the cache starts again empty (it is only a
 /// cache: the sidecar is asked again).
 const MAX_CACHED: usize = 100_000;
+/// The youngest copy a request refreshes before refusing a name the copy lacks.
+const MIN_FORCED_AGE: Duration = Duration::from_millis(25);
 /// "No generation yet".
 const NONE: u64 = u64::MAX;
 
@@ -125,6 +127,23 @@ impl Sidecar {
         let refresh = u64::try_from(settings.refresh.as_millis()).unwrap_or(u64::MAX);
         let stale = self.now_ms().saturating_sub(at) >= refresh;
         let claimed = stale
+            && self
+                .refreshing
+                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok();
+        claimed.then_some(Ask::State)
+    }
+
+    /// [`Ask::State`] now, for a request whose decision may rest on a stale copy (it named
+    /// something the copy lacks, which the sidecar's catalog may have gained since): when a
+    /// copy exists, is at least [`MIN_FORCED_AGE`] old (a flood of unknown names asks at most
+    /// that often) and no other request is refreshing it.
+    pub(crate) fn refresh_now(&self) -> Option<Ask> {
+        self.settings.as_ref()?;
+        let at = self.refreshed_at.load(Ordering::Acquire);
+        let min = u64::try_from(MIN_FORCED_AGE.as_millis()).unwrap_or(u64::MAX);
+        let old = at != NONE && self.now_ms().saturating_sub(at) >= min;
+        let claimed = old
             && self
                 .refreshing
                 .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)

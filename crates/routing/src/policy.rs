@@ -327,11 +327,12 @@ impl Policy {
             };
             return Plan::reject(&error, None);
         }
-        if let Some(error) = ctx.denied.take() {
+        // Kept: a phase run again (see `request_body`) must refuse again.
+        if let Some(error) = &ctx.denied {
             let id = Message::parse_with(body, self.json_limits)
                 .ok()
                 .and_then(|msg| msg.id_raw().map(str::to_owned));
-            return Plan::reject(&error, id.as_deref());
+            return Plan::reject(error, id.as_deref());
         }
         if body.is_empty() || !ctx.reads_body {
             return Plan::Continue;
