@@ -50,25 +50,6 @@ const ALLOWED_DIRECT_FAILURES =
       'http-custom-header-server-validation': NO_TOOL(
         'tool with x-mcp-header annotations (pending in the suite)',
       ),
-      ...Object.fromEntries(
-        [
-          'basic-elicitation',
-          'basic-sampling',
-          'basic-list-roots',
-          'request-state',
-          'multiple-input-requests',
-          'multi-round',
-          'missing-input-response',
-          'non-tool-request',
-          'result-type',
-          'tampered-state',
-          'capability-check',
-          'ignore-extra-params',
-        ].map((name) => [
-          `input-required-result-${name}`,
-          NO_TOOL('test_input_required_result_* tools and prompt (SEP-2322)'),
-        ]),
-      ),
     },
   }[direct.suite] ?? {};
 

@@ -11,6 +11,7 @@
 // connections: `listening on http://127.0.0.1:<port>/mcp`. Requests whose Host is not
 // loopback or an --allowed-host are answered 403 (DNS-rebinding protection).
 
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import { Readable } from 'node:stream';
 import {
@@ -31,12 +32,206 @@ const WAV = 'UklGRiQAAABXQVZFZm10IBAAAAABAAEAQB8AAEAfAAABAAgAZGF0YQAAAAA=';
 
 const noArgs = fromJsonSchema({ type: 'object', properties: {} });
 
+/** Signs the requestState of multi-round-trip requests (one key per process). */
+const STATE_KEY = randomBytes(32);
+
+/** `payload` as a requestState: Base64url JSON, `.`, an HMAC-SHA256 tag. */
+function sealState(payload) {
+    const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
+    return `${body}.${createHmac('sha256', STATE_KEY).update(body).digest('base64url')}`;
+}
+
+/** The payload of a requestState this process sealed; throws for any other. */
+function openState(state) {
+    const [body, tag, extra] = String(state).split('.');
+    const want = createHmac('sha256', STATE_KEY).update(body ?? '').digest();
+    const got = Buffer.from(tag ?? '', 'base64url');
+    if (!body || extra !== undefined || got.length !== want.length || !timingSafeEqual(got, want)) {
+        throw new Error('requestState failed its integrity check');
+    }
+    return JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
+}
+
+/** A form elicitation of one string property. */
+const ask = (message, property) =>
+    inputRequired.elicit({
+        message,
+        requestedSchema: { type: 'object', properties: { [property]: { type: 'string' } }, required: [property] },
+    });
+
+/** The accepted content of the answer under `key`, if it is a well-formed accepted elicitation. */
+function accepted(ctx, key) {
+    const answer = ctx.mcpReq.inputResponses?.[key];
+    return answer?.action === 'accept' && typeof answer.content === 'object' ? answer.content : undefined;
+}
+
+const text = (value) => ({ content: [{ type: 'text', text: value }] });
+
+/** The multi-round-trip tools and prompt of the input-required-result-* scenarios (SEP-2322). */
+function registerInputRequired(server) {
+    const userName = () => ask('What is your name?', 'name');
+    server.registerTool(
+        'test_input_required_result_elicitation',
+        { description: 'Asks for a name, then greets it', inputSchema: noArgs },
+        async (_args, ctx) => {
+            const name = accepted(ctx, 'user_name')?.name;
+            if (typeof name !== 'string') return inputRequired({ inputRequests: { user_name: userName() } });
+            return text(`Hello, ${name}!`);
+        },
+    );
+    server.registerTool(
+        'test_input_required_result_sampling',
+        { description: "Asks the client's model a question", inputSchema: noArgs },
+        async (_args, ctx) => {
+            const answer = ctx.mcpReq.inputResponses?.capital_question;
+            if (answer === undefined) {
+                return inputRequired({
+                    inputRequests: {
+                        capital_question: inputRequired.createMessage({
+                            messages: [{ role: 'user', content: { type: 'text', text: 'What is the capital of France?' } }],
+                            maxTokens: 100,
+                        }),
+                    },
+                });
+            }
+            return text(`The model said: ${answer.content?.text ?? ''}`);
+        },
+    );
+    server.registerTool(
+        'test_input_required_result_list_roots',
+        { description: "Lists the client's roots", inputSchema: noArgs },
+        async (_args, ctx) => {
+            const roots = ctx.mcpReq.inputResponses?.client_roots?.roots;
+            if (!Array.isArray(roots)) return inputRequired({ inputRequests: { client_roots: inputRequired.listRoots() } });
+            return text(`Roots: ${roots.map((root) => root.uri).join(', ')}`);
+        },
+    );
+    server.registerTool(
+        'test_input_required_result_request_state',
+        { description: 'Asks for a confirmation, carrying state', inputSchema: noArgs },
+        async (_args, ctx) => {
+            const state = ctx.mcpReq.requestState();
+            const answer = ctx.mcpReq.inputResponses?.confirm;
+            if (state?.step !== 'confirm' || answer === undefined) {
+                return inputRequired({
+                    inputRequests: {
+                        confirm: inputRequired.elicit({
+                            message: 'Please confirm',
+                            requestedSchema: { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] },
+                        }),
+                    },
+                    requestState: sealState({ step: 'confirm' }),
+                });
+            }
+            return text(`state-ok: confirmed (${answer.action})`);
+        },
+    );
+    server.registerTool(
+        'test_input_required_result_multiple_inputs',
+        { description: 'Asks for a name, a greeting and the roots at once', inputSchema: noArgs },
+        async (_args, ctx) => {
+            const responses = ctx.mcpReq.inputResponses ?? {};
+            const state = ctx.mcpReq.requestState();
+            const complete = ['user_name', 'greeting', 'client_roots'].every((key) => responses[key] !== undefined);
+            if (state?.step !== 'all' || !complete) {
+                return inputRequired({
+                    inputRequests: {
+                        user_name: userName(),
+                        greeting: inputRequired.createMessage({
+                            messages: [{ role: 'user', content: { type: 'text', text: 'Generate a greeting' } }],
+                            maxTokens: 50,
+                        }),
+                        client_roots: inputRequired.listRoots(),
+                    },
+                    requestState: sealState({ step: 'all' }),
+                });
+            }
+            return text(`Got all three: ${responses.user_name.content?.name ?? '?'}`);
+        },
+    );
+    server.registerTool(
+        'test_input_required_result_multi_round',
+        { description: 'Asks two questions, one per round', inputSchema: noArgs },
+        async (_args, ctx) => {
+            const state = ctx.mcpReq.requestState();
+            if (state?.round === 1) {
+                const name = accepted(ctx, 'step1')?.name;
+                if (typeof name === 'string') {
+                    return inputRequired({
+                        inputRequests: { step2: ask('Step 2: What is your favorite color?', 'color') },
+                        requestState: sealState({ round: 2, name }),
+                    });
+                }
+            } else if (state?.round === 2) {
+                const color = accepted(ctx, 'step2')?.color;
+                if (typeof color === 'string') return text(`${state.name} likes ${color}`);
+                return inputRequired({
+                    inputRequests: { step2: ask('Step 2: What is your favorite color?', 'color') },
+                    requestState: sealState(state),
+                });
+            }
+            return inputRequired({
+                inputRequests: { step1: ask('Step 1: What is your name?', 'name') },
+                requestState: sealState({ round: 1 }),
+            });
+        },
+    );
+    server.registerTool(
+        'test_input_required_result_tampered_state',
+        { description: 'Carries signed state; a tampered one is refused', inputSchema: noArgs },
+        async (_args, ctx) => {
+            // A tampered state never gets here: the server's requestState.verify refuses it.
+            if (ctx.mcpReq.requestState()?.step === 'signed' && accepted(ctx, 'user_name') !== undefined) {
+                return text('state-ok');
+            }
+            return inputRequired({ inputRequests: { user_name: userName() }, requestState: sealState({ step: 'signed' }) });
+        },
+    );
+    server.registerTool(
+        'test_input_required_result_capabilities',
+        { description: 'Asks only what the client declared it can answer', inputSchema: noArgs },
+        async (_args, ctx) => {
+            const declared =
+                ctx.mcpReq._meta?.['io.modelcontextprotocol/clientCapabilities'] ??
+                server.server.getClientCapabilities?.() ??
+                {};
+            const responses = ctx.mcpReq.inputResponses ?? {};
+            const inputRequests = {};
+            if (declared.sampling && responses.sample === undefined) {
+                inputRequests.sample = inputRequired.createMessage({
+                    messages: [{ role: 'user', content: { type: 'text', text: 'Say hello.' } }],
+                    maxTokens: 10,
+                });
+            }
+            if (declared.elicitation && responses.user_name === undefined) inputRequests.user_name = userName();
+            if (Object.keys(inputRequests).length > 0) return inputRequired({ inputRequests });
+            return text('Nothing more to ask.');
+        },
+    );
+    server.registerPrompt(
+        'test_input_required_result_prompt',
+        { description: 'A prompt that asks the user for its context' },
+        async (ctx) => {
+            const context = accepted(ctx, 'user_context')?.context;
+            if (typeof context !== 'string') {
+                return inputRequired({
+                    inputRequests: { user_context: ask('What context should the prompt use?', 'context') },
+                });
+            }
+            return {
+                messages: [{ role: 'user', content: { type: 'text', text: `Use this context: ${context}` } }],
+            };
+        },
+    );
+}
+
 /** One McpServer with the whole fixture contract; the handler builds one per request. */
 function fixture() {
     const server = new McpServer(
         { name: 'mcp-gateway-conformance-fixture-2026', version: '1.0.0' },
-        { capabilities: { logging: {}, completions: {} } },
+        { capabilities: { logging: {}, completions: {} }, requestState: { verify: openState } },
     );
+    registerInputRequired(server);
 
     server.registerTool(
         'test_simple_text',
