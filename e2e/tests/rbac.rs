@@ -6,7 +6,7 @@
 //! docs/security.md shows.
 
 use anyhow::{Result, ensure};
-use mcp_gateway_e2e::{Gateway, GatewayOptions, ServerKind};
+use mcp_gateway_e2e::{Gateway, GatewayOptions, Mode, ServerKind};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -27,16 +27,22 @@ const RBAC_FILTER: &str = r#"          - name: envoy.filters.http.rbac
                     - any: true
 "#;
 
-/// The rendered bootstrap with [`RBAC_FILTER`] right after the router's ext_proc filter.
+/// The rendered bootstrap with [`RBAC_FILTER`] right after the router's ext_proc filter, or
+/// right after the dynamic module (module mode: before the first filter that follows it).
 fn with_rbac(yaml: String) -> String {
-    let anchor = "          - name: mcp.backend_response\n";
-    assert!(yaml.contains(anchor), "no response filter in the bootstrap");
+    let anchor = [
+        "          - name: mcp.backend_response\n",
+        "          - name: mcp.ratelimit.server\n",
+    ]
+    .into_iter()
+    .find(|anchor| yaml.contains(anchor))
+    .expect("no filter after the router in the bootstrap");
     yaml.replacen(anchor, &format!("{RBAC_FILTER}{anchor}"), 1)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_rbac_rule_on_the_routers_headers_denies_one_tool() -> Result<()> {
+async fn an_rbac_rule_on_the_routers_headers_denies_one_tool(mode: Mode) -> Result<()> {
     let gateway = Gateway::start(GatewayOptions {
+        mode,
         servers: &[ServerKind::Calc],
         edit_bootstrap: Some(with_rbac),
         ..GatewayOptions::default()
@@ -84,3 +90,5 @@ async fn an_rbac_rule_on_the_routers_headers_denies_one_tool() -> Result<()> {
     );
     Ok(())
 }
+
+mcp_gateway_e2e::in_both_modes!(multi_thread: an_rbac_rule_on_the_routers_headers_denies_one_tool);
