@@ -35,44 +35,59 @@ const SWEEP_EVERY: (Duration, Duration) = (Duration::from_secs(1), Duration::fro
 /// Runs the router and the broker until SIGINT/SIGTERM.
 pub(crate) fn execute(args: RunArgs) -> anyhow::Result<()> {
     if args.controller {
-        tracing_subscriber::registry().with(log_layer()).init();
+        init_logs();
         return super::controller::execute(&args.controller_args);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    // Spans are exported from a task of this runtime.
-    let entered = runtime.enter();
     let traces = Settings::from_flag_and_env(args.otlp_endpoint.as_deref());
-    let (otel, _flush_on_exit) =
-        mcp_gateway_telemetry::install(&traces).context("--otlp-endpoint")?;
-    tracing_subscriber::registry()
-        .with(log_layer())
-        .with(otel)
-        .init();
-    if let Some(endpoint) = &traces.endpoint {
-        info!(%endpoint, "exporting traces over OTLP/gRPC");
-    }
-    drop(entered);
+    // Dropped after `serve` returns, while the runtime still runs: sends the last spans.
+    let _flush_on_exit = match &traces.endpoint {
+        None => {
+            init_logs();
+            None
+        }
+        Some(endpoint) => {
+            // Spans are exported from a task of this runtime.
+            let _entered = runtime.enter();
+            let (otel, guard) =
+                mcp_gateway_telemetry::install(&traces).context("--otlp-endpoint")?;
+            // Per-layer filters: the logs' filter does not decide which spans are exported.
+            tracing_subscriber::registry()
+                .with(
+                    tracing_subscriber::fmt::layer()
+                        .with_writer(std::io::stderr)
+                        .with_filter(log_filter()),
+                )
+                .with(otel)
+                .init();
+            info!(%endpoint, "exporting traces over OTLP/gRPC");
+            Some(guard)
+        }
+    };
     runtime.block_on(serve(args))
 }
 
-/// Log lines on stderr, filtered by `RUST_LOG`. The audit stream and the spans meant for
-/// export are off by default.
-fn log_layer<S>() -> impl Layer<S>
-where
-    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
-{
-    tracing_subscriber::fmt::layer()
+/// Log lines on stderr, filtered by `RUST_LOG` (one global filter: what it leaves out costs
+/// nothing, as before traces existed).
+fn init_logs() {
+    tracing_subscriber::fmt()
+        .with_env_filter(log_filter())
         .with_writer(std::io::stderr)
-        .with_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-            EnvFilter::new(format!(
-                "info,{}=off,{}=off",
-                mcp_gateway_audit::TARGET,
-                mcp_gateway_telemetry::TARGET
-            ))
-        }))
+        .init();
+}
+
+/// `RUST_LOG`, by default `info` without the audit stream and the spans meant for export.
+fn log_filter() -> EnvFilter {
+    EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new(format!(
+            "info,{}=off,{}=off",
+            mcp_gateway_audit::TARGET,
+            mcp_gateway_telemetry::TARGET
+        ))
+    })
 }
 
 async fn serve(args: RunArgs) -> anyhow::Result<()> {
