@@ -1,8 +1,9 @@
 //! The client's GET stream across replicas sharing sessions through a real Redis: two
 //! replicas, each behind its own Envoy (so the test knows which replica serves what), one
 //! live rmcp backend. What a backend sends on its own GET stream reaches the client's stream
-//! whichever replica opened that backend session, and a stream resumed with
-//! `Last-Event-ID` on the other replica loses nothing and repeats nothing.
+//! whichever replica opened that backend session, a stream resumed with `Last-Event-ID` on
+//! the other replica loses nothing and repeats nothing, and a server request sent while a
+//! tool runs is answered by a POST to the other replica.
 
 use std::time::Duration;
 
@@ -10,9 +11,10 @@ use anyhow::{Context, Result, ensure};
 use serde_json::{Value, json};
 
 use mcp_gateway_e2e::{
-    EventStream, ExternalServer, Gateway, GatewayOptions, LiveServer, RawClient, RedisServer,
-    SseEvent, WATCHED_URI,
+    EventStream, ExternalServer, Gateway, GatewayOptions, LiveServer, PROTOCOL_VERSION, RawClient,
+    RedisServer, SESSION_HEADER, SseEvent, WATCHED_URI, http_client,
 };
+use reqwest::StatusCode;
 
 const KEY: &str = "e2e-replica-streams-share-this-key";
 /// The live server's watched resource as the gateway exposes it.
@@ -140,6 +142,105 @@ async fn a_stream_resumed_on_another_replica_loses_nothing_and_repeats_nothing()
     ensure!(
         seen.windows(2).all(|pair| pair[0] < pair[1]),
         "ids must grow, none repeated: {seen:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_request_during_a_call_is_answered_through_another_replica() -> Result<()> {
+    let redis = RedisServer::start().await?;
+    let store = redis.url();
+    let args = ["--session-store", store.as_str(), "--session-key", KEY];
+    // A starts the conformance fixture `a`; B routes to that same backend.
+    let a = Gateway::start(GatewayOptions {
+        conformance: &["a"],
+        gateway_args: &args,
+        ..GatewayOptions::default()
+    })
+    .await?;
+    let url = a.backend("a")?.url();
+    let b = Gateway::start(GatewayOptions {
+        external: &[ExternalServer {
+            name: "a",
+            url: &url,
+        }],
+        gateway_args: &args,
+        ..GatewayOptions::default()
+    })
+    .await?;
+    let (raw_a, raw_b) = (a.raw()?, b.raw()?);
+
+    let init = raw_a
+        .request(
+            None,
+            0,
+            "initialize",
+            json!({
+                "protocolVersion": PROTOCOL_VERSION,
+                "capabilities": {"sampling": {}},
+                "clientInfo": {"name": "mcp-gateway-e2e", "version": "0"},
+            }),
+        )
+        .await?;
+    let session = init.session_id().context("no session id")?.to_owned();
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    raw_a.post(Some(&session), initialized.to_string()).await?;
+
+    // The call runs through A; its answer is an event stream that carries the question.
+    let call = json!({
+        "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": "a_test_sampling", "arguments": {"prompt": "from a"}},
+    });
+    let response = http_client()?
+        .post(a.mcp_url())
+        .header(
+            reqwest::header::ACCEPT,
+            "application/json, text/event-stream",
+        )
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header(SESSION_HEADER, &session)
+        .header("mcp-protocol-version", PROTOCOL_VERSION)
+        .body(call.to_string())
+        .send()
+        .await?;
+    ensure!(response.status() == StatusCode::OK, "{}", response.status());
+    let mut events = EventStream::new(response);
+    let (asked, _) = events
+        .next_matching(RELAY_WAIT, |event| {
+            event.method().as_deref() == Some("sampling/createMessage")
+        })
+        .await
+        .context("waiting for sampling/createMessage")?;
+    let id = asked.message().context("not JSON")?["id"].clone();
+    ensure!(
+        id.as_str().is_some_and(|id| id.starts_with("a:")),
+        "a gateway id naming the server: {id}"
+    );
+
+    // The answer goes to B, which routes it to A's backend session from Redis.
+    let answer = json!({
+        "jsonrpc": "2.0", "id": id,
+        "result": {
+            "role": "assistant",
+            "content": {"type": "text", "text": "reply to from a"},
+            "model": "e2e", "stopReason": "endTurn",
+        },
+    });
+    let posted = raw_b.post(Some(&session), answer.to_string()).await?;
+    ensure!(posted.status == StatusCode::ACCEPTED, "{posted}");
+    let (result, _) = events
+        .next_matching(RELAY_WAIT, |event| {
+            event.message().is_some_and(|m| m["id"] == json!(1))
+        })
+        .await
+        .context("waiting for the call's result")?;
+    let message = result.message().context("not JSON")?;
+    ensure!(
+        message
+            .pointer("/result/content/0/text")
+            .and_then(Value::as_str)
+            == Some("LLM response: reply to from a"),
+        "{message}"
     );
     Ok(())
 }
