@@ -244,3 +244,55 @@ async fn a_server_request_during_a_call_is_answered_through_another_replica() ->
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_relaying_replica_dies_the_other_resumes_the_backend_stream_where_it_was()
+-> Result<()> {
+    let redis = RedisServer::start().await?;
+    let live = LiveServer::start().await?;
+    let (mut a, b) = tokio::try_join!(replica(&live, &redis), replica(&live, &redis))?;
+    let (raw_a, raw_b) = (a.raw()?, b.raw()?);
+
+    let session = raw_a.initialize().await?;
+    subscribe(&raw_a, &session).await?;
+    let mut stream = raw_a.open_stream(&session, None).await?;
+    ensure!(live.touch(WATCHED_URI).await == 1);
+    let (first, _) = next_update(&mut stream).await?;
+    let first_id = first.id.clone().context("no id")?;
+
+    // A dies with the backend's stream; two updates wait at the backend meanwhile.
+    a.kill_gateway().await?;
+    drop(stream);
+    for _ in 0..2 {
+        live.touch(WATCHED_URI).await;
+    }
+    // B takes the backend's stream over once A's lease runs out, from where A was.
+    let mut resumed = raw_b.open_stream(&session, Some(&first_id)).await?;
+    let takeover = Duration::from_secs(30);
+    let mut updates = Vec::new();
+    while updates.len() < 2 {
+        let (update, _) = resumed
+            .next_matching(takeover, is_update)
+            .await
+            .context("an update sent while no replica read the backend's stream")?;
+        updates.push(update);
+    }
+    // Then a list change: no other update may come before it (the first, seen on A, again).
+    live.add_tool("later").await?;
+    let (_, before) = resumed
+        .next_matching(RELAY_WAIT, |event| {
+            event.method().as_deref() == Some("notifications/tools/list_changed")
+        })
+        .await
+        .context("waiting for tools/list_changed")?;
+    ensure!(
+        !before.iter().any(is_update),
+        "an update came again after the takeover: {before:?}"
+    );
+    let mut seen = vec![number(&first)?];
+    for update in &updates {
+        seen.push(number(update)?);
+    }
+    ensure!(seen.windows(2).all(|p| p[0] < p[1]), "{seen:?}");
+    Ok(())
+}

@@ -22,6 +22,8 @@ pub use error::{DeclarationError, SessionError};
 pub use flight::SingleFlight;
 pub use id::{SessionIds, SessionKey};
 pub use memory::{MemoryStore, StoreLimits};
-pub use outbox::{MAX_EVENT_NUMBER, SHARED_EVENTS, SharedEvent, SharedOutbox, Signal};
+pub use outbox::{
+    MAX_EVENT_NUMBER, SHARED_EVENTS, SharedEvent, SharedOutbox, Signal, backend_stream,
+};
 pub use redis_store::RedisStore;
 pub use store::{RemovedSession, SessionRecord, SessionStore};

@@ -58,8 +58,22 @@ pub trait SharedOutbox: Send + Sync + 'static {
     /// This process's replica id (random, per process).
     fn replica(&self) -> &str;
     /// Appends a message to the session's outbox (the last [`SHARED_EVENTS`] are kept),
-    /// wakes the replica serving its stream; returns the event's number.
-    async fn push(&self, session: &str, message: &str) -> Result<u64, SessionError>;
+    /// wakes the replica serving its stream; returns the event's number. A message relayed
+    /// from a backend's GET stream also records, in the same step, that stream's event id
+    /// (`backend`: the stream's key, see [`backend_stream`], and the id), so a replica that
+    /// takes the stream over resumes it there.
+    async fn push(
+        &self,
+        session: &str,
+        message: &str,
+        backend: Option<(&str, &str)>,
+    ) -> Result<u64, SessionError>;
+    /// The last event id recorded for a backend stream of the session ([`backend_stream`]).
+    async fn backend_position(
+        &self,
+        session: &str,
+        stream: &str,
+    ) -> Result<Option<String>, SessionError>;
     /// Events of the session numbered above `after`, oldest first, at most [`SHARED_EVENTS`].
     async fn read(&self, session: &str, after: u64) -> Result<Vec<SharedEvent>, SessionError>;
     /// A client has seen events up to `seen` (a resuming stream; 0 for a new one): later
@@ -77,6 +91,12 @@ pub trait SharedOutbox: Send + Sync + 'static {
     fn signals(&self) -> broadcast::Receiver<Signal>;
     /// Forgets the session's outbox (it ended).
     async fn remove(&self, session: &str) -> Result<(), SessionError>;
+}
+
+/// The key of a backend session's GET stream among a gateway session's: its server and the
+/// backend's session id (a new backend session starts a new stream).
+pub fn backend_stream(server: &str, backend_session: Option<&str>) -> String {
+    format!("{server}\n{}", backend_session.unwrap_or_default())
 }
 
 /// A signal as sent on the wire: fields separated by newlines (ids and server names hold none).

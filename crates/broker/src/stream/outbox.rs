@@ -98,6 +98,11 @@ impl Outbox {
             .clone()
     }
 
+    /// The gateway session (empty for an outbox kept in process).
+    pub(crate) fn session(&self) -> &str {
+        self.shared.as_ref().map_or("", |(session, _)| session)
+    }
+
     /// The shared outbox, if replicas share one.
     pub(crate) fn shared(&self) -> Option<Arc<dyn SharedOutbox>> {
         self.shared.as_ref().map(|(_, shared)| shared.clone())
@@ -120,12 +125,18 @@ impl Outbox {
     /// Queues one JSON-RPC message for the client: in the shared outbox when there is one
     /// (dropped, with a log line, when the store fails a few times in a row).
     pub(crate) async fn push(&self, message: String) {
+        self.push_relayed(message, None).await;
+    }
+
+    /// As [`Outbox::push`], for a message relayed from a backend's GET stream: `backend` is
+    /// that stream's key and event id, recorded with the message in a shared outbox.
+    pub(crate) async fn push_relayed(&self, message: String, backend: Option<(&str, &str)>) {
         let Some((session, shared)) = &self.shared else {
             self.push_local(message);
             return;
         };
         for attempt in 1..=PUSH_ATTEMPTS {
-            match shared.push(session, &message).await {
+            match shared.push(session, &message, backend).await {
                 Ok(_) => return,
                 Err(e) if attempt == PUSH_ATTEMPTS => {
                     tracing::warn!(error = %e, "a GET-stream message was dropped: the session store failed");

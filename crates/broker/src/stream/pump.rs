@@ -153,7 +153,18 @@ async fn pump(
     backend: Arc<BackendSession>,
     cancel: CancellationToken,
 ) {
-    let mut last_event_id: Option<String> = None;
+    // With a shared outbox, where the replica that relayed this stream before left it.
+    let position = mcp_gateway_session::backend_stream(&server.name, backend.session_id.as_deref());
+    let mut last_event_id: Option<String> = match outbox.shared() {
+        Some(shared) => shared
+            .backend_position(outbox.session(), &position)
+            .await
+            .unwrap_or_else(|e| {
+                debug!(error = %e, "reading where a backend stream was");
+                None
+            }),
+        None => None,
+    };
     let mut failures = 0;
     while !cancel.is_cancelled() && failures < MAX_FAILURES {
         let opened = tokio::select! {
@@ -171,6 +182,9 @@ async fn pump(
                 continue;
             }
         };
+        // Some servers (rmcp) replay the event named by Last-Event-ID itself first: it was
+        // relayed already.
+        let mut resumed_at = last_event_id.clone();
         loop {
             let next = tokio::select! {
                 _ = cancel.cancelled() => return,
@@ -179,8 +193,14 @@ async fn pump(
             match next {
                 Some(Ok(event)) => {
                     failures = 0;
+                    if let Some(seen) = resumed_at.take()
+                        && event.id.as_deref() == Some(seen.as_str())
+                    {
+                        continue;
+                    }
                     if let Some(message) = relay(&server.name, &server.tool_prefix, &event.data) {
-                        outbox.push(message).await;
+                        let at = event.id.as_deref().map(|id| (position.as_str(), id));
+                        outbox.push_relayed(message, at).await;
                     }
                 }
                 Some(Err(e)) => {
@@ -190,7 +210,9 @@ async fn pump(
                 None => break,
             }
         }
-        last_event_id = listener.last_event_id().map(str::to_owned);
+        if let Some(id) = listener.last_event_id() {
+            last_event_id = Some(id.to_owned());
+        }
         failures += 1;
         tokio::time::sleep(RETRY).await;
     }

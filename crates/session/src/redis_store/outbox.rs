@@ -4,7 +4,8 @@
 //! Keys (under the store's prefix `P`):
 //! - `P o:<id>`: stream of the session's events, entry ids `<n>-0` (`n` is the SSE id's
 //!   number), capped at [`SHARED_EVENTS`] entries; `P on:<id>`: the counter. Both expire
-//!   [`OUTBOX_TTL`] after the last event, and go with the session.
+//!   [`OUTBOX_TTL`] after the last event, and go with the session. `P bs:<id>`: hash, backend
+//!   stream (`backend_stream`) -> the last event id relayed from it, written with the event.
 //! - `P pump:<id>`: the replica relaying the session's backend GET streams (a lease).
 //! - `P signals`: the channel. A signal missed (the subscription dropped) is made up for by
 //!   [`Signal::Resync`] and by streams reading their outbox every so often.
@@ -31,12 +32,17 @@ pub(crate) const OUTBOX_TTL: Duration = Duration::from_secs(600);
 /// Wait before subscribing again after the subscription failed.
 const RESUBSCRIBE: Duration = Duration::from_millis(500);
 
-/// KEYS: o:<id>, on:<id>. ARGV: message, max entries, ttl ms, channel, wake signal.
+/// KEYS: o:<id>, on:<id>, bs:<id>. ARGV: message, max entries, ttl ms, channel, wake signal,
+/// backend stream (empty: none), its event id.
 const PUSH: &str = r"
 local n = redis.call('INCR', KEYS[2])
 redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[2], n .. '-0', 'm', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
+if ARGV[6] ~= '' then
+  redis.call('HSET', KEYS[3], ARGV[6], ARGV[7])
+  redis.call('PEXPIRE', KEYS[3], ARGV[3])
+end
 redis.call('PUBLISH', ARGV[4], ARGV[5])
 return n
 ";
@@ -108,6 +114,10 @@ impl RedisOutbox {
         format!("{PREFIX}on:{session}")
     }
 
+    fn positions_key(session: &str) -> String {
+        format!("{PREFIX}bs:{session}")
+    }
+
     fn lease_key(session: &str) -> String {
         format!("{PREFIX}pump:{session}")
     }
@@ -150,17 +160,26 @@ impl SharedOutbox for RedisOutbox {
         &self.replica
     }
 
-    async fn push(&self, session: &str, message: &str) -> Result<u64, SessionError> {
+    async fn push(
+        &self,
+        session: &str,
+        message: &str,
+        backend: Option<(&str, &str)>,
+    ) -> Result<u64, SessionError> {
         let wake = encode(&Signal::Wake(Arc::from(session))).unwrap_or_default();
+        let (stream, position) = backend.unwrap_or_default();
         let mut invocation = self.push.prepare_invoke();
         invocation
             .key(Self::stream_key(session))
             .key(Self::counter_key(session))
+            .key(Self::positions_key(session))
             .arg(message)
             .arg(SHARED_EVENTS)
             .arg(Self::ttl())
             .arg(&self.channel)
-            .arg(wake);
+            .arg(wake)
+            .arg(stream)
+            .arg(position);
         let mut connection = self.connection.clone();
         invocation
             .invoke_async(&mut connection)
@@ -188,6 +207,20 @@ impl SharedOutbox for RedisOutbox {
                 Some((number, message))
             })
             .collect())
+    }
+
+    async fn backend_position(
+        &self,
+        session: &str,
+        stream: &str,
+    ) -> Result<Option<String>, SessionError> {
+        let mut connection = self.connection.clone();
+        redis::cmd("HGET")
+            .arg(Self::positions_key(session))
+            .arg(stream)
+            .query_async(&mut connection)
+            .await
+            .map_err(store)
     }
 
     async fn resume(&self, session: &str, seen: u64) -> Result<u64, SessionError> {
@@ -264,6 +297,7 @@ impl SharedOutbox for RedisOutbox {
         redis::cmd("DEL")
             .arg(Self::stream_key(session))
             .arg(Self::counter_key(session))
+            .arg(Self::positions_key(session))
             .query_async::<i64>(&mut connection)
             .await
             .map(drop)

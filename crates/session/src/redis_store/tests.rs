@@ -332,23 +332,29 @@ async fn the_shared_outbox_numbers_keeps_a_window_and_resumes_across_replicas() 
     assert_eq!(signals.recv().await.ok(), Some(Signal::Resync));
 
     assert_eq!(a.resume("s", 0).await, Ok(0));
-    assert_eq!(a.push("s", "m1").await, Ok(1));
+    assert_eq!(a.push("s", "m1", None).await, Ok(1));
     assert_eq!(
         signals.recv().await.ok(),
         Some(Signal::Wake("s".into())),
         "the other replica is woken"
     );
-    assert_eq!(b.push("s", "m2").await, Ok(2));
+    assert_eq!(b.push("s", "m2", Some(("calc\nb1", "7"))).await, Ok(2));
     let read = b.read("s", 1).await.expect("read");
     assert_eq!(
         read,
         [(2, "m2".to_owned())],
         "another replica reads after 1"
     );
+    assert_eq!(
+        a.backend_position("s", "calc\nb1").await,
+        Ok(Some("7".to_owned())),
+        "where the backend's stream was, for whoever relays it next"
+    );
+    assert_eq!(a.backend_position("s", "calc\nb2").await, Ok(None));
 
     // A client that saw ids this outbox never issued: new ones come after them.
     assert_eq!(b.resume("s", 40).await, Ok(40));
-    assert_eq!(a.push("s", "m41").await, Ok(41));
+    assert_eq!(a.push("s", "m41", None).await, Ok(41));
     assert_eq!(
         a.resume("s", 0).await,
         Ok(41),
@@ -356,7 +362,7 @@ async fn the_shared_outbox_numbers_keeps_a_window_and_resumes_across_replicas() 
     );
 
     for i in 0..(SHARED_EVENTS + 10) {
-        a.push("t", &format!("m{i}")).await.expect("push");
+        a.push("t", &format!("m{i}"), None).await.expect("push");
     }
     let kept = a.read("t", 0).await.expect("read");
     assert_eq!(kept.len(), SHARED_EVENTS);
@@ -375,6 +381,7 @@ async fn the_shared_outbox_numbers_keeps_a_window_and_resumes_across_replicas() 
     a.remove("s").await.expect("remove");
     assert_eq!(b.read("s", 0).await, Ok(Vec::new()));
     assert_eq!(b.resume("s", 0).await, Ok(0));
+    assert_eq!(b.backend_position("s", "calc\nb1").await, Ok(None));
 }
 
 #[tokio::test]
@@ -384,10 +391,10 @@ async fn the_shared_outbox_fails_cleanly_while_redis_is_down_and_resumes() {
         .store(StoreLimits::default())
         .shared_outbox()
         .expect("shared");
-    assert_eq!(shared.push("s", "m1").await, Ok(1));
+    assert_eq!(shared.push("s", "m1", None).await, Ok(1));
     redis.stop();
     assert!(matches!(
-        shared.push("s", "m2").await,
+        shared.push("s", "m2", None).await,
         Err(SessionError::Store(_))
     ));
     assert!(matches!(
@@ -397,7 +404,7 @@ async fn the_shared_outbox_fails_cleanly_while_redis_is_down_and_resumes() {
     redis.spawn().await;
     let mut pushed = Err(SessionError::Store(String::new()));
     for _ in 0..50 {
-        pushed = shared.push("s", "m2").await;
+        pushed = shared.push("s", "m2", None).await;
         if pushed.is_ok() {
             break;
         }
