@@ -20,7 +20,8 @@
 //   session's GET stream once that is open; returns `{callStream, getStream}`) and
 //   `needs_url` (fails with the URL-elicitation-required error, -32042); `ask_name` (a form
 //   elicitation of `name`; returns `{action, content}`), `sample` (a sampling request; returns
-//   `{text}`) and `interview` (both, one after the other; returns `{action, name, greeting}`).
+//   `{text}`) and `interview` (both, one after the other; returns `{action, name, greeting}`);
+// - prompt `greeting`: elicits a name like `ask_name`, then asks to greet it.
 //   Requests count their ids from 0 per session, so two instances send the same ids.
 
 import { randomUUID } from 'node:crypto';
@@ -148,6 +149,16 @@ function mcpServer() {
     );
 
     registerClientRequestTools(server);
+
+    server.registerPrompt(
+        'greeting',
+        { description: `Asks the user for a name, then greets it (server ${name}).` },
+        async (extra) => {
+            const answer = await askName(server, extra);
+            const text = `Greet ${answer.content?.name ?? 'nobody'} (${answer.action})`;
+            return { messages: [{ role: 'user', content: { type: 'text', text } }] };
+        },
+    );
 
     server.registerResource(
         'notes',

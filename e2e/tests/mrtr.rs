@@ -344,3 +344,67 @@ async fn a_retry_reaching_another_replica_is_forwarded_to_the_one_holding_the_ca
     assert_eq!(text["content"]["name"], "Grace", "{done}");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_prompt_that_asks_and_a_call_that_does_not() -> Result<()> {
+    let server = TasksServer::start("ta").await?;
+    let gw = gateway(&server).await?;
+    let raw = RawClient::new(&gw.mcp_url())?;
+    let caps = json!({"elicitation": {}});
+    let get = |id: u64, extra: Value| {
+        let mut params = json!({
+            "name": "ta_greeting",
+            "_meta": {
+                "io.modelcontextprotocol/protocolVersion": MODERN,
+                "io.modelcontextprotocol/clientCapabilities": caps.clone(),
+            },
+        });
+        if let (Some(params), Some(extra)) = (params.as_object_mut(), extra.as_object()) {
+            params.extend(extra.clone());
+        }
+        let body = json!({"jsonrpc": "2.0", "id": id, "method": "prompts/get", "params": params});
+        let raw = raw.clone();
+        async move {
+            raw.post_with(
+                &[
+                    ("mcp-protocol-version", MODERN),
+                    ("mcp-method", "prompts/get"),
+                    ("mcp-name", "ta_greeting"),
+                ],
+                body.to_string(),
+            )
+            .await
+        }
+    };
+    let first = get(1, json!({})).await?;
+    let (key, request, state) = question(&first)?;
+    assert_eq!(request["method"], "elicitation/create", "{first}");
+    let extra = json!({
+        "inputResponses": {key: {"action": "accept", "content": {"name": "Grace"}}},
+        "requestState": state,
+    });
+    let done = get(2, extra).await?;
+    let result = done.result()?;
+    assert_eq!(result["resultType"], "complete", "{done}");
+    assert_eq!(
+        result["messages"][0]["content"]["text"], "Greet Grace (accept)",
+        "{done}"
+    );
+
+    // A call of the same client that asks nothing: answered at once, every byte of the
+    // backend's result kept behind the added member.
+    let echo = call(
+        &raw,
+        3,
+        "ta_slow_echo",
+        caps,
+        json!({"arguments": {"text": "x", "delayMs": 0}}),
+    )
+    .await?;
+    assert!(
+        echo.body
+            .contains(r#""result":{"resultType":"complete","content":[{"type":"text","text":"ta echoes: x"}]}"#),
+        "{echo}"
+    );
+    Ok(())
+}
