@@ -7,7 +7,8 @@
 
 use anyhow::Result;
 use mcp_gateway_e2e::{
-    Gateway, GatewayOptions, Mode, RawClient, RedisServer, Reply, TasksServer, run_mrtr_client,
+    Gateway, GatewayOptions, IdentityProvider, Mode, RawClient, RedisServer, Reply, TasksServer,
+    eventually, run_mrtr_client,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -129,6 +130,18 @@ async fn call(
     capabilities: Value,
     extra: Value,
 ) -> Result<Reply> {
+    call_as(raw, None, id, tool, capabilities, extra).await
+}
+
+/// [`call`] with `token` as the bearer token, when given.
+async fn call_as(
+    raw: &RawClient,
+    token: Option<&str>,
+    id: u64,
+    tool: &str,
+    capabilities: Value,
+    extra: Value,
+) -> Result<Reply> {
     let mut params = json!({
         "name": tool,
         "arguments": {},
@@ -141,15 +154,16 @@ async fn call(
         params.extend(extra.clone());
     }
     let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params});
-    raw.post_with(
-        &[
-            ("mcp-protocol-version", MODERN),
-            ("mcp-method", "tools/call"),
-            ("mcp-name", tool),
-        ],
-        body.to_string(),
-    )
-    .await
+    let bearer = token.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![
+        ("mcp-protocol-version", MODERN),
+        ("mcp-method", "tools/call"),
+        ("mcp-name", tool),
+    ];
+    if let Some(bearer) = &bearer {
+        headers.push(("authorization", bearer.as_str()));
+    }
+    raw.post_with(&headers, body.to_string()).await
 }
 
 /// The one input request of an `input_required` result: (key, request), and its state.
@@ -406,5 +420,59 @@ async fn a_prompt_that_asks_and_a_call_that_does_not() -> Result<()> {
             .contains(r#""result":{"resultType":"complete","content":[{"type":"text","text":"ta echoes: x"}]}"#),
         "{echo}"
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn with_auth_a_state_is_only_good_for_the_caller_it_was_given_to() -> Result<()> {
+    let idp = IdentityProvider::start("alice:alice-secret,bob:bob-secret").await?;
+    let server = TasksServer::start("ta").await?;
+    let gw = gateway(&server).await?;
+    let resource = gw.mcp_url();
+    let yaml = format!(
+        "{}{}",
+        gw.config_yaml_of(&["ta"])?,
+        idp.auth_section(&resource)
+    );
+    gw.write_config(&yaml)?;
+    let raw = RawClient::new(&resource)?;
+    let token = |client: &'static str| {
+        let (idp, resource) = (&idp, &resource);
+        async move {
+            idp.client_token(client, &format!("{client}-secret"), resource, Some("mcp"))
+                .await
+        }
+    };
+    let (alice, bob) = (token("alice").await?, token("bob").await?);
+    let caps = json!({"elicitation": {}});
+    let first = eventually("auth on, and alice asked for her name", || {
+        let (raw, alice, caps) = (&raw, &alice, caps.clone());
+        async move {
+            let anonymous = call(raw, 1, "ta_ask_name", caps.clone(), json!({})).await?;
+            anyhow::ensure!(anonymous.status == StatusCode::UNAUTHORIZED, "{anonymous}");
+            let reply = call_as(raw, Some(alice), 1, "ta_ask_name", caps, json!({})).await?;
+            question(&reply)?;
+            Ok(reply)
+        }
+    })
+    .await?;
+    let (key, _, state) = question(&first)?;
+    let extra = json!({
+        "inputResponses": {key: {"action": "accept", "content": {"name": "Alice"}}},
+        "requestState": state,
+    });
+    let stolen = call_as(
+        &raw,
+        Some(&bob),
+        2,
+        "ta_ask_name",
+        caps.clone(),
+        extra.clone(),
+    )
+    .await?;
+    assert_eq!(stolen.error_code(), Some(INVALID_PARAMS), "{stolen}");
+    let done = call_as(&raw, Some(&alice), 3, "ta_ask_name", caps, extra).await?;
+    let text: Value = serde_json::from_str(done.tool_text()?)?;
+    assert_eq!(text["content"]["name"], "Alice", "{done}");
     Ok(())
 }
