@@ -3,18 +3,27 @@
 //! live rmcp backend. What a backend sends on its own GET stream reaches the client's stream
 //! whichever replica opened that backend session, a stream resumed with `Last-Event-ID` on
 //! the other replica loses nothing and repeats nothing, and a server request sent while a
-//! tool runs is answered by a POST to the other replica.
+//! tool runs is answered by a POST to the other replica. And a real rmcp client across three
+//! replicas behind one Envoy (round robin) hears a config reload's list change once.
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
 use anyhow::{Context, Result, ensure};
 use serde_json::{Value, json};
 
 use mcp_gateway_e2e::{
     EventStream, ExternalServer, Gateway, GatewayOptions, LiveServer, PROTOCOL_VERSION, RawClient,
-    RedisServer, SESSION_HEADER, SseEvent, WATCHED_URI, http_client,
+    RedisServer, Replicas, SESSION_HEADER, ServerKind, SseEvent, WATCHED_URI, call_text,
+    connect_with, eventually, http_client,
 };
 use reqwest::StatusCode;
+use rmcp::{ClientHandler, RoleClient, service::NotificationContext};
 
 const KEY: &str = "e2e-replica-streams-share-this-key";
 /// The live server's watched resource as the gateway exposes it.
@@ -294,5 +303,57 @@ async fn when_the_relaying_replica_dies_the_other_resumes_the_backend_stream_whe
         seen.push(number(update)?);
     }
     ensure!(seen.windows(2).all(|p| p[0] < p[1]), "{seen:?}");
+    Ok(())
+}
+
+/// An rmcp client handler that counts `notifications/tools/list_changed`.
+#[derive(Clone, Default)]
+struct ListChanges(Arc<AtomicUsize>);
+
+impl ClientHandler for ListChanges {
+    async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_rmcp_client_across_three_replicas_hears_a_reload_once() -> Result<()> {
+    let replicas = Replicas::start(3, &[ServerKind::Calc, ServerKind::Text]).await?;
+    let changes = ListChanges::default();
+    let client = connect_with(&replicas.mcp_url(), changes.clone()).await?;
+    // Calls go round robin over the replicas; the client's GET stream is on one of them.
+    for _ in 0..6 {
+        let sum = call_text(&client, "calc_add", json!({"a": 2, "b": 3})).await?;
+        ensure!(sum == "5", "{sum}");
+    }
+
+    // Every replica reloads the config without `text`; the stream hears it once.
+    let calc = replicas.backend("calc")?;
+    let yaml = format!(
+        "servers:\n  - name: calc\n    url: {}\n    hostname: {}\n    enabled: true\n    toolPrefix: {}\n",
+        calc.url(),
+        ServerKind::Calc.hostname(),
+        ServerKind::Calc.tool_prefix(),
+    );
+    let path = replicas.config_path();
+    let staged = path.with_extension("new");
+    std::fs::write(&staged, yaml)?;
+    std::fs::rename(&staged, path)?;
+    eventually("tools/list_changed on the client's stream", || {
+        let heard = changes.0.load(Ordering::SeqCst);
+        async move {
+            ensure!(heard >= 1, "none yet");
+            Ok(())
+        }
+    })
+    .await?;
+    // Each replica notices the change within its discovery interval (500 ms): give them all
+    // that time several times over, then count.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let heard = changes.0.load(Ordering::SeqCst);
+    ensure!(heard == 1, "one reload, {heard} announcements");
+    let sum = call_text(&client, "calc_add", json!({"a": 1, "b": 1})).await?;
+    ensure!(sum == "2", "{sum}");
+    client.cancel().await?;
     Ok(())
 }
