@@ -1,6 +1,8 @@
 //! OpenTelemetry traces end to end: Envoy's tracer (`envoy-config --otlp-endpoint`) and the
 //! gateway's own spans (`--otlp-endpoint`) reach one OTLP receiver, and a client's
-//! `traceparent` is continued through Envoy, the router, the broker and the backend call.
+//! `traceparent` is continued through Envoy, the router, the broker and the backend call;
+//! in module mode (`--mode module`, the routing core inside Envoy) through Envoy and the
+//! broker.
 //!
 //! The receiver is the harness's ([`OtlpReceiver`]: the OpenTelemetry protos over tonic;
 //! no OpenTelemetry Collector can be installed here). Every span it checks comes from the
@@ -8,8 +10,8 @@
 
 use anyhow::{Context, Result, bail, ensure};
 use mcp_gateway_e2e::{
-    Gateway, GatewayOptions, OtlpReceiver, ReceivedSpan, ServerKind, call_text, call_tool,
-    connect_over, eventually, http_client, json_rpc_error, list_tools,
+    Gateway, GatewayOptions, McpClient, Mode, OtlpReceiver, ReceivedSpan, ServerKind, call_text,
+    call_tool, connect_over, eventually, http_client, json_rpc_error, list_tools,
 };
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::json;
@@ -195,8 +197,52 @@ fn check(spans: &[ReceivedSpan], refused: i64) -> Result<()> {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_call_and_a_list_are_one_trace_from_client_to_backend() -> Result<()> {
+/// Checks the module mode's trace of one `tools/call calc_add` and one `tools/list`: the
+/// call is decided inside Envoy (no router span), whose spans carry the same attributes; the
+/// broker's spans are under Envoy's.
+fn check_module(spans: &[ReceivedSpan]) -> Result<()> {
+    let spans: Vec<ReceivedSpan> = spans
+        .iter()
+        .filter(|s| s.trace_id == TRACE)
+        .cloned()
+        .collect();
+    let spans = spans.as_slice();
+    let Some(call) = envoy_request(spans, "tools/call") else {
+        bail!("no Envoy span of tools/call under the client's span");
+    };
+    ensure!(
+        call.attribute("gen_ai.tool.name") == Some("add"),
+        "tool: {call:?}"
+    );
+    ensure!(
+        call.attribute("mcp_gateway.server") == Some("calc"),
+        "server: {call:?}"
+    );
+    ensure!(
+        spans.iter().any(|s| s.service == ENVOY
+            && s.parent_id == call.span_id
+            && s.attribute("upstream_cluster") == Some("mcp_server_calc")),
+        "no Envoy upstream span to the backend's cluster under {}",
+        call.span_id
+    );
+    let Some(list) = spans
+        .iter()
+        .find(|s| s.service == GATEWAY && s.name == "tools/list")
+    else {
+        bail!("no broker span of tools/list");
+    };
+    ensure!(
+        spans.iter().any(|s| s.service == ENVOY
+            && s.parent_id == CLIENT_SPAN
+            && descends_from(spans, list, &s.span_id)),
+        "the broker's tools/list span is not under an Envoy span of the client's request"
+    );
+    Ok(())
+}
+
+/// The gateway and Envoy exporting to one receiver, and a client whose every request
+/// carries the `traceparent` of [`TRACE`] / [`CLIENT_SPAN`].
+async fn traced_gateway(mode: Mode) -> Result<(OtlpReceiver, Gateway, McpClient)> {
     let receiver = OtlpReceiver::start().await?;
     let collector = format!("http://{}", receiver.address());
     let gateway = Gateway::start(GatewayOptions {
@@ -207,10 +253,10 @@ async fn a_call_and_a_list_are_one_trace_from_client_to_backend() -> Result<()> 
             ("OTEL_BSP_SCHEDULE_DELAY", "100"),
         ],
         envoy_config_args: &["--otlp-endpoint", &collector],
+        mode,
         ..GatewayOptions::default()
     })
     .await?;
-
     let mut headers = HeaderMap::new();
     headers.insert(
         "traceparent",
@@ -222,6 +268,35 @@ async fn a_call_and_a_list_are_one_trace_from_client_to_backend() -> Result<()> 
         .default_headers(headers)
         .build()?;
     let client = connect_over(&gateway.mcp_url(), http).await?;
+    Ok((receiver, gateway, client))
+}
+
+/// Waits until `check` passes on what `receiver` got; on failure, shows every span.
+async fn expect_trace(
+    receiver: &OtlpReceiver,
+    gateway: &Gateway,
+    what: &str,
+    check: impl Fn(&[ReceivedSpan]) -> Result<()>,
+) -> Result<()> {
+    let check = &check;
+    let checked = eventually(what, || {
+        let spans = receiver.spans();
+        async move { check(&spans) }
+    })
+    .await;
+    if let Err(error) = checked {
+        bail!(
+            "{error:#}\nspans received:\n{}\n{}",
+            describe(&receiver.spans()),
+            gateway.log_tails()
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_and_a_list_are_one_trace_from_client_to_backend() -> Result<()> {
+    let (receiver, gateway, client) = traced_gateway(Mode::ExtProc).await?;
     let sum = call_text(&client, "calc_add", json!({"a": 2, "b": 3})).await?;
     assert_eq!(sum, "5");
     let tools = list_tools(&client).await?;
@@ -232,19 +307,30 @@ async fn a_call_and_a_list_are_one_trace_from_client_to_backend() -> Result<()> 
     let refused = json_rpc_error(&unknown)
         .map(|e| i64::from(e.code.0))
         .context("a JSON-RPC error")?;
+    expect_trace(
+        &receiver,
+        &gateway,
+        "one connected trace of the calls and the list",
+        |spans| check(spans, refused),
+    )
+    .await?;
+    client.cancel().await?;
+    Ok(())
+}
 
-    let checked = eventually("one connected trace of the calls and the list", || {
-        let spans = receiver.spans();
-        async move { check(&spans, refused) }
-    })
-    .await;
-    if let Err(error) = checked {
-        bail!(
-            "{error:#}\nspans received:\n{}\n{}",
-            describe(&receiver.spans()),
-            gateway.log_tails()
-        );
-    }
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn module_mode_traces_envoy_and_the_broker() -> Result<()> {
+    let (receiver, gateway, client) = traced_gateway(Mode::Module).await?;
+    let sum = call_text(&client, "calc_add", json!({"a": 2, "b": 3})).await?;
+    assert_eq!(sum, "5");
+    list_tools(&client).await?;
+    expect_trace(
+        &receiver,
+        &gateway,
+        "one trace of the call and the list (module mode)",
+        check_module,
+    )
+    .await?;
     client.cancel().await?;
     Ok(())
 }
