@@ -26,6 +26,7 @@ mod splice;
 pub mod tasks;
 pub mod to_client;
 pub mod transport;
+pub mod upgrade;
 pub mod uri;
 pub mod uri_template;
 pub mod versions;

@@ -229,7 +229,7 @@ pub fn without_envelope(msg: &Message<'_>) -> Option<(Range<usize>, String)> {
 }
 
 /// An object's members in order, values as sent.
-struct Members<'a>(Vec<(String, &'a RawValue)>);
+pub(crate) struct Members<'a>(pub(crate) Vec<(String, &'a RawValue)>);
 
 impl<'de> Deserialize<'de> for Members<'de> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

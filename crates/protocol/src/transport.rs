@@ -49,6 +49,11 @@ pub const MRTR_HELD: &str = "x-mcp-mrtr-held";
 /// Set (to `1`) by a broker replica that forwards a retry to the replica holding its call
 /// (internal; never forwarded again).
 pub const MRTR_FORWARDED: &str = "x-mcp-mrtr-forwarded";
+/// The server a 2025 client's request is for when the router hands it to the broker to carry
+/// (internal): a backend that speaks only MCP 2026-07-28 may answer it `input_required`,
+/// which the broker turns into server requests on the client's stream (broker
+/// `legacy_client`).
+pub const RELAYED_SERVER: &str = "x-mcp-relay-server";
 /// The id Envoy gives each request (and logs in its access log); audit lines carry it.
 pub const REQUEST_ID: &str = "x-request-id";
 /// The response header listing the methods a path allows.

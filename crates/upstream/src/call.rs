@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 
 use reqwest::Response;
-use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap};
 use url::Url;
 
 use crate::sse::SseParser;
@@ -44,10 +44,33 @@ impl UpstreamClient {
         session: &BackendSession,
         body: Vec<u8>,
     ) -> Result<Call, UpstreamError> {
+        self.send_call(url, self.headers(Some(session))?, body)
+            .await
+    }
+
+    /// [`UpstreamClient::call`] without a session, with `headers` (a 2026-07-28 request's:
+    /// `MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`) and the handle's credential.
+    pub async fn call_with(
+        &self,
+        url: &Url,
+        headers: HeaderMap,
+        body: Vec<u8>,
+    ) -> Result<Call, UpstreamError> {
+        let mut all = self.headers(None)?;
+        all.extend(headers);
+        self.send_call(url, all, body).await
+    }
+
+    async fn send_call(
+        &self,
+        url: &Url,
+        headers: HeaderMap,
+        body: Vec<u8>,
+    ) -> Result<Call, UpstreamError> {
         let request = self
             .http()
             .post(url.clone())
-            .headers(self.headers(Some(session))?)
+            .headers(headers)
             .header(ACCEPT, ACCEPT_ANY)
             .header(CONTENT_TYPE, JSON)
             .body(body);
