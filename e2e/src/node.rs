@@ -61,6 +61,13 @@ impl TasksServer {
         Self::spawn(name, "tasks-server.mjs", &[name, "0"]).await
     }
 
+    /// `e2e/node/modern-server.mjs` called `name`: a backend on the TypeScript SDK 2.x server
+    /// that speaks only MCP 2026-07-28 (no `initialize`, no session), with tools that ask the
+    /// client through `input_required` and one that shows its own request's bytes.
+    pub async fn modern_only(name: &str) -> Result<Self> {
+        Self::spawn(name, "modern-server.mjs", &[name]).await
+    }
+
     /// The official "everything" server (`@modelcontextprotocol/server-everything`, run by
     /// `e2e/node/everything-server.mjs`) called `name`: a published server nobody here
     /// wrote, with tools it offers only to clients declaring sampling, elicitation or roots.

@@ -11,6 +11,7 @@ mod cursor;
 mod error;
 mod fanout;
 mod initialize;
+mod legacy_client;
 mod mcp;
 mod modern;
 mod mrtr;
@@ -23,6 +24,7 @@ mod trace;
 pub mod upstream;
 
 pub use error::BrokerError;
+pub use legacy_client::InputAsks;
 pub use mrtr::Parked;
 pub use oauth::OAuthMetadata;
 pub use reaper::reap_sessions;

@@ -109,6 +109,13 @@ async fn handle_post(
         .await
         .map_err(|e| e.with_id(id))?;
     trace::session(session);
+    // A call the router handed over for a backend that speaks only 2026-07-28 (the router
+    // removed any client copy of the header).
+    if msg.kind() == Kind::Request
+        && let Some(server) = header_str(headers, transport::RELAYED_SERVER)
+    {
+        return crate::legacy_client::call(state, session, caller.as_ref(), server, body).await;
+    }
     match msg.kind() {
         Kind::Notification => {
             if msg.method() == Some("notifications/cancelled") {
@@ -123,8 +130,11 @@ async fn handle_post(
             }
             Ok(StatusCode::ACCEPTED.into_response())
         }
-        // Responses to server requests are routed to their backend by the router.
-        Kind::Response => Ok(StatusCode::ACCEPTED.into_response()),
+        // Responses to backends' server requests are routed to them by the router; the others are answers to the gateway's own questions (see `legacy_client`).
+        Kind::Response => {
+            crate::legacy_client::deliver(state, session, &msg);
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
         Kind::Request => {
             let method = msg.method().unwrap_or_default();
             debug!(%method, "broker request");

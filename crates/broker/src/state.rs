@@ -43,6 +43,9 @@ pub struct BrokerState {
     pub credentials: BackendCredentials,
     /// Calls of 2026-07-28 clients waiting for their input (multi-round-trip requests).
     pub mrtr: crate::Parked,
+    /// The gateway's questions to 2025 clients on behalf of 2026-07-28 backends, waiting for
+    /// answers (see `legacy_client`).
+    pub input_asks: Arc<crate::InputAsks>,
 }
 
 impl BrokerState {

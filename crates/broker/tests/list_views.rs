@@ -75,6 +75,7 @@ fn state() -> Arc<BrokerState> {
         origins: OriginPolicy::parse(""),
         credentials: BackendCredentials::new(Duration::from_secs(1)).expect("HTTP client"),
         mrtr: Default::default(),
+        input_asks: Default::default(),
     })
 }
 

@@ -27,7 +27,7 @@ use mcp_gateway_protocol::{handoff, transport};
 use mcp_gateway_routing::held::{self, Held};
 use mcp_gateway_routing::{
     Backends, CredentialHeader, FieldValue, METADATA_NAMESPACE, Opened, Plan, Policy,
-    RequestContext, RouteMetadata,
+    RequestContext, RouteMetadata, SessionClient,
 };
 use mcp_gateway_session::{
     BackendSessions, ClientDeclaration, ClientLimits, OpenError, SessionIds, SessionRecord,
@@ -449,6 +449,27 @@ impl Backends for Sessions {
             .await
             .map_err(|e| RouteError::StoreUnavailable(e.to_string()))?;
         self.open_with(&held.key, server, credential).await
+    }
+
+    async fn session_client(
+        &self,
+        gateway: &str,
+        server: &Server,
+    ) -> Result<SessionClient, RouteError> {
+        // The same look-up as a routed call's (liveness and use recorded); no backend session.
+        let (record, _) = self
+            .backends
+            .store()
+            .lookup(gateway, &server.name)
+            .await
+            .map_err(|e| RouteError::StoreUnavailable(e.to_string()))?
+            .ok_or(RouteError::UnknownSession)?;
+        let info = record.client.info().get();
+        Ok(SessionClient {
+            capabilities: record.client.capabilities().get().to_owned(),
+            info: (info.starts_with('{') && info != "{}").then(|| info.to_owned()),
+            may_be_asked: record.client.may_be_asked(),
+        })
     }
 
     async fn open_servers(&self, gateway: &str) -> Result<Vec<String>, RouteError> {

@@ -24,6 +24,18 @@ pub struct Opened {
     pub client_may_be_asked: bool,
 }
 
+/// What a 2025 client declared on `initialize`, kept with its gateway session: a backend that
+/// speaks only MCP 2026-07-28 is told it in every request's `_meta`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionClient {
+    /// `capabilities` as declared (a JSON object's text).
+    pub capabilities: String,
+    /// `clientInfo` as kept (JSON text), when there is one.
+    pub info: Option<String>,
+    /// It declared `sampling`, `elicitation` or `roots`.
+    pub may_be_asked: bool,
+}
+
 /// The gateway's sessions, as the routing core sees them.
 pub trait Backends {
     /// Whether `gateway` is a session id this gateway issued and that has not expired (a
@@ -113,6 +125,23 @@ pub trait Backends {
         std::future::ready(Err(RouteError::BackendUnavailable {
             server: server.name.clone(),
             reason: "this data plane does not hold backend sessions for MCP 2026-07-28 clients"
+                .to_owned(),
+        }))
+    }
+
+    /// What the client of `gateway` declared, for a request of it to `server`, a backend that
+    /// speaks only MCP 2026-07-28 (no backend session is opened; the session's use is
+    /// recorded as for a routed call). A data plane that cannot read session records keeps
+    /// the default, which refuses the request.
+    fn session_client(
+        &self,
+        gateway: &str,
+        server: &Server,
+    ) -> impl Future<Output = Result<SessionClient, RouteError>> + Send {
+        let _ = gateway;
+        std::future::ready(Err(RouteError::BackendUnavailable {
+            server: server.name.clone(),
+            reason: "this data plane cannot reach MCP 2026-07-28 backends for 2025 clients"
                 .to_owned(),
         }))
     }

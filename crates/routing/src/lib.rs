@@ -21,6 +21,7 @@ mod credential;
 pub mod decision;
 mod error;
 pub mod held;
+mod legacy_client;
 mod lost;
 mod metadata;
 mod method;
@@ -33,7 +34,7 @@ mod sse;
 mod subset;
 
 pub use authn::{Authn, Denial};
-pub use backends::{Backends, Opened};
+pub use backends::{Backends, Opened, SessionClient};
 pub use context::RequestContext;
 pub use credential::CredentialHeader;
 pub use decision::{Addressed, Decision, Target, decide};

@@ -11,7 +11,7 @@ use mcp_gateway_config::{ConfigStore, Server, session_binding};
 use mcp_gateway_protocol::modern::{self, Envelope};
 use mcp_gateway_protocol::origin::OriginPolicy;
 use mcp_gateway_protocol::transport::{self, Endpoint, Head};
-use mcp_gateway_protocol::{Limits, Message, TransportError, events, handoff};
+use mcp_gateway_protocol::{Limits, Message, TransportError, events, handoff, upgrade, versions};
 
 use mcp_gateway_identity::{CALLER_HEADER, Caller};
 
@@ -381,10 +381,16 @@ impl Policy {
                 if let Err(error) = crate::authz::authorize(&config, ctx, &msg, &target) {
                     return Plan::reject(&error, msg.id_raw());
                 }
-                // A 2026-07-28 request to a backend that speaks 2026-07-28 goes as it is.
-                let native =
-                    envelope.is_some() && catalog.protocol(&target.server.name).speaks_modern();
-                match route(backends, ctx, &msg, body, target, envelope.as_ref(), native).await {
+                // How it reaches the backend: a 2026-07-28 request to a backend that speaks
+                // 2026-07-28 goes as it is; a 2025 client's request to a backend that speaks only
+                // 2026-07-28 gets the envelope of the client's gateway session.
+                let protocol = catalog.protocol(&target.server.name);
+                let reach = match envelope {
+                    Some(_) if protocol.speaks_modern() => Reach::Native,
+                    None if !protocol.speaks_legacy() => Reach::Upgraded,
+                    _ => Reach::Session,
+                };
+                match route(backends, ctx, &msg, body, target, envelope.as_ref(), reach).await {
                     Ok(plan) => plan,
                     Err(error) => Plan::reject(&error, msg.id_raw()),
                 }
@@ -489,6 +495,17 @@ impl Policy {
     }
 }
 
+/// How a routed request reaches its backend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Reach {
+    /// In a backend session: the client's, or one held for a 2026-07-28 client.
+    Session,
+    /// As the 2026-07-28 request it is (a 2026-07-28 client, a backend that speaks it).
+    Native,
+    /// A 2025 client's request made a 2026-07-28 one (a backend that speaks only that).
+    Upgraded,
+}
+
 /// A request bound for `target`: its backend session, the splice, headers and metadata.
 ///
 /// `native`: a 2026-07-28 request (`envelope`) to a backend that speaks 2026-07-28, forwarded
@@ -501,9 +518,9 @@ pub(crate) async fn route(
     body: &[u8],
     target: Target<'_>,
     envelope: Option<&Envelope<'_>>,
-    native: bool,
+    reach: Reach,
 ) -> Result<Plan, RouteError> {
-    let native = native.then_some(envelope).flatten();
+    let native = (reach == Reach::Native).then_some(envelope).flatten();
     // A 2026-07-28 client of a 2025 backend has no session: the gateway holds one per
     // (caller, endpoint, class), bound as a signed session is, so two endpoints never share one.
     let held = envelope.filter(|_| native.is_none()).map(|envelope| {
@@ -520,11 +537,23 @@ pub(crate) async fn route(
     let server = target.server;
     // Before anything reaches the backend: a credential that cannot be had stops here.
     let credential = backends.credential(server, ctx.caller.as_ref()).await?;
+    let method = msg.method().map_or(Method::Other, Method::parse);
+    // A 2025 client's request to a 2026-07-28-only backend opens no backend session: its
+    // body carries what the client declared on `initialize` (see `crate::legacy_client`).
+    let declared = match (&held, reach) {
+        (None, Reach::Upgraded) => Some(backends.session_client(gateway, server).await?),
+        _ => None,
+    };
     let opened = match (&held, native) {
         (_, Some(envelope)) => Opened {
             session_id: None,
             protocol_version: envelope.version.to_owned(),
             // It asks in its results (`input_required`), never on the answer's stream.
+            client_may_be_asked: false,
+        },
+        (None, None) if declared.is_some() => Opened {
+            session_id: None,
+            protocol_version: versions::MODERN[0].to_owned(),
             client_may_be_asked: false,
         },
         (Some(held), None) => {
@@ -538,7 +567,6 @@ pub(crate) async fn route(
                 .await?
         }
     };
-    let method = msg.method().map_or(Method::Other, Method::parse);
     // A 2026-07-28 client that may be asked for input: the broker calls the backend itself,
     // so the call can outlive this request (`input_required`, and the retry resumes it).
     if let Some(held) = &held
@@ -553,27 +581,56 @@ pub(crate) async fn route(
             ctx, held, server, msg, body, &target,
         ));
     }
-    let spliced = |body: &[u8]| match target.kind {
-        Addressed::Response => {
-            mcp_gateway_protocol::splice_raw(body, target.range.clone(), &target.original)
-        }
-        _ => mcp_gateway_protocol::splice_str(body, target.range.clone(), &target.original),
-    };
+    let mut edits = Vec::with_capacity(2);
+    if target.rewrite {
+        edits.push(match target.kind {
+            Addressed::Response => (target.range.clone(), target.original.to_string()),
+            _ => upgrade::string(target.range.clone(), &target.original),
+        });
+    }
     // A 2025 backend must not see the 2026-07-28 envelope (it would take the request for a
-    // 2026-07-28 one, and its version for a mismatch with the session's). The two edits do
-    // not overlap: the later one in the body goes first, so the other's range holds.
-    let unwrapped = held.as_ref().and_then(|_| modern::without_envelope(msg));
-    let new_body = match unwrapped {
-        None => target.rewrite.then(|| spliced(body)),
-        Some((meta, text)) => {
-            let unwrap = |body: &[u8]| mcp_gateway_protocol::splice_raw(body, meta.clone(), &text);
-            Some(match (target.rewrite, meta.start > target.range.start) {
-                (false, _) => unwrap(body),
-                (true, true) => spliced(&unwrap(body)),
-                (true, false) => unwrap(&spliced(body)),
-            })
+    // 2026-07-28 one, and its version for a mismatch with the session's); a 2026-07-28 one
+    // must (a 2025 client's request gets its session's). The edits do not overlap.
+    if held.is_some()
+        && let Some(unwrapped) = modern::without_envelope(msg)
+    {
+        edits.push(unwrapped);
+    }
+    if let Some(client) = &declared {
+        let info = client.info.as_deref();
+        let edit = upgrade::envelope(msg, versions::MODERN[0], &client.capabilities, info)
+            .ok_or_else(|| RouteError::InvalidParams("params must be an object".to_owned()))?;
+        edits.push(edit);
+    }
+    let new_body = (!edits.is_empty()).then(|| upgrade::apply(msg.body(), &mut edits).into_bytes());
+    if let Some(client) = &declared
+        && client.may_be_asked
+        && crate::legacy_client::may_ask(method)
+    {
+        // The backend may answer `input_required`: the broker carries the call.
+        // Envoy's filters after the router (RBAC, rate limits, access logs) see the same
+        // method, tool and caller headers as on a routed call.
+        let mut seen = vec![(
+            transport::ROUTED_METHOD,
+            method
+                .as_str()
+                .unwrap_or(RESPONSE_LABEL)
+                .as_bytes()
+                .to_vec(),
+        )];
+        if target.kind == Addressed::Tool {
+            seen.push((transport::ROUTED_TOOL, target.original.as_bytes().to_vec()));
         }
-    };
+        if let Some(caller) = &ctx.caller {
+            seen.push((
+                transport::ROUTED_CALLER,
+                caller.rate_limit_key().into_bytes(),
+            ));
+        }
+        return Ok(crate::legacy_client::hand_to_broker(
+            server, new_body, body, seen,
+        ));
+    }
     let length = new_body.as_ref().map_or(body.len(), Vec::len);
     let label = match target.kind {
         Addressed::Response => RESPONSE_LABEL,
@@ -607,7 +664,9 @@ pub(crate) async fn route(
     set.push(("content-length", length.to_string().into_bytes()));
     // `Mcp-Method` and `Mcp-Name` mirror the body as sent on, in canonical form: what Envoy's
     // later filters match is what the backend is asked, whatever form the client chose.
-    if modern && let Some(body_method) = msg.method() {
+    if (modern || declared.is_some())
+        && let Some(body_method) = msg.method()
+    {
         set.push((modern::METHOD_HEADER, body_method.as_bytes().to_vec()));
         if modern::name_source(body_method).is_some() {
             let name = modern::encode_header_value(&target.original);

@@ -149,7 +149,17 @@ pub(crate) async fn route_again(
     if let Err(error) = crate::authz::authorize(config, ctx, msg, &target) {
         return Plan::reject(if callerless { &lost } else { &error }, id);
     }
-    match crate::policy::route(backends, ctx, msg, body, target, None, false).await {
+    match crate::policy::route(
+        backends,
+        ctx,
+        msg,
+        body,
+        target,
+        None,
+        crate::policy::Reach::Session,
+    )
+    .await
+    {
         Ok(plan) => plan,
         Err(error) => Plan::reject(if callerless { &lost } else { &error }, id),
     }

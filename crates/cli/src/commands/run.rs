@@ -145,6 +145,10 @@ async fn serve(args: RunArgs) -> anyhow::Result<()> {
         json_limits,
         credentials,
         mrtr: mcp_gateway_broker::Parked::new(args.input_wait, args.max_waiting_calls),
+        input_asks: Arc::new(mcp_gateway_broker::InputAsks::new(
+            args.input_wait,
+            args.max_waiting_calls,
+        )),
     });
     let router = Router::new(
         config.clone(),

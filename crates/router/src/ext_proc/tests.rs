@@ -23,6 +23,7 @@ use super::*;
 mod authz;
 mod credentials;
 mod handoff;
+mod legacy_client;
 mod modern;
 mod transport;
 mod virtual_servers;
@@ -37,6 +38,7 @@ servers:
 
 struct Harness {
     router: Router,
+    catalog: Arc<CatalogStore>,
     sessions: Arc<MemoryStore>,
     ids: SessionIds,
     /// The `mcp` metadata of the last routed request, forwarded with response headers as
@@ -68,7 +70,7 @@ impl Harness {
         let backends = Arc::new(BackendSessions::new(sessions.clone(), upstream));
         let router = Router::new(
             config,
-            catalog,
+            catalog.clone(),
             backends,
             ids.clone(),
             max_request_bytes,
@@ -76,6 +78,7 @@ impl Harness {
         );
         Self {
             router,
+            catalog,
             sessions,
             ids,
             forwarded: std::sync::Mutex::new(None),
