@@ -256,6 +256,31 @@ async fn a_client_that_cannot_be_asked_keeps_the_direct_route() -> Result<()> {
     let result = reply.result()?;
     assert_eq!(result["resultType"], "complete", "{reply}");
     assert_eq!(result["isError"], true, "{reply}");
+
+    // The broker's internal headers, sent by the client, are dropped: the same answer.
+    let body = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+        "name": "ta_ask_name", "arguments": {},
+        "_meta": {
+            "io.modelcontextprotocol/protocolVersion": MODERN,
+            "io.modelcontextprotocol/clientCapabilities": {},
+        },
+    }});
+    let spoofed = raw
+        .post_with(
+            &[
+                ("mcp-protocol-version", MODERN),
+                ("mcp-method", "tools/call"),
+                ("mcp-name", "ta_ask_name"),
+                ("x-mcp-mrtr-server", "ta"),
+                ("x-mcp-mrtr-held", "held.7."),
+                ("x-mcp-mrtr-forwarded", "1"),
+            ],
+            body.to_string(),
+        )
+        .await?;
+    let result = spoofed.result()?;
+    assert_eq!(result["resultType"], "complete", "{spoofed}");
+    assert_eq!(result["isError"], true, "{spoofed}");
     Ok(())
 }
 
