@@ -12,7 +12,8 @@ use std::collections::BTreeSet;
 
 use anyhow::{Context, Result, ensure};
 use mcp_gateway_e2e::{
-    ExternalServer, Gateway, GatewayOptions, LiveServer, SeenCredentials, eventually, tool_names,
+    ExternalServer, Gateway, GatewayOptions, LiveServer, Mode, SeenCredentials, eventually,
+    tool_names,
 };
 
 // Test crate roots look for modules beside them: these live in credentials/.
@@ -48,11 +49,11 @@ fn deleted(seen: &[SeenCredentials]) -> BTreeSet<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn a_static_credential_from_a_file_is_sent_and_follows_the_file() -> Result<()> {
+async fn a_static_credential_from_a_file_is_sent_and_follows_the_file(mode: Mode) -> Result<()> {
     let live = LiveServer::start().await?;
     let url = live.url();
     let gateway = Gateway::start(GatewayOptions {
+        mode,
         external: &[ExternalServer {
             name: "live",
             url: &url,
@@ -193,10 +194,9 @@ async fn a_static_credential_from_a_file_is_sent_and_follows_the_file() -> Resul
 
 /// Each mode as its backend sees it, on routed calls and on the backend session the gateway
 /// opens for the caller; and no token or secret in the gateway's log.
-#[tokio::test]
-async fn each_mode_reaches_its_backend_as_configured() -> Result<()> {
+async fn each_mode_reaches_its_backend_as_configured(mode: Mode) -> Result<()> {
     use oauth::{Setup, claims, keyed_from_first, ok, routed};
-    let setup = Setup::start().await?;
+    let setup = Setup::start(mode).await?;
     let alice = setup.token("alice").await?;
     let alice_sub = claims(&format!("Bearer {alice}"))?["sub"].clone();
     let session = setup.initialize(&alice).await?;
@@ -283,10 +283,11 @@ async fn each_mode_reaches_its_backend_as_configured() -> Result<()> {
 /// Token exchange is done once per subject for many calls, once for concurrent first calls;
 /// the provider down is a 503 naming the server for a subject not yet exchanged (cached
 /// subjects go on), and calls work again once it is back.
-#[tokio::test]
-async fn exchanged_tokens_are_cached_single_flight_and_survive_the_provider() -> Result<()> {
+async fn exchanged_tokens_are_cached_single_flight_and_survive_the_provider(
+    mode: Mode,
+) -> Result<()> {
     use oauth::{Setup, ok, routed};
-    let mut setup = Setup::start().await?;
+    let mut setup = Setup::start(mode).await?;
     let bob = setup.token("bob").await?;
     let carol = setup.token("carol").await?;
     let session = setup.initialize(&bob).await?;
@@ -344,3 +345,9 @@ async fn exchanged_tokens_are_cached_single_flight_and_survive_the_provider() ->
     );
     Ok(())
 }
+
+mcp_gateway_e2e::in_both_modes!(
+    a_static_credential_from_a_file_is_sent_and_follows_the_file,
+    each_mode_reaches_its_backend_as_configured,
+    exchanged_tokens_are_cached_single_flight_and_survive_the_provider,
+);

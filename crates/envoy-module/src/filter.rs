@@ -457,6 +457,9 @@ fn apply(stream: &impl Host, plan: Plan) -> Step {
             for (name, value) in &route.set {
                 stream.set_request_header(name, value);
             }
+            if let Some(credential) = &route.credential {
+                stream.set_request_header(credential.name(), credential.value());
+            }
             if let Some(body) = &route.body {
                 stream.replace_request_body(body);
             }

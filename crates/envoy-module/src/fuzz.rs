@@ -169,14 +169,17 @@ fn config_yaml(auth: bool) -> String {
     url: http://127.0.0.1:2/mcp
     hostname: text.local
     toolPrefix: text_
-virtualServers:
-  - name: maths
-    tools: [calc_add]
 ",
     );
     if auth {
+        // A server whose credential is the caller's token: asked of the sidecar per call.
         yaml.push_str(
-            "auth:
+            "  - name: keyed
+    url: http://127.0.0.1:3/mcp
+    hostname: keyed.local
+    toolPrefix: keyed_
+    credentials: {passthrough: {discovery: none}}
+auth:
   resource: https://mcp.example.com/mcp
   issuers:
     - issuer: https://login.example.com
@@ -190,6 +193,12 @@ policy:
 ",
         );
     }
+    yaml.push_str(
+        "virtualServers:
+  - name: maths
+    tools: [calc_add]
+",
+    );
     yaml
 }
 
@@ -218,6 +227,7 @@ fn state(auth: bool) -> Vec<u8> {
             servers: vec![
                 OfferCopy::new("calc", &offer("calc_")),
                 OfferCopy::new("text", &offer("text_")),
+                OfferCopy::new("keyed", &offer("keyed_")),
             ],
         }),
     };
@@ -334,6 +344,7 @@ const METHODS: &[&str] = &[
 /// Methods with a name the fuzzed catalog offers.
 const ROUTED: &[(&str, &str)] = &[
     ("tools/call", "calc_add"),
+    ("tools/call", "keyed_add"),
     ("tools/call", "text_divide"),
     ("tools/call", "calc_divide"),
     ("prompts/get", "calc_greet"),
@@ -630,6 +641,8 @@ fn right(path: &str) -> Vec<u8> {
         r#"{"valid":true}"#
     } else if path.starts_with("/v1/open") {
         r#"{"Ok":{"session_id":"b-1","protocol_version":"2025-11-25","client_may_be_asked":true}}"#
+    } else if path.starts_with("/v1/credential") {
+        r#"{"Ok":{"name":"authorization","value":"Bearer for-the-backend"}}"#
     } else if path.starts_with("/v1/servers") {
         r#"{"Ok":["calc","text"]}"#
     } else {
@@ -639,11 +652,13 @@ fn right(path: &str) -> Vec<u8> {
 }
 
 fn answer() -> impl Strategy<Value = Answer> {
-    const WRONG: [&str; 7] = [
+    const WRONG: [&str; 9] = [
         r#"{"valid":false}"#,
         r#"{"Ok":{"session_id":null,"protocol_version":"2025-11-25","client_may_be_asked":false}}"#,
         r#"{"Err":{"kind":"unknown_session"}}"#,
         r#"{"Err":{"kind":"unavailable","reason":"down"}}"#,
+        r#"{"Err":{"kind":"credential","reason":"token endpoint down"}}"#,
+        r#"{"Ok":null}"#,
         r#"{"Ok":["calc","text","nope"]}"#,
         r#"{}"#,
         r#"{"config":{"generation":2,"yaml":"servers: ["},"catalog":null}"#,

@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 
 use mcp_gateway_catalog::CatalogStore;
 use mcp_gateway_config::{Config, ConfigStore};
+use mcp_gateway_identity::Caller;
 use mcp_gateway_routing::sidecar::{
-    FORGET_PATH, Failure, OPEN_PATH, OpenedCopy, Query, SERVERS_PATH, SESSION_PATH, STATE_PATH,
-    State, Valid,
+    CREDENTIAL_PATH, CredentialCopy, CredentialQuery, FORGET_PATH, Failure, OPEN_PATH, OpenedCopy,
+    Query, SERVERS_PATH, SESSION_PATH, STATE_PATH, State, Valid,
 };
 use mcp_gateway_routing::{CredentialHeader, Held, Opened, RouteError};
 
@@ -56,7 +57,10 @@ pub(crate) enum Ask {
         session: String,
         server: String,
         class: Option<u8>,
+        credential: Option<CredentialCopy>,
     },
+    /// The credential of a server for the caller.
+    Credential(CredentialQuery),
     /// The servers a session has backend sessions on.
     Servers(String),
     /// Forget a backend session (only if it is `backend`, when set).
@@ -73,6 +77,8 @@ pub(crate) struct Known {
     /// (session, subject) asked about, and whether the session is valid for it.
     valid: Option<((String, Option<String>), bool)>,
     opened: Option<(String, Result<Opened, RouteError>)>,
+    /// The credential asked for, by server.
+    credential: Option<(String, Result<Option<CredentialHeader>, RouteError>)>,
     servers: Option<Result<Vec<String>, RouteError>>,
     forgotten: bool,
 }
@@ -196,15 +202,21 @@ impl Sidecar {
                 session,
                 server,
                 class,
+                credential,
             } => post(
                 OPEN_PATH,
                 Query {
                     session: session.clone(),
                     server: Some(server.clone()),
                     class: *class,
+                    credential: credential.clone(),
                     ..Query::default()
                 },
             ),
+            Ask::Credential(query) => {
+                let body = serde_json::to_vec(query).unwrap_or_default();
+                ("POST", CREDENTIAL_PATH.to_owned(), body)
+            }
             Ask::Servers(session) => post(
                 SERVERS_PATH,
                 Query {
@@ -294,6 +306,21 @@ impl Sidecar {
                     );
                 }
                 known.opened = Some((server, opened));
+                Ok(())
+            }
+            Ask::Credential(query) => {
+                let answer = answer.and_then(|body| {
+                    serde_json::from_slice::<Result<Option<CredentialCopy>, Failure>>(body).ok()
+                });
+                let credential = match answer {
+                    Some(Ok(copy)) => Ok(copy.as_ref().map(CredentialCopy::header)),
+                    Some(Err(failure)) => Err(failure.into_error(&query.server)),
+                    None => Err(RouteError::CredentialUnavailable {
+                        server: query.server.clone(),
+                        reason: ModuleError::SidecarUnavailable.to_string(),
+                    }),
+                };
+                known.credential = Some((query.server, credential));
                 Ok(())
             }
             Ask::Servers(_) => {
@@ -386,6 +413,7 @@ impl<'a> Lookup<'a> {
         gateway: &str,
         server: &mcp_gateway_config::Server,
         class: Option<u8>,
+        credential: Option<&CredentialHeader>,
     ) -> Result<Opened, RouteError> {
         if let Some((name, opened)) = &self.known.opened
             && *name == server.name
@@ -408,6 +436,7 @@ impl<'a> Lookup<'a> {
             session: key.0,
             server: key.1,
             class,
+            credential: credential.and_then(CredentialCopy::of),
         });
         Err(waiting())
     }
@@ -462,7 +491,47 @@ impl mcp_gateway_routing::Backends for Lookup<'_> {
         gateway: &str,
         server: &mcp_gateway_config::Server,
     ) -> Result<Opened, RouteError> {
-        self.opened_or_ask(gateway, server, None)
+        self.opened_or_ask(gateway, server, None, None)
+    }
+
+    /// Asked of the sidecar for every routed request to a server that has credentials (not
+    /// cached here: the sidecar's cache answers, and a token exchange depends on the token).
+    async fn credential(
+        &self,
+        server: &mcp_gateway_config::Server,
+        caller: Option<&Caller>,
+    ) -> Result<Option<CredentialHeader>, RouteError> {
+        if server.credentials.is_none() {
+            return Ok(None);
+        }
+        if let Some((name, credential)) = &self.known.credential
+            && *name == server.name
+        {
+            return credential.clone();
+        }
+        if self.sidecar.settings.is_none() {
+            return Err(RouteError::CredentialUnavailable {
+                server: server.name.clone(),
+                reason: ModuleError::NoSidecar.to_string(),
+            });
+        }
+        self.wants(Ask::Credential(CredentialQuery {
+            server: server.name.clone(),
+            claims: caller.map(|c| serde_json::Value::Object(c.claims().clone())),
+            token: caller
+                .and_then(Caller::token)
+                .map(|t| t.expose().to_owned()),
+        }));
+        Err(waiting())
+    }
+
+    async fn open_with(
+        &self,
+        gateway: &str,
+        server: &mcp_gateway_config::Server,
+        credential: Option<&CredentialHeader>,
+    ) -> Result<Opened, RouteError> {
+        self.opened_or_ask(gateway, server, None, credential)
     }
 
     /// As the ext_proc router: the sidecar holds the session under the held key, and this
@@ -472,11 +541,11 @@ impl mcp_gateway_routing::Backends for Lookup<'_> {
         &self,
         held: &Held,
         server: &mcp_gateway_config::Server,
-        _credential: Option<&CredentialHeader>,
+        credential: Option<&CredentialHeader>,
     ) -> Result<Opened, RouteError> {
         // A class index is below `AskClass::COUNT` (8).
         let class = u8::try_from(held.class.index()).unwrap_or(u8::MAX);
-        self.opened_or_ask(&held.key, server, Some(class))
+        self.opened_or_ask(&held.key, server, Some(class), credential)
     }
 
     async fn open_servers(&self, gateway: &str) -> Result<Vec<String>, RouteError> {

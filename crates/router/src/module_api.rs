@@ -13,10 +13,12 @@ use axum::routing::{get, post};
 use axum::{Json, Router as App};
 use mcp_gateway_catalog::CatalogStore;
 use mcp_gateway_config::ConfigStore;
+use mcp_gateway_identity::{BearerToken, Caller};
 use mcp_gateway_routing::Backends;
 use mcp_gateway_routing::sidecar::{
-    CatalogCopy, ConfigText, FORGET_PATH, Failure, OPEN_PATH, OfferCopy, OpenedCopy, Query,
-    SERVERS_PATH, SESSION_PATH, STATE_PATH, State, Valid,
+    CREDENTIAL_PATH, CatalogCopy, ConfigText, CredentialCopy, CredentialQuery, FORGET_PATH,
+    Failure, OPEN_PATH, OfferCopy, OpenedCopy, Query, SERVERS_PATH, SESSION_PATH, STATE_PATH,
+    State, Valid,
 };
 use serde_json::{Value, json};
 use tracing::warn;
@@ -53,6 +55,7 @@ impl Router {
             .route(OPEN_PATH, post(open))
             .route(SERVERS_PATH, post(servers))
             .route(FORGET_PATH, post(forget))
+            .route(CREDENTIAL_PATH, post(credential))
             .with_state(api)
     }
 }
@@ -111,16 +114,59 @@ async fn open(
             "no enabled server {name}"
         ))));
     };
+    let credential = query.credential.as_ref().map(CredentialCopy::header);
+    let sessions = &api.router.sessions;
     let opened = match query.class {
-        None => api.router.sessions.open(&query.session, server).await,
-        // The module cannot obtain credentials, so it routes no held request to a server
-        // that has some: the held session is opened without.
+        None => {
+            sessions
+                .open_with(&query.session, server, credential.as_ref())
+                .await
+        }
         Some(_) => match query.held() {
-            Some(held) => api.router.sessions.open_held(&held, server, None).await,
+            Some(held) => sessions.open_held(&held, server, credential.as_ref()).await,
             None => return Json(Err(Failure::Internal("not a held session key".into()))),
         },
     };
     Json(opened.map(OpenedCopy::from).map_err(|e| Failure::of(&e)))
+}
+
+/// The credential of a server for the caller the module verified (its claims and token).
+async fn credential(
+    Shared(api): Shared<Arc<Api>>,
+    Json(query): Json<CredentialQuery>,
+) -> Json<Result<Option<CredentialCopy>, Failure>> {
+    let config = api.config.load();
+    let Some(server) = config.server(&query.server).filter(|s| s.enabled) else {
+        return Json(Err(Failure::Unavailable(format!(
+            "no enabled server {}",
+            query.server
+        ))));
+    };
+    let caller = match query.claims {
+        None => None,
+        Some(claims) => match Caller::from_claims(claims) {
+            Ok(caller) => Some(match query.token {
+                Some(token) => caller.with_token(BearerToken::new(token)),
+                None => caller,
+            }),
+            Err(error) => return Json(Err(Failure::Internal(error.to_string()))),
+        },
+    };
+    let credential = api
+        .router
+        .sessions
+        .credential(server, caller.as_ref())
+        .await;
+    Json(match credential {
+        Ok(None) => Ok(None),
+        Ok(Some(header)) => CredentialCopy::of(&header).map(Some).ok_or_else(|| {
+            Failure::Credential(format!(
+                "the credential of MCP server '{}' is not text",
+                server.name
+            ))
+        }),
+        Err(error) => Err(Failure::of(&error)),
+    })
 }
 
 async fn servers(

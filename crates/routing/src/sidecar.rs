@@ -26,6 +26,9 @@ pub const SESSION_PATH: &str = "/v1/session";
 /// too, `session` is a held key (`crate::held`) and the session is held for a 2026-07-28
 /// client. Answers `Result<OpenedCopy, Failure>`.
 pub const OPEN_PATH: &str = "/v1/open";
+/// `POST` a [`CredentialQuery`]: the credential a server is configured with for the caller.
+/// Answers `Result<Option<CredentialCopy>, Failure>`.
+pub const CREDENTIAL_PATH: &str = "/v1/credential";
 /// `POST` a [`Query`]: the servers the session has a backend session on. Answers
 /// `Result<Vec<String>, Failure>`.
 pub const SERVERS_PATH: &str = "/v1/servers";
@@ -54,6 +57,66 @@ pub struct Query {
     /// class ([`mcp_gateway_protocol::asks::AskClass::index`]) and the subject the key names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class: Option<u8>,
+    /// For [`OPEN_PATH`]: the credential the backend session's `initialize` carries when it
+    /// is opened now (from [`CREDENTIAL_PATH`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<CredentialCopy>,
+}
+
+/// Which credential to get: the server's, for the verified caller (`None` with auth off).
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialQuery {
+    /// The server's name.
+    pub server: String,
+    /// The verified caller's claims (`mcp_gateway_identity::Caller::claims`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<Value>,
+    /// The caller's bearer token (token exchange needs it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for CredentialQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialQuery")
+            .field("server", &self.server)
+            .field("claims", &self.claims)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// A [`crate::CredentialHeader`] on the wire.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialCopy {
+    /// The header's name.
+    pub name: String,
+    /// The header's value.
+    pub value: String,
+}
+
+impl std::fmt::Debug for CredentialCopy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialCopy")
+            .field("name", &self.name)
+            .field("value", &"<redacted>")
+            .finish()
+    }
+}
+
+impl CredentialCopy {
+    /// The copy of `header`; `None` when its value is not text.
+    pub fn of(header: &crate::CredentialHeader) -> Option<Self> {
+        Some(Self {
+            name: header.name().to_owned(),
+            value: String::from_utf8(header.value().to_vec()).ok()?,
+        })
+    }
+
+    /// The header it stands for.
+    pub fn header(&self) -> crate::CredentialHeader {
+        crate::CredentialHeader::new(&self.name, self.value.as_bytes())
+    }
 }
 
 impl Query {
@@ -117,6 +180,8 @@ pub enum Failure {
     Unavailable(String),
     /// The gateway failed (e.g. its session store).
     Internal(String),
+    /// The server's credential cannot be had.
+    Credential(String),
 }
 
 impl Failure {
@@ -126,6 +191,7 @@ impl Failure {
             RouteError::UnknownSession => Self::UnknownSession,
             RouteError::BackendUnavailable { reason, .. } => Self::Unavailable(reason.clone()),
             RouteError::Internal(reason) => Self::Internal(reason.clone()),
+            RouteError::CredentialUnavailable { reason, .. } => Self::Credential(reason.clone()),
             other => Self::Internal(other.to_string()),
         }
     }
@@ -139,6 +205,10 @@ impl Failure {
                 reason,
             },
             Self::Internal(reason) => RouteError::Internal(reason),
+            Self::Credential(reason) => RouteError::CredentialUnavailable {
+                server: server.to_owned(),
+                reason,
+            },
         }
     }
 }
@@ -236,6 +306,10 @@ mod tests {
                 reason: "connection refused".into(),
             },
             RouteError::Internal("store down".into()),
+            RouteError::CredentialUnavailable {
+                server: "calc".into(),
+                reason: "token endpoint down".into(),
+            },
         ];
         for error in errors {
             let text = serde_json::to_string(&Err::<OpenedCopy, _>(Failure::of(&error)))

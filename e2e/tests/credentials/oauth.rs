@@ -9,7 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use mcp_gateway_e2e::{
     EventStream, ExternalServer, FIRST_TOOL, Gateway, GatewayOptions, IdentityProvider, LiveServer,
-    RawClient, Reply, SeenCredentials, eventually,
+    Mode, RawClient, Reply, SeenCredentials, eventually,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -38,7 +38,7 @@ pub(super) struct Setup {
 }
 
 impl Setup {
-    pub async fn start() -> Result<Self> {
+    pub async fn start(mode: Mode) -> Result<Self> {
         let clients = format!("{CALLERS},gateway:{GATEWAY_SECRET}");
         let idp = IdentityProvider::start(&clients).await?;
         let mut servers = Vec::new();
@@ -52,6 +52,7 @@ impl Setup {
             .map(|((name, _), url)| ExternalServer { name, url })
             .collect();
         let gateway = Gateway::start(GatewayOptions {
+            mode,
             external: &external,
             ..GatewayOptions::default()
         })

@@ -40,7 +40,7 @@ fn complete(seen: &[SeenCredentials]) -> bool {
 
 #[tokio::test]
 async fn requests_made_for_a_caller_carry_its_credential() -> Result<()> {
-    let setup = Setup::start().await?;
+    let setup = Setup::start(mcp_gateway_e2e::Mode::ExtProc).await?;
     let alice = setup.token("alice").await?;
     let alice_sub = claims(&format!("Bearer {alice}"))?["sub"].clone();
     let session = setup.initialize(&alice).await?;
