@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::{Context, Result, ensure};
 use mcp_gateway_e2e::{
-    ExternalServer, Gateway, GatewayOptions, RawClient, TasksServer, call_tool, connect,
+    ExternalServer, Gateway, GatewayOptions, Mode, RawClient, TasksServer, call_tool, connect,
     connect_with, first_text, json_rpc_error, tool_names, within,
 };
 use rmcp::{
@@ -27,19 +27,19 @@ use serde_json::{Value, json};
 
 const NAME: &str = "m";
 
-async fn gateway(server: &TasksServer) -> Result<Gateway> {
+async fn gateway(server: &TasksServer, mode: Mode) -> Result<Gateway> {
     let external: [ExternalServer<'_>; 1] = [server.external()];
     Gateway::start(GatewayOptions {
+        mode,
         external: &external,
         ..GatewayOptions::default()
     })
     .await
 }
 
-#[tokio::test]
-async fn rmcp_lists_calls_prompts_and_reads_a_2026_only_backend() -> Result<()> {
+async fn rmcp_lists_calls_prompts_and_reads_a_2026_only_backend(mode: Mode) -> Result<()> {
     let server = TasksServer::modern_only(NAME).await?;
-    let gw = gateway(&server).await?;
+    let gw = gateway(&server, mode).await?;
     let client = connect(&gw.mcp_url()).await?;
 
     let tools = tool_names(&client).await?;
@@ -120,10 +120,9 @@ fn seen(reply: &mcp_gateway_e2e::Reply) -> Result<(String, Value)> {
     Ok((body, seen["headers"].clone()))
 }
 
-#[tokio::test]
-async fn the_backend_gets_the_sessions_envelope_and_every_byte() -> Result<()> {
+async fn the_backend_gets_the_sessions_envelope_and_every_byte(mode: Mode) -> Result<()> {
     let server = TasksServer::modern_only(NAME).await?;
-    let gw = gateway(&server).await?;
+    let gw = gateway(&server, mode).await?;
     let raw = RawClient::new(&gw.mcp_url())?;
     let arguments = r#"{"z":9007199254740993,"a":[1.50,{"y":1,"b":-0.0}],"e":"\u00e9"}"#;
 
@@ -267,10 +266,9 @@ impl ClientHandler for Answerer {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn input_required_becomes_server_requests_on_an_old_clients_stream() -> Result<()> {
+async fn input_required_becomes_server_requests_on_an_old_clients_stream(mode: Mode) -> Result<()> {
     let server = TasksServer::modern_only(NAME).await?;
-    let gw = gateway(&server).await?;
+    let gw = gateway(&server, mode).await?;
     let answerer = Answerer::new(Elicit::Accept);
     let client = connect_with(&gw.mcp_url(), answerer.clone()).await?;
 
@@ -299,10 +297,9 @@ async fn input_required_becomes_server_requests_on_an_old_clients_stream() -> Re
     Ok(())
 }
 
-#[tokio::test]
-async fn a_declined_or_failed_question_reaches_the_backend_or_the_client() -> Result<()> {
+async fn a_declined_or_failed_question_reaches_the_backend_or_the_client(mode: Mode) -> Result<()> {
     let server = TasksServer::modern_only(NAME).await?;
-    let gw = gateway(&server).await?;
+    let gw = gateway(&server, mode).await?;
 
     let declining = connect_with(&gw.mcp_url(), Answerer::new(Elicit::Decline)).await?;
     let declined = call_tool(&declining, "m_ask_name", json!({})).await?;
@@ -319,3 +316,14 @@ async fn a_declined_or_failed_question_reaches_the_backend_or_the_client() -> Re
     );
     Ok(())
 }
+
+mcp_gateway_e2e::in_both_modes!(
+    rmcp_lists_calls_prompts_and_reads_a_2026_only_backend,
+    the_backend_gets_the_sessions_envelope_and_every_byte,
+    a_declined_or_failed_question_reaches_the_backend_or_the_client,
+);
+
+mcp_gateway_e2e::in_both_modes!(
+    multi_thread:
+    input_required_becomes_server_requests_on_an_old_clients_stream,
+);

@@ -13,10 +13,10 @@ use mcp_gateway_catalog::CatalogStore;
 use mcp_gateway_config::{Config, ConfigStore};
 use mcp_gateway_identity::Caller;
 use mcp_gateway_routing::sidecar::{
-    CREDENTIAL_PATH, CredentialCopy, CredentialQuery, FORGET_PATH, Failure, OPEN_PATH, OpenedCopy,
-    Query, SERVERS_PATH, SESSION_PATH, STATE_PATH, State, Valid,
+    CLIENT_PATH, CREDENTIAL_PATH, CredentialCopy, CredentialQuery, FORGET_PATH, Failure, OPEN_PATH,
+    OpenedCopy, Query, SERVERS_PATH, SESSION_PATH, STATE_PATH, SessionClientCopy, State, Valid,
 };
-use mcp_gateway_routing::{CredentialHeader, Held, Opened, RouteError};
+use mcp_gateway_routing::{CredentialHeader, Held, Opened, RouteError, SessionClient};
 
 use crate::error::ModuleError;
 
@@ -61,6 +61,8 @@ pub(crate) enum Ask {
     },
     /// The credential of a server for the caller.
     Credential(CredentialQuery),
+    /// What a session's client declared, for a 2026-07-28-only server.
+    Client { session: String, server: String },
     /// The servers a session has backend sessions on.
     Servers(String),
     /// Forget a backend session (only if it is `backend`, when set).
@@ -77,6 +79,8 @@ pub(crate) struct Known {
     /// (session, subject) asked about, and whether the session is valid for it.
     valid: Option<((String, Option<String>), bool)>,
     opened: Option<(String, Result<Opened, RouteError>)>,
+    /// What the session's client declared, by server.
+    client: Option<(String, Result<SessionClient, RouteError>)>,
     /// The credential asked for, by server.
     credential: Option<(String, Result<Option<CredentialHeader>, RouteError>)>,
     servers: Option<Result<Vec<String>, RouteError>>,
@@ -217,6 +221,14 @@ impl Sidecar {
                 let body = serde_json::to_vec(query).unwrap_or_default();
                 ("POST", CREDENTIAL_PATH.to_owned(), body)
             }
+            Ask::Client { session, server } => post(
+                CLIENT_PATH,
+                Query {
+                    session: session.clone(),
+                    server: Some(server.clone()),
+                    ..Query::default()
+                },
+            ),
             Ask::Servers(session) => post(
                 SERVERS_PATH,
                 Query {
@@ -321,6 +333,21 @@ impl Sidecar {
                     }),
                 };
                 known.credential = Some((query.server, credential));
+                Ok(())
+            }
+            Ask::Client { server, .. } => {
+                let answer = answer.and_then(|body| {
+                    serde_json::from_slice::<Result<SessionClientCopy, Failure>>(body).ok()
+                });
+                let client = match answer {
+                    Some(Ok(copy)) => Ok(SessionClient::from(copy)),
+                    Some(Err(failure)) => Err(failure.into_error(&server)),
+                    None => Err(RouteError::BackendUnavailable {
+                        server: server.clone(),
+                        reason: ModuleError::SidecarUnavailable.to_string(),
+                    }),
+                };
+                known.client = Some((server, client));
                 Ok(())
             }
             Ask::Servers(_) => {
@@ -546,6 +573,31 @@ impl mcp_gateway_routing::Backends for Lookup<'_> {
         // A class index is below `AskClass::COUNT` (8).
         let class = u8::try_from(held.class.index()).unwrap_or(u8::MAX);
         self.opened_or_ask(&held.key, server, Some(class), credential)
+    }
+
+    /// Asked of the sidecar on every such request (not cached here: the sidecar records the
+    /// session's use, as for a routed call).
+    async fn session_client(
+        &self,
+        gateway: &str,
+        server: &mcp_gateway_config::Server,
+    ) -> Result<SessionClient, RouteError> {
+        if let Some((name, client)) = &self.known.client
+            && *name == server.name
+        {
+            return client.clone();
+        }
+        if self.sidecar.settings.is_none() {
+            return Err(RouteError::BackendUnavailable {
+                server: server.name.clone(),
+                reason: ModuleError::NoSidecar.to_string(),
+            });
+        }
+        self.wants(Ask::Client {
+            session: gateway.to_owned(),
+            server: server.name.clone(),
+        });
+        Err(waiting())
     }
 
     async fn open_servers(&self, gateway: &str) -> Result<Vec<String>, RouteError> {

@@ -16,9 +16,9 @@ use mcp_gateway_config::ConfigStore;
 use mcp_gateway_identity::{BearerToken, Caller};
 use mcp_gateway_routing::Backends;
 use mcp_gateway_routing::sidecar::{
-    CREDENTIAL_PATH, CatalogCopy, ConfigText, CredentialCopy, CredentialQuery, FORGET_PATH,
-    Failure, OPEN_PATH, OfferCopy, OpenedCopy, Query, SERVERS_PATH, SESSION_PATH, STATE_PATH,
-    State, Valid,
+    CLIENT_PATH, CREDENTIAL_PATH, CatalogCopy, ConfigText, CredentialCopy, CredentialQuery,
+    FORGET_PATH, Failure, OPEN_PATH, OfferCopy, OpenedCopy, Query, SERVERS_PATH, SESSION_PATH,
+    STATE_PATH, SessionClientCopy, State, Valid,
 };
 use serde_json::{Value, json};
 use tracing::warn;
@@ -56,6 +56,7 @@ impl Router {
             .route(SERVERS_PATH, post(servers))
             .route(FORGET_PATH, post(forget))
             .route(CREDENTIAL_PATH, post(credential))
+            .route(CLIENT_PATH, post(session_client))
             .with_state(api)
     }
 }
@@ -167,6 +168,32 @@ async fn credential(
         }),
         Err(error) => Err(Failure::of(&error)),
     })
+}
+
+/// What a session's client declared, for a request of it to a 2026-07-28-only backend.
+async fn session_client(
+    Shared(api): Shared<Arc<Api>>,
+    Json(query): Json<Query>,
+) -> Json<Result<SessionClientCopy, Failure>> {
+    let Some(name) = query.server.as_deref() else {
+        return Json(Err(Failure::Internal("no server named".into())));
+    };
+    let config = api.config.load();
+    let Some(server) = config.server(name).filter(|s| s.enabled) else {
+        return Json(Err(Failure::Unavailable(format!(
+            "no enabled server {name}"
+        ))));
+    };
+    let client = api
+        .router
+        .sessions
+        .session_client(&query.session, server)
+        .await;
+    Json(
+        client
+            .map(SessionClientCopy::from)
+            .map_err(|e| Failure::of(&e)),
+    )
 }
 
 async fn servers(

@@ -29,6 +29,10 @@ pub const OPEN_PATH: &str = "/v1/open";
 /// `POST` a [`CredentialQuery`]: the credential a server is configured with for the caller.
 /// Answers `Result<Option<CredentialCopy>, Failure>`.
 pub const CREDENTIAL_PATH: &str = "/v1/credential";
+/// `POST` a [`Query`] with `server`, a backend that speaks only MCP 2026-07-28: what the
+/// session's client declared (its use recorded as for a routed call). Answers
+/// `Result<SessionClientCopy, Failure>`.
+pub const CLIENT_PATH: &str = "/v1/client";
 /// `POST` a [`Query`]: the servers the session has a backend session on. Answers
 /// `Result<Vec<String>, Failure>`.
 pub const SERVERS_PATH: &str = "/v1/servers";
@@ -166,6 +170,37 @@ impl From<OpenedCopy> for Opened {
             session_id: copy.session_id,
             protocol_version: copy.protocol_version,
             client_may_be_asked: copy.client_may_be_asked,
+        }
+    }
+}
+
+/// [`crate::SessionClient`] on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionClientCopy {
+    /// `capabilities` as declared (JSON text).
+    pub capabilities: String,
+    /// `clientInfo` as kept (JSON text).
+    pub info: Option<String>,
+    /// It declared `sampling`, `elicitation` or `roots`.
+    pub may_be_asked: bool,
+}
+
+impl From<crate::SessionClient> for SessionClientCopy {
+    fn from(client: crate::SessionClient) -> Self {
+        Self {
+            capabilities: client.capabilities,
+            info: client.info,
+            may_be_asked: client.may_be_asked,
+        }
+    }
+}
+
+impl From<SessionClientCopy> for crate::SessionClient {
+    fn from(copy: SessionClientCopy) -> Self {
+        Self {
+            capabilities: copy.capabilities,
+            info: copy.info,
+            may_be_asked: copy.may_be_asked,
         }
     }
 }
