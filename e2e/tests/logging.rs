@@ -4,22 +4,22 @@
 #![allow(deprecated)] // logging: deprecated in rmcp for 2026-07-28, current in 2025-11-25.
 
 use anyhow::{Result, bail, ensure};
-use mcp_gateway_e2e::{Gateway, GatewayOptions, ServerKind, call_text, eventually, within};
+use mcp_gateway_e2e::{Gateway, GatewayOptions, Mode, ServerKind, call_text, eventually, within};
 use reqwest::StatusCode;
 use rmcp::model::{LoggingLevel, SetLevelRequestParams};
 use serde_json::json;
 
-async fn both() -> Result<Gateway> {
+async fn both(mode: Mode) -> Result<Gateway> {
     Gateway::start(GatewayOptions {
+        mode,
         servers: &[ServerKind::Calc, ServerKind::Text],
         ..GatewayOptions::default()
     })
     .await
 }
 
-#[tokio::test]
-async fn set_level_reaches_every_backend_once_per_session() -> Result<()> {
-    let gateway = both().await?;
+async fn set_level_reaches_every_backend_once_per_session(mode: Mode) -> Result<()> {
+    let gateway = both(mode).await?;
     let (calc, text) = (gateway.backend("calc")?, gateway.backend("text")?);
     let (calc_before, text_before) = (calc.stats().await?, text.stats().await?);
     let client = gateway.client().await?;
@@ -65,9 +65,8 @@ async fn set_level_reaches_every_backend_once_per_session() -> Result<()> {
     Ok(())
 }
 
-#[tokio::test]
-async fn cancellations_reach_the_backend_sessions_of_the_client() -> Result<()> {
-    let gateway = both().await?;
+async fn cancellations_reach_the_backend_sessions_of_the_client(mode: Mode) -> Result<()> {
+    let gateway = both(mode).await?;
     let (calc, text) = (gateway.backend("calc")?, gateway.backend("text")?);
     let (calc_before, text_before) = (calc.stats().await?, text.stats().await?);
     let raw = gateway.raw()?;
@@ -120,3 +119,8 @@ async fn cancellations_reach_the_backend_sessions_of_the_client() -> Result<()> 
     assert_eq!(sum.tool_text()?, "2");
     Ok(())
 }
+
+mcp_gateway_e2e::in_both_modes!(
+    set_level_reaches_every_backend_once_per_session,
+    cancellations_reach_the_backend_sessions_of_the_client,
+);

@@ -11,7 +11,7 @@ use std::{
 };
 
 use anyhow::Result;
-use mcp_gateway_e2e::{Gateway, GatewayOptions, call_text, connect_with};
+use mcp_gateway_e2e::{Gateway, GatewayOptions, Mode, call_text, connect_with};
 use rmcp::{
     ClientHandler, ErrorData, RoleClient,
     model::{
@@ -75,8 +75,9 @@ impl ClientHandler for Progress {
     }
 }
 
-async fn progress_of_both_backends(sampling: bool) -> Result<()> {
+async fn progress_of_both_backends(sampling: bool, mode: Mode) -> Result<()> {
     let gateway = Gateway::start(GatewayOptions {
+        mode,
         conformance: &["a", "b"],
         ..GatewayOptions::default()
     })
@@ -127,12 +128,15 @@ async fn progress_of_both_backends(sampling: bool) -> Result<()> {
     Ok(())
 }
 
-#[tokio::test]
-async fn progress_of_two_backends_reaches_the_client() -> Result<()> {
-    progress_of_both_backends(false).await
+async fn progress_of_two_backends_reaches_the_client(mode: Mode) -> Result<()> {
+    progress_of_both_backends(false, mode).await
 }
 
-#[tokio::test]
-async fn progress_passes_the_router_when_it_watches_the_answer() -> Result<()> {
-    progress_of_both_backends(true).await
+async fn progress_passes_the_router_when_it_watches_the_answer(mode: Mode) -> Result<()> {
+    progress_of_both_backends(true, mode).await
 }
+
+mcp_gateway_e2e::in_both_modes!(
+    progress_of_two_backends_reaches_the_client,
+    progress_passes_the_router_when_it_watches_the_answer,
+);
