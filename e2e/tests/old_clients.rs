@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use anyhow::{Context, Result, ensure};
 use mcp_gateway_e2e::{
     ExternalServer, Gateway, GatewayOptions, Mode, RawClient, TasksServer, call_tool, connect,
-    connect_with, first_text, json_rpc_error, tool_names, within,
+    connect_with, first_text, json_rpc_error, run_client2, tool_names, within,
 };
 use rmcp::{
     ClientHandler, ErrorData, RoleClient,
@@ -92,6 +92,43 @@ async fn rmcp_lists_calls_prompts_and_reads_a_2026_only_backend(mode: Mode) -> R
         note.uri.as_str(),
         "the URI the client used"
     );
+    Ok(())
+}
+
+async fn sdk_2_client_in_its_2025_mode_uses_a_2026_only_backend(mode: Mode) -> Result<()> {
+    let server = TasksServer::modern_only(NAME).await?;
+    let gw = gateway(&server, mode).await?;
+    let out = run_client2(
+        &gw.mcp_url(),
+        "legacy",
+        &["m_add", r#"{"a":40,"b":2}"#, "m_greet", r#"{"who":"Bo"}"#],
+    )
+    .await?;
+    assert_eq!(out["protocolVersion"], "2025-11-25", "{out}");
+    assert!(out["sessionId"].is_string(), "{out}");
+    assert_eq!(out["call"]["content"][0]["text"], "42", "{out}");
+    ensure!(out["prompt"].to_string().contains("Greet Bo."), "{out}");
+    assert_eq!(out["read"][0]["text"], "a note from m", "{out}");
+    assert_eq!(out["unknownTool"]["code"], -32602, "{out}");
+    Ok(())
+}
+
+/// The broker's fan-out, the same in both modes.
+#[tokio::test]
+async fn logging_set_level_does_not_fail_on_a_2026_only_backend() -> Result<()> {
+    let server = TasksServer::modern_only(NAME).await?;
+    let gw = gateway(&server, Mode::ExtProc).await?;
+    let raw = RawClient::new(&gw.mcp_url())?;
+    let session = initialize(&raw, json!({})).await?;
+    let reply = raw
+        .request(
+            Some(&session),
+            3,
+            "logging/setLevel",
+            json!({"level": "info"}),
+        )
+        .await?;
+    ensure!(reply.result().is_ok(), "{reply}");
     Ok(())
 }
 
@@ -319,6 +356,7 @@ async fn a_declined_or_failed_question_reaches_the_backend_or_the_client(mode: M
 
 mcp_gateway_e2e::in_both_modes!(
     rmcp_lists_calls_prompts_and_reads_a_2026_only_backend,
+    sdk_2_client_in_its_2025_mode_uses_a_2026_only_backend,
     the_backend_gets_the_sessions_envelope_and_every_byte,
     a_declined_or_failed_question_reaches_the_backend_or_the_client,
 );

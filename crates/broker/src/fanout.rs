@@ -11,7 +11,7 @@ use tracing::{Instrument, debug};
 
 use crate::BrokerState;
 
-/// `logging/setLevel` for every backend that declared `logging` and that the client's
+/// `logging/setLevel` for every 2025-era backend that declared `logging` and that the client's
 /// `scope` reaches (on a virtual server, only those of its subset): opens the client's backend
 /// session where needed (so the level holds for everything that backend sends this client),
 /// each request carrying the credential `caller`'s routed calls get. Returns the servers that
@@ -45,8 +45,12 @@ async fn set_level_each(
     let mut failed = Vec::new();
     let mut servers = 0_u64;
     for server in config.enabled_servers() {
+        // A backend that speaks only 2026-07-28 has no `logging/setLevel` (the level is a
+        // per-request `_meta` member there) and no session to hold one.
         let logs = catalog.server(&server.name).is_some_and(|s| {
-            s.healthy && s.capabilities.get("logging").is_some_and(|c| !c.is_null())
+            s.healthy
+                && s.protocol.speaks_legacy()
+                && s.capabilities.get("logging").is_some_and(|c| !c.is_null())
         }) && scope.reaches(catalog, &server.name);
         if !logs {
             continue;
