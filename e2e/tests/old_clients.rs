@@ -328,9 +328,27 @@ async fn input_required_becomes_server_requests_on_an_old_clients_stream(mode: M
             "sampling/createMessage"
         ]
     );
-    // Plain calls of the same client still work (the broker carries them too).
+    // Plain calls of the same client still work (the broker carries them too), and a read
+    // answers with the URI the client used, as on the direct route.
     let sum = call_tool(&client, "m_add", json!({"a": 1, "b": 2})).await?;
     assert_eq!(first_text(&sum)?, "3");
+    let resources = within("resources/list", client.list_all_resources()).await?;
+    let note = resources
+        .iter()
+        .find(|r| r.name == "note")
+        .with_context(|| format!("no note in {resources:?}"))?;
+    let read = within(
+        "resources/read",
+        client.read_resource(ReadResourceRequestParams::new(note.uri.clone())),
+    )
+    .await?;
+    let contents = serde_json::to_value(&read.contents)?;
+    assert_eq!(contents[0]["text"], "a note from m", "{contents}");
+    assert_eq!(
+        contents[0]["uri"],
+        note.uri.as_str(),
+        "the URI the client used"
+    );
     Ok(())
 }
 

@@ -164,12 +164,14 @@ pub(crate) fn deliver(state: &BrokerState, session: &str, msg: &Message<'_>) -> 
 }
 
 /// Carries the request `body` of `session` (the router's, already in 2026-07-28 form) to
-/// `server`, answering the client on an SSE stream (see the module documentation).
+/// `server`, answering the client on an SSE stream (see the module documentation); `read`: the
+/// answer is a read's whose contents get the exposed URIs back.
 pub(crate) async fn call(
     state: &Arc<BrokerState>,
     session: &str,
     caller: Option<&Caller>,
     server: &str,
+    read: bool,
     body: &[u8],
 ) -> Result<Response, BrokerError> {
     let msg = Message::parse_with(body, state.json_limits)
@@ -204,6 +206,7 @@ pub(crate) async fn call(
         session: session.to_owned(),
         upstream,
         server,
+        read,
         headers,
         tx,
     };
@@ -258,6 +261,8 @@ struct Call {
     session: String,
     upstream: UpstreamClient,
     server: mcp_gateway_config::Server,
+    /// The answer is a `resources/read`'s by an exposed URI.
+    read: bool,
     headers: HeaderMap,
     tx: mpsc::Sender<String>,
 }
@@ -314,7 +319,11 @@ impl Call {
                 .and_then(|raw| serde_json::from_str::<Outcome<'_>>(raw).ok())
                 .filter(|o| o.result_type.as_deref() == Some(input::INPUT_REQUIRED));
             let Some(input) = input else {
-                // The final answer, for the client's own id.
+                // The final answer, with the gateway's names, for the client's own id.
+                let answer = self.to_client(answer, self.read);
+                let Ok(msg) = Message::parse(answer.as_bytes()) else {
+                    return Ok(answer);
+                };
                 return Ok(match msg.id_range() {
                     Some(range) => String::from_utf8(mcp_gateway_protocol::splice_raw(
                         answer.as_bytes(),
@@ -342,6 +351,16 @@ impl Call {
         )))
     }
 
+    /// `message` as the client must see it (the backend's URIs replaced by the gateway's; see
+    /// `ToClient`); `read`: it answers a read.
+    fn to_client(&self, message: String, read: bool) -> String {
+        let to_client = mcp_gateway_protocol::ToClient {
+            server: &self.server.name,
+            prefix: &self.server.tool_prefix,
+        };
+        to_client.rewrite(&message, read).unwrap_or(message)
+    }
+
     /// One backend exchange: notifications go to the client, the response is returned.
     async fn exchange(&self, body: &str) -> Result<String, Failure> {
         let mut answer = self
@@ -364,7 +383,7 @@ impl Call {
             match Message::parse(text.as_bytes()).map(|m| m.kind()) {
                 Ok(Kind::Response) => return Ok(text),
                 Ok(Kind::Notification) => {
-                    if self.tx.send(text).await.is_err() {
+                    if self.tx.send(self.to_client(text, false)).await.is_err() {
                         return Err(gone());
                     }
                 }

@@ -114,7 +114,9 @@ async fn handle_post(
     if msg.kind() == Kind::Request
         && let Some(server) = header_str(headers, transport::RELAYED_SERVER)
     {
-        return crate::legacy_client::call(state, session, caller.as_ref(), server, body).await;
+        let read = header_str(headers, transport::RELAYED_READ).is_some();
+        return crate::legacy_client::call(state, session, caller.as_ref(), server, read, body)
+            .await;
     }
     match msg.kind() {
         Kind::Notification => {

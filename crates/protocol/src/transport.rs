@@ -54,6 +54,9 @@ pub const MRTR_FORWARDED: &str = "x-mcp-mrtr-forwarded";
 /// which the broker turns into server requests on the client's stream (broker
 /// `legacy_client`).
 pub const RELAYED_SERVER: &str = "x-mcp-relay-server";
+/// Set (to `1`) with [`RELAYED_SERVER`] on a `resources/read` by an exposed URI: the answer's
+/// contents get the exposed URIs back (internal).
+pub const RELAYED_READ: &str = "x-mcp-relay-read";
 /// The id Envoy gives each request (and logs in its access log); audit lines carry it.
 pub const REQUEST_ID: &str = "x-request-id";
 /// The response header listing the methods a path allows.

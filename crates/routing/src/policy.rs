@@ -627,6 +627,10 @@ pub(crate) async fn route(
                 caller.rate_limit_key().into_bytes(),
             ));
         }
+        // A read by an exposed URI is answered with the exposed URIs, as on the direct route.
+        if target.rewrite && rewrite_of(target.kind, method, msg) == Some(Rewrite::Read) {
+            seen.push((transport::RELAYED_READ, b"1".to_vec()));
+        }
         return Ok(crate::legacy_client::hand_to_broker(
             server, new_body, body, seen,
         ));
