@@ -60,24 +60,7 @@ const ALLOWED_DIRECT_FAILURES =
 // fails (remove it). See conformance/README.md.
 const KNOWN_GATEWAY_GAPS =
   {
-    '@modelcontextprotocol/conformance@0.2.0-alpha.12': {
-      'server-stateless': {
-        'sep-2575-http-server-method-not-found-404-ping':
-          'the gateway still serves ping to 2026-07-28 requests instead of 404/-32601',
-        'sep-2575-http-server-method-not-found-404-resources-subscribe':
-          'the gateway answers resources/subscribe with -32602 instead of 404/-32601',
-        'sep-2575-http-server-method-not-found-404-resources-unsubscribe':
-          'the gateway answers resources/unsubscribe with -32602 instead of 404/-32601',
-        'sep-2575-server-sends-subscription-ack':
-          'the gateway does not serve subscriptions/listen (the suite skips the checks)',
-        'sep-2575-server-tags-subscription-id': 'no subscriptions/listen (see above)',
-        'sep-2575-server-honors-notification-filter': 'no subscriptions/listen (see above)',
-        'sep-2575-server-sends-prompts-list-changed-on-subscription':
-          'no subscriptions/listen (see above)',
-        'sep-2575-server-sends-tools-list-changed-on-subscription':
-          'no subscriptions/listen (see above)',
-      },
-    },
+    '@modelcontextprotocol/conformance@0.2.0-alpha.12': {},
   }[direct.suite] ?? {};
 
 // Checks that succeeded directly but not through the gateway, as reasons; a

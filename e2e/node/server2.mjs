@@ -13,6 +13,8 @@
 //   log           logs at debug, info and warning, then returns `logged`
 //   sample        asks the client to sample (an input_required result; the SDK answers
 //                 -32021 itself when the request did not declare sampling)
+//   announce      announces a tool list change (notifications/tools/list_changed on
+//                 subscriptions/listen streams)
 // A prompt `greet {name}` and a resource `note://<name>/hello`.
 
 import http from 'node:http';
@@ -66,6 +68,14 @@ function build({ era }) {
         }
         return { content: [{ type: 'text', text: `sampled: ${JSON.stringify(sampled)}` }] };
     });
+    server.registerTool(
+        'announce',
+        { description: 'Announces a tool list change on subscriptions/listen streams', inputSchema: noArgs },
+        async () => {
+            handler.notify.toolsChanged();
+            return { content: [{ type: 'text', text: 'announced' }] };
+        },
+    );
     server.registerPrompt(
         'greet',
         { description: 'Greets someone', argsSchema: z.object({ name: z.string() }) },

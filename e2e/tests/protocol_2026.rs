@@ -259,10 +259,22 @@ async fn discover_and_lists_answer_without_a_session(mode: Mode) -> Result<()> {
         assert_eq!(result["cacheScope"], "private", "{method}: {reply}");
         assert_eq!(reply.session_id(), None, "{method}: {reply}");
     }
-    let ping = json!({"jsonrpc": "2.0", "id": 3, "method": "ping",
-        "params": {"_meta": meta(json!({}))}});
-    let reply = send(&raw, &ping.to_string(), "ping", None).await?;
-    assert_eq!(reply.result()?["resultType"], "complete", "{reply}");
+    // Methods 2026-07-28 removed are unknown ones, whoever would have served them: the broker
+    // (ping, logging/setLevel) or a backend (a subscription to one of its resources).
+    let uri = "calc://calc_constants";
+    for (method, name) in [
+        ("ping", None),
+        ("logging/setLevel", None),
+        ("resources/subscribe", Some(uri)),
+        ("resources/unsubscribe", Some(uri)),
+    ] {
+        let removed = json!({"jsonrpc": "2.0", "id": 3, "method": method,
+            "params": {"uri": uri, "level": "info", "_meta": meta(json!({}))}});
+        let reply = send(&raw, &removed.to_string(), method, name).await?;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{method}: {reply}");
+        assert_eq!(reply.error_code(), Some(-32601), "{method}: {reply}");
+        assert_eq!(reply.message.as_ref().expect("JSON")["id"], 3, "{reply}");
+    }
     Ok(())
 }
 

@@ -7,8 +7,8 @@
 
 use anyhow::{Result, ensure};
 use mcp_gateway_e2e::{
-    Gateway, GatewayOptions, RawClient, Reply, ServerKind, TasksServer, eventually, http_client,
-    run_client2,
+    EventStream, Gateway, GatewayOptions, RawClient, Reply, ServerKind, TasksServer, eventually,
+    http_client, run_client2,
 };
 use serde_json::{Value, json};
 
@@ -64,6 +64,7 @@ async fn gateway() -> Result<(Gateway, Backends)> {
     Ok((gw, backends))
 }
 const MODERN: &str = "2026-07-28";
+const SUBSCRIPTION_ID: &str = "io.modelcontextprotocol/subscriptionId";
 
 /// The `_meta` envelope of a 2026-07-28 request declaring `capabilities`.
 fn meta(capabilities: Value) -> Value {
@@ -272,5 +273,72 @@ async fn sdk_2_client_pinned_to_2026_uses_2026_backends_natively() -> Result<()>
         "{out}"
     );
     assert_eq!(out["read"][0]["uri"], out["resources"][0], "{out}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn subscriptions_listen_carries_list_changes_of_2026_backends() -> Result<()> {
+    let (gw, _backends) = gateway().await?;
+    let body = json!({"jsonrpc": "2.0", "id": "sub-7", "method": "subscriptions/listen",
+        "params": {"notifications": {"toolsListChanged": true, "resourceSubscriptions": ["x://y"]},
+            "_meta": meta(json!({}))}});
+    let response = http_client()?
+        .post(gw.mcp_url())
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", MODERN)
+        .header("mcp-method", "subscriptions/listen")
+        .body(body.to_string())
+        .send()
+        .await?;
+    assert_eq!(response.status(), reqwest::StatusCode::OK, "{response:?}");
+    let mut stream = EventStream::new(response);
+    let wait = std::time::Duration::from_secs(10);
+    // First the acknowledgement, naming what the gateway honours, tagged with the id.
+    let ack = stream.next_event(wait).await?;
+    let ack = ack.message().expect("a message");
+    assert_eq!(
+        ack["method"], "notifications/subscriptions/acknowledged",
+        "{ack}"
+    );
+    assert_eq!(
+        ack["params"]["notifications"],
+        json!({"toolsListChanged": true}),
+        "{ack}"
+    );
+    assert_eq!(ack["params"]["_meta"][SUBSCRIPTION_ID], "sub-7", "{ack}");
+    // A 2026-only backend announces a change on its own listen stream, which the gateway
+    // follows: the client hears of it on its stream.
+    let raw = gw.raw()?;
+    let reply = send(&raw, &call(1, "only_announce", json!({}), json!({}))).await?;
+    assert_eq!(reply.tool_text()?, "announced", "{reply}");
+    let (change, _) = stream
+        .next_matching(wait, |e| {
+            e.method().as_deref() == Some("notifications/tools/list_changed")
+        })
+        .await?;
+    let change = change.message().expect("a message");
+    assert_eq!(
+        change["params"]["_meta"][SUBSCRIPTION_ID], "sub-7",
+        "{change}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_held_session_logs_only_at_the_level_the_request_asks() -> Result<()> {
+    let (gw, _backends) = gateway().await?;
+    let raw = gw.raw()?;
+    // `pinned` is reached through a held 2025 session, which logs at its own level.
+    let silent = send(&raw, &call(1, "pinned_log", json!({}), json!({}))).await?;
+    assert_eq!(silent.tool_text()?, "logged", "{silent}");
+    assert!(!silent.body.contains("notifications/message"), "{silent}");
+    let mut body = call(2, "pinned_log", json!({}), json!({}));
+    body["params"]["_meta"]["io.modelcontextprotocol/logLevel"] = json!("info");
+    let chatty = send(&raw, &body).await?;
+    assert_eq!(chatty.tool_text()?, "logged", "{chatty}");
+    assert!(chatty.body.contains("pinned info"), "{chatty}");
+    assert!(chatty.body.contains("pinned warning"), "{chatty}");
+    assert!(!chatty.body.contains("pinned debug"), "{chatty}");
     Ok(())
 }

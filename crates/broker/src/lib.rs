@@ -12,6 +12,7 @@ mod error;
 mod fanout;
 mod initialize;
 mod legacy_client;
+mod listen;
 mod mcp;
 mod modern;
 mod mrtr;

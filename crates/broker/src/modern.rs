@@ -1,5 +1,7 @@
 //! MCP 2026-07-28 requests the broker answers itself, without a session: `server/discover`,
-//! the aggregated lists, `ping`. Each is answered from the request alone (its caller and the
+//! the aggregated lists and `subscriptions/listen` (`crate::listen`; `ping` is not part of
+//! 2026-07-28: `modern::check` refuses it).
+//! Each is answered from the request alone (its caller and the
 //! capability class it declares in `_meta`), so any replica answers alike.
 //!
 //! Results carry `resultType`; cacheable ones (`server/discover`, lists) carry `ttlMs` and
@@ -38,6 +40,11 @@ pub(crate) async fn post(
     }
     let class = AskClass::of_json(envelope.capabilities);
     let method = msg.method().unwrap_or_default();
+    if method == "subscriptions/listen"
+        && let Some(id) = id
+    {
+        return Ok(crate::listen::listen(state, msg, id));
+    }
     let result = if let Some(kind) = ListKind::from_method(method) {
         list(
             state,
@@ -54,7 +61,6 @@ pub(crate) async fn post(
             "server/discover" => discover(state, caller, endpoint, class)
                 .await
                 .map(ResultJson::from),
-            "ping" => Ok(ResultJson::from(r#"{"resultType":"complete"}"#.to_owned())),
             // Owned by one backend: the router sends these past the broker. Reaching here
             // means no backend owns the name.
             "tools/call" => Err(invalid_params(format!(
@@ -109,8 +115,9 @@ async fn discover(
         if !caps.contains_key("prompts") && !caps.contains_key("resources") {
             caps.remove("completions");
         }
+        // List changes reach a 2026-07-28 client on `subscriptions/listen`; resource
+        // subscriptions (`resourceSubscriptions`) are not served yet.
         for cap in caps.values_mut().filter_map(Value::as_object_mut) {
-            cap.remove("listChanged");
             cap.remove("subscribe");
         }
     }

@@ -73,13 +73,17 @@ pub enum TransportError {
     /// A 2026-07-28 request whose `params._meta` lacks what every request must carry.
     #[error("invalid params: {0}")]
     MissingEnvelope(String),
+    /// A 2026-07-28 request of a method that revision no longer has (`ping`,
+    /// `resources/subscribe`, ...; see [`crate::modern::REMOVED_METHODS`]).
+    #[error("method not found: {0} (not part of MCP 2026-07-28)")]
+    RemovedMethod(String),
 }
 
 impl TransportError {
     /// The HTTP status of the answer.
     pub fn http_status(&self) -> u16 {
         match self {
-            Self::NotFound(_) | Self::UnknownVirtualServer(_) => 404,
+            Self::NotFound(_) | Self::UnknownVirtualServer(_) | Self::RemovedMethod(_) => 404,
             Self::MethodNotAllowed { .. } => 405,
             Self::ForbiddenOrigin(_) => 403,
             Self::Repeated(_)
@@ -96,6 +100,7 @@ impl TransportError {
             Self::UnsupportedVersion(_) => codes::UNSUPPORTED_PROTOCOL_VERSION,
             Self::HeaderMismatch(_) => codes::HEADER_MISMATCH,
             Self::MissingEnvelope(_) => codes::INVALID_PARAMS,
+            Self::RemovedMethod(_) => codes::METHOD_NOT_FOUND,
             _ => codes::INVALID_REQUEST,
         }
     }

@@ -15,6 +15,7 @@
 //! | `Mcp-Method` missing or not the body's method | 400, -32020 |
 //! | `Mcp-Name` missing, badly encoded or not the body's `params.name` / `params.uri` | 400, -32020 |
 //! | no claim, but `MCP-Protocol-Version` names 2026-07-28 | 400, -32602 |
+//! | a method 2026-07-28 no longer has ([`REMOVED_METHODS`]) | 404, -32601 |
 //!
 //! A request with no claim and an older (or no) version header is a 2025-era request: `None`.
 
@@ -42,6 +43,49 @@ pub const METHOD_HEADER: &str = "mcp-method";
 /// The header mirroring `params.name` (`tools/call`, `prompts/get`) or `params.uri`
 /// (`resources/read`).
 pub const NAME_HEADER: &str = "mcp-name";
+
+/// `_meta` key: the lowest level of log messages the client wants for this request (none
+/// when absent).
+pub const LOG_LEVEL_META: &str = "io.modelcontextprotocol/logLevel";
+
+/// Log levels in order of severity (RFC 5424, as MCP names them).
+pub const LOG_LEVELS: [&str; 8] = [
+    "debug",
+    "info",
+    "notice",
+    "warning",
+    "error",
+    "critical",
+    "alert",
+    "emergency",
+];
+
+/// The rank of a log level (0 = `debug`), `None` for a name MCP does not define.
+pub fn log_rank(level: &str) -> Option<u8> {
+    LOG_LEVELS
+        .iter()
+        .position(|l| *l == level)
+        .and_then(|i| u8::try_from(i).ok())
+}
+
+/// The lowest rank of log messages a 2026-07-28 request wants (its `_meta` log level):
+/// `LOG_LEVELS.len()` (none) when it names none, or a name MCP does not define.
+pub fn log_floor(msg: &Message<'_>) -> u8 {
+    msg.param_str(&["_meta", LOG_LEVEL_META])
+        .and_then(|level| log_rank(&level.value))
+        .unwrap_or(LOG_LEVELS.len() as u8)
+}
+
+/// Methods of the 2025 revisions that 2026-07-28 removed: liveness is the transport's,
+/// subscriptions ride `subscriptions/listen`, and the log level is set per request in
+/// `_meta`. A 2026-07-28 request of one gets the spec's answer to an unknown method (HTTP
+/// 404, -32601), whoever would have served it.
+pub const REMOVED_METHODS: &[&str] = &[
+    "ping",
+    "resources/subscribe",
+    "resources/unsubscribe",
+    "logging/setLevel",
+];
 
 const SENTINEL_PREFIX: &str = "=?base64?";
 const SENTINEL_SUFFIX: &str = "?=";
@@ -154,6 +198,9 @@ pub fn check<'a>(
                 body.value
             )));
         }
+    }
+    if REMOVED_METHODS.contains(&method) {
+        return Err(TransportError::RemovedMethod(method.to_owned()));
     }
     Ok(Some(Envelope {
         version,

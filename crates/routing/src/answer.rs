@@ -20,6 +20,9 @@ pub(crate) struct Source {
     pub(crate) read_contents: bool,
     /// It answers a 2026-07-28 client, whose results carry what a 2025 backend's lack.
     pub(crate) stamp: Option<Stamp>,
+    /// The lowest rank of `notifications/message` the client gets (see
+    /// `RouteMetadata::log_floor`); `None`: every one.
+    pub(crate) log_floor: Option<u8>,
 }
 
 impl Source {
@@ -108,6 +111,7 @@ mod tests {
             prefix: "c_".into(),
             read_contents,
             stamp: None,
+            log_floor: None,
         };
         BodyRewriter::new(source, false)
     }
@@ -140,6 +144,7 @@ mod tests {
             prefix: "c_".into(),
             read_contents: true,
             stamp: Some(Stamp::Cacheable),
+            log_floor: None,
         };
         let read = br#"{"jsonrpc":"2.0","id":1,"result":{"contents":[{"uri":"file:///a"}]}}"#;
         let out = BodyRewriter::new(source, false).chunk(read, true);
@@ -158,6 +163,7 @@ mod tests {
             prefix: "c_".into(),
             read_contents: true,
             stamp: Some(Stamp::Cacheable),
+            log_floor: None,
         };
         let read = concat!(
             r#"{"result":{"zeta":{"b":1,"a":[1.10,12345678901234567890]},"contents":"#,

@@ -23,6 +23,8 @@ const GATEWAY_SESSION: &str = mcp_gateway_protocol::handoff::GATEWAY_SESSION_KEY
 const REWRITE: &str = "rewrite";
 /// Key: the request id typed as the client sent it (a number or a string).
 const REQUEST_ID: &str = "request_id";
+/// The key of the lowest log level the client wants (a rank, see [`RouteMetadata::log_floor`]).
+const LOG_FLOOR: &str = "log_floor";
 
 /// How the answer to a routed request must change for the client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,6 +104,10 @@ pub struct RouteMetadata {
     pub rewrite: Option<Rewrite>,
     /// The request's id as raw JSON text, as the client wrote it.
     pub request_id: Option<String>,
+    /// For a 2026-07-28 client on a held session: the lowest rank
+    /// (`mcp_gateway_protocol::modern::log_rank`) of `notifications/message` it gets on the
+    /// answer's stream (`LOG_LEVELS.len()`: none). `None`: every one.
+    pub log_floor: Option<u8>,
 }
 
 impl RouteMetadata {
@@ -138,6 +144,9 @@ impl RouteMetadata {
         if let Some(id) = typed_id {
             fields.push((REQUEST_ID, id));
         }
+        if let Some(floor) = self.log_floor {
+            fields.push((LOG_FLOOR, FieldValue::Number(f64::from(floor))));
+        }
         let raw = self.request_id.as_deref().unwrap_or("null");
         fields.push((REQUEST_ID_JSON_KEY, FieldValue::Str(Cow::Borrowed(raw))));
         fields
@@ -167,6 +176,10 @@ impl RouteMetadata {
             addressed: None,
             rewrite: string(REWRITE).as_deref().and_then(Rewrite::parse),
             request_id,
+            log_floor: match get(LOG_FLOOR) {
+                Some(FieldValue::Number(n)) if (0.0..=255.0).contains(&n) => Some(n as u8),
+                _ => None,
+            },
         })
     }
 }
@@ -203,6 +216,7 @@ mod tests {
             gateway_session: "gw".into(),
             rewrite: Some(Rewrite::Task),
             request_id: request_id.map(str::to_owned),
+            log_floor: None,
         }
     }
 
@@ -261,6 +275,17 @@ mod tests {
                 ..routed(None)
             };
             assert_eq!(read_back(&meta).expect("routed").rewrite, Some(rewrite));
+        }
+    }
+
+    #[test]
+    fn a_log_floor_is_read_back() {
+        for floor in [None, Some(0), Some(3), Some(8)] {
+            let meta = RouteMetadata {
+                log_floor: floor,
+                ..routed(None)
+            };
+            assert_eq!(read_back(&meta).expect("routed").log_floor, floor);
         }
     }
 

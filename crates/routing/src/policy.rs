@@ -284,6 +284,7 @@ impl Policy {
             gateway_session: gateway.to_owned(),
             rewrite: None,
             request_id: None,
+            log_floor: None,
         };
         ctx.routed = Some(metadata.clone());
         Ok(Some(Plan::Route(Route {
@@ -483,6 +484,7 @@ impl Policy {
                 .unwrap_or_default(),
             read_contents: routed.rewrite.is_some_and(Rewrite::read_contents),
             stamp: routed.rewrite.and_then(Rewrite::stamp),
+            log_floor: routed.log_floor,
         };
         ctx.body = Some(BodyRewriter::new(source, event_stream));
         // The rewrite changes the length (backends send even short SSE answers with one).
@@ -705,6 +707,9 @@ pub(crate) async fn route(
         gateway_session: gateway.to_owned(),
         rewrite,
         request_id: msg.id_raw().map(str::to_owned),
+        // A 2025 backend logs at its session's level: only what the request asked for
+        // reaches a 2026-07-28 client (a 2026-07-28 backend filters itself).
+        log_floor: held.as_ref().map(|_| modern::log_floor(msg)),
     };
     // For a response phase on this same stream (one ext_proc filter for both ways).
     ctx.routed = Some(metadata.clone());

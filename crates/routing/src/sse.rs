@@ -9,7 +9,7 @@
 //! `Last-Event-ID` is sent back to this backend. Everything else passes byte for byte.
 //! Events are rewritten whole, so an event split across chunks is held until its end arrives.
 
-use mcp_gateway_protocol::events;
+use mcp_gateway_protocol::{events, modern};
 
 use crate::answer::Source;
 
@@ -79,6 +79,12 @@ fn rewrite(source: &Source, event: &[u8]) -> Option<Vec<u8>> {
         .filter_map(|l| l.strip_prefix("data:"))
         .map(|d| d.strip_prefix(' ').unwrap_or(d))
         .collect();
+    if let Some(floor) = source.log_floor
+        && below_floor(&data.join("\n"), floor)
+    {
+        // A log message the client did not ask for: the event is left out.
+        return Some(Vec::new());
+    }
     let message = (!data.is_empty())
         .then(|| source.rewrite(&data.join("\n")))
         .flatten();
@@ -113,6 +119,21 @@ fn rewrite(source: &Source, event: &[u8]) -> Option<Vec<u8>> {
     Some(out.into_bytes())
 }
 
+/// Whether `data` is a `notifications/message` below the `floor` rank (one of an unknown
+/// level counts as below any floor but none's).
+fn below_floor(data: &str, floor: u8) -> bool {
+    let Ok(msg) = mcp_gateway_protocol::Message::parse(data.as_bytes()) else {
+        return false;
+    };
+    if msg.method() != Some("notifications/message") {
+        return false;
+    }
+    let rank = msg
+        .param_str(&["level"])
+        .and_then(|level| modern::log_rank(&level.value));
+    rank.is_none_or(|rank| rank < floor)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +144,7 @@ mod tests {
             prefix: format!("{server}_"),
             read_contents: false,
             stamp: None,
+            log_floor: None,
         }
     }
 
@@ -140,6 +162,31 @@ mod tests {
                 ": keep-alive\n\nid: calc~3\ndata: {{\"jsonrpc\":\"2.0\",\"id\":\"calc:0\",\"method\":\"sampling/createMessage\",\"params\":{{}}}}\n\n{RESULT}"
             )
         );
+    }
+
+    #[test]
+    fn log_messages_below_the_floor_are_left_out() {
+        let log = |level: &str| {
+            format!(
+                "data: {{\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{{\"level\":\"{level}\",\"data\":\"x\"}}}}\n\n"
+            )
+        };
+        let stream = format!("{}{}{}{RESULT}", log("debug"), log("info"), log("warning"));
+        let filtered = |floor| {
+            let source = Source {
+                log_floor: floor,
+                ..source("s")
+            };
+            String::from_utf8(SseRewriter::new(source).chunk(stream.as_bytes(), true))
+                .expect("utf8")
+        };
+        assert_eq!(filtered(None), stream, "a 2025 client gets every one");
+        assert_eq!(
+            filtered(Some(1)),
+            format!("{}{}{RESULT}", log("info"), log("warning"))
+        );
+        // No level asked for: none.
+        assert_eq!(filtered(Some(modern::LOG_LEVELS.len() as u8)), RESULT);
     }
 
     #[test]

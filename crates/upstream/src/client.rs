@@ -100,6 +100,11 @@ impl UpstreamClient {
         }
     }
 
+    /// The capabilities this handle's 2026-07-28 requests declare.
+    pub(crate) fn declared(&self) -> Value {
+        (*self.declared).clone()
+    }
+
     /// `session`'s headers, and the credential if there is one.
     pub(crate) fn headers(
         &self,

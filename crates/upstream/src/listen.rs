@@ -80,6 +80,75 @@ impl UpstreamClient {
     }
 }
 
+impl UpstreamClient {
+    /// Opens a `subscriptions/listen` stream (MCP 2026-07-28) in the stand-in `session`
+    /// ([`BackendSession::modern`]) for the notifications `filter` chooses (e.g.
+    /// `{"toolsListChanged": true}`). Its first event should be the backend's
+    /// acknowledgement. `Ok(None)` when the backend does not serve it (404 or 405). Only
+    /// opening is bounded by the client's timeout; the stream itself stays open.
+    pub async fn listen_modern(
+        &self,
+        url: &Url,
+        session: &BackendSession,
+        filter: serde_json::Value,
+    ) -> Result<Option<Listener>, UpstreamError> {
+        const METHOD: &str = "subscriptions/listen";
+        let mut headers = self.headers(Some(session))?;
+        let params = crate::modern::envelop(
+            session,
+            &self.declared(),
+            METHOD,
+            Some(serde_json::json!({ "notifications": filter })),
+            &mut headers,
+        )?;
+        let body = crate::message::encode(Some(self.next_id()), METHOD, params.as_ref())?;
+        let request = self
+            .http()
+            .post(url.clone())
+            .headers(headers)
+            .header(ACCEPT, "application/json, text/event-stream")
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
+        let response = tokio::time::timeout(self.timeout(), request.send())
+            .await
+            .map_err(|_| UpstreamError::Timeout)?
+            .map_err(send_error)?;
+        let status = response.status();
+        if status == reqwest::StatusCode::METHOD_NOT_ALLOWED
+            || status == reqwest::StatusCode::NOT_FOUND
+        {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            return Err(describe_status(response).await);
+        }
+        stream_of(response).map(Some)
+    }
+}
+
+/// The listener of an answer that must be an event stream.
+fn stream_of(response: Response) -> Result<Listener, UpstreamError> {
+    let is_stream = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with(EVENT_STREAM)
+        });
+    if !is_stream {
+        return Err(UpstreamError::Protocol(
+            "the answer is not an event stream".into(),
+        ));
+    }
+    Ok(Listener {
+        response,
+        parser: SseParser::new(MAX_MESSAGE_BYTES),
+        ready: VecDeque::new(),
+    })
+}
+
 impl Listener {
     /// The next event; `None` when the backend closed the stream.
     pub async fn next(&mut self) -> Option<Result<SseEvent, UpstreamError>> {

@@ -59,6 +59,11 @@ impl Streams {
         }
     }
 
+    /// The gateway's own events from now on (list changes), for `subscriptions/listen`.
+    pub(crate) fn gateway_events(&self) -> broadcast::Receiver<GatewayEvent> {
+        self.events.subscribe()
+    }
+
     /// Stops and forgets a session's stream (the session ended).
     pub fn end(&self, session: &str) {
         if let Some(outbox) = self.outboxes.pin().remove(session) {

@@ -72,3 +72,25 @@ pub(super) async fn detect(
         }
     }
 }
+
+/// The `subscriptions/listen` filter of every list change.
+pub(super) static ALL_LISTS: std::sync::LazyLock<serde_json::Value> =
+    std::sync::LazyLock::new(|| {
+        serde_json::json!({
+            "toolsListChanged": true,
+            "promptsListChanged": true,
+            "resourcesListChanged": true,
+        })
+    });
+
+/// A 2026-07-28 stand-in for the backend of `session` (the manager's own, 2025 or 2026).
+pub(super) fn stand_in(session: &BackendSession) -> BackendSession {
+    if session.is_modern() {
+        return session.clone();
+    }
+    BackendSession {
+        session_id: None,
+        protocol_version: mcp_gateway_protocol::versions::MODERN[0].to_owned(),
+        ..session.clone()
+    }
+}

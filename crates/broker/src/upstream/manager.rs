@@ -1,5 +1,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use mcp_gateway_catalog::{BackendProtocol, ListKind, ServerOffer};
@@ -36,18 +37,20 @@ pub(super) async fn run(
     let mut healthy: Option<bool> = None;
     let mut backoff = FIRST_BACKOFF;
     let changes = Arc::new(Notify::new());
+    // The lists the backend announced as changed since the last listing (bit: ListKind index).
+    let announced = Arc::new(AtomicU8::new(0));
     let mut watcher: Option<JoinHandle<()>> = None;
     loop {
         let outcome = discover(&state, &server, &mut protocol, &mut session, &mut probes).await;
         match (&session, &watcher) {
-            (Some(current), w)
-                if !current.is_modern() && w.as_ref().is_none_or(JoinHandle::is_finished) =>
-            {
+            (Some(current), w) if w.as_ref().is_none_or(JoinHandle::is_finished) => {
                 watcher = Some(tokio::spawn(watch_changes(
                     state.clone(),
                     server.clone(),
                     current.clone(),
+                    protocol.unwrap_or_default(),
                     changes.clone(),
+                    announced.clone(),
                 )));
             }
             (None, Some(w)) => {
@@ -72,9 +75,18 @@ pub(super) async fn run(
                 }
                 healthy = Some(true);
                 backoff = FIRST_BACKOFF;
-                let changed = state
+                let mut changed = state
                     .catalog
                     .update_while(&server.name, offer, || !cancel.is_cancelled());
+                // What the backend announced may have changed for the client even where the
+                // listing the gateway sees did not (its lists may depend on the caller): pass
+                // its announcement on.
+                let bits = announced.swap(0, Ordering::Relaxed);
+                for kind in ListKind::ALL {
+                    if bits & bit(kind) != 0 && !changed.contains(&kind) {
+                        changed.push(kind);
+                    }
+                }
                 state.streams.lists_changed(&changed);
                 timing.refresh
             }
@@ -129,15 +141,37 @@ pub(super) async fn run(
     }
 }
 
-/// Listens on the discovery session's GET stream for `notifications/*/list_changed`.
+/// Listens for `notifications/*/list_changed`: on a `subscriptions/listen` stream when the
+/// backend speaks 2026-07-28, else on the discovery session's GET stream.
 async fn watch_changes(
     state: Arc<BrokerState>,
     server: Server,
     session: BackendSession,
+    protocol: BackendProtocol,
     changes: Arc<Notify>,
+    announced: Arc<AtomicU8>,
 ) {
     let listening = match state.own_upstream(&server).await {
-        Ok(upstream) => upstream.listen(&server.url, &session, None).await,
+        Ok(upstream) => {
+            let modern = if protocol.speaks_modern() {
+                upstream
+                    .listen_modern(
+                        &server.url,
+                        &era::stand_in(&session),
+                        era::ALL_LISTS.clone(),
+                    )
+                    .await
+            } else {
+                Ok(None)
+            };
+            match modern {
+                Ok(Some(listener)) => Ok(Some(listener)),
+                // No listen stream (not served, or refused): the session's GET stream, if
+                // it has a session.
+                _ if !session.is_modern() => upstream.listen(&server.url, &session, None).await,
+                other => other,
+            }
+        }
         Err(e) => Err(e),
     };
     let mut listener = match listening {
@@ -149,12 +183,18 @@ async fn watch_changes(
         }
     };
     while let Some(Ok(event)) = listener.next().await {
-        let is_change = Message::parse(event.data.as_bytes())
-            .ok()
-            .and_then(|m| m.method().map(|m| m.ends_with("/list_changed")))
-            .unwrap_or(false);
-        if is_change {
+        let changed = Message::parse(event.data.as_bytes()).ok().and_then(|m| {
+            let method = m.method()?;
+            let list = method
+                .strip_prefix("notifications/")?
+                .strip_suffix("/list_changed")?;
+            Some(ListKind::from_method(&format!("{list}/list")))
+        });
+        if let Some(kind) = changed {
             debug!(server = %server.name, "backend lists changed");
+            if let Some(kind) = kind {
+                announced.fetch_or(bit(kind), Ordering::Relaxed);
+            }
             changes.notify_one();
         }
     }
@@ -306,6 +346,12 @@ async fn list_as(
             }
         }
     }
+}
+
+/// The bit of `kind` in a set of lists.
+fn bit(kind: ListKind) -> u8 {
+    let index = ListKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
+    1 << index
 }
 
 /// The names of listed tools.

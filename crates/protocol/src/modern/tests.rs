@@ -173,3 +173,21 @@ fn the_envelope_is_taken_out_of_meta_for_a_2025_backend() {
         None
     );
 }
+
+#[test]
+fn methods_2026_removed_are_not_found() {
+    for method in REMOVED_METHODS {
+        let body = format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{{"uri":"a://b","level":"info",{META}}}}}"#
+        );
+        let error = checked(&body, headers(method, None)).expect_err(method);
+        assert_eq!(error, TransportError::RemovedMethod((*method).to_owned()));
+        assert_eq!(
+            (error.http_status(), error.code()),
+            (404, codes::METHOD_NOT_FOUND)
+        );
+    }
+    // The same methods of a 2025 session are served as ever.
+    let ping = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+    assert_eq!(checked(ping, Mirrored::default()), Ok(false));
+}
