@@ -219,6 +219,8 @@ enum Elicit {
     Accept,
     Decline,
     Fail,
+    /// Answers only after the gateway has stopped waiting.
+    Late,
 }
 
 impl Answerer {
@@ -288,6 +290,10 @@ impl ClientHandler for Answerer {
             }
             Elicit::Decline => Ok(ElicitResult::new(ElicitationAction::Decline)),
             Elicit::Fail => Err(ErrorData::internal_error("no person here", None)),
+            Elicit::Late => {
+                tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+                Ok(ElicitResult::new(ElicitationAction::Decline))
+            }
         }
     }
 
@@ -369,6 +375,26 @@ async fn a_declined_or_failed_question_reaches_the_backend_or_the_client(mode: M
         error.message.contains("no person here"),
         "the client's reason: {error:?}"
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_client_that_does_not_answer_in_time_gets_an_error() -> Result<()> {
+    let server = TasksServer::modern_only(NAME).await?;
+    let external: [ExternalServer<'_>; 1] = [server.external()];
+    let gw = Gateway::start(GatewayOptions {
+        external: &external,
+        gateway_args: &["--input-wait", "1s"],
+        ..GatewayOptions::default()
+    })
+    .await?;
+    let late = connect_with(&gw.mcp_url(), Answerer::new(Elicit::Late)).await?;
+    let failed = call_tool(&late, "m_ask_name", json!({}))
+        .await
+        .expect_err("the gateway stopped waiting");
+    let error = json_rpc_error(&failed).with_context(|| format!("{failed:#}"))?;
+    assert_eq!(error.code, ErrorCode(-32001), "{error:?}");
+    ensure!(error.message.contains("did not answer"), "{error:?}");
     Ok(())
 }
 
