@@ -4,7 +4,8 @@
 //! Keys (under the store's prefix `P`):
 //! - `P o:<id>`: stream of the session's events, entry ids `<n>-0` (`n` is the SSE id's
 //!   number), capped at [`SHARED_EVENTS`] entries; `P on:<id>`: the counter. Both expire
-//!   [`OUTBOX_TTL`] after the last event, and go with the session. `P bs:<id>`: hash, backend
+//!   [`OUTBOX_TTL`] after the last event or the last read of an open stream, and go with
+//!   the session. `P bs:<id>`: hash, backend
 //!   stream (`backend_stream`) -> the last event id relayed from it, written with the event.
 //! - `P pump:<id>`: the replica relaying the session's backend GET streams (a lease).
 //! - `P signals`: the channel. A signal missed (the subscription dropped) is made up for by
@@ -36,7 +37,7 @@ const RESUBSCRIBE: Duration = Duration::from_millis(500);
 /// backend stream (empty: none), its event id.
 const PUSH: &str = r"
 local n = redis.call('INCR', KEYS[2])
-redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[2], n .. '-0', 'm', ARGV[1])
+redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[2], string.format('%d-0', n), 'm', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 if ARGV[6] ~= '' then
@@ -190,12 +191,25 @@ impl SharedOutbox for RedisOutbox {
     async fn read(&self, session: &str, after: u64) -> Result<Vec<SharedEvent>, SessionError> {
         let start = format!("{}-0", after.saturating_add(1));
         let mut connection = self.connection.clone();
-        let entries: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
-            .arg(Self::stream_key(session))
+        // A stream that reads keeps its outbox alive: were the counter to expire while the
+        // stream waits (a quiet session), numbering would restart at 1, under the stream's
+        // cursor, and it would miss every later event.
+        let (stream, counter) = (Self::stream_key(session), Self::counter_key(session));
+        let (entries,): (Vec<(String, Vec<(String, String)>)>,) = redis::pipe()
+            .cmd("XRANGE")
+            .arg(&stream)
             .arg(start)
             .arg("+")
             .arg("COUNT")
             .arg(SHARED_EVENTS)
+            .cmd("PEXPIRE")
+            .arg(&stream)
+            .arg(Self::ttl())
+            .ignore()
+            .cmd("PEXPIRE")
+            .arg(&counter)
+            .arg(Self::ttl())
+            .ignore()
             .query_async(&mut connection)
             .await
             .map_err(store)?;

@@ -412,3 +412,46 @@ async fn the_shared_outbox_fails_cleanly_while_redis_is_down_and_resumes() {
     }
     assert_eq!(pushed, Ok(2), "the count survived the restart (AOF)");
 }
+
+#[tokio::test]
+async fn a_quiet_open_stream_keeps_its_outbox_and_ids_past_1e14_work() {
+    let redis = Redis::start().await;
+    let outbox = redis
+        .store(StoreLimits::default())
+        .shared_outbox()
+        .expect("shared");
+    let raw = redis::Client::open(redis.url()).expect("client");
+    let mut raw = raw
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect");
+
+    assert_eq!(outbox.push("q", "m1", None).await, Ok(1));
+    // Most of the outbox's life goes by with nothing to send; the open stream keeps reading.
+    for key in ["o:q", "on:q"] {
+        let _: i64 = redis::cmd("PEXPIRE")
+            .arg(format!("{PREFIX}{key}"))
+            .arg(300)
+            .query_async(&mut raw)
+            .await
+            .expect("pexpire");
+    }
+    assert_eq!(outbox.read("q", 1).await, Ok(Vec::new()));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        outbox.push("q", "m2", None).await,
+        Ok(2),
+        "numbering went on: the stream's read kept the counter"
+    );
+    assert_eq!(outbox.read("q", 1).await, Ok(vec![(2, "m2".to_owned())]));
+
+    // A client may resume with any id up to MAX_EVENT_NUMBER; Redis' Lua writes numbers
+    // from 1e14 on as 1e+14 unless told otherwise.
+    let big = 100_000_000_000_000;
+    assert_eq!(outbox.resume("big", big).await, Ok(big));
+    assert_eq!(outbox.push("big", "m", None).await, Ok(big + 1));
+    assert_eq!(
+        outbox.read("big", big).await,
+        Ok(vec![(big + 1, "m".to_owned())])
+    );
+}
