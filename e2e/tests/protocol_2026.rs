@@ -6,8 +6,8 @@
 
 use anyhow::Result;
 use mcp_gateway_e2e::{
-    Gateway, GatewayOptions, Mode, RawClient, Reply, ServerKind, eventually, http_client,
-    run_client2,
+    Gateway, GatewayOptions, Mode, RawClient, Reply, ServerKind, TasksServer, eventually,
+    http_client, run_client2,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -453,3 +453,40 @@ mcp_gateway_e2e::in_both_modes!(
     the_gateway_holds_one_backend_session_per_capability_class,
     a_virtual_server_narrows_discover_lists_and_calls,
 );
+
+#[tokio::test]
+async fn a_tool_offered_to_more_capable_clients_answers_missing_capability() -> Result<()> {
+    // The official everything server (TypeScript SDK 1.x, 2025-era) offers some tools only to
+    // clients declaring sampling, elicitation or roots.
+    let everything = TasksServer::everything("ev").await?;
+    let gw = Gateway::start(GatewayOptions {
+        external: &[everything.external()],
+        ..GatewayOptions::default()
+    })
+    .await?;
+    let raw = RawClient::new(&gw.mcp_url())?;
+    for (tool, declared, required) in [
+        (
+            "ev_trigger-sampling-request",
+            json!({}),
+            json!({"sampling": {}}),
+        ),
+        (
+            "ev_get-roots-list",
+            json!({"sampling": {}}),
+            json!({"roots": {}}),
+        ),
+    ] {
+        let body = call_body("5", tool, json!({}), declared);
+        let reply = send(&raw, &body, "tools/call", Some(tool)).await?;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{tool}: {reply}");
+        assert_eq!(reply.error_code(), Some(-32021), "{tool}: {reply}");
+        let message = reply.message.as_ref().expect("JSON");
+        assert_eq!(
+            message["error"]["data"]["requiredCapabilities"], required,
+            "{reply}"
+        );
+        assert_eq!(message["id"], 5, "{reply}");
+    }
+    Ok(())
+}

@@ -59,6 +59,21 @@ impl AskClass {
         usize::from(self.0)
     }
 
+    /// Whether this class declares everything `other` does.
+    pub fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// What this class declares beyond `other`.
+    pub fn without(self, other: Self) -> Self {
+        Self(self.0 & !other.0)
+    }
+
+    /// How many of the capabilities this class declares.
+    pub fn count(self) -> u32 {
+        self.0.count_ones()
+    }
+
     /// Capabilities declaring exactly this class (each as `{}`), for a listing session.
     pub fn capabilities(self) -> Value {
         let mut map = Map::new();

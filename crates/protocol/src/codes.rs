@@ -19,6 +19,8 @@ pub const RESOURCE_NOT_FOUND: i64 = -32002;
 /// MCP (2026-07-28): the request's protocol version is not one the server speaks; `data`
 /// holds `requested` and `supported`, so a client can retry with a version of the list.
 pub const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
+/// The request needs a client capability its `_meta` did not declare (MCP 2026-07-28).
+pub const MISSING_CLIENT_CAPABILITY: i64 = -32021;
 /// MCP (2026-07-28): the `MCP-Protocol-Version`, `Mcp-Method` or `Mcp-Name` header is
 /// missing or disagrees with the body (HTTP 400).
 pub const HEADER_MISMATCH: i64 = -32020;

@@ -77,6 +77,10 @@ pub enum TransportError {
     /// `resources/subscribe`, ...; see [`crate::modern::REMOVED_METHODS`]).
     #[error("method not found: {0} (not part of MCP 2026-07-28)")]
     RemovedMethod(String),
+    /// A 2026-07-28 request that needs client capabilities its `_meta` did not declare (the
+    /// capabilities it lacks, a JSON object such as `{"sampling":{}}`).
+    #[error("the request needs client capabilities it did not declare: {0}")]
+    MissingCapability(String),
 }
 
 impl TransportError {
@@ -90,7 +94,8 @@ impl TransportError {
             | Self::NotText(_)
             | Self::UnsupportedVersion(_)
             | Self::HeaderMismatch(_)
-            | Self::MissingEnvelope(_) => 400,
+            | Self::MissingEnvelope(_)
+            | Self::MissingCapability(_) => 400,
         }
     }
 
@@ -101,6 +106,7 @@ impl TransportError {
             Self::HeaderMismatch(_) => codes::HEADER_MISMATCH,
             Self::MissingEnvelope(_) => codes::INVALID_PARAMS,
             Self::RemovedMethod(_) => codes::METHOD_NOT_FOUND,
+            Self::MissingCapability(_) => codes::MISSING_CLIENT_CAPABILITY,
             _ => codes::INVALID_REQUEST,
         }
     }
@@ -113,6 +119,10 @@ impl TransportError {
                 "requested": requested,
                 "supported": crate::versions::ALL,
             })),
+            Self::MissingCapability(required) => {
+                let required: serde_json::Value = serde_json::from_str(required).ok()?;
+                Some(serde_json::json!({ "requiredCapabilities": required }))
+            }
             _ => None,
         }
     }

@@ -16,6 +16,7 @@ mod answer;
 mod authn;
 mod authz;
 mod backends;
+mod classes;
 mod context;
 mod credential;
 pub mod decision;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use mcp_gateway_audit::Auditor;
 use mcp_gateway_catalog::CatalogStore;
 use mcp_gateway_config::{ConfigStore, Server, session_binding};
+use mcp_gateway_protocol::asks::AskClass;
 use mcp_gateway_protocol::modern::{self, Envelope};
 use mcp_gateway_protocol::origin::OriginPolicy;
 use mcp_gateway_protocol::transport::{self, Endpoint, Head};
@@ -391,6 +392,20 @@ impl Policy {
                     None if !protocol.speaks_legacy() => Reach::Upgraded,
                     _ => Reach::Session,
                 };
+                // A 2026-07-28 client on a held session that declared too little for a tool
+                // its backend offers only to clients declaring more.
+                if let Some(envelope) = &envelope
+                    && matches!(reach, Reach::Session)
+                    && target.kind == Addressed::Tool
+                    && let Some(name) = msg.param_str(&["name"])
+                    && let Some(error) = crate::classes::missing(
+                        &catalog,
+                        &name.value,
+                        AskClass::of_json(envelope.capabilities),
+                    )
+                {
+                    return Plan::reject(&RouteError::Transport(error), msg.id_raw());
+                }
                 match route(backends, ctx, &msg, body, target, envelope.as_ref(), reach).await {
                     Ok(plan) => plan,
                     Err(error) => Plan::reject(&error, msg.id_raw()),
