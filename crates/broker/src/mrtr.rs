@@ -15,6 +15,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
+use tokio::task::AbortHandle;
+
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
@@ -76,17 +78,25 @@ impl Parked {
     fn park(&self, ids: &SessionIds, flight: Box<Flight>) -> Result<String, Box<Flight>> {
         let (held, server) = (flight.held.clone(), flight.server.clone());
         let state = mint(ids, self.replica.get().map(String::as_str), &held, &server);
-        self.lot.park(state.clone(), held, server, flight)?;
         let lot = self.lot.clone();
         let ttl = self.ttl;
         let key = state.clone();
-        tokio::spawn(async move {
+        // Stopped when the call is resumed, so resumed calls leave no timer behind.
+        let timer = tokio::spawn(async move {
             tokio::time::sleep(ttl).await;
             if let Some(flight) = lot.expire(&key) {
                 debug!(server = %flight.server, "parked call expired");
                 flight.cancel().await;
             }
-        });
+        })
+        .abort_handle();
+        if let Err(flight) = self
+            .lot
+            .park(state.clone(), held, server, flight, Some(timer.clone()))
+        {
+            timer.abort();
+            return Err(flight);
+        }
         Ok(state)
     }
 
@@ -116,6 +126,8 @@ struct Entry<T> {
     held: String,
     server: String,
     value: T,
+    /// Ends the wait at its deadline; stopped when the value is taken.
+    timer: Option<AbortHandle>,
 }
 
 impl<T> Lot<T> {
@@ -131,7 +143,14 @@ impl<T> Lot<T> {
     }
 
     /// Keeps `value` under `state`, unless `limit` values are kept (then `Err(value)`).
-    fn park(&self, state: String, held: String, server: String, value: T) -> Result<(), T> {
+    fn park(
+        &self,
+        state: String,
+        held: String,
+        server: String,
+        value: T,
+        timer: Option<AbortHandle>,
+    ) -> Result<(), T> {
         let mut entries = self.lock();
         if entries.len() >= self.limit {
             return Err(value);
@@ -142,6 +161,7 @@ impl<T> Lot<T> {
                 held,
                 server,
                 value,
+                timer,
             },
         );
         Ok(())
@@ -155,9 +175,11 @@ impl<T> Lot<T> {
         let mine = entries
             .get(state)
             .is_some_and(|e| e.held == held && e.server == server);
-        mine.then(|| entries.remove(state))
-            .flatten()
-            .map(|e| e.value)
+        let entry = mine.then(|| entries.remove(state)).flatten()?;
+        if let Some(timer) = entry.timer {
+            timer.abort();
+        }
+        Some(entry.value)
     }
 
     /// The value kept under `state`, taken out whoever it is for.
@@ -636,7 +658,7 @@ mod tests {
     fn a_state_is_used_once_and_only_by_its_owner() {
         let lot = Lot::new(2);
         let state = "s".to_owned();
-        lot.park(state.clone(), "held.1.".into(), "a".into(), 7)
+        lot.park(state.clone(), "held.1.".into(), "a".into(), 7, None)
             .unwrap();
         assert_eq!(
             lot.take(&state, "held.2.", "a"),
@@ -656,10 +678,17 @@ mod tests {
     #[test]
     fn the_limit_refuses_and_expiry_frees() {
         let lot = Lot::new(1);
-        lot.park("s".into(), "h".into(), "a".into(), 1).unwrap();
-        assert_eq!(lot.park("t".into(), "h".into(), "a".into(), 2), Err(2));
+        lot.park("s".into(), "h".into(), "a".into(), 1, None)
+            .unwrap();
+        assert_eq!(
+            lot.park("t".into(), "h".into(), "a".into(), 2, None),
+            Err(2)
+        );
         assert_eq!(lot.expire("s"), Some(1));
-        assert!(lot.park("t".into(), "h".into(), "a".into(), 3).is_ok());
+        assert!(
+            lot.park("t".into(), "h".into(), "a".into(), 3, None)
+                .is_ok()
+        );
     }
 
     #[test]
@@ -695,5 +724,21 @@ mod tests {
             locate(&other, None, &here, "held.1.", "a"),
             Located::Nowhere
         );
+    }
+
+    #[tokio::test]
+    async fn taking_a_value_stops_its_timer() {
+        let lot = Lot::new(1);
+        let timer = tokio::spawn(std::future::pending::<()>());
+        lot.park(
+            "s".into(),
+            "h".into(),
+            "a".into(),
+            1,
+            Some(timer.abort_handle()),
+        )
+        .unwrap();
+        assert_eq!(lot.take("s", "h", "a"), Some(1));
+        assert!(timer.await.is_err_and(|e| e.is_cancelled()));
     }
 }
