@@ -598,28 +598,39 @@ pub(crate) async fn route(
             ctx, held, server, msg, body, &target,
         ));
     }
-    let mut edits = Vec::with_capacity(2);
-    if target.rewrite {
-        edits.push(match target.kind {
-            Addressed::Response => (target.range.clone(), target.original.to_string()),
-            _ => upgrade::string(target.range.clone(), &target.original),
-        });
-    }
     // A 2025 backend must not see the 2026-07-28 envelope (it would take the request for a
     // 2026-07-28 one, and its version for a mismatch with the session's); a 2026-07-28 one
-    // must (a 2025 client's request gets its session's). The edits do not overlap.
-    if held.is_some()
-        && let Some(unwrapped) = modern::without_envelope(msg)
-    {
-        edits.push(unwrapped);
-    }
-    if let Some(client) = &declared {
-        let info = client.info.as_deref();
-        let edit = upgrade::envelope(msg, versions::MODERN[0], &client.capabilities, info)
-            .ok_or_else(|| RouteError::InvalidParams("params must be an object".to_owned()))?;
-        edits.push(edit);
-    }
-    let new_body = (!edits.is_empty()).then(|| upgrade::apply(msg.body(), &mut edits).into_bytes());
+    // must (a 2025 client's request gets its session's). At most one such edit (a held
+    // session and a session's declaration exclude each other).
+    let envelope_edit = match &declared {
+        Some(client) => {
+            let info = client.info.as_deref();
+            let edit = upgrade::envelope(msg, versions::MODERN[0], &client.capabilities, info)
+                .ok_or_else(|| RouteError::InvalidParams("params must be an object".to_owned()))?;
+            Some(edit)
+        }
+        None => held.as_ref().and_then(|_| modern::without_envelope(msg)),
+    };
+    let new_body = match envelope_edit {
+        // The common case: at most the name's bytes change.
+        None => target.rewrite.then(|| match target.kind {
+            Addressed::Response => {
+                mcp_gateway_protocol::splice_raw(body, target.range.clone(), &target.original)
+            }
+            _ => mcp_gateway_protocol::splice_str(body, target.range.clone(), &target.original),
+        }),
+        // Both edits in one copy; they do not overlap.
+        Some(edit) => {
+            let mut edits = vec![edit];
+            if target.rewrite {
+                edits.push(match target.kind {
+                    Addressed::Response => (target.range.clone(), target.original.to_string()),
+                    _ => upgrade::string(target.range.clone(), &target.original),
+                });
+            }
+            Some(upgrade::apply(msg.body(), &mut edits).into_bytes())
+        }
+    };
     if let Some(client) = &declared
         && client.may_be_asked
         && crate::legacy_client::may_ask(method)
