@@ -152,7 +152,12 @@ impl<T> Lot<T> {
         timer: Option<AbortHandle>,
     ) -> Result<(), T> {
         let mut entries = self.lock();
-        if entries.len() >= self.limit {
+        // One caller (held key: caller, endpoint, class) may not take every place: a
+        // quarter of them at most (an O(n) count, on this path only, n at most `limit`).
+        let per_held = (self.limit / 4).max(1);
+        if entries.len() >= self.limit
+            || entries.values().filter(|e| e.held == held).count() >= per_held
+        {
             return Err(value);
         }
         entries.insert(
@@ -385,11 +390,23 @@ async fn start(
         .open(held, server, &configured.url, &upstream)
         .await
         .map_err(|e| failed(server, e.to_string()))?;
-    // A 2025 backend must not see the 2026-07-28 envelope (as on the router's path).
-    let body = match modern::without_envelope(msg) {
-        Some((range, text)) => mcp_gateway_protocol::splice_raw(body, range, &text),
-        None => body.to_vec(),
-    };
+    // A 2025 backend must not see the 2026-07-28 envelope (as on the router's path). The
+    // call gets an id of the gateway's: a held session may serve several clients (callers
+    // without a subject, one capability class), whose own ids (1, 2, ...) would collide
+    // there, and cancelling an expired call by its id would cancel another client's.
+    let backend_id = format!("\"mcp-gateway-mrtr-{:032x}\"", rand::random::<u128>());
+    let mut edits: Vec<_> = modern::without_envelope(msg).into_iter().collect();
+    if let Some(range) = msg.id_range() {
+        edits.push((range, backend_id.clone()));
+    }
+    let text = std::str::from_utf8(body).map_err(|_| {
+        BrokerError::new(
+            StatusCode::BAD_REQUEST,
+            codes::PARSE_ERROR,
+            "the request is not UTF-8".to_owned(),
+        )
+    })?;
+    let body = mcp_gateway_protocol::upgrade::apply(text, &mut edits).into_bytes();
     let call = match upstream.call(&configured.url, &backend, body).await {
         Ok(call) => call,
         Err(e) if e.is_session_gone() => {
@@ -401,10 +418,7 @@ async fn start(
         }
         Err(e) => return Err(unavailable(server, &e)),
     };
-    let id = msg
-        .id_raw()
-        .and_then(|raw| serde_json::from_str(raw).ok())
-        .unwrap_or(Value::Null);
+    let id = Value::String(backend_id.trim_matches('"').to_owned());
     let flight = Box::new(Flight {
         held: held.to_owned(),
         server: server.to_owned(),
@@ -689,6 +703,24 @@ mod tests {
             lot.park("t".into(), "h".into(), "a".into(), 3, None)
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn one_caller_takes_a_quarter_of_the_places_at_most() {
+        let lot = Lot::new(8);
+        for n in 0..2 {
+            lot.park(format!("a{n}"), "held.a".into(), "s".into(), n, None)
+                .unwrap();
+        }
+        assert_eq!(
+            lot.park("a2".into(), "held.a".into(), "s".into(), 2, None),
+            Err(2),
+            "a third call of the same caller"
+        );
+        for n in 0..2 {
+            lot.park(format!("b{n}"), "held.b".into(), "s".into(), n, None)
+                .unwrap();
+        }
     }
 
     #[test]

@@ -53,6 +53,19 @@ pub(crate) fn to_broker(
     ];
     if let Some(method) = msg.method() {
         set.push((modern::METHOD_HEADER, method.as_bytes().to_vec()));
+        // Envoy's filters after the router (RBAC, access logs) see the same method, tool and
+        // caller headers as on a routed call: a client declaring a capability must not slip
+        // past a rule on them.
+        set.push((transport::ROUTED_METHOD, method.as_bytes().to_vec()));
+    }
+    if target.kind == Addressed::Tool {
+        set.push((transport::ROUTED_TOOL, target.original.as_bytes().to_vec()));
+    }
+    if let Some(caller) = &ctx.caller {
+        set.push((
+            transport::ROUTED_CALLER,
+            caller.rate_limit_key().into_bytes(),
+        ));
     }
     set.push((
         modern::NAME_HEADER,

@@ -240,3 +240,44 @@ async fn a_2025_request_forwards_no_mcp_method_or_name() {
     assert!(removed.contains(&"mcp-method".to_owned()), "{removed:?}");
     assert!(removed.contains(&"mcp-name".to_owned()), "{removed:?}");
 }
+
+/// A call the broker carries (MRTR: the client can be asked) shows Envoy's filters after the
+/// router the same method and tool as a routed call, and the server in the broker's header,
+/// so an RBAC rule on them holds whichever way the call goes.
+#[tokio::test]
+async fn a_call_for_the_broker_names_its_server_tool_and_method() {
+    let h = Harness::new(1 << 20);
+    let class = AskClass::of_json(r#"{"elicitation":{}}"#);
+    hold(&h, held::key(None, class), None, "backend-1").await;
+    let mut req = RequestState::default();
+    h.send(
+        &mut req,
+        headers(&[
+            (":method", "POST"),
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "calc_add"),
+        ]),
+    )
+    .await;
+    let sent = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"calc_add","arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{"elicitation":{}}}}}"#;
+    let resp = h.send(&mut req, body(sent)).await;
+    let c = common(&resp);
+    let set: std::collections::HashMap<_, _> = set_headers(c).into_iter().collect();
+    assert_eq!(
+        set[mcp_gateway_protocol::transport::MRTR_SERVER],
+        "calc",
+        "{set:?}"
+    );
+    assert_eq!(
+        set[mcp_gateway_protocol::transport::ROUTED_TOOL],
+        "add",
+        "{set:?}"
+    );
+    assert_eq!(
+        set[mcp_gateway_protocol::transport::ROUTED_METHOD],
+        "tools/call",
+        "{set:?}"
+    );
+    assert!(removed(c).contains(&mcp_gateway_protocol::transport::ROUTED_SERVER.to_owned()));
+}
