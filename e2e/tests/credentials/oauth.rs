@@ -220,10 +220,27 @@ pub(super) fn routed(seen: &[SeenCredentials]) -> Vec<Option<String>> {
 }
 
 /// Once the credentials config is in force (the first request with `Authorization`),
-/// every request carries one.
+/// every request carries one, but for one kind: the replaced discovery manager (configured
+/// before the credentials were) ending the sessions it opened without one, a `DELETE` of a
+/// session seen before that first keyed request; it may come after the new manager's first
+/// requests (the same exception as the static key's rotation in `credentials.rs`).
 pub(super) fn keyed_from_first(seen: &[SeenCredentials]) -> bool {
-    let first = seen.iter().position(|s| s.authorization.is_some());
-    first.is_some_and(|i| seen[i..].iter().all(|s| s.authorization.is_some()))
+    let Some(first) = seen.iter().position(|s| s.authorization.is_some()) else {
+        return false;
+    };
+    let opened_unkeyed: BTreeSet<&str> = seen[..first]
+        .iter()
+        .filter_map(|s| s.session_id.as_deref())
+        .collect();
+    let replaced_manager_ending = |s: &SeenCredentials| {
+        s.http_method == "DELETE"
+            && s.session_id
+                .as_deref()
+                .is_some_and(|id| opened_unkeyed.contains(id))
+    };
+    seen[first..]
+        .iter()
+        .all(|s| s.authorization.is_some() || replaced_manager_ending(s))
 }
 
 pub(super) fn ok(reply: &Reply) -> Result<()> {
