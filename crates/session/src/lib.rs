@@ -11,6 +11,7 @@ mod client;
 mod error;
 mod flight;
 mod id;
+mod listings;
 mod memory;
 mod outbox;
 mod redis_store;
@@ -21,6 +22,7 @@ pub use client::{ClientDeclaration, ClientLimits};
 pub use error::{DeclarationError, SessionError};
 pub use flight::SingleFlight;
 pub use id::{SessionIds, SessionKey};
+pub use listings::SharedListings;
 pub use memory::{MemoryStore, StoreLimits};
 pub use outbox::{
     MAX_EVENT_NUMBER, SHARED_EVENTS, SharedEvent, SharedOutbox, Signal, backend_stream,

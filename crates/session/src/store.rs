@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::{ClientDeclaration, SessionError, SharedOutbox};
+use crate::{ClientDeclaration, SessionError, SharedListings, SharedOutbox};
 use async_trait::async_trait;
 use mcp_gateway_upstream::BackendSession;
 
@@ -89,6 +89,11 @@ pub trait SessionStore: Send + Sync + 'static {
     /// The GET-stream outbox shared by replicas, for a store that replicas share; `None`
     /// (the default) keeps outboxes in the broker's process.
     fn shared_outbox(&self) -> Option<Arc<dyn SharedOutbox>> {
+        None
+    }
+    /// Backend listings shared by replicas, for a store that replicas share; `None` (the
+    /// default): this process lists every backend itself.
+    fn shared_listings(&self) -> Option<Arc<dyn SharedListings>> {
         None
     }
 }

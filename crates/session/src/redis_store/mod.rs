@@ -9,6 +9,7 @@
 //! one, on any replica), in the same round trip.
 
 mod codec;
+mod listings;
 mod outbox;
 mod scripts;
 
@@ -20,7 +21,10 @@ use mcp_gateway_upstream::BackendSession;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, RedisError, Script};
 
-use crate::{RemovedSession, SessionError, SessionRecord, SessionStore, SharedOutbox, StoreLimits};
+use crate::{
+    RemovedSession, SessionError, SessionRecord, SessionStore, SharedListings, SharedOutbox,
+    StoreLimits,
+};
 use codec::{decode_backend, decode_record, encode_backend, encode_record, unix_ms};
 use scripts::Scripts;
 
@@ -55,6 +59,7 @@ pub struct RedisStore {
     records: papaya::HashMap<String, Cached>,
     sessions_key: String,
     outbox: Arc<outbox::RedisOutbox>,
+    listings: Arc<listings::RedisListings>,
 }
 
 impl RedisStore {
@@ -72,8 +77,12 @@ impl RedisStore {
             .set_max_delay(Duration::from_millis(500));
         let connection =
             ConnectionManager::new_lazy_with_config(client.clone(), config).map_err(store)?;
+        let outbox = outbox::RedisOutbox::new(client, connection.clone());
+        let listings =
+            listings::RedisListings::new(connection.clone(), outbox.replica().to_owned());
         Ok(Self {
-            outbox: Arc::new(outbox::RedisOutbox::new(client, connection.clone())),
+            outbox: Arc::new(outbox),
+            listings: Arc::new(listings),
             connection,
             scripts: Scripts::new(),
             limits,
@@ -239,6 +248,10 @@ fn redact(url: &str) -> String {
 impl SessionStore for RedisStore {
     fn shared_outbox(&self) -> Option<Arc<dyn SharedOutbox>> {
         Some(self.outbox.clone())
+    }
+
+    fn shared_listings(&self) -> Option<Arc<dyn SharedListings>> {
+        Some(self.listings.clone())
     }
 
     async fn ready(&self) -> Result<(), SessionError> {

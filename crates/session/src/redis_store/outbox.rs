@@ -8,6 +8,7 @@
 //!   the session. `P bs:<id>`: hash, backend
 //!   stream (`backend_stream`) -> the last event id relayed from it, written with the event.
 //! - `P pump:<id>`: the replica relaying the session's backend GET streams (a lease).
+//!   Backend listings use the same lease (see `listings.rs`).
 //! - `P signals`: the channel. A signal missed (the subscription dropped) is made up for by
 //!   [`Signal::Resync`] and by streams reading their outbox every so often.
 
@@ -59,8 +60,9 @@ end
 return n
 ";
 
-/// KEYS: pump:<id>. ARGV: replica, ttl ms. Takes or renews the lease; 1 when held.
-const LEASE: &str = r"
+/// KEYS: the lease (`pump:<id>`, `lister:<server>`). ARGV: replica, ttl ms. Takes or
+/// renews the lease; 1 when held.
+pub(super) const LEASE: &str = r"
 local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])

@@ -455,3 +455,59 @@ async fn a_quiet_open_stream_keeps_its_outbox_and_ids_past_1e14_work() {
         Ok(vec![(big + 1, "m".to_owned())])
     );
 }
+
+#[tokio::test]
+async fn one_replica_lists_a_server_and_the_others_read_its_listing() {
+    let mut redis = Redis::start().await;
+    let (a, b) = (
+        redis.store(StoreLimits::default()),
+        redis.store(StoreLimits::default()),
+    );
+    let (a, b) = (a.shared_listings().unwrap(), b.shared_listings().unwrap());
+    let lease = Duration::from_millis(300);
+    let keep = Duration::from_secs(60);
+    assert!(a.lead("calc", lease).await.unwrap());
+    assert!(!b.lead("calc", lease).await.unwrap());
+    // Leases are per server.
+    assert!(b.lead("text", lease).await.unwrap());
+    assert!(a.lead("calc", lease).await.unwrap(), "the holder renews");
+
+    assert_eq!(
+        b.fetch("calc", "").await.unwrap(),
+        None,
+        "nothing published"
+    );
+    a.publish("calc", "v1", "listing 1", keep).await.unwrap();
+    assert_eq!(
+        b.fetch("calc", "").await.unwrap(),
+        Some(("v1".into(), "listing 1".into()))
+    );
+    assert_eq!(b.fetch("calc", "v1").await.unwrap(), None, "unchanged");
+    assert!(a.keep("calc", keep).await.unwrap());
+    assert!(!a.keep("nothing", keep).await.unwrap(), "nothing to keep");
+
+    // A holder that dies keeps the lease until it expires; one that stops gives it up.
+    assert!(!b.lead("calc", lease).await.unwrap());
+    tokio::time::sleep(lease * 2).await;
+    assert!(
+        b.lead("calc", lease).await.unwrap(),
+        "taken over after expiry"
+    );
+    assert!(!a.lead("calc", lease).await.unwrap());
+    a.resign("calc").await.unwrap();
+    assert!(
+        !a.lead("calc", lease).await.unwrap(),
+        "only the holder resigns"
+    );
+    b.resign("calc").await.unwrap();
+    assert!(
+        a.lead("calc", lease).await.unwrap(),
+        "free at once after resigning"
+    );
+
+    redis.stop();
+    assert!(
+        a.lead("calc", lease).await.is_err(),
+        "Redis down is an error"
+    );
+}
