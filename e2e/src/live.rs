@@ -71,6 +71,8 @@ struct Shared {
     next_session: AtomicU64,
     /// The credential headers (`authorization`, `x-api-key`) of every request, in order.
     credentials: Mutex<Vec<SeenCredentials>>,
+    /// `tools/list` requests answered.
+    tools_listed: AtomicU64,
 }
 
 /// The credential headers one request carried, and what the request was.
@@ -192,6 +194,11 @@ impl LiveServer {
         lock(&self.shared.credentials).clone()
     }
 
+    /// How many `tools/list` requests it has answered.
+    pub fn tools_listed(&self) -> u64 {
+        self.shared.tools_listed.load(Ordering::SeqCst)
+    }
+
     /// Its tools now.
     pub fn tools(&self) -> BTreeSet<String> {
         lock(&self.shared.tools).clone()
@@ -294,6 +301,7 @@ impl ServerHandler for Session {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
+        self.shared.tools_listed.fetch_add(1, Ordering::SeqCst);
         let schema: JsonObject = serde_json::from_value(serde_json::json!({"type": "object"}))
             .map_err(|error| ErrorData::internal_error(error.to_string(), None))?;
         let schema = Arc::new(schema);

@@ -12,7 +12,7 @@ use crate::listing::Item;
 use crate::{BackendProtocol, Capabilities, Catalog, ListKind, Listing, Route, ServerStatus};
 
 /// What one backend offers, as its upstream manager last saw it.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ServerOffer {
     /// The server's prefix.
     pub prefix: String,

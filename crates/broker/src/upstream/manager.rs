@@ -7,6 +7,7 @@ use mcp_gateway_catalog::{BackendProtocol, ListKind, ServerOffer};
 use mcp_gateway_config::Server;
 use mcp_gateway_protocol::Message;
 use mcp_gateway_protocol::asks::AskClass;
+use mcp_gateway_session::SharedListings;
 use mcp_gateway_upstream::{BackendSession, InitOptions, UpstreamClient, UpstreamError};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -17,6 +18,14 @@ use super::{DiscoveryTiming, era};
 use crate::BrokerState;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+/// A listing lease lasts this many discovery intervals: the time another replica takes to
+/// take over from a lister that died without giving it up.
+const LEASE_ROUNDS: u32 = 3;
+/// A published listing outlives its lister's lease this many times.
+const KEPT_LEASES: u32 = 4;
+/// How often a replica that does not list a backend looks for its published listing (and
+/// for the lease, should the lister be gone); at most the discovery interval.
+const FOLLOW_POLL: Duration = Duration::from_secs(1);
 
 /// The sessions that list tools as each capability class, by `AskClass::index` (the class
 /// declaring nothing lists on the manager's own session). Each is opened on first use and
@@ -40,7 +49,46 @@ pub(super) async fn run(
     // The lists the backend announced as changed since the last listing (bit: ListKind index).
     let announced = Arc::new(AtomicU8::new(0));
     let mut watcher: Option<JoinHandle<()>> = None;
+    // With a shared store one replica lists the backend and the others read its listing.
+    let shared = state.sessions().shared_listings();
+    let lease = timing.refresh * LEASE_ROUNDS;
+    let mut share = Share::default();
     loop {
+        let leading = match &shared {
+            None => true,
+            Some(shared) => match shared.lead(&server.name, lease).await {
+                Ok(held) => held,
+                Err(e) => {
+                    // Redis down: list it here rather than leave the catalog stale.
+                    debug!(server = %server.name, error = %e, "no listing lease; listing the backend here");
+                    true
+                }
+            },
+        };
+        if let (false, Some(shared)) = (leading, &shared) {
+            if share.leading {
+                debug!(server = %server.name, "another replica lists this backend");
+                if let Some(w) = watcher.take() {
+                    w.abort();
+                }
+                end_sessions(&state, &server, session.take(), &mut probes).await;
+                protocol = None;
+                healthy = None;
+                backoff = FIRST_BACKOFF;
+                share.leading = false;
+                share.published = None;
+            }
+            follow(&state, shared.as_ref(), &server, &mut share, &cancel).await;
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = tokio::time::sleep(FOLLOW_POLL.min(timing.refresh)) => {}
+            }
+            continue;
+        }
+        if !share.leading {
+            debug!(server = %server.name, "listing this backend");
+            share.leading = true;
+        }
         let outcome = discover(&state, &server, &mut protocol, &mut session, &mut probes).await;
         match (&session, &watcher) {
             (Some(current), w) if w.as_ref().is_none_or(JoinHandle::is_finished) => {
@@ -77,11 +125,16 @@ pub(super) async fn run(
                 backoff = FIRST_BACKOFF;
                 let mut changed = state
                     .catalog
-                    .update_while(&server.name, offer, || !cancel.is_cancelled());
+                    .update_while(&server.name, offer.clone(), || !cancel.is_cancelled());
                 // What the backend announced may have changed for the client even where the
                 // listing the gateway sees did not (its lists may depend on the caller): pass
                 // its announcement on.
                 let bits = announced.swap(0, Ordering::Relaxed);
+                if let Some(shared) = &shared {
+                    share
+                        .publish(shared.as_ref(), &server.name, &offer, bits, lease)
+                        .await;
+                }
                 for kind in ListKind::ALL {
                     if bits & bit(kind) != 0 && !changed.contains(&kind) {
                         changed.push(kind);
@@ -107,15 +160,24 @@ pub(super) async fn run(
                 session = None;
                 // It may come back upgraded (or downgraded): find out again.
                 protocol = None;
-                let changed = state.catalog.update_while(
-                    &server.name,
-                    ServerOffer::unhealthy(&server.tool_prefix, e.to_string()),
-                    || !cancel.is_cancelled(),
-                );
+                let offer = ServerOffer::unhealthy(&server.tool_prefix, e.to_string());
+                if let Some(shared) = &shared {
+                    share
+                        .publish(shared.as_ref(), &server.name, &offer, 0, lease)
+                        .await;
+                }
+                let changed = state
+                    .catalog
+                    .update_while(&server.name, offer, || !cancel.is_cancelled());
                 state.streams.lists_changed(&changed);
                 let wait = backoff.min(timing.max_backoff);
                 backoff = (backoff * 2).min(timing.max_backoff);
-                wait
+                // The lease is renewed every round: wait no longer than it allows.
+                if shared.is_some() {
+                    wait.min(timing.refresh)
+                } else {
+                    wait
+                }
             }
         };
         tokio::select! {
@@ -128,17 +190,142 @@ pub(super) async fn run(
     if let Some(w) = watcher {
         w.abort();
     }
+    if let (true, Some(shared)) = (share.leading, &shared) {
+        // Another replica takes over at its next look rather than when the lease expires.
+        if let Err(e) = shared.resign(&server.name).await {
+            debug!(server = %server.name, error = %e, "giving the listing lease up");
+        }
+    }
+    end_sessions(&state, &server, session, &mut probes).await;
+}
+
+/// Ends the manager's own session and probes with the backend.
+async fn end_sessions(
+    state: &BrokerState,
+    server: &Server,
+    session: Option<BackendSession>,
+    probes: &mut Probes,
+) {
     let open: Vec<BackendSession> = session
         .into_iter()
-        .chain(probes.into_iter().flatten())
+        .chain(std::mem::take(probes).into_iter().flatten())
         .collect();
     if !open.is_empty()
-        && let Ok(upstream) = state.own_upstream(&server).await
+        && let Ok(upstream) = state.own_upstream(server).await
     {
         for session in &open {
             let _ = upstream.terminate(&server.url, session).await;
         }
     }
+}
+
+/// A backend's listing as the replica listing it publishes it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Published {
+    offer: ServerOffer,
+    /// The lists the backend announced as changed (bit: `ListKind` index).
+    announced: u8,
+}
+
+/// This manager's part in sharing a backend's listing with other replicas.
+#[derive(Default)]
+struct Share {
+    /// This replica lists the backend.
+    leading: bool,
+    /// What it last published (as a lister).
+    published: Option<String>,
+    /// The version of the listing last taken (as a follower).
+    known: String,
+    /// The listing last taken says the backend is healthy.
+    healthy: bool,
+}
+
+impl Share {
+    /// Publishes a listing (a new version only when it differs from the last one).
+    async fn publish(
+        &mut self,
+        shared: &dyn SharedListings,
+        server: &str,
+        offer: &ServerOffer,
+        announced: u8,
+        lease: Duration,
+    ) {
+        let keep = lease * KEPT_LEASES;
+        let text = match serde_json::to_string(&Published {
+            offer: offer.clone(),
+            announced,
+        }) {
+            Ok(text) => text,
+            Err(e) => {
+                debug!(server, error = %e, "encoding a listing");
+                return;
+            }
+        };
+        if self.published.as_ref() == Some(&text) {
+            match shared.keep(server, keep).await {
+                Ok(true) => return,
+                Ok(false) => {}
+                Err(e) => {
+                    debug!(server, error = %e, "keeping a listing");
+                    return;
+                }
+            }
+        }
+        let version = format!("{:016x}", rand::random::<u64>());
+        match shared.publish(server, &version, &text, keep).await {
+            Ok(()) => {
+                self.known = version;
+                self.healthy = offer.healthy;
+                self.published = Some(text);
+            }
+            Err(e) => debug!(server, error = %e, "publishing a listing"),
+        }
+    }
+}
+
+/// Takes the listing another replica published into the catalog, if it changed since the
+/// version last taken, and passes on the changes.
+async fn follow(
+    state: &BrokerState,
+    shared: &dyn SharedListings,
+    server: &Server,
+    share: &mut Share,
+    cancel: &CancellationToken,
+) {
+    let fetched = shared.fetch(&server.name, &share.known).await;
+    if fetched.is_ok() && share.healthy {
+        // The healthy listing this replica holds is current: the lister's last success is
+        // as good as its own (`discovery_last_success` does not go stale on followers).
+        mcp_gateway_metrics::global()
+            .last_listed
+            .mark(&server.name, std::time::SystemTime::now());
+    }
+    let (version, text) = match fetched {
+        Ok(Some(found)) => found,
+        Ok(None) => return,
+        Err(e) => {
+            debug!(server = %server.name, error = %e, "reading the published listing");
+            return;
+        }
+    };
+    let published: Published = match serde_json::from_str(&text) {
+        Ok(published) => published,
+        Err(e) => {
+            warn!(server = %server.name, error = %e, "ignoring a published listing this replica cannot read");
+            return;
+        }
+    };
+    share.known = version;
+    share.healthy = published.offer.healthy;
+    let mut changed = state
+        .catalog
+        .update_while(&server.name, published.offer, || !cancel.is_cancelled());
+    for kind in ListKind::ALL {
+        if published.announced & bit(kind) != 0 && !changed.contains(&kind) {
+            changed.push(kind);
+        }
+    }
+    state.streams.lists_changed(&changed);
 }
 
 /// Listens for `notifications/*/list_changed`: on a `subscriptions/listen` stream when the
