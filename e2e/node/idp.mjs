@@ -12,17 +12,25 @@
 //   key first (it signs from now on) and keeps the previous one published, which is how keys
 //   are rotated without refusing tokens already issued.
 //
-// Env: IDP_PORT (listen, loopback), IDP_ISSUER (default http://127.0.0.1:<port>), IDP_KEYS,
+// Env: IDP_PORT (listen, loopback; 0: any free port), IDP_ISSUER (default http://127.0.0.1:<port>), IDP_KEYS,
 // IDP_CLIENTS, IDP_SCOPES (default "mcp"), IDP_TOKEN_TTL seconds (default 3600).
 // Prints `ready <issuer>` on stdout once it listens.
 
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { createServer } from 'node:http';
 import Provider, { errors } from 'oidc-provider';
 import {
   calculateJwkThumbprint, createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify,
 } from 'jose';
 
-const port = Number(process.env.IDP_PORT ?? 8890);
+// Listening first: with IDP_PORT=0 the system picks a free port, named in the issuer (and
+// so in the announcement), and no other process can take it in between.
+const server = createServer();
+await new Promise((resolve, reject) => {
+  server.once('error', reject);
+  server.listen(Number(process.env.IDP_PORT ?? 8890), '127.0.0.1', resolve);
+});
+const port = server.address().port;
 const issuer = process.env.IDP_ISSUER ?? `http://127.0.0.1:${port}`;
 const keysFile = process.env.IDP_KEYS ?? '';
 const scopes = process.env.IDP_SCOPES ?? 'mcp';
@@ -156,6 +164,5 @@ provider.registerGrantType(
     'requested_token_type', 'actor_token', 'actor_token_type'],
 );
 
-provider.listen(port, '127.0.0.1', () => {
-  process.stdout.write(`ready ${issuer}\n`);
-});
+server.on('request', provider.callback());
+process.stdout.write(`ready ${issuer}\n`);

@@ -4,7 +4,6 @@
 //! that can be rotated. Tests get tokens from it the way clients do, over HTTP; nothing here
 //! signs a token.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
@@ -40,9 +39,10 @@ impl IdentityProvider {
             .prefix("mcp-gateway-idp-")
             .tempdir()
             .context("creating the provider's directory")?;
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let mut idp = Self {
-            port,
+            // Chosen by the provider itself (IDP_PORT=0) and read from its announcement: a
+            // port picked here and released could be taken before it listens.
+            port: 0,
             clients: clients.to_owned(),
             process: None,
             http: http_client()?,
@@ -63,7 +63,12 @@ impl IdentityProvider {
             .env("IDP_ROTATE", if rotate { "1" } else { "0" });
         let log = self.dir.path().join("idp.log");
         let (process, line) = ChildProcess::spawn_announced("idp", command, &log).await?;
-        if line != format!("ready {}", self.issuer()) {
+        if self.port == 0 {
+            self.port = line
+                .strip_prefix("ready http://127.0.0.1:")
+                .and_then(|port| port.parse().ok())
+                .with_context(|| format!("unexpected announcement from the provider: {line:?}"))?;
+        } else if line != format!("ready {}", self.issuer()) {
             bail!("unexpected announcement from the provider: {line:?}");
         }
         self.process = Some(process);
