@@ -212,6 +212,16 @@ fn common(resp: &ProcessingResponse) -> &CommonResponse {
     .expect("common response")
 }
 
+/// The body `c` replaces the request's or response's with (a test failure when none).
+fn new_body(c: &CommonResponse) -> String {
+    let Some(body_mutation::Mutation::Body(new_body)) =
+        c.body_mutation.as_ref().and_then(|m| m.mutation.clone())
+    else {
+        panic!("body must be rewritten");
+    };
+    String::from_utf8(new_body).expect("utf8")
+}
+
 fn immediate(resp: &ProcessingResponse) -> (i32, Value) {
     match &resp.response {
         Some(Response::ImmediateResponse(ImmediateResponse { status, body, .. })) => (
@@ -289,17 +299,9 @@ async fn routes_a_tool_call_to_its_backend() {
         removed(c).contains(&"authorization".to_owned()),
         "credentials are not passed through"
     );
-    let Some(body_mutation::Mutation::Body(new_body)) =
-        c.body_mutation.as_ref().and_then(|m| m.mutation.clone())
-    else {
-        panic!("body must be rewritten");
-    };
+    let rewritten = new_body(c);
     let expected = sent.replace(r#""calc_add""#, r#""add""#);
-    assert_eq!(
-        String::from_utf8(new_body).expect("utf8"),
-        expected,
-        "only the name's bytes change"
-    );
+    assert_eq!(rewritten, expected, "only the name's bytes change");
     assert_eq!(set["content-length"], expected.len().to_string());
     let md = resp.dynamic_metadata.as_ref().expect("metadata");
     assert!(md.fields.contains_key("mcp"));
@@ -785,18 +787,8 @@ async fn server_requests_on_sse_responses_get_gateway_ids() {
             }),
         )
         .await;
-    let Some(body_mutation::Mutation::Body(out)) = common(&resp)
-        .body_mutation
-        .as_ref()
-        .and_then(|m| m.mutation.clone())
-    else {
-        panic!("streamed chunk must be replaced");
-    };
-    assert!(
-        String::from_utf8(out)
-            .expect("utf8")
-            .contains(r#""id":"calc:0""#)
-    );
+    let out = new_body(common(&resp));
+    assert!(out.contains(r#""id":"calc:0""#));
 
     // On the observed route, a JSON answer to a plain tools/call (no server requests can
     // ride on it, nothing to rewrite) is not streamed through the router.

@@ -13,15 +13,6 @@ fn modern_calc(h: &Harness) {
     h.catalog.update("calc", offer);
 }
 
-fn new_body(c: &CommonResponse) -> String {
-    let Some(body_mutation::Mutation::Body(new_body)) =
-        c.body_mutation.as_ref().and_then(|m| m.mutation.clone())
-    else {
-        panic!("body must be rewritten");
-    };
-    String::from_utf8(new_body).expect("utf8")
-}
-
 #[tokio::test]
 async fn a_2025_call_to_a_2026_backend_carries_the_sessions_envelope() {
     let h = Harness::new(1 << 20);

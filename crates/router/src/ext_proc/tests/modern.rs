@@ -36,6 +36,21 @@ async fn hold(h: &Harness, key: String, binding: Option<String>, backend: &str) 
     key
 }
 
+/// Sends, as Envoy would, the headers of a 2026-07-28 `tools/call` of `name` on `path`.
+async fn send_2026_headers(h: &Harness, req: &mut RequestState, path: &str, name: &str) {
+    h.send(
+        req,
+        headers(&[
+            (":method", "POST"),
+            (":path", path),
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", name),
+        ]),
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn a_2026_call_is_routed_on_the_held_session_and_its_answer_stamped() {
     let h = Harness::new(1 << 20);
@@ -61,13 +76,9 @@ async fn a_2026_call_is_routed_on_the_held_session_and_its_answer_stamped() {
     assert_eq!(set["mcp-session-id"], "backend-1");
     assert_eq!(set["mcp-protocol-version"], "2025-11-25");
     assert_eq!(set["x-mcp-observe"], "1", "the answer is stamped");
-    let Some(body_mutation::Mutation::Body(new_body)) =
-        c.body_mutation.as_ref().and_then(|m| m.mutation.clone())
-    else {
-        panic!("body must be rewritten");
-    };
+    let rewritten = new_body(c);
     assert_eq!(
-        String::from_utf8(new_body).expect("utf8"),
+        rewritten,
         r#"{"jsonrpc":"2.0","id":9007199254740993,"method":"tools/call","params":{"name":"add","arguments":{"b":1,"a":2},"_meta":{"progressToken":"p"}}}"#,
         "the name spliced, the envelope out of _meta, every other byte kept"
     );
@@ -96,15 +107,9 @@ async fn a_2026_call_is_routed_on_the_held_session_and_its_answer_stamped() {
             }),
         )
         .await;
-    let Some(body_mutation::Mutation::Body(out)) = common(&resp)
-        .body_mutation
-        .as_ref()
-        .and_then(|m| m.mutation.clone())
-    else {
-        panic!("the answer must be replaced");
-    };
+    let out = new_body(common(&resp));
     assert_eq!(
-        String::from_utf8(out).expect("utf8"),
+        out,
         answer.replace(r#""result":{"#, r#""result":{"resultType":"complete","#)
     );
 }
@@ -114,16 +119,7 @@ async fn a_2026_call_whose_headers_disagree_is_refused_with_its_id() {
     let h = Harness::new(1 << 20);
     held_session(&h).await;
     let mut req = RequestState::default();
-    h.send(
-        &mut req,
-        headers(&[
-            (":method", "POST"),
-            ("mcp-protocol-version", "2026-07-28"),
-            ("mcp-method", "tools/call"),
-            ("mcp-name", "calc_subtract"),
-        ]),
-    )
-    .await;
+    send_2026_headers(&h, &mut req, "/mcp", "calc_subtract").await;
     let sent = r#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"calc_add","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#;
     let (status, error) = immediate(&h.send(&mut req, body(sent)).await);
     assert_eq!(status, 400);
@@ -134,17 +130,7 @@ async fn a_2026_call_whose_headers_disagree_is_refused_with_its_id() {
 /// The backend session a 2026-07-28 call of `calc_add` on `path` is routed with.
 async fn held_backend_of(h: &Harness, path: &str) -> String {
     let mut req = RequestState::default();
-    h.send(
-        &mut req,
-        headers(&[
-            (":method", "POST"),
-            (":path", path),
-            ("mcp-protocol-version", "2026-07-28"),
-            ("mcp-method", "tools/call"),
-            ("mcp-name", "calc_add"),
-        ]),
-    )
-    .await;
+    send_2026_headers(h, &mut req, path, "calc_add").await;
     let sent = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"calc_add","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#;
     let resp = h.send(&mut req, body(sent)).await;
     let set: std::collections::HashMap<_, _> = set_headers(common(&resp)).into_iter().collect();
@@ -191,16 +177,7 @@ servers:
     );
     held_session(&h).await;
     let mut req = RequestState::default();
-    h.send(
-        &mut req,
-        headers(&[
-            (":method", "POST"),
-            ("mcp-protocol-version", "2026-07-28"),
-            ("mcp-method", "tools/call"),
-            ("mcp-name", "=?base64?YWRk?="),
-        ]),
-    )
-    .await;
+    send_2026_headers(&h, &mut req, "/mcp", "=?base64?YWRk?=").await;
     let sent = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#;
     let resp = h.send(&mut req, body(sent)).await;
     let set: std::collections::HashMap<_, _> = set_headers(common(&resp)).into_iter().collect();
@@ -250,16 +227,7 @@ async fn a_call_for_the_broker_names_its_server_tool_and_method() {
     let class = AskClass::of_json(r#"{"elicitation":{}}"#);
     hold(&h, held::key(None, class), None, "backend-1").await;
     let mut req = RequestState::default();
-    h.send(
-        &mut req,
-        headers(&[
-            (":method", "POST"),
-            ("mcp-protocol-version", "2026-07-28"),
-            ("mcp-method", "tools/call"),
-            ("mcp-name", "calc_add"),
-        ]),
-    )
-    .await;
+    send_2026_headers(&h, &mut req, "/mcp", "calc_add").await;
     let sent = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"calc_add","arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{"elicitation":{}}}}}"#;
     let resp = h.send(&mut req, body(sent)).await;
     let c = common(&resp);
