@@ -86,7 +86,8 @@ impl InputAsks {
         }
     }
 
-    /// Registers a question of `session`; `None` when `limit` are waiting.
+    /// Registers a question of `session`; `None` when `limit` are waiting, or a quarter of
+    /// them are `session`'s.
     fn ask(self: &Arc<Self>, session: &str) -> Option<(String, Question)> {
         let id = format!(
             "{ASK_ID_PREFIX}{}",
@@ -94,7 +95,10 @@ impl InputAsks {
         );
         let (tx, rx) = oneshot::channel();
         let mut waiting = self.waiting.lock().ok()?;
-        if waiting.len() >= self.limit {
+        if waiting.len() >= self.limit
+            || waiting.values().filter(|w| w.session == session).count()
+                >= crate::mrtr::per_owner(self.limit)
+        {
             return None;
         }
         waiting.insert(
@@ -172,10 +176,9 @@ pub(crate) async fn call(
     caller: Option<&Caller>,
     server: &str,
     read: bool,
+    msg: &Message<'_>,
     body: &[u8],
 ) -> Result<Response, BrokerError> {
-    let msg = Message::parse_with(body, state.json_limits)
-        .map_err(|e| BrokerError::new(StatusCode::BAD_REQUEST, e.code(), e.to_string()))?;
     let id = msg.id_raw().map(str::to_owned);
     let fail = |code: i64, message: String| BrokerError::new(StatusCode::OK, code, message);
     if msg.kind() != Kind::Request {
@@ -196,7 +199,7 @@ pub(crate) async fn call(
         .caller_upstream(&server, caller)
         .await
         .map_err(|e| fail(codes::INTERNAL_ERROR, e.to_string()).with_id(id.as_deref()))?;
-    let headers = backend_headers(&msg)
+    let headers = backend_headers(msg)
         .ok_or_else(|| fail(codes::INVALID_PARAMS, "bad method or name".into()))?;
     let body = String::from_utf8(body.to_vec())
         .map_err(|_| fail(codes::PARSE_ERROR, "body is not UTF-8".into()))?;
@@ -512,6 +515,21 @@ mod tests {
         );
         drop(question);
         assert!(asks.waiting.lock().expect("lock").is_empty());
+    }
+
+    #[test]
+    fn one_session_takes_a_quarter_of_the_places_at_most() {
+        let asks = Arc::new(InputAsks::new(DEFAULT_WAIT, 8));
+        let held: Vec<_> = (0..2).map(|_| asks.ask("s1").expect("room")).collect();
+        assert!(
+            asks.ask("s1").is_none(),
+            "a third question of the same session"
+        );
+        assert!(
+            asks.ask("s2").is_some(),
+            "another session still gets a place"
+        );
+        drop(held);
     }
 
     #[test]

@@ -115,8 +115,17 @@ async fn handle_post(
         && let Some(server) = header_str(headers, transport::RELAYED_SERVER)
     {
         let read = header_str(headers, transport::RELAYED_READ).is_some();
-        return crate::legacy_client::call(state, session, caller.as_ref(), server, read, body)
-            .await;
+        return crate::legacy_client::call(
+            state,
+            session,
+            caller.as_ref(),
+            server,
+            read,
+            &msg,
+            body,
+        )
+        .await
+        .map_err(|e| e.with_id(id));
     }
     match msg.kind() {
         Kind::Notification => {

@@ -105,6 +105,12 @@ impl Parked {
     }
 }
 
+/// How many of `limit` places one owner (a caller, a session) may hold: a quarter, so that
+/// one client waiting on many calls cannot refuse everybody else's.
+pub(crate) fn per_owner(limit: usize) -> usize {
+    (limit / 4).max(1)
+}
+
 /// Waiting things under random states, each bound to a held key and a server.
 #[derive(Debug)]
 struct Lot<T> {
@@ -152,11 +158,10 @@ impl<T> Lot<T> {
         timer: Option<AbortHandle>,
     ) -> Result<(), T> {
         let mut entries = self.lock();
-        // One caller (held key: caller, endpoint, class) may not take every place: a
-        // quarter of them at most (an O(n) count, on this path only, n at most `limit`).
-        let per_held = (self.limit / 4).max(1);
+        // One caller (held key: caller, endpoint, class) may not take every place (an O(n)
+        // count, on this path only, n at most `limit`).
         if entries.len() >= self.limit
-            || entries.values().filter(|e| e.held == held).count() >= per_held
+            || entries.values().filter(|e| e.held == held).count() >= per_owner(self.limit)
         {
             return Err(value);
         }
@@ -374,7 +379,7 @@ async fn start(
     held: &str,
 ) -> Result<Outcome, BrokerError> {
     let config = state.config.load();
-    let Some(configured) = config.server(server) else {
+    let Some(configured) = config.server(server).filter(|s| s.enabled) else {
         return Err(BrokerError::new(
             StatusCode::OK,
             codes::INVALID_PARAMS,
