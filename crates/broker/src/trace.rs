@@ -27,12 +27,15 @@ pub(crate) fn request(headers: &HeaderMap) -> Span {
     span
 }
 
-/// Names the current request span after its method.
+/// Names the current request span after its method, when MCP defines it (a client's own
+/// text, before any authentication, never names a span or an attribute: it would grow the
+/// collector's names with every variation).
 pub(crate) fn method(method: &str) {
     let span = Span::current();
     if span.is_none() || !mcp_gateway_telemetry::enabled() {
         return;
     }
+    let method = mcp_gateway_protocol::methods::known(method).unwrap_or("other");
     mcp_gateway_telemetry::rename(&span, method.to_owned());
     span.record(keys::METHOD, method);
 }

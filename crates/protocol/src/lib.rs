@@ -16,6 +16,7 @@ pub mod events;
 pub mod handoff;
 mod json_str;
 mod message;
+pub mod methods;
 pub mod modern;
 pub mod naming;
 pub mod origin;

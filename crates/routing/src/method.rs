@@ -60,32 +60,6 @@ impl Method {
     }
 }
 
-/// The methods a client may send, as a bounded set of labels for metrics: the method
-/// itself when MCP defines it, [`OTHER_LABEL`] otherwise (never the client's own text).
-const KNOWN: &[&str] = &[
-    "initialize",
-    "ping",
-    "tools/list",
-    "tools/call",
-    "prompts/list",
-    "prompts/get",
-    "resources/list",
-    "resources/templates/list",
-    "resources/read",
-    "resources/subscribe",
-    "resources/unsubscribe",
-    "completion/complete",
-    "logging/setLevel",
-    "tasks/get",
-    "tasks/result",
-    "tasks/cancel",
-    "tasks/list",
-    "notifications/initialized",
-    "notifications/cancelled",
-    "notifications/progress",
-    "notifications/roots/list_changed",
-];
-
 /// The metric label of an unknown method.
 pub const OTHER_LABEL: &str = "other";
 
@@ -93,11 +67,7 @@ pub const OTHER_LABEL: &str = "other";
 pub fn label(name: Option<&str>) -> &'static str {
     match name {
         None => RESPONSE_LABEL,
-        Some(name) => KNOWN
-            .iter()
-            .find(|known| **known == name)
-            .copied()
-            .unwrap_or(OTHER_LABEL),
+        Some(name) => mcp_gateway_protocol::methods::known(name).unwrap_or(OTHER_LABEL),
     }
 }
 
