@@ -369,11 +369,13 @@ async fn a_per_caller_limit_counts_each_verified_caller_on_its_own() -> Result<(
     let add = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
         "params": {"name": "calc_add", "arguments": {"a": 2, "b": 3}}});
     // Auth on and the limit in Envoy: alice is refused within a few calls.
+    // Auth first, then alice's session: a session made before the reload turned auth on
+    // belongs to nobody, and alice's calls on it would rightly get 404.
     let alice_session = eventually("auth on for alice", || async {
-        let reply = post(&alice, None, initialize.clone()).await?;
-        ensure!(reply.status == StatusCode::OK, "{reply}");
         let anonymous = raw.list_tools(None).await?;
         ensure!(anonymous.status == StatusCode::UNAUTHORIZED, "{anonymous}");
+        let reply = post(&alice, None, initialize.clone()).await?;
+        ensure!(reply.status == StatusCode::OK, "{reply}");
         reply.session_id().map(str::to_owned).context("no session")
     })
     .await?;
