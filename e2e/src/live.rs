@@ -92,6 +92,9 @@ pub struct SeenCredentials {
     /// `x-mcp-method`: set by the router on requests it routed, absent on the gateway's own
     /// requests (discovery, backend sessions it opens).
     pub routed_method: Option<String>,
+    /// `x-mcp-caller-key`: the router's key for per-caller rate limits, which must not reach
+    /// a backend.
+    pub caller_key: Option<String>,
 }
 
 /// The in-process server; stops serving on drop.
@@ -157,6 +160,7 @@ impl LiveServer {
                                 api_key: header("x-api-key"),
                                 session_id: header("mcp-session-id"),
                                 routed_method: header("x-mcp-method"),
+                                caller_key: header("x-mcp-caller-key"),
                             }
                         };
                         lock(&recorder.credentials).push(seen);

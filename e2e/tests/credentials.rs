@@ -203,6 +203,14 @@ async fn each_mode_reaches_its_backend_as_configured(mode: Mode) -> Result<()> {
     for server in ["exchange", "service", "passthrough", "plain"] {
         ok(&setup.call(&alice, &session, server).await?)?;
     }
+    // The router's per-caller rate limit key (alice's issuer and subject) stays in Envoy.
+    for server in ["exchange", "service", "passthrough", "plain"] {
+        let seen = setup.seen(server);
+        ensure!(
+            seen.iter().all(|s| s.caller_key.is_none()),
+            "{server} got the caller key: {seen:?}"
+        );
+    }
 
     // Token exchange: alice's subject, for the backend's audience, the gateway as actor;
     // also on the initialize of alice's backend session (not routed, same token).

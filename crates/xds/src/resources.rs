@@ -226,7 +226,7 @@ impl<'a> Backend<'a> {
         let stream = Route {
             r#match: Some(stream_match),
             action: Some(route::Action::Route(stream_action)),
-            request_headers_to_remove: vec![OBSERVE_HEADER.to_owned()],
+            request_headers_to_remove: not_for_backends(),
             response_headers_to_remove: replay_headers.to_vec(),
             ..Default::default()
         };
@@ -241,13 +241,14 @@ impl<'a> Backend<'a> {
         let mut observed = Route {
             r#match: Some(observed_match),
             action: Some(route::Action::Route(action.clone())),
-            request_headers_to_remove: vec![OBSERVE_HEADER.to_owned()],
+            request_headers_to_remove: not_for_backends(),
             response_headers_to_remove: replay_headers.to_vec(),
             ..Default::default()
         };
         let mut plain = Route {
             r#match: Some(self.backend_match()),
             action: Some(route::Action::Route(action)),
+            request_headers_to_remove: not_for_backends(),
             response_headers_to_remove: [SESSION_HEADER.to_owned()]
                 .into_iter()
                 .chain(replay_headers)
@@ -501,6 +502,17 @@ pub(crate) fn to_any<M: Name>(message: &M) -> Any {
         type_url: M::type_url(),
         value: message.encode_to_vec(),
     }
+}
+
+/// Headers the router sets for Envoy's own filters that a backend must not get: the observed
+/// route's marker and the per-caller rate limit's key (the caller's issuer and subject).
+/// The router filter removes them as it sends the request upstream, after every rate limit
+/// filter has read them.
+fn not_for_backends() -> Vec<String> {
+    vec![
+        OBSERVE_HEADER.to_owned(),
+        transport::ROUTED_CALLER.to_owned(),
+    ]
 }
 
 #[cfg(test)]

@@ -74,7 +74,10 @@ fn route_action(vhost: &VirtualHost) -> &RouteAction {
     let stream_headers = &stream.r#match.as_ref().expect("match").headers;
     assert_eq!(stream_headers[0].name, ROUTED_HEADER);
     assert_eq!(stream_headers[1].name, ":method");
-    assert_eq!(stream.request_headers_to_remove, [OBSERVE_HEADER]);
+    assert_eq!(
+        stream.request_headers_to_remove,
+        [OBSERVE_HEADER, transport::ROUTED_CALLER]
+    );
     let Some(route::Action::Route(stream_action)) = &stream.action else {
         panic!("route action expected");
     };
@@ -89,7 +92,11 @@ fn route_action(vhost: &VirtualHost) -> &RouteAction {
         "observed route: server mark and observe mark"
     );
     assert_eq!(observed[1].name, OBSERVE_HEADER);
-    assert_eq!(route.request_headers_to_remove, [OBSERVE_HEADER]);
+    assert_eq!(
+        route.request_headers_to_remove,
+        [OBSERVE_HEADER, transport::ROUTED_CALLER],
+        "the rate limit key stays in Envoy"
+    );
     assert!(route.typed_per_filter_config.is_empty());
     assert!(
         plain
